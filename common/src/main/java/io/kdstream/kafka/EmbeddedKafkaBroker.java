@@ -1,0 +1,270 @@
+package io.kdstream.kafka;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.Properties;
+
+import kafka.server.KafkaConfig;
+import kafka.server.KafkaRaftServer;
+import kafka.tools.StorageTool;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.utils.Time;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A real single-node Kafka cluster (broker and KRaft controller in one JVM) started from the
+ * Kafka broker jars, not a mock. Used by the demo ({@code kdstream broker}) and by integration
+ * tests when no Docker engine is available.
+ *
+ * <pre>{@code
+ * try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder()
+ *         .optDataDir(Path.of("work/kafka"))
+ *         .build()
+ *         .start()) {
+ *     String bootstrap = broker.bootstrapServers();
+ * }
+ * }</pre>
+ *
+ * <p>The data directory is formatted on first start and reused afterwards, so a broker restarted
+ * on the same directory keeps its topics, committed offsets and transaction state.
+ */
+public final class EmbeddedKafkaBroker implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(EmbeddedKafkaBroker.class);
+
+    private final Path dataDir;
+    private final boolean deleteDataDirOnClose;
+    private final int requestedPort;
+    private final int maxRecordBytes;
+    private final Properties overrides;
+
+    private KafkaRaftServer server;
+    private int port;
+
+    private EmbeddedKafkaBroker(Builder b) {
+        this.deleteDataDirOnClose = b.dataDir == null;
+        try {
+            this.dataDir = b.dataDir != null ? b.dataDir : Files.createTempDirectory("kdstream-kafka-");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a temporary Kafka data directory", e);
+        }
+        this.requestedPort = b.port;
+        this.maxRecordBytes = b.maxRecordBytes;
+        this.overrides = b.overrides;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Formats the data directory if needed and starts the broker; returns once it accepts clients.
+     *
+     * @throws IllegalStateException if the broker is already running or fails to start
+     */
+    public synchronized EmbeddedKafkaBroker start() {
+        if (server != null) {
+            throw new IllegalStateException("broker already running on " + bootstrapServers());
+        }
+        port = requestedPort > 0 ? requestedPort : freePort();
+        int controllerPort = freePort();
+        Properties props = brokerProperties(port, controllerPort);
+        try {
+            Files.createDirectories(dataDir);
+            formatIfNeeded(props);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot prepare Kafka data directory " + dataDir, e);
+        }
+        long t0 = System.nanoTime();
+        KafkaRaftServer s = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
+        try {
+            s.startup();
+        } catch (RuntimeException e) {
+            shutdownQuietly(s);
+            throw new IllegalStateException("embedded Kafka broker failed to start on port " + port, e);
+        }
+        server = s;
+        LOG.info("embedded Kafka broker ready at {} (data {}, {} ms)", bootstrapServers(), dataDir,
+                (System.nanoTime() - t0) / 1_000_000);
+        return this;
+    }
+
+    /** {@code host:port} for clients' {@code bootstrap.servers}. */
+    public synchronized String bootstrapServers() {
+        if (server == null) {
+            throw new IllegalStateException("broker is not running");
+        }
+        return "127.0.0.1:" + port;
+    }
+
+    public Path dataDir() {
+        return dataDir;
+    }
+
+    public synchronized boolean isRunning() {
+        return server != null;
+    }
+
+    /** Stops the broker and waits for its (non-daemon) threads; the data directory is kept. */
+    public synchronized void stop() {
+        if (server != null) {
+            shutdownQuietly(server);
+            server = null;
+        }
+    }
+
+    /** Stops the broker; a temporary data directory (none was given) is deleted. */
+    @Override
+    public synchronized void close() {
+        stop();
+        if (deleteDataDirOnClose) {
+            deleteRecursively(dataDir);
+        }
+    }
+
+    private Properties brokerProperties(int brokerPort, int controllerPort) {
+        Properties p = new Properties();
+        p.put("process.roles", "broker,controller");
+        p.put("node.id", "1");
+        p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
+        p.put("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
+        p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
+        p.put("controller.listener.names", "CONTROLLER");
+        p.put("inter.broker.listener.name", "PLAINTEXT");
+        p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        p.put("log.dirs", dataDir.toAbsolutePath().toString());
+        // A single node cannot satisfy the default replication factor of 3: consumer groups
+        // silently get nothing and initTransactions times out without these.
+        p.put("offsets.topic.replication.factor", "1");
+        p.put("offsets.topic.num.partitions", "1");
+        p.put("transaction.state.log.replication.factor", "1");
+        p.put("transaction.state.log.min.isr", "1");
+        p.put("transaction.state.log.num.partitions", "1");
+        p.put("share.coordinator.state.topic.replication.factor", "1");
+        p.put("share.coordinator.state.topic.min.isr", "1");
+        p.put("group.initial.rebalance.delay.ms", "0");
+        p.put("num.partitions", "1");
+        p.put("default.replication.factor", "1");
+        p.put("min.insync.replicas", "1");
+        p.put("message.max.bytes", Integer.toString(maxRecordBytes + RecordLimits.BATCH_OVERHEAD_BYTES));
+        p.put("replica.fetch.max.bytes", Integer.toString(maxRecordBytes + RecordLimits.BATCH_OVERHEAD_BYTES));
+        p.put("log.cleaner.dedupe.buffer.size", Integer.toString(8 * 1024 * 1024));
+        p.put("log.segment.bytes", Integer.toString(64 * 1024 * 1024));
+        p.putAll(overrides);
+        return p;
+    }
+
+    private void formatIfNeeded(Properties props) throws IOException {
+        if (Files.exists(dataDir.resolve("meta.properties"))) {
+            return;
+        }
+        Path config = Files.createTempFile("kdstream-kraft-", ".properties");
+        try {
+            try (OutputStream out = Files.newOutputStream(config)) {
+                props.store(out, "kdstream embedded broker");
+            }
+            ByteArrayOutputStream log = new ByteArrayOutputStream();
+            int rc;
+            try (PrintStream ps = new PrintStream(log, true, StandardCharsets.UTF_8)) {
+                rc = StorageTool.execute(new String[] {
+                        "format", "-t", Uuid.randomUuid().toString(), "-c", config.toString()}, ps);
+            }
+            if (rc != 0) {
+                throw new IllegalStateException("formatting Kafka data directory " + dataDir + " failed: "
+                        + log.toString(StandardCharsets.UTF_8).trim());
+            }
+        } finally {
+            Files.deleteIfExists(config);
+        }
+    }
+
+    private static void shutdownQuietly(KafkaRaftServer s) {
+        try {
+            s.shutdown();
+            s.awaitShutdown();
+        } catch (RuntimeException e) {
+            LOG.warn("error while stopping the embedded Kafka broker", e);
+        }
+    }
+
+    private static int freePort() {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            socket.setReuseAddress(true);
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException("no free loopback port", e);
+        }
+    }
+
+    private static void deleteRecursively(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (var paths = Files.walk(dir)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(path -> {
+                try {
+                    Files.deleteIfExists(path);
+                } catch (IOException e) {
+                    LOG.debug("could not delete {}", path, e);
+                }
+            });
+        } catch (IOException e) {
+            LOG.debug("could not clean {}", dir, e);
+        }
+    }
+
+    /** Builder in the DJL style: every setting optional, sensible defaults. */
+    public static final class Builder {
+        private Path dataDir;
+        private int port;
+        private int maxRecordBytes = RecordLimits.DEFAULT_MAX_RECORD_BYTES;
+        private final Properties overrides = new Properties();
+
+        private Builder() {
+        }
+
+        /** Data directory, formatted on first start and reused; default a temporary directory deleted on close. */
+        public Builder optDataDir(Path dataDir) {
+            this.dataDir = Objects.requireNonNull(dataDir, "dataDir");
+            return this;
+        }
+
+        /** Client port on 127.0.0.1; default 0 = a free port. */
+        public Builder optPort(int port) {
+            if (port < 0 || port > 65535) {
+                throw new IllegalArgumentException("port must be in 0..65535, got " + port);
+            }
+            this.port = port;
+            return this;
+        }
+
+        /** Largest record value the broker accepts (default 16 MiB). */
+        public Builder optMaxRecordBytes(int maxRecordBytes) {
+            if (maxRecordBytes < 1024) {
+                throw new IllegalArgumentException("maxRecordBytes must be at least 1024, got " + maxRecordBytes);
+            }
+            this.maxRecordBytes = maxRecordBytes;
+            return this;
+        }
+
+        /** Any broker property, applied last. */
+        public Builder optProperty(String key, String value) {
+            overrides.put(key, value);
+            return this;
+        }
+
+        public EmbeddedKafkaBroker build() {
+            return new EmbeddedKafkaBroker(this);
+        }
+    }
+}

@@ -1,0 +1,2 @@
+/** kdstream: streaming feature distillation (VkD) over Kafka. */
+package io.kdstream;
