@@ -1,0 +1,65 @@
+package io.kdstream.codec;
+
+import io.kdstream.codec.InvalidBatchException.Reason;
+
+/**
+ * Checks a decoded batch against its run's manifest: the student must never train on features
+ * from another teacher, another normalization or another shape, nor on NaNs.
+ */
+public final class FeatureBatchValidator {
+
+    private final RunSpec manifest;
+
+    public FeatureBatchValidator(RunSpec manifest) {
+        this.manifest = manifest;
+    }
+
+    /** @throws InvalidBatchException with reason MANIFEST_MISMATCH or NON_FINITE */
+    public FeatureBatch validate(FeatureBatch batch) {
+        BatchMetadata m = batch.metadata();
+        mismatchIf(!m.runId().equals(manifest.runId()), "run_id", manifest.runId(), m.runId());
+        mismatchIf(!m.teacherId().equals(manifest.teacherId()), "teacher_id", manifest.teacherId(), m.teacherId());
+        mismatchIf(!m.normalization().equals(manifest.normalization()), "normalization",
+                manifest.normalization(), m.normalization());
+        mismatchIf(batch.featureDim() != manifest.featureDim(), "feature_dim", manifest.featureDim(),
+                batch.featureDim());
+        mismatchIf(batch.teacherFeatures().dtype() != manifest.featureDtype(), "feature_dtype",
+                manifest.featureDtype(), batch.teacherFeatures().dtype());
+        mismatchIf(batch.batchSize() > manifest.batchSize() || batch.batchSize() == 0, "batch_size",
+                "1.." + manifest.batchSize(), batch.batchSize());
+        mismatchIf(m.epoch() >= manifest.epochs(), "epoch", "< " + manifest.epochs(), m.epoch());
+        mismatchIf(m.batchIndex() >= manifest.batchesPerEpoch(), "batch_index",
+                "< " + manifest.batchesPerEpoch(), m.batchIndex());
+        int logits = batch.logits().map(t -> t.dim(1)).orElse(0);
+        mismatchIf(logits != manifest.logitClasses(), "logit_classes", manifest.logitClasses(), logits);
+        if (manifest.inputMode() == InputMode.INLINE) {
+            mismatchIf(batch.inlineInputs().isEmpty(), "inputs", "present (inline mode)", "absent");
+            batch.inlineInputs().ifPresent(in -> {
+                for (int i = 0; i < 3; i++) {
+                    mismatchIf(in.dim(i + 1) != manifest.inputShape().get(i), "input_shape",
+                            manifest.inputShape(), java.util.Arrays.toString(in.shape()));
+                }
+            });
+        }
+        for (long label : batch.labels()) {
+            mismatchIf(label < 0 || label >= manifest.numClasses(), "labels",
+                    "in 0.." + (manifest.numClasses() - 1), label);
+        }
+        if (!batch.teacherFeatures().allFinite()) {
+            throw new InvalidBatchException(Reason.NON_FINITE, "teacher_features of " + batch.recordKey()
+                    + " contain NaN or infinity");
+        }
+        if (batch.logits().map(t -> !t.allFinite()).orElse(false)) {
+            throw new InvalidBatchException(Reason.NON_FINITE, "teacher_logits of " + batch.recordKey()
+                    + " contain NaN or infinity");
+        }
+        return batch;
+    }
+
+    private static void mismatchIf(boolean differs, String field, Object expected, Object actual) {
+        if (differs) {
+            throw new InvalidBatchException(Reason.MANIFEST_MISMATCH, field + " is " + actual + ", manifest says "
+                    + expected);
+        }
+    }
+}
