@@ -1,0 +1,131 @@
+package io.kdstream.kafka;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.kdstream.codec.RunSpec;
+
+/**
+ * Publishes and reads a run's manifest on the compacted topic {@code <run>.manifest}.
+ *
+ * <p>Several teachers may start a run at the same moment and Kafka has no compare-and-set, so
+ * the first manifest written wins: each manifest is keyed {@code <run>/<digest of the spec>}
+ * (compaction never merges two different specs) and readers take the earliest record. A
+ * teacher whose spec lost the race sees the winner and is refused by
+ * {@link RunSpec#requireMatches} with the differing fields.
+ */
+public final class ManifestStore {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ManifestStore.class);
+
+    private final KafkaClients clients;
+
+    public ManifestStore(KafkaClients clients) {
+        this.clients = clients;
+    }
+
+    /**
+     * Returns the run's manifest, publishing {@code spec} first if the run has none. The caller
+     * checks the result against its configuration with {@link RunSpec#requireMatches}.
+     */
+    public RunSpec publishIfAbsent(RunSpec spec, Duration timeout) {
+        String topic = new RunTopics(spec.runId()).manifest();
+        try (Admin admin = Admin.create(clients.admin())) {
+            TopicAdmin.ensureTopics(admin, List.of(new NewTopic(topic, 1, (short) -1).configs(TopicAdmin.compacted())),
+                    timeout);
+        }
+        Optional<RunSpec> existing = read(spec.runId(), timeout);
+        if (existing.isPresent()) {
+            return existing.get();
+        }
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(clients.producer("manifest-" + spec.runId()))) {
+            producer.send(new ProducerRecord<>(topic, spec.runId() + "/" + spec.digest(), spec.toJson()))
+                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot publish the manifest of run " + spec.runId() + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while publishing the manifest", e);
+        }
+        RunSpec winner = read(spec.runId(), timeout).orElseThrow(() ->
+                new IllegalStateException("manifest of run " + spec.runId() + " not readable after publishing it"));
+        if (winner.equals(spec)) {
+            LOG.info("published the manifest of run {}", spec.runId());
+        }
+        return winner;
+    }
+
+    /** The run's manifest if one was published; reads the manifest topic to its end. */
+    public Optional<RunSpec> read(String runId, Duration timeout) {
+        String topic = new RunTopics(runId).manifest();
+        TopicPartition tp = new TopicPartition(topic, 0);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(clients.consumer(null, "manifest-reader"))) {
+            if (consumer.partitionsFor(topic, timeout).isEmpty()) {
+                return Optional.empty();
+            }
+            consumer.assign(List.of(tp));
+            consumer.seekToBeginning(List.of(tp));
+            long end = consumer.endOffsets(List.of(tp), timeout).get(tp);
+            while (consumer.position(tp, timeout) < end) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("timed out reading " + topic);
+                }
+                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    if (r.key() != null && r.key().startsWith(runId + "/") && r.value() != null) {
+                        return Optional.of(parse(r));
+                    }
+                }
+            }
+            return Optional.empty();
+        } catch (org.apache.kafka.common.errors.TimeoutException e) {
+            throw new IllegalStateException("cannot read the manifest of run " + runId + " from "
+                    + clients.bootstrapServers() + " (is Kafka reachable?): " + e.getMessage(), e);
+        }
+    }
+
+    /** Waits until a teacher has published the run's manifest (students start before teachers too). */
+    public RunSpec await(String runId, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            Optional<RunSpec> spec = read(runId, Duration.ofSeconds(30));
+            if (spec.isPresent()) {
+                return spec.get();
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("no manifest for run '" + runId + "' on " + clients.bootstrapServers()
+                        + " after " + timeout.toSeconds() + " s: start a teacher for this run first");
+            }
+            try {
+                Thread.sleep(500); // poll interval while no teacher has published yet
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the manifest", e);
+            }
+        }
+    }
+
+    private static RunSpec parse(ConsumerRecord<String, byte[]> r) {
+        try {
+            return RunSpec.fromJson(r.value());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("manifest record at " + r.topic() + "@" + r.offset() + " is corrupt: "
+                    + e.getMessage() + " (" + new String(r.value(), StandardCharsets.UTF_8) + ")", e);
+        }
+    }
+}
