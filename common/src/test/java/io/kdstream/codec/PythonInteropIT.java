@@ -1,0 +1,108 @@
+package io.kdstream.codec;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import io.kdstream.kafka.KafkaExtension;
+import io.kdstream.kafka.RunTopics;
+import io.kdstream.kafka.TestKafka;
+import io.kdstream.kafka.TopicAdmin;
+
+/** A Python consumer with only numpy, json and confluent-kafka decodes what kdstream writes. */
+@ExtendWith(KafkaExtension.class)
+class PythonInteropIT {
+
+    private static final String PYTHON = "/usr/bin/python3"; // Debian's modules live there, not in other pythons
+
+    @Test
+    void pythonReadsABatchWithStockTools(TestKafka kafka) throws Exception {
+        assumeTrue(pythonHasModules(), PYTHON + " with numpy and confluent_kafka is not installed "
+                + "(apt-get install python3-numpy python3-confluent-kafka)");
+        Path script = findScript();
+        for (DType dtype : List.of(DType.F32, DType.F16, DType.BF16)) {
+            RunSpec spec = new RunSpec(RunSpec.SCHEMA_VERSION, "interop-" + dtype.name().toLowerCase(), "synthetic",
+                    "teacher-xyz", "pool", 6, 3, 10, List.of(1, 2, 2), "layer", dtype, InputMode.INLINE, "none",
+                    4, 1, 1, 5L);
+            FeatureBatch batch = TestBatches.batch(spec, 0, 0, 99);
+            String topic = new RunTopics(spec.runId()).features();
+            try (var admin = org.apache.kafka.clients.admin.Admin.create(kafka.clients().admin())) {
+                TopicAdmin.ensureTopics(admin, List.of(new org.apache.kafka.clients.admin.NewTopic(topic, 1, (short) -1)),
+                        java.time.Duration.ofSeconds(60));
+            }
+            try (KafkaProducer<String, FeatureBatch> p = new KafkaProducer<>(kafka.clients().producer("interop"),
+                    new StringSerializer(), new FeatureBatchSerializer())) {
+                p.send(new ProducerRecord<>(topic, batch.recordKey(), batch)).get();
+            }
+
+            JsonNode out = runPython(script, kafka.bootstrapServers(), topic);
+            assertThat(out.get("key").asText()).isEqualTo("0/0");
+            assertThat(out.get("headers").get(RecordHeaderNames.TEACHER).asText()).isEqualTo("teacher-xyz");
+            assertThat(out.get("metadata").get("run_id").asText()).isEqualTo(spec.runId());
+            JsonNode features = out.get("tensors").get("teacher_features");
+            assertThat(features.get("dtype").asText()).isEqualTo(dtype.name());
+            assertThat(features.get("shape").toString()).isEqualTo("[4,6]");
+            float[] expected = batch.teacherFeatures().toFloats();
+            for (int i = 0; i < expected.length; i++) {
+                assertThat((float) features.get("values").get(i).asDouble()).as("%s feature %d", dtype, i)
+                        .isEqualTo(expected[i]);
+            }
+            JsonNode labels = out.get("tensors").get("labels").get("values");
+            for (int i = 0; i < 4; i++) {
+                assertThat(labels.get(i).asLong()).isEqualTo(batch.labels()[i]);
+                assertThat(out.get("tensors").get("aug_seeds").get("values").get(i).asLong())
+                        .isEqualTo(batch.augSeeds()[i]);
+            }
+            assertThat(out.get("tensors").get("inputs").get("shape").toString()).isEqualTo("[4,1,2,2]");
+        }
+    }
+
+    private static JsonNode runPython(Path script, String bootstrap, String topic) throws Exception {
+        Process p = new ProcessBuilder(PYTHON, script.toString(), "--bootstrap-servers", bootstrap,
+                "--topic", topic, "--timeout", "60").redirectErrorStream(false).start();
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("read_batch.py did not finish in 120 s");
+        }
+        String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String stderr = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.exitValue()).as("read_batch.py exit code; stderr: %s", stderr).isZero();
+        return new ObjectMapper().readTree(stdout.lines().findFirst().orElseThrow());
+    }
+
+    private static boolean pythonHasModules() {
+        try {
+            Process p = new ProcessBuilder(PYTHON, "-c", "import numpy, confluent_kafka").start();
+            return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private static Path findScript() {
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            Path candidate = dir.resolve("examples/read_batch.py");
+            if (Files.isRegularFile(candidate)) {
+                return candidate;
+            }
+        }
+        throw new AssertionError("examples/read_batch.py not found above " + Path.of("").toAbsolutePath());
+    }
+}
