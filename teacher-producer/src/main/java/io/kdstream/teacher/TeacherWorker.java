@@ -1,0 +1,364 @@
+package io.kdstream.teacher;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.OutOfOrderSequenceException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.kdstream.codec.FeatureBatch;
+import io.kdstream.codec.FeatureBatchSerializer;
+import io.kdstream.codec.RunSpec;
+import io.kdstream.kafka.KafkaClients;
+import io.kdstream.kafka.RunTopics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
+
+/**
+ * One teacher instance: claims work items from {@code <run>.work} as a member of the run's teacher
+ * group and turns each into feature batches on {@code <run>.features} inside one Kafka
+ * transaction, together with the work item's offset (read-process-write, exactly once). A teacher
+ * that dies mid-item leaves an aborted transaction and an uncommitted work offset, so another
+ * teacher redoes the item and {@code read_committed} students never see a half item or a
+ * duplicate (DESIGN.md §1, §6).
+ *
+ * <p>{@link #run} returns when every work item of the run is committed by some teacher, or after
+ * {@link #stop}.
+ */
+public final class TeacherWorker implements Runnable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TeacherWorker.class);
+
+    private final KafkaClients clients;
+    private final RunSpec spec;
+    private final RunTopics topics;
+    private final BatchSource source;
+    private final String instanceId;
+    private final MeterRegistry registry;
+    private final LeadMonitor leadMonitor;
+    private final long maxLeadRecords;
+    private final Duration transactionTimeout;
+    private final AtomicBoolean stopping = new AtomicBoolean();
+    private final AtomicInteger itemsInProgress = new AtomicInteger();
+    private volatile KafkaConsumer<String, byte[]> consumer;
+    private volatile boolean ready;
+
+    private final Counter batches;
+    private final Counter samples;
+    private final Counter bytes;
+    private final Counter commits;
+    private final Counter aborts;
+    private final Counter paused;
+    private final Timer encode;
+
+    private TeacherWorker(Builder b) {
+        this.clients = b.clients;
+        this.spec = b.spec;
+        this.topics = new RunTopics(b.spec.runId());
+        this.source = b.source;
+        this.instanceId = b.instanceId;
+        this.registry = b.registry;
+        this.leadMonitor = b.leadMonitor;
+        this.maxLeadRecords = b.maxLeadRecords;
+        this.transactionTimeout = b.transactionTimeout;
+        this.batches = Counter.builder("kdstream.teacher.batches").description("Feature batches committed")
+                .register(registry);
+        this.samples = Counter.builder("kdstream.teacher.samples").description("Samples in committed batches")
+                .register(registry);
+        this.bytes = Counter.builder("kdstream.teacher.sent").baseUnit("bytes")
+                .description("Encoded feature batch bytes sent (committed or not)").register(registry);
+        this.commits = Counter.builder("kdstream.teacher.transactions").tag("outcome", "commit")
+                .description("Work-item transactions").register(registry);
+        this.aborts = Counter.builder("kdstream.teacher.transactions").tag("outcome", "abort")
+                .description("Work-item transactions").register(registry);
+        this.paused = Counter.builder("kdstream.teacher.paused").baseUnit("seconds")
+                .description("Time spent waiting because the lead over the slowest student exceeded the bound")
+                .register(registry);
+        this.encode = Timer.builder("kdstream.teacher.encode").description("Safetensors encoding of one batch")
+                .publishPercentileHistogram().register(registry);
+        registry.gauge("kdstream.teacher.work.items.in.progress", itemsInProgress);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The consumer group all teachers of a run join on {@code <run>.work}. */
+    public static String groupId(String runId) {
+        return "kdstream-" + runId + "-teachers";
+    }
+
+    /** True once the worker joined its group and initialized its transactions. */
+    public boolean isReady() {
+        return ready;
+    }
+
+    /** Asks the worker to stop: the current item's transaction is aborted unless it already committed. */
+    public void stop() {
+        stopping.set(true);
+        KafkaConsumer<String, byte[]> c = consumer;
+        if (c != null) {
+            c.wakeup();
+        }
+    }
+
+    @Override
+    public void run() {
+        Map<String, Object> consumerCfg = clients.consumer(groupId(spec.runId()), "teacher-" + instanceId);
+        consumerCfg.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1);
+        consumerCfg.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 600_000);
+        Map<String, Object> producerCfg = clients.transactionalProducer("kdstream-" + spec.runId() + "-teacher-"
+                + instanceId);
+        producerCfg.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, (int) transactionTimeout.toMillis());
+        FeatureBatchSerializer serializer = new FeatureBatchSerializer();
+        serializer.configure(Map.of(FeatureBatchSerializer.MAX_RECORD_BYTES_CONFIG, clients.maxRecordBytes()), false);
+
+        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(consumerCfg);
+             KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerCfg);
+             KafkaClientMetrics consumerMetrics = new KafkaClientMetrics(c);
+             KafkaClientMetrics producerMetrics = new KafkaClientMetrics(producer)) {
+            consumerMetrics.bindTo(registry);
+            producerMetrics.bindTo(registry);
+            consumer = c;
+            if (stopping.get()) {
+                return;
+            }
+            producer.initTransactions();
+            c.subscribe(List.of(topics.work()));
+            ready = true;
+            LOG.info("teacher {} serving run {} (group {})", instanceId, spec.runId(), groupId(spec.runId()));
+            while (!stopping.get()) {
+                if (!awaitLeadBelowBound(c)) {
+                    break;
+                }
+                ConsumerRecords<String, byte[]> records = c.poll(Duration.ofMillis(500));
+                if (records.isEmpty()) {
+                    if (runComplete(c)) {
+                        LOG.info("teacher {}: every work item of run {} is committed", instanceId, spec.runId());
+                        break;
+                    }
+                    continue;
+                }
+                for (ConsumerRecord<String, byte[]> r : records) {
+                    process(c, producer, serializer, r);
+                }
+            }
+        } catch (WakeupException e) {
+            if (!stopping.get()) {
+                throw e;
+            }
+        } finally {
+            ready = false;
+            consumer = null;
+        }
+        LOG.info("teacher {} stopped", instanceId);
+    }
+
+    private void process(KafkaConsumer<String, byte[]> c, KafkaProducer<String, byte[]> producer,
+                         FeatureBatchSerializer serializer, ConsumerRecord<String, byte[]> r) {
+        WorkItem item = WorkItem.fromJson(r.value());
+        TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+        itemsInProgress.incrementAndGet();
+        long committedSamples = 0;
+        try {
+            producer.beginTransaction();
+            source.prefetch(item.epoch(), item.firstBatch(), item.batchCount());
+            for (int i = 0; i < item.batchCount(); i++) {
+                if (stopping.get()) {
+                    throw new StopRequested();
+                }
+                FeatureBatch batch = source.batch(item.epoch(), item.firstBatch() + i);
+                RecordHeaders headers = new RecordHeaders();
+                byte[] value = encode.record(() -> serializer.serialize(topics.features(), headers, batch));
+                producer.send(new ProducerRecord<>(topics.features(), null, batch.recordKey(), value, headers));
+                bytes.increment(value.length);
+                committedSamples += batch.batchSize();
+            }
+            producer.sendOffsetsToTransaction(Map.of(tp, new OffsetAndMetadata(r.offset() + 1)), c.groupMetadata());
+            producer.commitTransaction(); // throws if any send of the item failed
+            commits.increment();
+            batches.increment(item.batchCount());
+            samples.increment(committedSamples);
+            LOG.debug("teacher {} committed work item {}", instanceId, item.key());
+        } catch (ProducerFencedException | OutOfOrderSequenceException | AuthorizationException e) {
+            // Another instance took this transactional id, or the producer cannot recover: give up.
+            throw new IllegalStateException("teacher " + instanceId + " cannot continue: " + e.getMessage(), e);
+        } catch (StopRequested | WakeupException e) {
+            abortQuietly(producer);
+            LOG.info("teacher {} stopping: aborted work item {}; another teacher will redo it", instanceId, item.key());
+            stopping.set(true);
+        } catch (RecordTooLargeException e) {
+            abortQuietly(producer);
+            throw e; // a configuration error: redoing the item cannot help
+        } catch (KafkaException | IllegalStateException e) {
+            abortQuietly(producer);
+            LOG.warn("teacher {}: work item {} failed and will be retried: {}", instanceId, item.key(), e.toString());
+            c.seek(tp, r.offset());
+        } finally {
+            itemsInProgress.decrementAndGet();
+        }
+    }
+
+    private void abortQuietly(KafkaProducer<String, byte[]> producer) {
+        try {
+            producer.abortTransaction();
+            aborts.increment();
+        } catch (KafkaException e) {
+            LOG.warn("abortTransaction failed: {}", e.toString());
+        }
+    }
+
+    /** Pauses the work partitions while the lead is over the bound; false when asked to stop meanwhile. */
+    private boolean awaitLeadBelowBound(KafkaConsumer<String, byte[]> c) {
+        if (leadMonitor == null) {
+            return true;
+        }
+        long t0 = System.nanoTime();
+        boolean wasPaused = false;
+        try {
+            while (!stopping.get()) {
+                OptionalLong lead = leadMonitor.lead();
+                if (lead.isEmpty() || lead.getAsLong() <= maxLeadRecords) {
+                    break;
+                }
+                if (!wasPaused) {
+                    LOG.info("teacher {} pausing: lead {} records > bound {}", instanceId, lead.getAsLong(),
+                            maxLeadRecords);
+                    wasPaused = true;
+                }
+                // keep polling with partitions paused so the group does not consider this member dead
+                c.pause(c.assignment());
+                c.poll(Duration.ofMillis(500));
+            }
+        } catch (WakeupException e) {
+            throw e;
+        } catch (Exception e) {
+            LOG.warn("cannot measure the lead over students, not pausing: {}", e.toString());
+        } finally {
+            c.resume(c.paused());
+            if (wasPaused) {
+                paused.increment((System.nanoTime() - t0) / 1e9);
+            }
+        }
+        return !stopping.get();
+    }
+
+    /**
+     * True when no committed work item lies at or after the group's committed offset on any
+     * partition. Offsets alone cannot tell: transaction markers and aborted plans occupy offsets
+     * too, so the tail of each partition is read to check.
+     */
+    private boolean runComplete(KafkaConsumer<String, byte[]> c) {
+        List<TopicPartition> parts = c.partitionsFor(topics.work()).stream()
+                .map(p -> new TopicPartition(topics.work(), p.partition())).toList();
+        Map<TopicPartition, OffsetAndMetadata> committed = c.committed(Set.copyOf(parts));
+        try (KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(
+                clients.consumer(null, "teacher-" + instanceId + "-progress"))) {
+            reader.assign(parts);
+            for (TopicPartition tp : parts) {
+                OffsetAndMetadata om = committed.get(tp);
+                reader.seek(tp, om == null ? 0 : om.offset());
+            }
+            Map<TopicPartition, Long> end = reader.endOffsets(parts); // last stable offsets (read_committed)
+            while (parts.stream().anyMatch(tp -> reader.position(tp) < end.get(tp))) {
+                if (!reader.poll(Duration.ofMillis(200)).isEmpty()) {
+                    return false;
+                }
+                if (stopping.get()) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    /** Thrown inside an item when {@link #stop} was called. */
+    private static final class StopRequested extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        StopRequested() {
+            super(null, null, false, false);
+        }
+    }
+
+    /** Builder in the DJL style: required settings first, then {@code optXxx}. */
+    public static final class Builder {
+        private KafkaClients clients;
+        private RunSpec spec;
+        private BatchSource source;
+        private String instanceId = "teacher-0";
+        private MeterRegistry registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        private LeadMonitor leadMonitor;
+        private long maxLeadRecords = Long.MAX_VALUE;
+        private Duration transactionTimeout = Duration.ofMinutes(1);
+
+        public Builder setClients(KafkaClients clients) {
+            this.clients = clients;
+            return this;
+        }
+
+        public Builder setRunSpec(RunSpec spec) {
+            this.spec = spec;
+            return this;
+        }
+
+        public Builder setSource(BatchSource source) {
+            this.source = source;
+            return this;
+        }
+
+        /** Stable per teacher instance: a restarted instance fences its predecessor's transactions. */
+        public Builder optInstanceId(String instanceId) {
+            this.instanceId = instanceId;
+            return this;
+        }
+
+        public Builder optRegistry(MeterRegistry registry) {
+            this.registry = registry;
+            return this;
+        }
+
+        /** Flow control: pause while the lead over the slowest student group exceeds {@code maxLeadRecords}. */
+        public Builder optFlowControl(LeadMonitor monitor, long maxLeadRecords) {
+            this.leadMonitor = monitor;
+            this.maxLeadRecords = maxLeadRecords;
+            return this;
+        }
+
+        /** How long an open transaction of a dead teacher blocks students before the broker aborts it. */
+        public Builder optTransactionTimeout(Duration timeout) {
+            this.transactionTimeout = timeout;
+            return this;
+        }
+
+        public TeacherWorker build() {
+            if (clients == null || spec == null || source == null) {
+                throw new IllegalStateException("clients, run spec and batch source are required");
+            }
+            return new TeacherWorker(this);
+        }
+    }
+}

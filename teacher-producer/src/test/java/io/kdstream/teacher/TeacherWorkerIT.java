@@ -1,0 +1,194 @@
+package io.kdstream.teacher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import io.kdstream.codec.DType;
+import io.kdstream.codec.FeatureBatch;
+import io.kdstream.codec.InputMode;
+import io.kdstream.codec.ManifestMismatchException;
+import io.kdstream.codec.RunSpec;
+import io.kdstream.kafka.KafkaClients;
+import io.kdstream.kafka.KafkaExtension;
+import io.kdstream.kafka.RunTopics;
+import io.kdstream.kafka.TestKafka;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
+@ExtendWith(KafkaExtension.class)
+class TeacherWorkerIT {
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(90);
+
+    private static RunSpec spec(String run, int epochs, int batchesPerEpoch) {
+        return new RunSpec(RunSpec.SCHEMA_VERSION, run, "synthetic", "teacher-hash", "pool", 8, 0, 10,
+                List.of(1, 28, 28), "layer", DType.F32, InputMode.REFERENCE, "none", 4, epochs, batchesPerEpoch, 1L);
+    }
+
+    @Test
+    void oneTeacherPublishesEveryPlannedBatchExactlyOnce(TestKafka kafka) throws Exception {
+        RunSpec spec = spec("one-" + UUID.randomUUID(), 2, 5);
+        KafkaClients clients = kafka.clients();
+        RunSetup.prepare(clients, spec, new RunSetup.Settings(2, 3, 2, (short) -1, TIMEOUT));
+        // a second teacher starting the same run neither re-plans nor is refused
+        RunSetup.prepare(clients, spec, new RunSetup.Settings(2, 3, 2, (short) -1, TIMEOUT));
+
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        TeacherWorker worker = TeacherWorker.builder().setClients(clients).setRunSpec(spec)
+                .setSource(new SyntheticSource(spec, "t1")).optInstanceId("t1-" + spec.runId())
+                .optRegistry(registry).build();
+        runToCompletion(worker);
+
+        Map<String, FeatureBatch> got = readAll(clients, spec, 10);
+        assertThat(got.keySet()).containsExactlyInAnyOrder("0/0", "0/1", "0/2", "0/3", "0/4",
+                "1/0", "1/1", "1/2", "1/3", "1/4");
+        for (FeatureBatch b : got.values()) {
+            assertThat(b.teacherFeatures().toFloats()).containsExactly(
+                    SyntheticSource.features(spec, b.metadata().epoch(), b.metadata().batchIndex()));
+        }
+        // 2 epochs x 5 batches in items of 2 = 6 transactions
+        assertThat(registry.get("kdstream.teacher.transactions").tag("outcome", "commit").counter().count())
+                .isEqualTo(6);
+        assertThat(registry.get("kdstream.teacher.batches").counter().count()).isEqualTo(10);
+        assertThat(registry.get("kdstream.teacher.samples").counter().count()).isEqualTo(40);
+    }
+
+    @Test
+    void twoTeachersSplitTheWorkAndACrashMidItemLosesAndDuplicatesNothing(TestKafka kafka) throws Exception {
+        RunSpec spec = spec("two-" + UUID.randomUUID(), 2, 8);
+        KafkaClients clients = kafka.clients();
+        RunSetup.prepare(clients, spec, new RunSetup.Settings(2, 4, 2, (short) -1, TIMEOUT));
+
+        // A dies in the middle of its second item: one batch of that item is already sent.
+        TeacherWorker a = TeacherWorker.builder().setClients(clients).setRunSpec(spec)
+                .setSource(new SyntheticSource(spec, "A", call -> call == 4)).optInstanceId("A-" + spec.runId())
+                .optTransactionTimeout(Duration.ofSeconds(5)).build();
+        SimpleMeterRegistry bRegistry = new SimpleMeterRegistry();
+        TeacherWorker b = TeacherWorker.builder().setClients(clients).setRunSpec(spec)
+                .setSource(new SyntheticSource(spec, "B")).optInstanceId("B-" + spec.runId())
+                .optRegistry(bRegistry).build();
+
+        AtomicReference<Throwable> aDied = new AtomicReference<>();
+        Thread ta = new Thread(a, "teacher-A");
+        ta.setUncaughtExceptionHandler((t, e) -> aDied.set(e));
+        ta.start();
+        await().atMost(TIMEOUT).until(a::isReady);
+        Thread tb = new Thread(b, "teacher-B");
+        tb.start();
+        ta.join(TIMEOUT.toMillis());
+        tb.join(TIMEOUT.toMillis());
+        assertThat(tb.isAlive()).as("teacher B finishes the run").isFalse();
+        assertThat(aDied.get()).isInstanceOf(SyntheticSource.SimulatedCrash.class);
+
+        Map<String, FeatureBatch> got = readAll(clients, spec, 16);
+        assertThat(got).hasSize(16);
+        Set<String> producers = new java.util.HashSet<>();
+        got.values().forEach(f -> producers.add(f.metadata().producerId()));
+        assertThat(producers).as("the work was split between both teachers").containsExactlyInAnyOrder("A", "B");
+        assertThat(bRegistry.get("kdstream.teacher.transactions").tag("outcome", "commit").counter().count())
+                .isLessThan(8);
+    }
+
+    @Test
+    void teacherPausesWhileItsLeadOverAStudentGroupExceedsTheBound(TestKafka kafka) throws Exception {
+        RunSpec spec = spec("lead-" + UUID.randomUUID(), 1, 12);
+        KafkaClients clients = kafka.clients();
+        RunSetup.prepare(clients, spec, new RunSetup.Settings(1, 1, 2, (short) -1, TIMEOUT));
+        String group = "student-slow";
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (Admin admin = Admin.create(clients.admin())) {
+            LeadMonitor monitor = new LeadMonitor(admin, new RunTopics(spec.runId()).features(), List.of(group),
+                    true, Set.of(TeacherWorker.groupId(spec.runId())), TIMEOUT);
+            TeacherWorker worker = TeacherWorker.builder().setClients(clients).setRunSpec(spec)
+                    .setSource(new SyntheticSource(spec, "t")).optInstanceId("lead-" + spec.runId())
+                    .optRegistry(registry).optFlowControl(monitor, 4).build();
+            Thread t = new Thread(worker, "teacher-lead");
+            t.start();
+            // Bound 4 records: after two items (4 batches + 2 markers) the teacher must wait.
+            await().atMost(TIMEOUT).until(() -> registry.get("kdstream.teacher.batches").counter().count() >= 4
+                    && registry.get("kdstream.teacher.work.items.in.progress").gauge().value() == 0);
+            long before = endOffset(clients, spec);
+            await().atMost(TIMEOUT).until(() -> monitor.lead().orElse(0) > 4);
+            assertThat(endOffset(clients, spec)).as("no progress while the student lags").isEqualTo(before);
+            assertThat(registry.get("kdstream.teacher.batches").counter().count()).isLessThanOrEqualTo(6);
+
+            // The student catches up by committing its position: the teacher resumes and finishes.
+            try (KafkaConsumer<String, byte[]> student = new KafkaConsumer<>(clients.consumer(group, "slow"))) {
+                while (t.isAlive()) {
+                    TopicPartition tp = new TopicPartition(new RunTopics(spec.runId()).features(), 0);
+                    student.commitSync(Map.of(tp, new OffsetAndMetadata(endOffset(clients, spec))));
+                    t.join(200);
+                }
+            }
+            assertThat(registry.get("kdstream.teacher.batches").counter().count()).isEqualTo(12);
+            assertThat(registry.get("kdstream.teacher.paused").counter().count()).isGreaterThan(0);
+        }
+    }
+
+    @Test
+    void aTeacherWithADifferentConfigurationIsRefusedNamingTheField(TestKafka kafka) {
+        RunSpec spec = spec("mismatch-" + UUID.randomUUID(), 1, 2);
+        RunSetup.prepare(kafka.clients(), spec, RunSetup.Settings.defaults());
+        RunSpec other = new RunSpec(spec.schemaVersion(), spec.runId(), spec.datasetId(), spec.teacherId(),
+                spec.featureLayer(), spec.featureDim(), spec.logitClasses(), spec.numClasses(), spec.inputShape(),
+                "whiten", spec.featureDtype(), spec.inputMode(), spec.augmentation(), spec.batchSize(), spec.epochs(),
+                spec.batchesPerEpoch(), spec.seed());
+        assertThatThrownBy(() -> RunSetup.prepare(kafka.clients(), other, RunSetup.Settings.defaults()))
+                .isInstanceOf(ManifestMismatchException.class)
+                .hasMessageContaining("normalization: manifest has layer, configured whiten");
+    }
+
+    private static void runToCompletion(TeacherWorker worker) throws InterruptedException {
+        Thread t = new Thread(worker, "teacher");
+        t.start();
+        t.join(TIMEOUT.toMillis());
+        assertThat(t.isAlive()).as("teacher finished the run in time").isFalse();
+    }
+
+    private static long endOffset(KafkaClients clients, RunSpec spec) {
+        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(clients.consumer(null, "end"))) {
+            TopicPartition tp = new TopicPartition(new RunTopics(spec.runId()).features(), 0);
+            return c.endOffsets(List.of(tp)).get(tp);
+        }
+    }
+
+    /** All committed batches, failing on any duplicate key. */
+    static Map<String, FeatureBatch> readAll(KafkaClients clients, RunSpec spec, int expected) {
+        String topic = new RunTopics(spec.runId()).features();
+        Map<String, FeatureBatch> out = new HashMap<>();
+        List<String> keys = new ArrayList<>();
+        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(clients.consumer(null, "verify"))) {
+            List<TopicPartition> parts = c.partitionsFor(topic, TIMEOUT).stream()
+                    .map(p -> new TopicPartition(topic, p.partition())).toList();
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            long deadline = System.nanoTime() + TIMEOUT.toNanos();
+            while (keys.size() < expected && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    keys.add(r.key());
+                    out.put(r.key(), FeatureBatch.decode(r.value()));
+                }
+            }
+            c.poll(Duration.ofMillis(500)).forEach(r -> keys.add(r.key()));
+        }
+        assertThat(keys).as("each batch exactly once").doesNotHaveDuplicates().hasSize(expected);
+        return out;
+    }
+}
