@@ -55,7 +55,7 @@ public final class TeacherWorker implements Runnable {
     private final KafkaClients clients;
     private final RunSpec spec;
     private final RunTopics topics;
-    private final BatchSource source;
+    private final FeatureSource source;
     private final String instanceId;
     private final MeterRegistry registry;
     private final LeadMonitor leadMonitor;
@@ -308,7 +308,7 @@ public final class TeacherWorker implements Runnable {
     public static final class Builder {
         private KafkaClients clients;
         private RunSpec spec;
-        private BatchSource source;
+        private FeatureSource source;
         private String instanceId = "teacher-0";
         private MeterRegistry registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
         private LeadMonitor leadMonitor;
@@ -325,7 +325,7 @@ public final class TeacherWorker implements Runnable {
             return this;
         }
 
-        public Builder setSource(BatchSource source) {
+        public Builder setSource(FeatureSource source) {
             this.source = source;
             return this;
         }

@@ -10,7 +10,7 @@ import io.kdstream.codec.RunSpec;
 import io.kdstream.codec.Tensor;
 
 /** Deterministic fake teacher: features are a pure function of (epoch, batch); can crash on cue. */
-final class SyntheticSource implements BatchSource {
+final class SyntheticSource implements FeatureSource {
 
     /** Stands in for the process dying: not an Exception, so nothing in the worker handles it. */
     static final class SimulatedCrash extends Error {

@@ -7,7 +7,7 @@ import io.kdstream.codec.FeatureBatch;
  * forward, pools and normalizes the features. Must be deterministic in (epoch, batch index), so a
  * work item redone after a crash yields the same batches.
  */
-public interface BatchSource extends AutoCloseable {
+public interface FeatureSource extends AutoCloseable {
 
     FeatureBatch batch(int epoch, int batchIndex);
 
