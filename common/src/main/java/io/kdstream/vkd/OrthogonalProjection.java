@@ -65,8 +65,11 @@ public final class OrthogonalProjection extends AbstractBlock {
                 .setType(Parameter.Type.WEIGHT)
                 .optShape(new Shape(teacherDim, studentDim))
                 // PyTorch's right_inverse returns −I: A = 0 at start, so P starts at base[:, :k].
-                .optInitializer((m, shape, dtype) ->
-                        m.eye((int) shape.get(0), (int) shape.get(1), 0, dtype).neg())
+                .optInitializer((m, shape, dtype) -> {
+                    try (NDArray eye = m.eye((int) shape.get(0), (int) shape.get(1), 0, dtype)) {
+                        return eye.neg();
+                    }
+                })
                 .build());
         if (b.baseSeed == null) {
             base = null;
@@ -78,8 +81,11 @@ public final class OrthogonalProjection extends AbstractBlock {
                     .setType(Parameter.Type.OTHER)
                     .optShape(new Shape(n, n))
                     .optRequiresGrad(false)
-                    .optInitializer((m, shape, dtype) ->
-                            m.create(randomOrthogonal(n, k, seed), new Shape(n, n)).toType(dtype, false))
+                    .optInitializer((m, shape, dtype) -> {
+                        try (NDArray f64 = m.create(randomOrthogonal(n, k, seed), new Shape(n, n))) {
+                            return f64.toType(dtype, true);
+                        }
+                    })
                     .build());
         }
     }

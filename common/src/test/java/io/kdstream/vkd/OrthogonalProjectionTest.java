@@ -187,6 +187,7 @@ class OrthogonalProjectionTest {
                         }
                     }
                     NDArray g = x.getGradient();
+                    g.attach(sub);
                     adam.update("original", x, g);
                     g.subi(g); // a manual loop must zero accumulated gradients itself
                 }
@@ -194,6 +195,47 @@ class OrthogonalProjectionTest {
             assertThat(lastLoss).isLessThan(firstLoss * 0.9);
             assertThat(proj.orthogonalityError()).isLessThan(1e-4);
         }
+    }
+
+    /** Per-step arrays must all die with the step's sub-manager (DJL leaks native memory otherwise). */
+    @ParameterizedTest(name = "{0} {1} randomBase={2}")
+    @MethodSource("leakCases")
+    void stepsLeaveNoArraysBehind(OrthogonalMap map, Path path, boolean randomBase) {
+        OrthogonalProjection.Builder b = OrthogonalProjection.builder().setDims(6, 20).optMap(map).optPath(path);
+        OrthogonalProjection proj = (randomBase ? b.optRandomBase(1) : b).build();
+        try (NDManager model = root.newSubManager()) {
+            proj.initialize(model, DataType.FLOAT32, new Shape(4, 6));
+            NDArray x = proj.getRawParameter().getArray();
+            ParameterStore store = new ParameterStore(model, false);
+            int[] counts = new int[4];
+            for (int step = 0; step < counts.length; step++) {
+                try (NDManager sub = model.newSubManager()) {
+                    NDArray s = sub.ones(new Shape(4, 6));
+                    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                        NDArray out = proj.forward(store, new NDList(s), true).singletonOrThrow();
+                        gc.backward(FeatureLoss.SMOOTH_L1.compute(out, sub.zeros(new Shape(4, 20))));
+                    }
+                    // Each getGradient() call returns a new handle in the parameter's manager: own it.
+                    NDArray g = x.getGradient();
+                    g.attach(sub);
+                    g.subi(g);
+                    proj.orthogonalityError();
+                }
+                counts[step] = model.getManagedArrays().size();
+            }
+            // The first step may create the gradient buffer; after that the count must not grow.
+            assertThat(counts[3]).isEqualTo(counts[1]);
+            // Only the parameters themselves live in the model's manager (initializers clean up too).
+            assertThat(model.getManagedArrays()).extracting(NDArray::getName)
+                    .containsExactlyInAnyOrderElementsOf(randomBase ? List.of("original", "base") : List.of("original"));
+        }
+    }
+
+    static Stream<Arguments> leakCases() {
+        return Stream.of(Arguments.of(OrthogonalMap.MATRIX_EXP, Path.FAST, true),
+                Arguments.of(OrthogonalMap.CAYLEY, Path.FAST, false),
+                Arguments.of(OrthogonalMap.MATRIX_EXP, Path.DENSE, false),
+                Arguments.of(OrthogonalMap.CAYLEY, Path.DENSE, true));
     }
 
     @Test
