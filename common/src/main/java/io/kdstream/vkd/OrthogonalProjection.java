@@ -180,6 +180,7 @@ public final class OrthogonalProjection extends AbstractBlock {
         // tril: the mask is created in scratch and goes first, so the product lands in scratch too.
         NDArray mask = lowerTriangle(scratch, n, k, x);
         NDArray tall = mask.mul(tallX);
+        // Square: there is no zero block to exploit, both paths are the dense computation.
         NDArray q = path == Path.FAST && n > k ? fastColumns(tall, n, k, map) : denseColumns(tall, n, k, map);
         if (base != null) {
             q = own(base.matMul(q), scratch);
@@ -187,7 +188,10 @@ public final class OrthogonalProjection extends AbstractBlock {
         return transposed ? q.transpose() : q;
     }
 
-    /** ‖PᵀP − I‖_F, or ‖PPᵀ − I‖_F for a wide P: zero exactly on the Stiefel manifold. */
+    /**
+     * ‖PᵀP − I‖_F, or ‖PPᵀ − I‖_F for a wide P: zero exactly on the Stiefel manifold. Temporaries
+     * go to p's manager, so pass a per-step P (or use the instance method).
+     */
     public static double orthogonalityError(NDArray p) {
         Shape s = p.getShape();
         NDArray gram = s.get(0) >= s.get(1) ? p.transpose().matMul(p) : p.matMul(p.transpose());
