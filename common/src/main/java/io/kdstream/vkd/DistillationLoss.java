@@ -1,0 +1,154 @@
+package io.kdstream.vkd;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * The VkD training objective {@code ce + α·feature + γ·kd} (DESIGN §3), in PyTorch semantics:
+ * {@code F.cross_entropy(label_smoothing=ε)}, {@code F.mse_loss} / {@code F.smooth_l1_loss(beta=1)},
+ * and T²·KL(softmax(y_t/T) ‖ softmax(y_s/T)) with batchmean reduction.
+ */
+public final class DistillationLoss {
+
+    private final FeatureLoss featureLoss;
+    private final double alpha;
+    private final double gamma;
+    private final double temperature;
+    private final double labelSmoothing;
+
+    private DistillationLoss(Builder b) {
+        featureLoss = b.featureLoss;
+        alpha = b.alpha;
+        gamma = b.gamma;
+        temperature = b.temperature;
+        labelSmoothing = b.labelSmoothing;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * The step's loss.
+     *
+     * @param projected student features after the orthogonal projection [B, d_t]
+     * @param teacherFeatures normalized teacher features [B, d_t]
+     * @param studentLogits student logits [B, C], or null for a feature-only objective (ce = 0)
+     * @param labels class indices [B] (integer type), required with {@code studentLogits}
+     * @param teacherLogits teacher logits [B, C], or null when the teacher publishes none (kd = 0)
+     */
+    public LossBreakdown compute(NDArray projected, NDArray teacherFeatures, NDArray studentLogits,
+            NDArray labels, NDArray teacherLogits) {
+        NDArray feature = featureLoss.compute(projected, teacherFeatures);
+        NDArray zero = feature.zerosLike();
+        NDArray ce = studentLogits == null ? zero : crossEntropy(studentLogits, labels, labelSmoothing);
+        NDArray kd = zero;
+        if (teacherLogits != null && gamma != 0) {
+            if (studentLogits == null) {
+                throw new IllegalArgumentException("logit distillation needs student logits");
+            }
+            kd = logitDistillation(studentLogits, teacherLogits, temperature);
+        }
+        NDArray total = ce.add(feature.mul(alpha));
+        if (kd != zero) {
+            total = total.add(kd.mul(gamma));
+        }
+        return new LossBreakdown(total, ce, feature, kd);
+    }
+
+    /** Mean cross-entropy of logits [B, C] against class indices [B], with label smoothing ε. */
+    public static NDArray crossEntropy(NDArray logits, NDArray labels, double labelSmoothing) {
+        Shape s = logits.getShape();
+        if (s.dimension() != 2) {
+            throw new IllegalArgumentException("logits must be [B, C], got " + s);
+        }
+        if (labels == null || labels.getShape().dimension() != 1 || labels.getShape().get(0) != s.get(0)) {
+            throw new IllegalArgumentException("labels must be [" + s.get(0) + "], got "
+                    + (labels == null ? "none" : labels.getShape()));
+        }
+        if (labels.getDataType().isFloating()) {
+            throw new IllegalArgumentException("labels must be integer class indices, got " + labels.getDataType());
+        }
+        int classes = Math.toIntExact(s.get(1));
+        long min = labels.min().toType(ai.djl.ndarray.types.DataType.INT64, false).getLong();
+        long max = labels.max().toType(ai.djl.ndarray.types.DataType.INT64, false).getLong();
+        if (min < 0 || max >= classes) {
+            throw new IllegalArgumentException("labels must be in [0, " + classes + "), got [" + min + ", " + max + "]");
+        }
+        NDArray logp = logits.logSoftmax(1);
+        NDArray nll = labels.oneHot(classes, logits.getDataType()).mul(logp).sum(new int[] {1}).neg();
+        if (labelSmoothing == 0) {
+            return nll.mean();
+        }
+        NDArray uniform = logp.mean(new int[] {1}).neg();
+        return nll.mul(1 - labelSmoothing).add(uniform.mul(labelSmoothing)).mean();
+    }
+
+    /** T²·KL(softmax(teacher/T) ‖ softmax(student/T)) summed over classes, averaged over the batch. */
+    public static NDArray logitDistillation(NDArray studentLogits, NDArray teacherLogits, double temperature) {
+        if (!studentLogits.getShape().equals(teacherLogits.getShape()) || studentLogits.getShape().dimension() != 2) {
+            throw new IllegalArgumentException("student logits " + studentLogits.getShape()
+                    + " and teacher logits " + teacherLogits.getShape() + " must both be [B, C]");
+        }
+        NDArray logPs = studentLogits.div(temperature).logSoftmax(1);
+        NDArray logPt = teacherLogits.stopGradient().div(temperature).logSoftmax(1);
+        long b = studentLogits.getShape().get(0);
+        return logPt.exp().mul(logPt.sub(logPs)).sum().div(b).mul(temperature * temperature);
+    }
+
+    /** Builds a {@link DistillationLoss}; defaults: l2, α = 1, γ = 0, T = 1, no label smoothing. */
+    public static final class Builder {
+        private FeatureLoss featureLoss = FeatureLoss.L2;
+        private double alpha = 1;
+        private double gamma = 0;
+        private double temperature = 1;
+        private double labelSmoothing = 0;
+
+        private Builder() {}
+
+        public Builder optFeatureLoss(FeatureLoss featureLoss) {
+            this.featureLoss = featureLoss;
+            return this;
+        }
+
+        /** Weight α of the feature loss. */
+        public Builder optAlpha(double alpha) {
+            this.alpha = alpha;
+            return this;
+        }
+
+        /** Weight γ of the logit distillation term (0 disables it). */
+        public Builder optGamma(double gamma) {
+            this.gamma = gamma;
+            return this;
+        }
+
+        /** Distillation temperature T &gt; 0. */
+        public Builder optTemperature(double temperature) {
+            this.temperature = temperature;
+            return this;
+        }
+
+        /** Label smoothing ε in [0, 1). */
+        public Builder optLabelSmoothing(double labelSmoothing) {
+            this.labelSmoothing = labelSmoothing;
+            return this;
+        }
+
+        public DistillationLoss build() {
+            if (featureLoss == null) {
+                throw new IllegalArgumentException("feature loss must not be null");
+            }
+            if (!(temperature > 0) || !Double.isFinite(temperature)) {
+                throw new IllegalArgumentException("temperature must be positive, got " + temperature);
+            }
+            if (!(labelSmoothing >= 0 && labelSmoothing < 1)) {
+                throw new IllegalArgumentException("label smoothing must be in [0, 1), got " + labelSmoothing);
+            }
+            if (!Double.isFinite(alpha) || !Double.isFinite(gamma) || alpha < 0 || gamma < 0) {
+                throw new IllegalArgumentException("alpha and gamma must be finite and >= 0");
+            }
+            return new DistillationLoss(this);
+        }
+    }
+}

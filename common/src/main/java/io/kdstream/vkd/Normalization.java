@@ -1,0 +1,96 @@
+package io.kdstream.vkd;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.util.Locale;
+
+/** The teacher normalizations of DESIGN §3; {@link #create()} gives a normalizer with defaults. */
+public enum Normalization {
+    /** Per-sample standardization over features, no affine ({@code F.layer_norm}, eps 1e-5). */
+    LAYER,
+    /**
+     * Per-feature standardization over the batch: biased variance, eps 1e-5 inside the square root
+     * ({@code F.batch_norm} in training mode without affine or running stats).
+     */
+    BATCH,
+    /** ZCA whitening with shrinkage, see {@link WhiteningNormalizer}. */
+    WHITEN,
+    /** Features published as the teacher produced them. */
+    NONE;
+
+    /** eps of {@code F.layer_norm} and {@code F.batch_norm}. */
+    public static final double EPS = 1e-5;
+
+    /** A normalizer of this kind with default settings (whitening: {@link WhiteningNormalizer#builder()}). */
+    public FeatureNormalizer create() {
+        switch (this) {
+            case WHITEN:
+                return WhiteningNormalizer.builder().build();
+            case LAYER:
+                return stateless(this, f -> standardize(f, 1));
+            case BATCH:
+                return stateless(this, f -> {
+                    requireBatch(f, 2);
+                    return standardize(f, 0);
+                });
+            default:
+                return stateless(this, f -> f.duplicate());
+        }
+    }
+
+    /** The config spelling: {@code layer}, {@code batch}, {@code whiten} or {@code none}. */
+    public String configName() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    public static Normalization fromConfigName(String name) {
+        for (Normalization n : values()) {
+            if (n.configName().equalsIgnoreCase(name)) {
+                return n;
+            }
+        }
+        throw new IllegalArgumentException(
+                "unknown normalization '" + name + "', expected layer, batch, whiten or none");
+    }
+
+    private static FeatureNormalizer stateless(Normalization kind, java.util.function.UnaryOperator<NDArray> fn) {
+        return new FeatureNormalizer() {
+            @Override
+            public NDArray normalize(NDArray features) {
+                requireBatch(features, 1);
+                return fn.apply(features);
+            }
+
+            @Override
+            public Normalization kind() {
+                return kind;
+            }
+        };
+    }
+
+    /** (x − mean) / sqrt(biased var + eps) along {@code axis}; half precision is computed in float32. */
+    private static NDArray standardize(NDArray features, int axis) {
+        DataType in = features.getDataType();
+        boolean upcast = in == DataType.FLOAT16 || in == DataType.BFLOAT16;
+        NDArray x = upcast ? features.toType(DataType.FLOAT32, false) : features;
+        NDArray centered = x.sub(x.mean(new int[] {axis}, true));
+        NDArray var = centered.square().mean(new int[] {axis}, true);
+        NDArray out = centered.div(var.add(EPS).sqrt());
+        return upcast ? out.toType(in, false) : out;
+    }
+
+    static void requireBatch(NDArray features, int minRows) {
+        Shape s = features.getShape();
+        if (s.dimension() != 2) {
+            throw new IllegalArgumentException("teacher features must be [B, d_t], got " + s);
+        }
+        if (s.get(0) < minRows) {
+            throw new IllegalArgumentException(
+                    "batch-dependent normalization needs B >= " + minRows + ", got " + s);
+        }
+        if (!features.getDataType().isFloating()) {
+            throw new IllegalArgumentException("teacher features must be floating point, got " + features.getDataType());
+        }
+    }
+}
