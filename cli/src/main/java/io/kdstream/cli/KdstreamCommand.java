@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
         description = "Streaming feature distillation (VkD) over Kafka.",
         subcommands = {
                 BrokerCommand.class,
+                TrainTeacherCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class KdstreamCommand implements Runnable {
