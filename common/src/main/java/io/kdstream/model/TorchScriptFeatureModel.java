@@ -151,7 +151,7 @@ public final class TorchScriptFeatureModel implements FeatureModel {
     private static NDArray pool(NDArray f) {
         return switch (f.getShape().dimension()) {
             case 2 -> f;
-            case 4 -> f.mean(new int[] {2, 3});
+            case 4 -> f.reshape(f.getShape().get(0), f.getShape().get(1), -1).mean(new int[] {2});
             default -> throw new IllegalStateException("TorchScript features must be [B, d] or [B, C, H, W], got "
                     + f.getShape());
         };
