@@ -54,7 +54,12 @@ public final class BatchSource {
     }
 
     /** The order (dataset positions) in which epoch {@code epoch} visits the samples. */
-    public synchronized int[] epochOrder(int epoch) {
+    public int[] epochOrder(int epoch) {
+        return order(epoch).clone();
+    }
+
+    /** The cached order of one epoch; batches of the same epoch share it. Callers must not modify it. */
+    private synchronized int[] order(int epoch) {
         if (epoch < 0) {
             throw new IllegalArgumentException("epoch must be >= 0, got " + epoch);
         }
@@ -67,7 +72,7 @@ public final class BatchSource {
             cachedOrder = order;
             cachedEpoch = epoch;
         }
-        return cachedOrder.clone();
+        return cachedOrder;
     }
 
     /** Batch {@code batchIndex} of epoch {@code epoch}, augmented. */
@@ -76,7 +81,7 @@ public final class BatchSource {
             throw new IllegalArgumentException("batch index " + batchIndex + " outside [0, " + batchesPerEpoch()
                     + ") for " + dataset.size() + " samples in batches of " + batchSize);
         }
-        int[] order = epochOrder(epoch);
+        int[] order = order(epoch);
         int from = batchIndex * batchSize;
         int n = Math.min(batchSize, dataset.size() - from);
         long[] ids = new long[n];

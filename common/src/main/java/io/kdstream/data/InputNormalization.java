@@ -115,12 +115,28 @@ public final class InputNormalization {
         return manager.create(normalize(u8, (int) bchw.get(1), (int) (bchw.get(2) * bchw.get(3))), bchw);
     }
 
-    /** A uint8 NDArray [B, C, H, W] (e.g. decoded from the wire) to normalized float32. */
-    public NDArray toModelInput(NDArray u8) {
-        if (u8.getDataType() != DataType.UINT8) {
-            throw new IllegalArgumentException("expected uint8 inputs, got " + u8.getDataType());
+    /**
+     * Wire inputs [B, C, H, W] to normalized float32: uint8 pixels, or float32 pixels in [0, 1]
+     * (the F32 {@code inputs} option, {@link io.kdstream.data.Batch#inputsUnit}). Float inputs are
+     * rounded back to uint8 first, so both encodings give bit-identical model inputs.
+     */
+    public NDArray toModelInput(NDArray inputs) {
+        byte[] u8;
+        if (inputs.getDataType() == DataType.UINT8) {
+            u8 = inputs.toByteArray();
+        } else if (inputs.getDataType() == DataType.FLOAT32) {
+            float[] f = inputs.toFloatArray();
+            u8 = new byte[f.length];
+            for (int k = 0; k < f.length; k++) {
+                if (!(f[k] >= 0f && f[k] <= 1f)) {
+                    throw new IllegalArgumentException("float32 inputs must be pixels in [0, 1], got " + f[k] + " at " + k);
+                }
+                u8[k] = (byte) Math.round(f[k] * 255f);
+            }
+        } else {
+            throw new IllegalArgumentException("inputs must be uint8 or float32 in [0, 1], got " + inputs.getDataType());
         }
-        return toModelInput(u8.getManager(), u8.toByteArray(), u8.getShape());
+        return toModelInput(inputs.getManager(), u8, inputs.getShape());
     }
 
     @Override

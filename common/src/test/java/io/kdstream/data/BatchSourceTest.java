@@ -57,6 +57,8 @@ class BatchSourceTest {
             NDArray reference = student.toModelInput(m, norm);           // pixels re-derived
             assertThat(inline.getShape().getShape()).containsExactly(64, 1, 28, 28);
             assertThat(inline.toFloatArray()).containsExactly(reference.toFloatArray());
+            NDArray inlineF32 = norm.toModelInput(m.create(teacher.inputsUnit(), teacher.shape()));
+            assertThat(inlineF32.toFloatArray()).containsExactly(reference.toFloatArray());
             assertThat(inline.mean().getFloat()).isBetween(-0.5f, 0.5f);
         }
         assertThatThrownBy(() -> new BatchSource(TRAIN, 0, 64, policy).replay(0, 0, new long[] {70_000}, new long[] {1}))
