@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
         subcommands = {
                 BrokerCommand.class,
                 VkdEvalCommand.class,
+                TrainTeacherCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class KdstreamCommand implements Runnable {

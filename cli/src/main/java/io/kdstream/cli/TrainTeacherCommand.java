@@ -1,0 +1,180 @@
+package io.kdstream.cli;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+import io.kdstream.data.AugmentPolicy;
+import io.kdstream.model.Architecture;
+import io.kdstream.model.ModelCard;
+import io.kdstream.model.TeacherTrainer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code kdstream train-teacher}: trains a zoo teacher from scratch, with a progress bar, test
+ * evaluation and a checkpoint (weights + model card) after every epoch.
+ */
+@Command(name = "train-teacher",
+        mixinStandardHelpOptions = true,
+        description = {
+                "Trains a teacher from scratch on a dataset's train split, evaluates it on the test split",
+                "after every epoch and writes model.params + model.json (with the teacher id) to --out.",
+                "If --out already holds a finished model of the same architecture and dataset, it is",
+                "reused (the demo trains its teacher once); --force retrains."})
+public final class TrainTeacherCommand implements Callable<Integer> {
+
+    @Option(names = "--dataset", defaultValue = "fashion-mnist",
+            description = "fashion-mnist, mnist, or a dataset directory (default: ${DEFAULT-VALUE}).")
+    String dataset;
+
+    @Option(names = "--arch", defaultValue = "resnet",
+            description = "Zoo architecture: resnet, cnn or mlp (default: ${DEFAULT-VALUE}).")
+    String arch;
+
+    @Option(names = "--epochs", defaultValue = "10", description = "Epochs (default: ${DEFAULT-VALUE}).")
+    int epochs;
+
+    @Option(names = "--batch-size", defaultValue = "128", description = "Batch size (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--lr", defaultValue = "0.1",
+            description = "Peak learning rate of the one-cycle schedule (default: ${DEFAULT-VALUE}).")
+    float lr;
+
+    @Option(names = "--weight-decay", defaultValue = "5e-4", description = "Weight decay (default: ${DEFAULT-VALUE}).")
+    float weightDecay;
+
+    @Option(names = "--augment", defaultValue = "flip",
+            description = "none, flip, crop, crop+flip, optionally +erase (default: ${DEFAULT-VALUE}).")
+    String augment;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Run seed: shuffle, augmentation, subset (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--train-fraction", defaultValue = "1.0",
+            description = "Stratified share of the train split to use (default: ${DEFAULT-VALUE}).")
+    double trainFraction;
+
+    @Option(names = "--train-limit", defaultValue = "0",
+            description = "At most this many training samples, stratified; 0 = all (default: ${DEFAULT-VALUE}).")
+    int trainLimit;
+
+    @Option(names = "--test-limit", defaultValue = "0",
+            description = "Evaluate on this many test samples, stratified; 0 = all (default: ${DEFAULT-VALUE}).")
+    int testLimit;
+
+    @Option(names = "--threads", defaultValue = "2",
+            description = "libtorch intra-op threads; 1 can be steadier when other processes share the cores (default: ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Option(names = "--out", defaultValue = "kdstream-work/teacher",
+            description = "Output directory for model.params and model.json (default: ${DEFAULT-VALUE}).")
+    Path out;
+
+    @Option(names = "--force", description = "Retrain even if --out already holds a finished model.")
+    boolean force;
+
+    @Override
+    public Integer call() throws IOException {
+        Architecture architecture = Architecture.parse(arch);
+        AugmentPolicy policy = AugmentPolicy.parse(augment);
+        if (threads <= 0) {
+            throw new IllegalArgumentException("--threads must be positive, got " + threads);
+        }
+        ModelCard cached = finishedModel(architecture);
+        if (cached != null) {
+            System.out.printf("teacher already trained in %s (arch %s, %s, test accuracy %.4f, id %s); use --force to retrain%n",
+                    out, cached.arch(), cached.dataset(), cached.testAccuracy(), cached.parametersSha256());
+            return 0;
+        }
+        // Must be set before the PyTorch engine starts; read once by DJL at engine load.
+        System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
+        System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
+
+        BarProgress bar = new BarProgress();
+        ModelCard card = TeacherTrainer.builder()
+                .setDataset(dataset)
+                .setOutputDir(out)
+                .optArchitecture(architecture)
+                .optEpochs(epochs)
+                .optBatchSize(batchSize)
+                .optLearningRate(lr)
+                .optWeightDecay(weightDecay)
+                .optAugment(policy)
+                .optSeed(seed)
+                .optTrainFraction(trainFraction)
+                .optTrainLimit(trainLimit)
+                .optTestLimit(testLimit)
+                .optProgress(bar)
+                .build()
+                .train();
+        System.out.printf("teacher %s written to %s: test accuracy %.4f, feature dim %d, id %s%n",
+                card.arch(), out, card.testAccuracy(), card.featureDim(), card.parametersSha256());
+        return 0;
+    }
+
+    /** The card in --out when it is a completed run of the same architecture and dataset. */
+    private ModelCard finishedModel(Architecture architecture) {
+        if (force || !out.resolve(ModelCard.FILE_NAME).toFile().isFile()) {
+            return null;
+        }
+        try {
+            ModelCard c = ModelCard.read(out);
+            Object done = c.training().get("epochs");
+            Object planned = c.training().get("epochsPlanned");
+            boolean complete = done != null && done.equals(planned) && ((Number) done).intValue() == epochs;
+            return complete && architecture.id().equals(c.arch()) && dataset.equals(c.dataset()) ? c : null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** Progress bar per epoch (samples, samples/s, ETA) with loss and accuracy, then a summary line. */
+    private static final class BarProgress implements TeacherTrainer.Progress {
+        private ProgressBar bar;
+        private int epochs;
+        private int samplesPerEpoch;
+        private double emaLoss = Double.NaN;
+        private double emaAcc = Double.NaN;
+
+        @Override
+        public void onStart(int epochs, int stepsPerEpoch, int samplesPerEpoch) {
+            this.epochs = epochs;
+            this.samplesPerEpoch = samplesPerEpoch;
+        }
+
+        @Override
+        public void onStep(int epoch, int step, int samplesInEpoch, float loss, float accuracy) {
+            if (bar == null) {
+                bar = new ProgressBarBuilder()
+                        .setTaskName("epoch " + (epoch + 1) + "/" + epochs)
+                        .setInitialMax(samplesPerEpoch)
+                        .setUnit(" img", 1)
+                        .showSpeed()
+                        .setStyle(ProgressBarStyle.ASCII)
+                        .setUpdateIntervalMillis(500)
+                        .build();
+            }
+            emaLoss = Double.isNaN(emaLoss) ? loss : 0.95 * emaLoss + 0.05 * loss;
+            emaAcc = Double.isNaN(emaAcc) ? accuracy : 0.95 * emaAcc + 0.05 * accuracy;
+            bar.stepTo(samplesInEpoch);
+            bar.setExtraMessage(String.format(" loss %.3f acc %.3f", emaLoss, emaAcc));
+        }
+
+        @Override
+        public void onEpochEnd(int epoch, TeacherTrainer.EpochResult r) {
+            if (bar != null) {
+                bar.close();
+                bar = null;
+            }
+            System.out.printf("epoch %d/%d: train loss %.4f acc %.4f | test acc %.4f | %.0f img/s, train %.1f s, eval %.1f s%n",
+                    epoch + 1, epochs, r.trainLoss(), r.trainAccuracy(), r.testAccuracy(),
+                    samplesPerEpoch / r.trainSeconds(), r.trainSeconds(), r.evalSeconds());
+            System.out.flush();
+        }
+    }
+}

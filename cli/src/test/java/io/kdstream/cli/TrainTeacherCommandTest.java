@@ -1,0 +1,59 @@
+package io.kdstream.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+
+import io.kdstream.model.ModelCard;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class TrainTeacherCommandTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void trainsWritesACardAndReusesAFinishedModel() throws Exception {
+        Path out = tmp.resolve("teacher");
+        String[] args = {"train-teacher", "--arch", "mlp", "--epochs", "1", "--train-limit", "512",
+                "--test-limit", "200", "--augment", "none", "--threads", "1", "--out", out.toString()};
+        String first = run(args);
+        assertThat(first).contains("epoch 1/1:").contains("test acc");
+        ModelCard card = ModelCard.read(out);
+        assertThat(card.arch()).isEqualTo("mlp");
+        assertThat(card.parametersSha256()).hasSize(64);
+        assertThat(first).contains(card.parametersSha256());
+
+        String second = run(args);
+        assertThat(second).contains("already trained").contains(card.parametersSha256());
+        assertThat(ModelCard.read(out)).isEqualTo(card);
+    }
+
+    @Test
+    void badArgumentsFailWithOneReadableLine() {
+        CommandLine cmd = KdstreamCommand.commandLine();
+        StringWriter err = new StringWriter();
+        cmd.setErr(new PrintWriter(err));
+        int code = cmd.execute("train-teacher", "--arch", "vit", "--out", tmp.resolve("x").toString());
+        assertThat(code).isEqualTo(1);
+        assertThat(err.toString()).contains("unknown architecture 'vit'");
+    }
+
+    private static String run(String... args) {
+        PrintStream saved = System.out;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
+        try {
+            assertThat(KdstreamCommand.commandLine().execute(args)).isZero();
+        } finally {
+            System.setOut(saved);
+        }
+        return buf.toString(StandardCharsets.UTF_8);
+    }
+}
