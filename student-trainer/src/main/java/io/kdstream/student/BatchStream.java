@@ -1,0 +1,222 @@
+package io.kdstream.student;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.kdstream.codec.FeatureBatch;
+import io.kdstream.codec.FeatureBatchValidator;
+import io.kdstream.codec.InvalidBatchException;
+import io.kdstream.kafka.DeadLetterQueue;
+import io.kdstream.kafka.KafkaClients;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
+
+/**
+ * Reads {@code <run>.features} ({@code read_committed}, all partitions assigned, starting at given
+ * offsets) on a background thread that decodes and validates ahead of training into a bounded
+ * queue, so the trainer does not wait on Kafka. Invalid records go to the DLQ there. Every record
+ * reaches the trainer, as a batch or as a rejection, so checkpoint offsets cover both.
+ *
+ * <p>The consumer is confined to the fetch thread; offset commits and rewinds are handed to it.
+ */
+final class BatchStream implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(BatchStream.class);
+
+    /** What the fetch thread hands to the trainer. */
+    sealed interface Item permits Fetched, Rejected {
+        int partition();
+
+        long offset();
+
+        /** Which read of the topic this came from (0 = first pass, then one per replay). */
+        int pass();
+    }
+
+    record Fetched(int partition, long offset, int pass, String key, FeatureBatch batch) implements Item {
+    }
+
+    record Rejected(int partition, long offset, int pass, String key, String reason) implements Item {
+    }
+
+    private final String topic;
+    private final BlockingQueue<Item> queue;
+    private final ConcurrentLinkedQueue<Consumer<KafkaConsumer<String, byte[]>>> commands =
+            new ConcurrentLinkedQueue<>();
+    private final Map<Integer, Long> endOffsets = new ConcurrentHashMap<>();
+    private final KafkaConsumer<String, byte[]> consumer;
+    private final FeatureBatchValidator validator;
+    private final DeadLetterQueue dlq;
+    private final Timer decode;
+    private final Thread thread;
+    private final KafkaClientMetrics clientMetrics;
+    private volatile boolean closing;
+    private volatile Throwable failure;
+    private volatile int pass;
+
+    BatchStream(KafkaClients clients, String topic, String group, Map<Integer, Long> startOffsets, int startPass,
+                FeatureBatchValidator validator, DeadLetterQueue dlq, int prefetch, MeterRegistry registry) {
+        this.topic = topic;
+        this.queue = new ArrayBlockingQueue<>(prefetch);
+        this.validator = validator;
+        this.dlq = dlq;
+        this.pass = startPass;
+        Map<String, Object> cfg = clients.consumer(group, group + "-stream");
+        cfg.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, prefetch);
+        this.consumer = new KafkaConsumer<>(cfg);
+        this.clientMetrics = new KafkaClientMetrics(consumer);
+        clientMetrics.bindTo(registry);
+        this.decode = Timer.builder("kdstream.student.step").tag("phase", "decode")
+                .description("Student step time by phase").publishPercentileHistogram().register(registry);
+
+        List<TopicPartition> parts = consumer.partitionsFor(topic, Duration.ofSeconds(60)).stream()
+                .map(p -> new TopicPartition(topic, p.partition())).toList();
+        if (parts.isEmpty()) {
+            consumer.close();
+            throw new IllegalStateException("topic " + topic + " does not exist: has a teacher started this run?");
+        }
+        consumer.assign(parts);
+        for (TopicPartition tp : parts) {
+            Long start = startOffsets.get(tp.partition());
+            if (start != null) {
+                consumer.seek(tp, start);
+            } else {
+                consumer.seekToBeginning(List.of(tp));
+            }
+        }
+        this.thread = new Thread(this::fetchLoop, "kdstream-fetch-" + group);
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /** The next record, or null if none arrived within the timeout. */
+    Item take(Duration timeout) throws InterruptedException {
+        Throwable f = failure;
+        if (f != null && queue.isEmpty()) {
+            throw new IllegalStateException("reading " + topic + " failed: " + f.getMessage(), f);
+        }
+        return queue.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Last known end offset per partition (for lag). */
+    Map<Integer, Long> endOffsets() {
+        return endOffsets;
+    }
+
+    /** Commits offsets to the consumer group (so lag is visible); completes once the broker acknowledged. */
+    CompletableFuture<Void> commit(Map<Integer, Long> offsets) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        commands.add(c -> {
+            Map<TopicPartition, OffsetAndMetadata> m = new HashMap<>();
+            offsets.forEach((p, o) -> m.put(new TopicPartition(topic, p), new OffsetAndMetadata(o)));
+            try {
+                c.commitSync(m);
+                done.complete(null);
+            } catch (RuntimeException e) {
+                done.completeExceptionally(e);
+            }
+        });
+        consumer.wakeup();
+        return done;
+    }
+
+    /** Starts the next pass over the topic from the beginning (replay); older queued items are dropped. */
+    void rewind(int newPass) {
+        commands.add(c -> {
+            c.seekToBeginning(c.assignment());
+            queue.clear();
+            pass = newPass;
+        });
+        consumer.wakeup();
+    }
+
+    private void fetchLoop() {
+        long lastEnd = 0;
+        try {
+            while (!closing) {
+                runCommands();
+                if (System.nanoTime() - lastEnd > 1_000_000_000L) {
+                    consumer.endOffsets(consumer.assignment()).forEach((tp, o) -> endOffsets.put(tp.partition(), o));
+                    lastEnd = System.nanoTime();
+                }
+                try {
+                    for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                        Item item = toItem(r, pass);
+                        while (!closing && !queue.offer(item, 100, TimeUnit.MILLISECONDS)) {
+                            runCommands(); // commits must not wait for the trainer to drain the queue
+                        }
+                        if (item.pass() != pass) {
+                            break; // rewound while waiting: the rest of this poll belongs to the old pass
+                        }
+                    }
+                } catch (WakeupException e) {
+                    // a command is waiting
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Throwable t) {
+            if (!closing) {
+                LOG.error("fetching {} failed", topic, t);
+                failure = t;
+            }
+        } finally {
+            runCommands();
+            clientMetrics.close();
+            consumer.close(Duration.ofSeconds(5));
+        }
+    }
+
+    private void runCommands() {
+        Consumer<KafkaConsumer<String, byte[]>> cmd;
+        while ((cmd = commands.poll()) != null) {
+            cmd.accept(consumer);
+        }
+    }
+
+    private Item toItem(ConsumerRecord<String, byte[]> r, int currentPass) {
+        long t0 = System.nanoTime();
+        try {
+            FeatureBatch batch = validator.validate(FeatureBatch.decode(r.value()));
+            return new Fetched(r.partition(), r.offset(), currentPass, r.key(), batch);
+        } catch (InvalidBatchException e) {
+            LOG.warn("{}-{}@{} (key {}) rejected: {}", r.topic(), r.partition(), r.offset(), r.key(), e.getMessage());
+            if (currentPass == 0) {
+                dlq.send(r, e); // replays meet the same record again; it is in the DLQ already
+            }
+            return new Rejected(r.partition(), r.offset(), currentPass, r.key(), e.reason().tag());
+        } finally {
+            decode.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    @Override
+    public void close() {
+        closing = true;
+        consumer.wakeup();
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,26 @@
+package io.kdstream.student;
+
+import java.util.Map;
+
+import io.kdstream.codec.Tensor;
+
+/**
+ * Everything a student needs to continue exactly where it stopped (DESIGN.md §6): parameters
+ * (student and projection), optimizer state, the step (the schedule is a function of it), and
+ * stream position, as next offset per partition plus the set of batches already trained.
+ *
+ * @param tensors   named arrays: {@code param/...} and {@code opt/...}
+ * @param step      optimizer steps taken
+ * @param offsets   next offset to read, per partition of {@code <run>.features}
+ * @param trained   {@link TrainedBatches#encode() encoded} set of batches trained so far
+ * @param attributes other facts (best accuracy, config digest, seed, ...)
+ */
+public record Checkpoint(Map<String, Tensor> tensors, long step, Map<Integer, Long> offsets, String trained,
+                         Map<String, String> attributes) {
+
+    public Checkpoint {
+        tensors = Map.copyOf(tensors);
+        offsets = Map.copyOf(offsets);
+        attributes = Map.copyOf(attributes);
+    }
+}
