@@ -1,5 +1,6 @@
 package io.kdstream.cli;
 
+import io.kdstream.config.ConfigFiles;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -12,6 +13,8 @@ import picocli.CommandLine.Command;
                 BrokerCommand.class,
                 VkdEvalCommand.class,
                 TrainTeacherCommand.class,
+                io.kdstream.teacher.TeacherCommand.class,
+                io.kdstream.student.StudentCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class KdstreamCommand implements Runnable {
@@ -25,7 +28,14 @@ public final class KdstreamCommand implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        CommandLine cmd = commandLine();
+        try {
+            ConfigFiles.install(cmd, args);
+        } catch (CommandLine.ParameterException e) {
+            System.err.println(e.getMessage());
+            System.exit(2);
+        }
+        System.exit(cmd.execute(args));
     }
 
     /** The configured command line, shared by {@link #main} and tests. */

@@ -39,12 +39,13 @@ public final class MetricsServer implements AutoCloseable {
     }
 
     /**
-     * A Prometheus registry with JVM and process metrics bound and a {@code service} tag on every
-     * meter (e.g. {@code teacher}, {@code student}).
+     * A Prometheus registry with JVM and process metrics bound and a {@code service} tag (e.g.
+     * {@code teacher}, {@code student}) plus the given key/value tags on every meter.
      */
-    public static PrometheusMeterRegistry newRegistry(String service) {
+    public static PrometheusMeterRegistry newRegistry(String service, String... tags) {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        registry.config().commonTags("service", service);
+        // common tags are a meter filter: they must be set before the first meter registers
+        registry.config().commonTags("service", service).commonTags(tags);
         new ClassLoaderMetrics().bindTo(registry);
         new JvmMemoryMetrics().bindTo(registry);
         new JvmGcMetrics().bindTo(registry);

@@ -49,9 +49,9 @@ public final class DistillationLoss {
             }
             kd = logitDistillation(studentLogits, teacherLogits, temperature);
         }
-        NDArray total = ce.add(feature.mul(alpha));
+        NDArray total = ce.add(times(feature, alpha));
         if (kd != zero) {
-            total = total.add(kd.mul(gamma));
+            total = total.add(times(kd, gamma));
         }
         return new LossBreakdown(total, ce, feature, kd);
     }
@@ -93,10 +93,18 @@ public final class DistillationLoss {
         NDArray logPs = studentLogits.div(temperature).logSoftmax(1);
         NDArray logPt = teacherLogits.stopGradient().div(temperature).logSoftmax(1);
         long b = studentLogits.getShape().get(0);
-        return logPt.exp().mul(logPt.sub(logPs)).sum().div(b).mul(temperature * temperature);
+        return times(logPt.exp().mul(logPt.sub(logPs)).sum().div(b), temperature * temperature);
     }
 
     /** Builds a {@link DistillationLoss}; defaults: l2, α = 1, γ = 0, T = 1, no label smoothing. */
+    /**
+     * {@code a·s} in {@code a}'s dtype. A Java double becomes a float64 scalar in DJL, and a
+     * 0-dim float32 loss times a 0-dim float64 promotes to float64 in PyTorch.
+     */
+    private static NDArray times(NDArray a, double s) {
+        return a.mul(a.getManager().create(s).toType(a.getDataType(), false));
+    }
+
     public static final class Builder {
         private FeatureLoss featureLoss = FeatureLoss.L2;
         private double alpha = 1;

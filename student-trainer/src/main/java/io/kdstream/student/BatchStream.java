@@ -135,8 +135,7 @@ final class BatchStream implements AutoCloseable {
                 done.completeExceptionally(e);
             }
         });
-        consumer.wakeup();
-        return done;
+        return done; // the fetch thread runs commands between short polls; no wakeup() needed
     }
 
     /** Starts the next pass over the topic from the beginning (replay); older queued items are dropped. */
@@ -146,7 +145,6 @@ final class BatchStream implements AutoCloseable {
             queue.clear();
             pass = newPass;
         });
-        consumer.wakeup();
     }
 
     private void fetchLoop() {
@@ -158,20 +156,18 @@ final class BatchStream implements AutoCloseable {
                     consumer.endOffsets(consumer.assignment()).forEach((tp, o) -> endOffsets.put(tp.partition(), o));
                     lastEnd = System.nanoTime();
                 }
-                try {
-                    for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                        Item item = toItem(r, pass);
-                        while (!closing && !queue.offer(item, 100, TimeUnit.MILLISECONDS)) {
-                            runCommands(); // commits must not wait for the trainer to drain the queue
-                        }
-                        if (item.pass() != pass) {
-                            break; // rewound while waiting: the rest of this poll belongs to the old pass
-                        }
+                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    Item item = toItem(r, pass);
+                    while (!closing && !queue.offer(item, 100, TimeUnit.MILLISECONDS)) {
+                        runCommands(); // commits must not wait for the trainer to drain the queue
                     }
-                } catch (WakeupException e) {
-                    // a command is waiting
+                    if (item.pass() != pass) {
+                        break; // rewound while waiting: the rest of this poll belongs to the old pass
+                    }
                 }
             }
+        } catch (WakeupException e) {
+            // close() interrupts a poll this way
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Throwable t) {
@@ -180,7 +176,11 @@ final class BatchStream implements AutoCloseable {
                 failure = t;
             }
         } finally {
-            runCommands();
+            try {
+                runCommands();
+            } catch (WakeupException e) {
+                // closing: pending commits fail and their callers are told so
+            }
             clientMetrics.close();
             consumer.close(Duration.ofSeconds(5));
         }

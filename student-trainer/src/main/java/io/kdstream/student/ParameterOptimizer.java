@@ -92,6 +92,8 @@ public abstract class ParameterOptimizer {
         this.updates = updates;
     }
 
+    // Scalars are passed as float: a Java double would become a float64 array in DJL.
+
     /** AdamW with decoupled weight decay, as torch.optim.AdamW. */
     static final class AdamW extends ParameterOptimizer {
         private final double beta1;
@@ -110,14 +112,14 @@ public abstract class ParameterOptimizer {
             NDArray m = slot(id, "m", w);
             NDArray v = slot(id, "v", w);
             if (weightDecay != 0) {
-                w.muli(1 - lr * weightDecay);
+                w.muli((float) (1 - lr * weightDecay));
             }
-            m.muli(beta1).addi(g.mul(1 - beta1));
-            v.muli(beta2).addi(g.square().muli(1 - beta2));
+            m.muli((float) beta1).addi(g.mul((float) (1 - beta1)));
+            v.muli((float) beta2).addi(g.square().muli((float) (1 - beta2)));
             double bc1 = 1 - Math.pow(beta1, updates);
             double bc2 = 1 - Math.pow(beta2, updates);
-            NDArray denom = v.div(bc2).sqrt().addi(eps);
-            w.subi(m.div(denom).muli(lr / bc1));
+            NDArray denom = v.div((float) bc2).sqrt().addi((float) eps);
+            w.subi(m.div(denom).muli((float) (lr / bc1)));
         }
     }
 
@@ -132,14 +134,14 @@ public abstract class ParameterOptimizer {
 
         @Override
         protected void update(String id, NDArray w, NDArray g, double lr) {
-            NDArray d = weightDecay != 0 ? g.add(w.mul(weightDecay)) : g;
+            NDArray d = weightDecay != 0 ? g.add(w.mul((float) weightDecay)) : g;
             NDArray buf = slot(id, "momentum", w);
             if (updates == 1) {
                 buf.subi(buf).addi(d);
             } else {
-                buf.muli(momentum).addi(d);
+                buf.muli((float) momentum).addi(d);
             }
-            w.subi(buf.mul(lr));
+            w.subi(buf.mul((float) lr));
         }
     }
 }

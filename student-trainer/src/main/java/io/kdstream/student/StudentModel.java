@@ -130,7 +130,7 @@ final class StudentModel implements AutoCloseable {
             NDArray projected = projection == null ? out.get(0)
                     : projection.forward(ps, new NDList(out.get(0)), true).singletonOrThrow();
             l = loss.compute(projected, teacher, out.get(1), labels, teacherLogits);
-            total = l.total().getFloat();
+            total = l.total().toType(DataType.FLOAT64, false).getDouble();
             t1 = System.nanoTime();
             if (!Double.isFinite(total)) {
                 return new StepResult(total, Double.NaN, Double.NaN, Double.NaN, false, t1 - t0, 0);
@@ -164,7 +164,7 @@ final class StudentModel implements AutoCloseable {
                 NDArray logits = student.forward(ps, new NDList(x), false).get(1);
                 NDArray y = sub.create(labels);
                 correct += logits.argMax(1).toType(DataType.INT64, false).eq(y).sum().getLong();
-                lossSum += DistillationLoss.crossEntropy(logits, y, 0).getFloat() * b;
+                lossSum += DistillationLoss.crossEntropy(logits, y, 0).toType(DataType.FLOAT64, false).getDouble() * b;
             }
         }
         return new EvalResult((double) correct / n, lossSum / n, n);

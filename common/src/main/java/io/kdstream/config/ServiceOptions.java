@@ -1,0 +1,40 @@
+package io.kdstream.config;
+
+import java.nio.file.Path;
+
+import io.kdstream.kafka.KafkaClients;
+import picocli.CommandLine.Option;
+
+/**
+ * Options every service shares (a picocli mixin): where Kafka is, how to connect to it, where to
+ * serve metrics and which configuration file supplies defaults.
+ */
+public final class ServiceOptions {
+
+    @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT[,...]",
+            description = "Kafka bootstrap servers.")
+    public String bootstrapServers;
+
+    @Option(names = "--kafka-config", paramLabel = "FILE",
+            description = "Kafka client properties applied to every client (security.protocol, sasl.*, ssl.*, ...).")
+    public Path kafkaConfig;
+
+    @Option(names = "--max-record-bytes", defaultValue = "16777216",
+            description = "Largest feature batch record (must match the broker's message.max.bytes; default: ${DEFAULT-VALUE}).")
+    public int maxRecordBytes;
+
+    @Option(names = "--metrics-port", defaultValue = "-1",
+            description = "Port for /metrics, /healthz and /readyz; 0 picks a free port, -1 disables (default: ${DEFAULT-VALUE}).")
+    public int metricsPort;
+
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "Properties file of option defaults, keys named like the long options without dashes "
+                    + "(e.g. bootstrap-servers=broker:9092). Command-line options win.")
+    public Path config;
+
+    /** Kafka client settings from these options. */
+    public KafkaClients clients() {
+        KafkaClients c = KafkaClients.of(bootstrapServers).withMaxRecordBytes(maxRecordBytes);
+        return kafkaConfig == null ? c : c.withPropertiesFile(kafkaConfig);
+    }
+}

@@ -1,0 +1,73 @@
+package io.kdstream.data;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Which training data a run uses: a dataset (name or path) and a deterministic stratified subset
+ * of its training split. Its {@link #id()} is the manifest's {@code dataset_id}, so a student in
+ * reference mode rebuilds exactly the teacher's samples, and a different subset is a different run.
+ *
+ * @param dataset       {@code fashion-mnist}, {@code mnist} or a directory ({@link Datasets})
+ * @param trainFraction share of the training split kept, in (0, 1]
+ * @param trainLimit    at most this many training samples (0 = no limit)
+ * @param subsetSeed    seed of the stratified subset choice
+ */
+public record DatasetRef(String dataset, double trainFraction, int trainLimit, long subsetSeed) {
+
+    public DatasetRef {
+        if (dataset == null || dataset.isBlank() || dataset.contains("?")) {
+            throw new IllegalArgumentException("dataset must be a name or a path without '?', got '" + dataset + "'");
+        }
+        if (!(trainFraction > 0 && trainFraction <= 1)) {
+            throw new IllegalArgumentException("--train-fraction must be in (0, 1], got " + trainFraction);
+        }
+        if (trainLimit < 0) {
+            throw new IllegalArgumentException("--train-limit must be >= 0, got " + trainLimit);
+        }
+    }
+
+    public static DatasetRef full(String dataset) {
+        return new DatasetRef(dataset, 1.0, 0, 0L);
+    }
+
+    /** E.g. {@code fashion-mnist?fraction=1.0&limit=5000&seed=7}. */
+    public String id() {
+        return dataset + "?fraction=" + trainFraction + "&limit=" + trainLimit + "&seed=" + subsetSeed;
+    }
+
+    /** Parses {@link #id()}. */
+    public static DatasetRef parse(String id) {
+        int q = id.indexOf('?');
+        if (q < 0) {
+            return full(id);
+        }
+        Map<String, String> params = new LinkedHashMap<>();
+        for (String kv : id.substring(q + 1).split("&")) {
+            int eq = kv.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("bad dataset id '" + id + "'");
+            }
+            params.put(kv.substring(0, eq).toLowerCase(Locale.ROOT), kv.substring(eq + 1));
+        }
+        try {
+            return new DatasetRef(id.substring(0, q), Double.parseDouble(params.getOrDefault("fraction", "1.0")),
+                    Integer.parseInt(params.getOrDefault("limit", "0")),
+                    Long.parseLong(params.getOrDefault("seed", "0")));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("bad dataset id '" + id + "': " + e.getMessage(), e);
+        }
+    }
+
+    /** The (subset of the) training split. */
+    public ImageDataset train() {
+        ImageDataset all = Datasets.load(dataset, Split.TRAIN);
+        return trainFraction == 1.0 && trainLimit == 0 ? all : all.subset(trainFraction, trainLimit, subsetSeed);
+    }
+
+    /** The whole test split. */
+    public ImageDataset test() {
+        return Datasets.load(dataset, Split.TEST);
+    }
+}

@@ -1,0 +1,269 @@
+package io.kdstream.student;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.kdstream.codec.RunSpec;
+import io.kdstream.config.ServiceOptions;
+import io.kdstream.data.DatasetRef;
+import io.kdstream.data.ImageDataset;
+import io.kdstream.data.InputNormalization;
+import io.kdstream.kafka.ManifestStore;
+import io.kdstream.metrics.MetricsServer;
+import io.kdstream.model.Devices;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code kdstream student}: the student-trainer service. */
+@Command(name = "student", mixinStandardHelpOptions = true,
+        description = {"Trains one student from a run's feature stream with the VkD objective, in its own consumer",
+                "group. Resumes from the newest valid checkpoint. Exit codes: 0 done (or stopped by SIGTERM after a",
+                "checkpoint), 1 error, 3 stopped idle before every batch arrived."})
+public final class StudentCommand implements Callable<Integer> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(StudentCommand.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Mixin
+    ServiceOptions service;
+
+    @Option(names = "--run", required = true, description = "Run id (its manifest must exist or appear).")
+    String run;
+
+    @Option(names = "--group", required = true, description = "Consumer group: one per experiment.")
+    String group;
+
+    @Option(names = "--arch", defaultValue = "cnn", description = "Student architecture: cnn | mlp (default: ${DEFAULT-VALUE}).")
+    String arch;
+
+    @Option(names = "--projection", defaultValue = "matrix_exp",
+            description = "matrix_exp | cayley (VkD) | linear (FitNet-style) | none (d_s = d_t) (default: ${DEFAULT-VALUE}).")
+    String projection;
+
+    @Option(names = "--feature-loss", defaultValue = "l2", description = "l2 | smooth_l1 (default: ${DEFAULT-VALUE}).")
+    String featureLoss;
+
+    @Option(names = "--alpha", defaultValue = "1.0", description = "Feature-loss weight; 0 = no feature distillation (default: ${DEFAULT-VALUE}).")
+    double alpha;
+
+    @Option(names = "--gamma", defaultValue = "0.0", description = "Logit-distillation weight (default: ${DEFAULT-VALUE}).")
+    double gamma;
+
+    @Option(names = "--temperature", defaultValue = "4.0", description = "Logit-distillation temperature (default: ${DEFAULT-VALUE}).")
+    double temperature;
+
+    @Option(names = "--label-smoothing", defaultValue = "0.0", description = "Cross-entropy label smoothing (default: ${DEFAULT-VALUE}).")
+    double labelSmoothing;
+
+    @Option(names = "--optimizer", defaultValue = "adamw", description = "adamw | sgd (default: ${DEFAULT-VALUE}).")
+    String optimizer;
+
+    @Option(names = "--lr", defaultValue = "0.002", description = "Base learning rate (default: ${DEFAULT-VALUE}).")
+    double lr;
+
+    @Option(names = "--weight-decay", defaultValue = "0.0005", description = "Weight decay (default: ${DEFAULT-VALUE}).")
+    double weightDecay;
+
+    @Option(names = "--schedule", defaultValue = "cosine", description = "cosine | step | constant (default: ${DEFAULT-VALUE}).")
+    String schedule;
+
+    @Option(names = "--warmup-steps", defaultValue = "20", description = "Linear warm-up steps (default: ${DEFAULT-VALUE}).")
+    int warmupSteps;
+
+    @Option(names = "--replay-epochs", defaultValue = "0",
+            description = "Extra passes over the retained topic after the run's epochs (default: ${DEFAULT-VALUE}).")
+    int replayEpochs;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Student initialization seed (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--checkpoint-dir", required = true, description = "Checkpoints of this experiment.")
+    Path checkpointDir;
+
+    @Option(names = "--checkpoint-every", defaultValue = "200", description = "Steps between checkpoints (default: ${DEFAULT-VALUE}).")
+    int checkpointEvery;
+
+    @Option(names = "--eval-every", defaultValue = "0", description = "Steps between test evaluations; 0 = at the end only (default: ${DEFAULT-VALUE}).")
+    int evalEvery;
+
+    @Option(names = "--max-nonfinite", defaultValue = "5",
+            description = "Non-finite losses in a row before restoring the last checkpoint and stopping (default: ${DEFAULT-VALUE}).")
+    int maxNonFinite;
+
+    @Option(names = "--prefetch", defaultValue = "4", description = "Batches fetched and decoded ahead (default: ${DEFAULT-VALUE}).")
+    int prefetch;
+
+    @Option(names = "--idle-timeout", defaultValue = "PT30M",
+            description = "Stop when no batch arrives for this long (ISO-8601; default: ${DEFAULT-VALUE}).")
+    Duration idleTimeout;
+
+    @Option(names = "--manifest-timeout", defaultValue = "PT5M",
+            description = "How long to wait for a teacher to publish the run's manifest (default: ${DEFAULT-VALUE}).")
+    Duration manifestTimeout;
+
+    @Option(names = "--dataset", description = "Dataset location override (default: the manifest's dataset id).")
+    String dataset;
+
+    @Option(names = "--teacher-id", description = "Refuse to train unless the run's teacher has this id (SHA-256).")
+    String expectedTeacherId;
+
+    @Option(names = "--device", defaultValue = "auto", description = "auto | cpu | gpu[:i] (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--progress-interval", defaultValue = "5",
+            description = "Seconds between JSON progress lines on stdout; 0 disables (default: ${DEFAULT-VALUE}).")
+    int progressInterval;
+
+    @Override
+    public Integer call() throws Exception {
+        LOG.info("student device: {}", Devices.resolve(device));
+        StudentConfig cfg = new StudentConfig(arch, projection, featureLoss, alpha, gamma, temperature, labelSmoothing,
+                ParameterOptimizer.Kind.parse(optimizer), lr, weightDecay, LrSchedule.Kind.parse(schedule), warmupSteps,
+                replayEpochs, seed);
+        var clients = service.clients();
+        RunSpec spec = new ManifestStore(clients).await(run, manifestTimeout);
+        checkManifest(spec);
+
+        DatasetRef ref = DatasetRef.parse(spec.datasetId());
+        if (dataset != null) {
+            ref = new DatasetRef(dataset, ref.trainFraction(), ref.trainLimit(), ref.subsetSeed());
+        }
+        ImageDataset train = ref.train();
+        ImageDataset test = ref.test();
+        PrometheusMeterRegistry registry = MetricsServer.newRegistry("student", "run", run, "group", group);
+        AtomicReference<StudentTrainer> trainerRef = new AtomicReference<>();
+        StudentTrainer trainer = StudentTrainer.builder().setClients(clients).setRun(spec).setGroup(group)
+                .setCheckpointDir(checkpointDir).setInputNormalization(InputNormalization.forDataset(train))
+                .optConfig(cfg).optCheckpointEvery(checkpointEvery).optEvalEvery(evalEvery)
+                .optMaxNonFinite(maxNonFinite).optPrefetch(prefetch).optIdleTimeout(idleTimeout)
+                .optTrainData(train).optTestData(test).optRegistry(registry)
+                .addListener(new JsonProgress(group, progressInterval)).build();
+        trainerRef.set(trainer);
+
+        MetricsServer metrics = service.metricsPort >= 0
+                ? MetricsServer.start(registry, service.metricsPort, () -> true) : null;
+        if (metrics != null) {
+            LOG.info("metrics on http://0.0.0.0:{}/metrics", metrics.port());
+        }
+        Thread main = Thread.currentThread();
+        Thread hook = new Thread(() -> {
+            trainer.stop();
+            try {
+                main.join(60_000); // let it write its checkpoint
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "kdstream-student-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        StudentTrainer.Result result;
+        try {
+            result = trainer.run();
+        } catch (TrainingDivergedException e) {
+            if (metrics != null) {
+                metrics.markFailed(e.getMessage());
+            }
+            throw e;
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // already shutting down
+            }
+            if (metrics != null) {
+                metrics.close();
+            }
+        }
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("event", "result");
+        line.put("role", "student");
+        line.put("group", group);
+        line.put("outcome", result.outcome().name().toLowerCase(java.util.Locale.ROOT));
+        line.put("steps", result.steps());
+        line.put("trained", result.trainedBatches());
+        line.put("total", result.totalBatches());
+        line.put("accuracy", result.finalAccuracy());
+        line.put("best_accuracy", result.bestAccuracy());
+        line.put("duplicates", result.duplicatesSkipped());
+        line.put("rejected", result.rejected());
+        line.put("nonfinite", result.nonFiniteSteps());
+        print(line);
+        return result.outcome() == StudentTrainer.Outcome.IDLE_TIMEOUT ? 3 : 0;
+    }
+
+    private void checkManifest(RunSpec spec) {
+        if (spec.schemaVersion() != RunSpec.SCHEMA_VERSION) {
+            throw new IllegalStateException("schema_version: manifest of run " + run + " has " + spec.schemaVersion()
+                    + ", this student reads " + RunSpec.SCHEMA_VERSION);
+        }
+        if (expectedTeacherId != null && !expectedTeacherId.equals(spec.teacherId())) {
+            throw new IllegalStateException("teacher_id: manifest of run " + run + " has " + spec.teacherId()
+                    + ", expected " + expectedTeacherId);
+        }
+    }
+
+    static void print(Map<String, Object> line) {
+        try {
+            System.out.println(JSON.writeValueAsString(line));
+            System.out.flush();
+        } catch (JsonProcessingException e) {
+            LOG.debug("progress line failed", e);
+        }
+    }
+
+    /** Machine-readable progress for orchestrators (the demo reads it): steps at an interval, every eval. */
+    private static final class JsonProgress implements StudentListener {
+        private final String group;
+        private final long intervalNanos;
+        private long last;
+
+        JsonProgress(String group, int intervalSeconds) {
+            this.group = group;
+            this.intervalNanos = intervalSeconds * 1_000_000_000L;
+        }
+
+        @Override
+        public void onStep(StepEvent e) {
+            long now = System.nanoTime();
+            if (intervalNanos <= 0 || now - last < intervalNanos && e.trained() != e.totalBatches()) {
+                return;
+            }
+            last = now;
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("event", "progress");
+            m.put("role", "student");
+            m.put("group", group);
+            m.put("step", e.step());
+            m.put("trained", e.trained());
+            m.put("total", e.totalBatches());
+            m.put("loss", e.total());
+            m.put("ce", e.ce());
+            m.put("feature", e.feature());
+            m.put("kd", e.kd());
+            m.put("samples_per_second", e.samplesPerSecond());
+            print(m);
+        }
+
+        @Override
+        public void onEval(long step, double accuracy, double loss) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("event", "eval");
+            m.put("role", "student");
+            m.put("group", group);
+            m.put("step", step);
+            m.put("accuracy", accuracy);
+            m.put("loss", loss);
+            print(m);
+        }
+    }
+}

@@ -1,0 +1,136 @@
+package io.kdstream.student;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.function.Function;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+import io.kdstream.codec.BatchMetadata;
+import io.kdstream.codec.DType;
+import io.kdstream.codec.FeatureBatch;
+import io.kdstream.codec.FeatureBatchSerializer;
+import io.kdstream.codec.InputMode;
+import io.kdstream.codec.RunSpec;
+import io.kdstream.codec.Tensor;
+import io.kdstream.data.AugmentPolicy;
+import io.kdstream.data.Batch;
+import io.kdstream.data.BatchSource;
+import io.kdstream.data.DatasetRef;
+import io.kdstream.data.ImageDataset;
+import io.kdstream.kafka.KafkaClients;
+import io.kdstream.kafka.ManifestStore;
+import io.kdstream.kafka.RunTopics;
+import io.kdstream.kafka.TopicAdmin;
+
+/**
+ * Pre-produced feature streams for student tests, without a teacher service: the "teacher" is a
+ * fixed random projection of the augmented pixels followed by layer normalization, a signal
+ * correlated with the images, cheap to compute and identical in every run.
+ */
+final class FeatureStreams {
+
+    static final int TEACHER_DIM = 96;
+
+    private FeatureStreams() {
+    }
+
+    static RunSpec spec(String run, DatasetRef data, int batchSize, int epochs, InputMode mode, int batchesPerEpoch) {
+        return new RunSpec(RunSpec.SCHEMA_VERSION, run, data.id(), "random-projection-teacher", "pixels",
+                TEACHER_DIM, 0, 10, List.of(1, 28, 28), "layer", DType.F16, mode, "flip", batchSize, epochs,
+                batchesPerEpoch, 11L);
+    }
+
+    /** Creates the run's topics and manifest and publishes every batch of every epoch. */
+    static RunSpec produce(KafkaClients clients, String run, DatasetRef data, int batchSize, int epochs,
+                           InputMode mode) throws Exception {
+        return produce(clients, run, data, batchSize, epochs, mode, spec -> List.of());
+    }
+
+    /** As above, with raw records (e.g. poison) published ahead of the batches. */
+    static RunSpec produce(KafkaClients clients, String run, DatasetRef data, int batchSize, int epochs,
+                           InputMode mode, Function<RunSpec, List<ProducerRecord<String, byte[]>>> first)
+            throws Exception {
+        ImageDataset train = data.train();
+        BatchSource source = new BatchSource(train, 11L, batchSize, AugmentPolicy.parse("flip"));
+        RunSpec spec = spec(run, data, batchSize, epochs, mode, source.batchesPerEpoch());
+        RunTopics t = new RunTopics(run);
+        try (Admin admin = Admin.create(clients.admin())) {
+            TopicAdmin.ensureTopics(admin, List.of(new NewTopic(t.features(), 1, (short) -1),
+                    new NewTopic(t.dlq(), 1, (short) -1)), Duration.ofSeconds(60));
+        }
+        new ManifestStore(clients).publishIfAbsent(spec, Duration.ofSeconds(60));
+        float[][] w = projection(train.sampleSize());
+        try (KafkaProducer<String, byte[]> raw = new KafkaProducer<>(clients.producer("test-poisoner"))) {
+            for (ProducerRecord<String, byte[]> r : first.apply(spec)) {
+                raw.send(r).get();
+            }
+        }
+        try (KafkaProducer<String, FeatureBatch> p = new KafkaProducer<>(clients.producer("test-teacher"),
+                new StringSerializer(), new FeatureBatchSerializer())) {
+            for (int e = 0; e < epochs; e++) {
+                for (int b = 0; b < source.batchesPerEpoch(); b++) {
+                    FeatureBatch fb = toFeatureBatch(spec, source.batch(e, b), w, mode);
+                    p.send(new ProducerRecord<>(t.features(), fb.recordKey(), fb)).get();
+                }
+            }
+        }
+        return spec;
+    }
+
+    /** Batch (epoch, index) of a run produced by {@link #produce}, rebuilt. */
+    static FeatureBatch batch(RunSpec spec, DatasetRef data, int epoch, int index) {
+        ImageDataset train = data.train();
+        BatchSource source = new BatchSource(train, 11L, spec.batchSize(), AugmentPolicy.parse("flip"));
+        return toFeatureBatch(spec, source.batch(epoch, index), projection(train.sampleSize()), spec.inputMode());
+    }
+
+    static FeatureBatch toFeatureBatch(RunSpec spec, Batch batch, float[][] w, InputMode mode) {
+        int n = batch.size();
+        int px = batch.channels() * batch.height() * batch.width();
+        float[] f = new float[n * TEACHER_DIM];
+        for (int i = 0; i < n; i++) {
+            double mean = 0;
+            for (int k = 0; k < TEACHER_DIM; k++) {
+                double s = 0;
+                for (int j = 0; j < px; j++) {
+                    s += w[k][j] * (batch.inputs()[i * px + j] & 0xff) / 255.0;
+                }
+                f[i * TEACHER_DIM + k] = (float) Math.tanh(s);
+                mean += f[i * TEACHER_DIM + k];
+            }
+            mean /= TEACHER_DIM;
+            double var = 0;
+            for (int k = 0; k < TEACHER_DIM; k++) {
+                var += Math.pow(f[i * TEACHER_DIM + k] - mean, 2);
+            }
+            double std = Math.sqrt(var / TEACHER_DIM + 1e-5);
+            for (int k = 0; k < TEACHER_DIM; k++) {
+                f[i * TEACHER_DIM + k] = (float) ((f[i * TEACHER_DIM + k] - mean) / std);
+            }
+        }
+        Tensor inputs = mode == InputMode.INLINE
+                ? new Tensor(DType.U8, new int[] {n, batch.channels(), batch.height(), batch.width()}, batch.inputs().clone())
+                : null;
+        return new FeatureBatch(new BatchMetadata(RunSpec.SCHEMA_VERSION, spec.runId(), batch.epoch(), batch.index(),
+                spec.teacherId(), spec.normalization(), "test-teacher"),
+                Tensor.ofFloats(spec.featureDtype(), new int[] {n, TEACHER_DIM}, f), null, batch.labels().clone(),
+                batch.sampleIds().clone(), batch.augSeeds().clone(), inputs);
+    }
+
+    static float[][] projection(int inputs) {
+        Random r = new Random(5);
+        float[][] w = new float[TEACHER_DIM][inputs];
+        for (float[] row : w) {
+            for (int j = 0; j < inputs; j++) {
+                row[j] = (float) (r.nextGaussian() / Math.sqrt(inputs) * 4);
+            }
+        }
+        return w;
+    }
+}

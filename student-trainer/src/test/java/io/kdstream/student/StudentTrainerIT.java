@@ -1,0 +1,250 @@
+package io.kdstream.student;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.kdstream.codec.BatchMetadata;
+import io.kdstream.codec.DType;
+import io.kdstream.codec.FeatureBatch;
+import io.kdstream.codec.InputMode;
+import io.kdstream.codec.RecordHeaderNames;
+import io.kdstream.codec.RunSpec;
+import io.kdstream.codec.Tensor;
+import io.kdstream.data.DatasetRef;
+import io.kdstream.data.ImageDataset;
+import io.kdstream.data.InputNormalization;
+import io.kdstream.kafka.DeadLetterQueue;
+import io.kdstream.kafka.KafkaClients;
+import io.kdstream.kafka.KafkaExtension;
+import io.kdstream.kafka.RunTopics;
+import io.kdstream.kafka.TestKafka;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
+@ExtendWith(KafkaExtension.class)
+class StudentTrainerIT {
+
+    private static final DatasetRef DATA = new DatasetRef("fashion-mnist", 1.0, 1200, 3);
+
+    @TempDir
+    Path tmp;
+
+    private StudentTrainer.Builder trainer(KafkaClients clients, RunSpec spec, String group, Path dir) {
+        ImageDataset train = DATA.train();
+        return StudentTrainer.builder().setClients(clients).setRun(spec).setGroup(group).setCheckpointDir(dir)
+                .setInputNormalization(InputNormalization.forDataset(train)).optTrainData(train)
+                .optIdleTimeout(Duration.ofSeconds(30))
+                .optConfig(new StudentConfig("mlp", "matrix_exp", "l2", 1.0, 0, 4, 0,
+                        ParameterOptimizer.Kind.ADAMW, 3e-3, 1e-4, LrSchedule.Kind.COSINE, 5, 0, 1L));
+    }
+
+    @Test
+    void aShortRunLowersTheLossAndLearnsFashionMnist(TestKafka kafka) throws Exception {
+        RunSpec spec = FeatureStreams.produce(kafka.clients(), "learn-" + UUID.randomUUID(), DATA, 64, 3,
+                InputMode.REFERENCE);
+        List<Double> losses = Collections.synchronizedList(new ArrayList<>());
+        ImageDataset test = DATA.test().subset(1.0, 1000, 1);
+        StudentTrainer.Result r = trainer(kafka.clients(), spec, "learn", tmp.resolve("ckpt"))
+                .optTestData(test).optCheckpointEvery(25)
+                .addListener(new StudentListener() {
+                    @Override
+                    public void onStep(StepEvent e) {
+                        losses.add(e.ce());
+                    }
+                }).build().run();
+
+        assertThat(r.outcome()).isEqualTo(StudentTrainer.Outcome.COMPLETED);
+        assertThat(r.trainedBatches()).isEqualTo(3 * spec.batchesPerEpoch());
+        double first = losses.subList(0, 5).stream().mapToDouble(d -> d).average().orElseThrow();
+        double last = losses.subList(losses.size() - 5, losses.size()).stream().mapToDouble(d -> d).average().orElseThrow();
+        assertThat(last).as("cross-entropy falls").isLessThan(first * 0.6);
+        // 1,200 images x 3 epochs with an MLP: well above chance (10%)
+        assertThat(r.finalAccuracy()).as("test accuracy on 1,000 Fashion-MNIST images").isGreaterThan(0.6);
+    }
+
+    @Test
+    void killedAndResumedTrainingTrainsEachBatchOnceAndEndsWhereAnUninterruptedRunEnds(TestKafka kafka)
+            throws Exception {
+        RunSpec spec = FeatureStreams.produce(kafka.clients(), "resume-" + UUID.randomUUID(), DATA, 100, 1,
+                InputMode.INLINE);
+        int total = spec.batchesPerEpoch();
+
+        Path refDir = tmp.resolve("ref");
+        trainer(kafka.clients(), spec, "ref", refDir).optCheckpointEvery(4).build().run();
+        Checkpoint reference = new CheckpointStore(refDir, 1).latestValid().orElseThrow();
+
+        Path dir = tmp.resolve("crashy");
+        List<String> durable = new ArrayList<>();
+        // run 1 dies right after its checkpoint at step 4; run 2 dies between checkpoints, at step 10
+        Recorder run1 = new Recorder(4, true);
+        assertThatThrownBy(() -> trainer(kafka.clients(), spec, "crashy", dir).optCheckpointEvery(4)
+                .addListener(run1).build().run()).isInstanceOf(Crash.class);
+        durable.addAll(run1.keysUpTo(4));
+        Recorder run2 = new Recorder(10, false);
+        assertThatThrownBy(() -> trainer(kafka.clients(), spec, "crashy", dir).optCheckpointEvery(4)
+                .addListener(run2).build().run()).isInstanceOf(Crash.class);
+        assertThat(run2.firstStep).as("run 2 resumed after step 4").isEqualTo(5);
+        durable.addAll(run2.keysUpTo(8));
+        Recorder run3 = new Recorder(-1, false);
+        StudentTrainer.Result r = trainer(kafka.clients(), spec, "crashy", dir).optCheckpointEvery(4)
+                .addListener(run3).build().run();
+        assertThat(run3.firstStep).as("run 3 resumed after the checkpoint at step 8").isEqualTo(9);
+        durable.addAll(run3.keysUpTo(Long.MAX_VALUE));
+
+        assertThat(r.outcome()).isEqualTo(StudentTrainer.Outcome.COMPLETED);
+        assertThat(durable).as("every batch trained exactly once overall").doesNotHaveDuplicates().hasSize(total);
+        Checkpoint resumed = new CheckpointStore(dir, 1).latestValid().orElseThrow();
+        assertThat(resumed.step()).isEqualTo(reference.step());
+        for (Map.Entry<String, Tensor> e : reference.tensors().entrySet()) {
+            float[] want = e.getValue().toFloats();
+            float[] got = resumed.tensors().get(e.getKey()).toFloats();
+            for (int i = 0; i < want.length; i++) {
+                assertThat((double) got[i]).as("%s[%d]", e.getKey(), i)
+                        .isCloseTo(want[i], org.assertj.core.data.Offset.offset(1e-6));
+            }
+        }
+        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(kafka.clients().consumer("crashy", "check"))) {
+            TopicPartition tp = new TopicPartition(new RunTopics(spec.runId()).features(), 0);
+            OffsetAndMetadata committed = c.committed(Set.of(tp)).get(tp);
+            assertThat(committed.offset()).as("offsets committed after checkpoints, so lag is visible")
+                    .isEqualTo(c.endOffsets(List.of(tp)).get(tp));
+        }
+    }
+
+    @Test
+    void poisonedRecordsGoToTheDlqWithReasonsWhileTrainingGoesOn(TestKafka kafka) throws Exception {
+        KafkaClients clients = kafka.clients();
+        RunSpec spec = FeatureStreams.produce(clients, "poison-" + UUID.randomUUID(), DATA, 200, 1, InputMode.INLINE,
+                s -> {
+                    String topic = new RunTopics(s.runId()).features();
+                    FeatureBatch good = FeatureStreams.batch(s, DATA, 0, 0);
+                    float[] nan = good.teacherFeatures().toFloats();
+                    nan[3] = Float.NaN;
+                    FeatureBatch nanBatch = new FeatureBatch(good.metadata(), Tensor.ofFloats(DType.F16,
+                            good.teacherFeatures().shape(), nan), null, good.labels(), good.sampleIds(),
+                            good.augSeeds(), good.inputs());
+                    int b = good.batchSize();
+                    FeatureBatch wrongDims = new FeatureBatch(new BatchMetadata(1, s.runId(), 0, 1, s.teacherId(),
+                            "layer", "x"), Tensor.ofFloats(DType.F16, new int[] {b, 7}, new float[b * 7]), null,
+                            good.labels(), good.sampleIds(), good.augSeeds(), good.inputs());
+                    return List.of(new ProducerRecord<>(topic, "0/2", "garbage".getBytes(StandardCharsets.UTF_8)),
+                            new ProducerRecord<>(topic, "0/0", nanBatch.encode()),
+                            new ProducerRecord<>(topic, "0/1", wrongDims.encode()));
+                });
+        RunTopics topics = new RunTopics(spec.runId());
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        StudentTrainer.Result r = trainer(clients, spec, "poisoned", tmp.resolve("p")).optRegistry(registry).build()
+                .run();
+        assertThat(r.outcome()).isEqualTo(StudentTrainer.Outcome.COMPLETED);
+        assertThat(r.trainedBatches()).isEqualTo(spec.batchesPerEpoch());
+        assertThat(r.rejected()).isEqualTo(3);
+
+        List<String> reasons = new ArrayList<>();
+        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(clients.consumer(null, "dlq-check"))) {
+            TopicPartition tp = new TopicPartition(topics.dlq(), 0);
+            c.assign(List.of(tp));
+            c.seekToBeginning(List.of(tp));
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (reasons.size() < 3 && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, byte[]> rec : c.poll(Duration.ofMillis(200))) {
+                    reasons.add(new String(rec.headers().lastHeader(RecordHeaderNames.DLQ_REASON).value(),
+                            StandardCharsets.UTF_8));
+                }
+            }
+        }
+        assertThat(reasons).containsExactlyInAnyOrder("truncated", "non_finite", "manifest_mismatch");
+        assertThat(registry.get(DeadLetterQueue.METRIC).tag("reason", "non_finite").counter().count()).isEqualTo(1);
+    }
+
+    @Test
+    void twoGroupsTrainIndependentlyFromTheSameRecords(TestKafka kafka) throws Exception {
+        RunSpec spec = FeatureStreams.produce(kafka.clients(), "groups-" + UUID.randomUUID(), DATA, 200, 1,
+                InputMode.INLINE);
+        StudentTrainer.Result a = trainer(kafka.clients(), spec, "group-a", tmp.resolve("a")).build().run();
+        StudentTrainer.Result b = trainer(kafka.clients(), spec, "group-b", tmp.resolve("b")).build().run();
+        assertThat(a.trainedBatches()).isEqualTo(spec.batchesPerEpoch());
+        assertThat(b.trainedBatches()).as("group b is not affected by group a's progress")
+                .isEqualTo(spec.batchesPerEpoch());
+    }
+
+    @Test
+    void divergingTrainingRestoresTheLastCheckpointAndStops(TestKafka kafka) throws Exception {
+        RunSpec spec = FeatureStreams.produce(kafka.clients(), "nan-" + UUID.randomUUID(), DATA, 100, 1,
+                InputMode.INLINE);
+        StudentTrainer.Builder b = trainer(kafka.clients(), spec, "diverge", tmp.resolve("d")).optMaxNonFinite(2)
+                .optConfig(new StudentConfig("mlp", "matrix_exp", "l2", 1.0, 0, 4, 0, ParameterOptimizer.Kind.SGD,
+                        1e12, 0, LrSchedule.Kind.CONSTANT, 0, 0, 1L));
+        assertThatThrownBy(() -> b.build().run()).isInstanceOf(TrainingDivergedException.class)
+                .hasMessageContaining("non-finite");
+    }
+
+    /** Stands in for the process dying: an Error nothing in the trainer handles. */
+    static final class Crash extends Error {
+        private static final long serialVersionUID = 1L;
+
+        Crash(String m) {
+            super(m);
+        }
+    }
+
+    /** Records (step, key) and crashes at a step, either right after its checkpoint or at the step itself. */
+    static final class Recorder implements StudentListener {
+        final List<long[]> steps = new ArrayList<>();
+        final List<String> keys = new ArrayList<>();
+        final long crashAt;
+        final boolean afterCheckpoint;
+        long firstStep = -1;
+
+        Recorder(long crashAt, boolean afterCheckpoint) {
+            this.crashAt = crashAt;
+            this.afterCheckpoint = afterCheckpoint;
+        }
+
+        @Override
+        public void onStep(StepEvent e) {
+            if (firstStep < 0) {
+                firstStep = e.step();
+            }
+            steps.add(new long[] {e.step()});
+            keys.add(e.key());
+            if (!afterCheckpoint && e.step() == crashAt) {
+                throw new Crash("killed at step " + e.step());
+            }
+        }
+
+        @Override
+        public void onCheckpoint(long step, Path file) {
+            if (afterCheckpoint && step == crashAt) {
+                throw new Crash("killed after the checkpoint of step " + step);
+            }
+        }
+
+        List<String> keysUpTo(long lastDurableStep) {
+            List<String> out = new ArrayList<>();
+            for (int i = 0; i < keys.size(); i++) {
+                if (steps.get(i)[0] <= lastDurableStep) {
+                    out.add(keys.get(i));
+                }
+            }
+            return out;
+        }
+    }
+}

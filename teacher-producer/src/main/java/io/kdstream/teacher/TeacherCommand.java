@@ -1,0 +1,283 @@
+package io.kdstream.teacher;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.kafka.clients.admin.Admin;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.kdstream.codec.DType;
+import io.kdstream.codec.InputMode;
+import io.kdstream.codec.RunSpec;
+import io.kdstream.config.ServiceOptions;
+import io.kdstream.data.AugmentPolicy;
+import io.kdstream.data.BatchSource;
+import io.kdstream.data.DatasetRef;
+import io.kdstream.data.ImageDataset;
+import io.kdstream.data.InputNormalization;
+import io.kdstream.kafka.KafkaClients;
+import io.kdstream.kafka.RunTopics;
+import io.kdstream.metrics.MetricsServer;
+import io.kdstream.model.Devices;
+import io.kdstream.model.FeatureModel;
+import io.kdstream.model.FeatureModels;
+import io.kdstream.model.ModelCard;
+import io.kdstream.model.TorchScriptFeatureModel;
+import io.kdstream.vkd.Normalization;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code kdstream teacher}: the teacher-producer service. */
+@Command(name = "teacher", mixinStandardHelpOptions = true,
+        description = {"Runs a teacher-producer: normalized teacher features of every training batch onto Kafka,",
+                "exactly once, as one member of the run's teacher group. Exits 0 when every batch of the run",
+                "is published (by this or another teacher) or on SIGTERM after aborting the open transaction."})
+public final class TeacherCommand implements Callable<Integer> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TeacherCommand.class);
+
+    @Mixin
+    ServiceOptions service;
+
+    @Option(names = "--run", required = true, description = "Run id; prefixes the run's topics.")
+    String run;
+
+    @Option(names = "--teacher", required = true, paramLabel = "DIR|model.pt",
+            description = "A model directory with model.json (zoo or imported TorchScript), or a TorchScript .pt file.")
+    Path teacherPath;
+
+    @Option(names = "--teacher-outputs", defaultValue = "features,logits",
+            description = "For a .pt file: what its forward returns: features | features,logits | logits,features "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String teacherOutputs;
+
+    @Option(names = "--dataset", defaultValue = "fashion-mnist", description = "Dataset name or directory (default: ${DEFAULT-VALUE}).")
+    String dataset;
+
+    @Option(names = "--train-fraction", defaultValue = "1.0", description = "Stratified share of the training split.")
+    double trainFraction;
+
+    @Option(names = "--train-limit", defaultValue = "0", description = "At most this many training samples (0 = all).")
+    int trainLimit;
+
+    @Option(names = "--seed", defaultValue = "7", description = "Run seed: subset, shuffle and augmentation (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--device", defaultValue = "auto", description = "auto | cpu | gpu[:i] (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--epochs", defaultValue = "1", description = "Teacher passes over the data (default: ${DEFAULT-VALUE}).")
+    int epochs;
+
+    @Option(names = "--batch-size", defaultValue = "128", description = "Samples per batch = per record (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--norm", defaultValue = "layer", description = "layer | batch | whiten | none (default: ${DEFAULT-VALUE}).")
+    String norm;
+
+    @Option(names = "--feature-dtype", defaultValue = "f16", description = "f32 | f16 | bf16 (default: ${DEFAULT-VALUE}).")
+    String featureDtype;
+
+    @Option(names = "--inputs", defaultValue = "inline", description = "inline | reference (default: ${DEFAULT-VALUE}).")
+    String inputs;
+
+    @Option(names = "--augment", defaultValue = "crop+flip",
+            description = "none | flip | crop | crop+flip, optionally +erase (default: ${DEFAULT-VALUE}).")
+    String augment;
+
+    @Option(names = "--logits", description = "Also publish the teacher's logits (for logit distillation).")
+    boolean logits;
+
+    @Option(names = "--instance-id", description = "Stable id of this teacher instance (default: host name).")
+    String instanceId;
+
+    @Option(names = "--feature-partitions", defaultValue = "1", description = "Partitions of <run>.features when created.")
+    int featurePartitions;
+
+    @Option(names = "--work-partitions", defaultValue = "4",
+            description = "Partitions of <run>.work when created: the most teachers that can share a run (default: ${DEFAULT-VALUE}).")
+    int workPartitions;
+
+    @Option(names = "--batches-per-item", defaultValue = "4", description = "Batches per work item (one transaction; default: ${DEFAULT-VALUE}).")
+    int batchesPerItem;
+
+    @Option(names = "--replication-factor", defaultValue = "-1", description = "Replication factor of created topics (-1: broker default).")
+    short replicationFactor;
+
+    @Option(names = "--max-lead-batches", defaultValue = "2000",
+            description = "Pause while the slowest student group lags by more than this many records (default: ${DEFAULT-VALUE}).")
+    long maxLeadBatches;
+
+    @Option(names = "--student-groups", split = ",", description = "Student groups to wait for (others are discovered).")
+    List<String> studentGroups = List.of();
+
+    @Option(names = "--transaction-timeout", defaultValue = "PT60S",
+            description = "How long a dead teacher's open transaction blocks students (ISO-8601; default: ${DEFAULT-VALUE}).")
+    Duration transactionTimeout;
+
+    @Option(names = "--progress-interval", defaultValue = "5",
+            description = "Seconds between JSON progress lines on stdout; 0 disables (default: ${DEFAULT-VALUE}).")
+    int progressInterval;
+
+    @Override
+    public Integer call() throws Exception {
+        LOG.info("teacher device: {}", Devices.resolve(device));
+        String instance = instanceId != null ? instanceId : hostName();
+        DatasetRef data = new DatasetRef(dataset, trainFraction, trainLimit, seed);
+        ImageDataset train = data.train();
+        KafkaClients clients = service.clients();
+        PrometheusMeterRegistry registry = MetricsServer.newRegistry("teacher", "run", run);
+
+        try (FeatureModel teacher = openTeacher(train)) {
+            ModelCard card = teacher.card();
+            List<Integer> shape = List.of(train.channels(), train.height(), train.width());
+            if (!card.inputShape().equals(shape)) {
+                throw new IllegalArgumentException("teacher expects inputs " + card.inputShape() + " but dataset "
+                        + dataset + " has " + shape);
+            }
+            AugmentPolicy policy = AugmentPolicy.parse(augment);
+            BatchSource batches = new BatchSource(train, seed, batchSize, policy);
+            RunSpec spec = new RunSpec(RunSpec.SCHEMA_VERSION, run, data.id(), teacher.id(),
+                    card.outputs() != null ? card.outputs() : "pooled-features", teacher.featureDim(),
+                    logits ? card.numClasses() : 0, train.numClasses(), shape,
+                    Normalization.fromConfigName(norm).configName(), DType.parse(featureDtype),
+                    InputMode.valueOf(inputs.toUpperCase(java.util.Locale.ROOT)), policy.toString(), batchSize, epochs,
+                    batches.batchesPerEpoch(), seed);
+            RunSetup.prepare(clients, spec, new RunSetup.Settings(featurePartitions, workPartitions, batchesPerItem,
+                    replicationFactor, Duration.ofSeconds(60)));
+
+            InputNormalization inputNorm = new InputNormalization(floats(card.normMean()), floats(card.normStd()));
+            try (Admin admin = Admin.create(clients.admin());
+                 TeacherPipeline pipeline = new TeacherPipeline(teacher, batches, inputNorm,
+                         Normalization.fromConfigName(norm).create(), spec, instance, registry)) {
+                LeadMonitor monitor = new LeadMonitor(admin, new RunTopics(run).features(), studentGroups, true,
+                        Set.of(TeacherWorker.groupId(run)), Duration.ofSeconds(30));
+                TeacherWorker worker = TeacherWorker.builder().setClients(clients).setRunSpec(spec).setSource(pipeline)
+                        .optInstanceId(instance).optRegistry(registry).optFlowControl(monitor, maxLeadBatches)
+                        .optTransactionTimeout(transactionTimeout).build();
+                return serve(worker, registry, spec);
+            }
+        }
+    }
+
+    private int serve(TeacherWorker worker, PrometheusMeterRegistry registry, RunSpec spec) throws Exception {
+        MetricsServer metrics = service.metricsPort >= 0
+                ? MetricsServer.start(registry, service.metricsPort, worker::isReady) : null;
+        if (metrics != null) {
+            LOG.info("metrics on http://0.0.0.0:{}/metrics", metrics.port());
+        }
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread runner = new Thread(() -> {
+            try {
+                worker.run();
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        }, "kdstream-teacher");
+        Thread hook = new Thread(() -> {
+            worker.stop();
+            try {
+                runner.join(30_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "kdstream-teacher-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        ScheduledExecutorService progress = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "kdstream-progress");
+            t.setDaemon(true);
+            return t;
+        });
+        int total = spec.epochs() * spec.batchesPerEpoch();
+        if (progressInterval > 0) {
+            progress.scheduleAtFixedRate(() -> printProgress(registry, total, "progress"), progressInterval,
+                    progressInterval, TimeUnit.SECONDS);
+        }
+        long t0 = System.nanoTime();
+        runner.start();
+        runner.join();
+        progress.shutdownNow();
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            // already shutting down
+        }
+        if (metrics != null) {
+            metrics.close();
+        }
+        Map<String, Object> done = printProgress(registry, total, "result");
+        LOG.info("teacher finished: {} batches in {} s", done.get("batches"), (System.nanoTime() - t0) / 1_000_000_000L);
+        if (failure.get() != null) {
+            throw new IllegalStateException(failure.get().getMessage(), failure.get());
+        }
+        return 0;
+    }
+
+    private static Map<String, Object> printProgress(PrometheusMeterRegistry registry, int total, String event) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("event", event);
+        m.put("role", "teacher");
+        m.put("batches", (long) registry.get("kdstream.teacher.batches").counter().count());
+        m.put("total", total);
+        m.put("samples", (long) registry.get("kdstream.teacher.samples").counter().count());
+        var fwd = registry.get("kdstream.teacher.forward").timer();
+        m.put("forward_seconds", fwd.totalTime(TimeUnit.MILLISECONDS) / 1000.0);
+        m.put("paused_seconds", registry.get("kdstream.teacher.paused").counter().count());
+        try {
+            System.out.println(new ObjectMapper().writeValueAsString(m));
+            System.out.flush();
+        } catch (IOException e) {
+            LOG.debug("progress line failed", e);
+        }
+        return m;
+    }
+
+    private FeatureModel openTeacher(ImageDataset train) throws IOException {
+        if (Files.isRegularFile(teacherPath) && teacherPath.toString().endsWith(".pt")) {
+            Path dir = Files.createTempDirectory("kdstream-teacher-");
+            TorchScriptFeatureModel.importFile(teacherPath, teacherOutputs, train.channels(), train.height(),
+                    train.width(), dataset, InputNormalization.forDataset(train), dir);
+            return FeatureModels.load(dir);
+        }
+        if (!Files.isRegularFile(teacherPath.resolve(ModelCard.FILE_NAME))) {
+            throw new IllegalArgumentException("--teacher " + teacherPath + " is neither a model directory (with "
+                    + ModelCard.FILE_NAME + ") nor a TorchScript .pt file; train one with 'kdstream train-teacher'");
+        }
+        return FeatureModels.load(teacherPath);
+    }
+
+    private static float[] floats(List<Float> l) {
+        float[] out = new float[l.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = l.get(i);
+        }
+        return out;
+    }
+
+    private static String hostName() {
+        String h = System.getenv("HOSTNAME");
+        if (h != null && !h.isBlank()) {
+            return h;
+        }
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return "teacher-" + ProcessHandle.current().pid();
+        }
+    }
+}
