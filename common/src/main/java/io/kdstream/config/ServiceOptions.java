@@ -1,6 +1,7 @@
 package io.kdstream.config;
 
 import java.nio.file.Path;
+import java.time.Duration;
 
 import io.kdstream.kafka.KafkaClients;
 import picocli.CommandLine.Option;
@@ -23,6 +24,10 @@ public final class ServiceOptions {
             description = "Largest feature batch record (must match the broker's message.max.bytes; default: ${DEFAULT-VALUE}).")
     public int maxRecordBytes;
 
+    @Option(names = "--kafka-timeout", defaultValue = "PT60S",
+            description = "How long to wait for Kafka before giving up at start-up (ISO-8601; default: ${DEFAULT-VALUE}).")
+    public Duration kafkaTimeout;
+
     @Option(names = "--metrics-port", defaultValue = "-1",
             description = "Port for /metrics, /healthz and /readyz; 0 picks a free port, -1 disables (default: ${DEFAULT-VALUE}).")
     public int metricsPort;
@@ -34,7 +39,7 @@ public final class ServiceOptions {
 
     /** Kafka client settings from these options. */
     public KafkaClients clients() {
-        KafkaClients c = KafkaClients.of(bootstrapServers).withMaxRecordBytes(maxRecordBytes);
+        KafkaClients c = KafkaClients.of(bootstrapServers).withMaxRecordBytes(maxRecordBytes).withTimeout(kafkaTimeout);
         return kafkaConfig == null ? c : c.withPropertiesFile(kafkaConfig);
     }
 }

@@ -33,10 +33,12 @@ public final class KafkaClients {
 
     private final Map<String, Object> common;
     private final int maxRecordBytes;
+    private final int timeoutMs;
 
-    private KafkaClients(Map<String, Object> common, int maxRecordBytes) {
+    private KafkaClients(Map<String, Object> common, int maxRecordBytes, int timeoutMs) {
         this.common = Map.copyOf(common);
         this.maxRecordBytes = maxRecordBytes;
+        this.timeoutMs = timeoutMs;
     }
 
     public static KafkaClients of(String bootstrapServers) {
@@ -44,7 +46,7 @@ public final class KafkaClients {
             throw new IllegalArgumentException("bootstrap servers must be given (host:port[,host:port...])");
         }
         return new KafkaClients(Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers),
-                RecordLimits.DEFAULT_MAX_RECORD_BYTES);
+                RecordLimits.DEFAULT_MAX_RECORD_BYTES, 60_000);
     }
 
     /** Adds the settings of a Kafka client properties file (security, timeouts, ...). */
@@ -57,18 +59,31 @@ public final class KafkaClients {
         }
         Map<String, Object> m = new HashMap<>(common);
         p.forEach((k, v) -> m.put(k.toString(), v));
-        return new KafkaClients(m, maxRecordBytes);
+        return new KafkaClients(m, maxRecordBytes, timeoutMs);
     }
 
     /** Adds one client setting. */
     public KafkaClients with(String key, Object value) {
         Map<String, Object> m = new HashMap<>(common);
         m.put(key, value);
-        return new KafkaClients(m, maxRecordBytes);
+        return new KafkaClients(m, maxRecordBytes, timeoutMs);
     }
 
     public KafkaClients withMaxRecordBytes(int bytes) {
-        return new KafkaClients(common, bytes);
+        return new KafkaClients(common, bytes, timeoutMs);
+    }
+
+    /**
+     * Bounds how long any client call waits for the cluster (admin and consumer API calls,
+     * producer metadata), so an unreachable broker fails start-up with an error instead of hanging.
+     */
+    public KafkaClients withTimeout(java.time.Duration timeout) {
+        return new KafkaClients(common, maxRecordBytes, (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+    }
+
+    /** The bound set by {@link #withTimeout} (default 60 s). */
+    public java.time.Duration timeout() {
+        return java.time.Duration.ofMillis(timeoutMs);
     }
 
     public String bootstrapServers() {
@@ -80,8 +95,10 @@ public final class KafkaClients {
     }
 
     public Map<String, Object> admin() {
-        Map<String, Object> m = new HashMap<>(common);
-        m.putIfAbsent(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000);
+        Map<String, Object> m = new HashMap<>();
+        m.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, timeoutMs);
+        m.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(30_000, timeoutMs));
+        m.putAll(common);
         return m;
     }
 
@@ -96,6 +113,7 @@ public final class KafkaClients {
         m.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
         m.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
         m.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
+        m.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, timeoutMs);
         m.putAll(common);
         return m;
     }
@@ -122,6 +140,7 @@ public final class KafkaClients {
             m.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
         }
         m.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
+        m.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, timeoutMs);
         m.putAll(common);
         return m;
     }

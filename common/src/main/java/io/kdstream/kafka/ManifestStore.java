@@ -103,7 +103,7 @@ public final class ManifestStore {
     public RunSpec await(String runId, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
-            Optional<RunSpec> spec = read(runId, Duration.ofSeconds(30));
+            Optional<RunSpec> spec = read(runId, clients.timeout());
             if (spec.isPresent()) {
                 return spec.get();
             }

@@ -159,7 +159,7 @@ public final class TeacherCommand implements Callable<Integer> {
                     InputMode.valueOf(inputs.toUpperCase(java.util.Locale.ROOT)), policy.toString(), batchSize, epochs,
                     batches.batchesPerEpoch(), seed);
             RunSetup.prepare(clients, spec, new RunSetup.Settings(featurePartitions, workPartitions, batchesPerItem,
-                    replicationFactor, Duration.ofSeconds(60)));
+                    replicationFactor, clients.timeout()));
 
             InputNormalization inputNorm = new InputNormalization(floats(card.normMean()), floats(card.normStd()));
             try (Admin admin = Admin.create(clients.admin());
