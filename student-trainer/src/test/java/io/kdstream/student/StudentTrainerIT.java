@@ -37,7 +37,9 @@ import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TestKafka;
+import io.kdstream.metrics.MetricsServer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 @ExtendWith(KafkaExtension.class)
 class StudentTrainerIT {
@@ -62,8 +64,9 @@ class StudentTrainerIT {
                 InputMode.REFERENCE);
         List<Double> losses = Collections.synchronizedList(new ArrayList<>());
         ImageDataset test = DATA.test().subset(1.0, 1000, 1);
+        PrometheusMeterRegistry registry = MetricsServer.newRegistry("student");
         StudentTrainer.Result r = trainer(kafka.clients(), spec, "learn", tmp.resolve("ckpt"))
-                .optTestData(test).optCheckpointEvery(25)
+                .optTestData(test).optCheckpointEvery(25).optEvalEvery(20).optRegistry(registry)
                 .addListener(new StudentListener() {
                     @Override
                     public void onStep(StepEvent e) {
@@ -78,6 +81,17 @@ class StudentTrainerIT {
         assertThat(last).as("cross-entropy falls").isLessThan(first * 0.6);
         // 1,200 images x 3 epochs with an MLP: well above chance (10%)
         assertThat(r.finalAccuracy()).as("test accuracy on 1,000 Fashion-MNIST images").isGreaterThan(0.6);
+
+        String scrape = registry.scrape();
+        assertThat(scrape).contains("kdstream_student_loss{component=\"ce\"", "kdstream_student_loss{component=\"feature\"",
+                "kdstream_student_loss{component=\"kd\"", "kdstream_student_orthogonality_error",
+                "kdstream_student_samples_per_second", "kdstream_student_step_seconds_bucket{phase=\"wait\"",
+                "kdstream_student_step_seconds_count{phase=\"decode\"", "kdstream_student_step_seconds_count{phase=\"forward\"",
+                "kdstream_student_step_seconds_count{phase=\"backward\"", "kdstream_consumer_lag_records",
+                "kdstream_student_nonfinite_steps_total", "kdstream_checkpoint_age_seconds", "kdstream_eval_accuracy",
+                "kdstream_student_steps_total");
+        assertThat(registry.get("kdstream.eval.accuracy").gauge().value()).isEqualTo(r.finalAccuracy());
+        assertThat(registry.get("kdstream.student.orthogonality.error").gauge().value()).isBetween(0.0, 1e-4);
     }
 
     @Test

@@ -1,0 +1,77 @@
+package io.kdstream.student;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
+
+import io.kdstream.codec.DType;
+import io.kdstream.codec.InputMode;
+import io.kdstream.codec.RunSpec;
+
+/** Native memory stays flat over many steps: every step's arrays die with its sub-manager. */
+class StudentModelMemoryTest {
+
+    @Test
+    @EnabledOnOs(value = OS.LINUX, disabledReason = "reads resident memory from /proc/self/status")
+    void residentMemoryStaysFlatOverHundredsOfSteps() throws IOException {
+        RunSpec run = new RunSpec(RunSpec.SCHEMA_VERSION, "mem", "synthetic", "t", "pool", 256, 10, 10,
+                List.of(1, 28, 28), "layer", DType.F16, InputMode.INLINE, "none", 32, 1, 1, 1L);
+        StudentConfig cfg = new StudentConfig("mlp", "matrix_exp", "l2", 1.0, 1.0, 4, 0,
+                ParameterOptimizer.Kind.ADAMW, 1e-3, 1e-4, LrSchedule.Kind.CONSTANT, 0, 0, 3L);
+        try (StudentModel model = new StudentModel(cfg, run)) {
+            // Warm up until the JVM has collected its young generation a few times: until then RSS
+            // grows as the heap is first touched, which says nothing about native memory.
+            long gcs = gcCount();
+            int warm = 0;
+            while ((gcCount() - gcs < 3 || warm < 200) && warm < 5000) {
+                step(model, warm++);
+            }
+            long before = rssKiB();
+            for (int i = 0; i < 600; i++) {
+                step(model, warm + i);
+            }
+            long growthMiB = (rssKiB() - before) / 1024;
+            // a step that kept its arrays would leak over 100 KiB each: 60 MiB here
+            assertThat(growthMiB).as("RSS growth over 600 steps after warm-up (%d steps), MiB", warm)
+                    .isLessThan(24);
+        }
+    }
+
+    private static void step(StudentModel model, int i) {
+        try (NDManager sub = model.manager().newSubManager()) {
+            StudentModel.StepResult r = model.step(sub, sub.randomNormal(new Shape(32, 1, 28, 28)),
+                    sub.randomInteger(0, 10, new Shape(32), DataType.INT64),
+                    sub.randomNormal(new Shape(32, 256)), sub.randomNormal(new Shape(32, 10)), 1e-3);
+            assertThat(r.applied()).isTrue();
+        }
+        if (i % 25 == 0) {
+            model.orthogonalityError(); // the metric path must not leak either
+        }
+    }
+
+    private static long gcCount() {
+        return ManagementFactory.getGarbageCollectorMXBeans().stream()
+                .mapToLong(GarbageCollectorMXBean::getCollectionCount).sum();
+    }
+
+    private static long rssKiB() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        throw new IllegalStateException("no VmRSS in /proc/self/status");
+    }
+}
