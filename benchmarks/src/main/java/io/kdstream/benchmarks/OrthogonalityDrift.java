@@ -26,6 +26,7 @@ public final class OrthogonalityDrift {
         int dT = args.length > 1 ? Integer.parseInt(args[1]) : 256;
         int steps = args.length > 2 ? Integer.parseInt(args[2]) : 10_000;
         OrthogonalMap map = OrthogonalMap.fromTorchName(args.length > 3 ? args[3] : "matrix_exp");
+        int debugEvery = Integer.getInteger("drift.printEvery", 0);
         Engine.getInstance().setRandomSeed(1);
         OrthogonalProjection proj = OrthogonalProjection.builder().setDims(dS, dT).optMap(map).build();
         try (NDManager m = NDManager.newBaseManager("PyTorch")) {
@@ -50,7 +51,7 @@ public final class OrthogonalityDrift {
                     g.attach(sub);
                     adam.update("original", x, g);
                     g.subi(g);
-                    if (step % 1000 == 0 || step == 1) {
+                    if (step % 1000 == 0 || step == 1 || !Float.isFinite(loss) || (debugEvery > 0 && step % debugEvery == 0)) {
                         double err = proj.orthogonalityError();
                         worst = Math.max(worst, err);
                         System.out.printf("step %d loss %.4f orthogonality_error %.3e%n", step, loss, err);

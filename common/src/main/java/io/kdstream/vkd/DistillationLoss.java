@@ -49,9 +49,9 @@ public final class DistillationLoss {
             }
             kd = logitDistillation(studentLogits, teacherLogits, temperature);
         }
-        NDArray total = ce.add(times(feature, alpha));
+        NDArray total = ce.add(Scalars.mul(feature, alpha));
         if (kd != zero) {
-            total = total.add(times(kd, gamma));
+            total = total.add(Scalars.mul(kd, gamma));
         }
         return new LossBreakdown(total, ce, feature, kd);
     }
@@ -81,7 +81,7 @@ public final class DistillationLoss {
             return nll.mean();
         }
         NDArray uniform = logp.mean(new int[] {1}).neg();
-        return nll.mul(1 - labelSmoothing).add(uniform.mul(labelSmoothing)).mean();
+        return Scalars.mul(nll, 1 - labelSmoothing).add(Scalars.mul(uniform, labelSmoothing)).mean();
     }
 
     /** T²·KL(softmax(teacher/T) ‖ softmax(student/T)) summed over classes, averaged over the batch. */
@@ -90,21 +90,13 @@ public final class DistillationLoss {
             throw new IllegalArgumentException("student logits " + studentLogits.getShape()
                     + " and teacher logits " + teacherLogits.getShape() + " must both be [B, C]");
         }
-        NDArray logPs = studentLogits.div(temperature).logSoftmax(1);
-        NDArray logPt = teacherLogits.stopGradient().div(temperature).logSoftmax(1);
+        NDArray logPs = Scalars.div(studentLogits, temperature).logSoftmax(1);
+        NDArray logPt = Scalars.div(teacherLogits.stopGradient(), temperature).logSoftmax(1);
         long b = studentLogits.getShape().get(0);
-        return times(logPt.exp().mul(logPt.sub(logPs)).sum().div(b), temperature * temperature);
+        return Scalars.mul(logPt.exp().mul(logPt.sub(logPs)).sum(), temperature * temperature / b);
     }
 
     /** Builds a {@link DistillationLoss}; defaults: l2, α = 1, γ = 0, T = 1, no label smoothing. */
-    /**
-     * {@code a·s} in {@code a}'s dtype. A Java double becomes a float64 scalar in DJL, and a
-     * 0-dim float32 loss times a 0-dim float64 promotes to float64 in PyTorch.
-     */
-    private static NDArray times(NDArray a, double s) {
-        return a.mul(a.getManager().create(s).toType(a.getDataType(), false));
-    }
-
     public static final class Builder {
         private FeatureLoss featureLoss = FeatureLoss.L2;
         private double alpha = 1;

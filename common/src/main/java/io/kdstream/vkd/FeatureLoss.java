@@ -17,7 +17,7 @@ public enum FeatureLoss {
         @Override
         NDArray elementwise(NDArray diff) {
             NDArray abs = diff.abs();
-            NDArray quadratic = diff.square().mul(0.5);
+            NDArray quadratic = Scalars.mul(diff.square(), 0.5);
             NDArray linear = abs.sub(0.5);
             return ai.djl.ndarray.NDArrays.where(abs.lt(1.0), quadratic, linear);
         }

@@ -50,15 +50,15 @@ public final class MatrixExponential {
             throw new ArithmeticException("matrix exponential of a non-finite matrix");
         }
         int s = norm1 <= THETA_13 ? 0 : (int) Math.ceil(Math.log(norm1 / THETA_13) / Math.log(2));
-        NDArray x = s == 0 ? a : a.div(Math.pow(2, s));
+        NDArray x = s == 0 ? a : Scalars.div(a, Math.pow(2, s));
         NDArray id = m.eye(n, n, 0, a.getDataType()).toDevice(a.getDevice(), false);
         NDArray x2 = x.matMul(x);
         NDArray x4 = x2.matMul(x2);
         NDArray x6 = x4.matMul(x2);
-        NDArray u = x.matMul(x6.matMul(x6.mul(B[13]).add(x4.mul(B[11])).add(x2.mul(B[9])))
-                .add(x6.mul(B[7])).add(x4.mul(B[5])).add(x2.mul(B[3])).add(id.mul(B[1])));
-        NDArray v = x6.matMul(x6.mul(B[12]).add(x4.mul(B[10])).add(x2.mul(B[8])))
-                .add(x6.mul(B[6])).add(x4.mul(B[4])).add(x2.mul(B[2])).add(id.mul(B[0]));
+        NDArray u = x.matMul(x6.matMul(Scalars.mul(x6, B[13]).add(Scalars.mul(x4, B[11])).add(Scalars.mul(x2, B[9])))
+                .add(Scalars.mul(x6, B[7])).add(Scalars.mul(x4, B[5])).add(Scalars.mul(x2, B[3])).add(Scalars.mul(id, B[1])));
+        NDArray v = x6.matMul(Scalars.mul(x6, B[12]).add(Scalars.mul(x4, B[10])).add(Scalars.mul(x2, B[8])))
+                .add(Scalars.mul(x6, B[6])).add(Scalars.mul(x4, B[4])).add(Scalars.mul(x2, B[2])).add(Scalars.mul(id, B[0]));
         NDArray inv = v.sub(u).inverse();
         NDArray numerator = v.add(u);
         if (s == 0) {

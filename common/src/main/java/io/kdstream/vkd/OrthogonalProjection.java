@@ -82,8 +82,15 @@ public final class OrthogonalProjection extends AbstractBlock {
                     .optShape(new Shape(n, n))
                     .optRequiresGrad(false)
                     .optInitializer((m, shape, dtype) -> {
+                        // create() aliases a Java buffer that dies with the handle: keep a libtorch copy.
                         try (NDArray f64 = m.create(randomOrthogonal(n, k, seed), new Shape(n, n))) {
-                            return f64.toType(dtype, true);
+                            NDArray owned = f64.duplicate();
+                            if (dtype == DataType.FLOAT64) {
+                                return owned;
+                            }
+                            try (owned) {
+                                return owned.toType(dtype, false);
+                            }
                         }
                     })
                     .build());
@@ -210,8 +217,8 @@ public final class OrthogonalProjection extends AbstractBlock {
         NDArray c = mm.transpose().matMul(mm);
         NDArray id = m.eye(k, k, 0, dtype).toDevice(tall.getDevice(), false);
         if (map == OrthogonalMap.CAYLEY) {
-            NDArray sInv = id.sub(a11.div(2)).add(c.div(4)).inverse();
-            return NDArrays.concat(new NDList(sInv.mul(2).sub(id), mm.matMul(sInv)), 0);
+            NDArray sInv = id.sub(Scalars.div(a11, 2)).add(Scalars.div(c, 4)).inverse();
+            return NDArrays.concat(new NDList(Scalars.mul(sInv, 2).sub(id), mm.matMul(sInv)), 0);
         }
         // Balance N by diag(I, βI) with β = ‖C‖^(-1/2): both off-diagonal blocks get norm ~√‖C‖
         // instead of ‖C‖ and 1, which means fewer squarings and less rounding. exp commutes with the
@@ -221,11 +228,11 @@ public final class OrthogonalProjection extends AbstractBlock {
             cNorm = mx.toType(DataType.FLOAT64, false).getDouble();
         }
         double beta = 1 / Math.sqrt(Math.max(1, cNorm));
-        NDArray top = NDArrays.concat(new NDList(a11, c.mul(-beta)), 1);
-        NDArray bottom = NDArrays.concat(new NDList(id.div(beta), m.zeros(new Shape(k, k), dtype, tall.getDevice())), 1);
+        NDArray top = NDArrays.concat(new NDList(a11, Scalars.mul(c, -beta)), 1);
+        NDArray bottom = NDArrays.concat(new NDList(Scalars.div(id, beta), m.zeros(new Shape(k, k), dtype, tall.getDevice())), 1);
         NDArray e = MatrixExponential.leadingColumns(NDArrays.concat(new NDList(top, bottom), 0), k);
         NDArray f = e.get(new NDIndex(":{}, :", k));
-        NDArray g = e.get(new NDIndex("{}:, :", k)).mul(beta);
+        NDArray g = Scalars.mul(e.get(new NDIndex("{}:, :", k)), beta);
         return NDArrays.concat(new NDList(f, mm.matMul(g)), 0);
     }
 
@@ -239,8 +246,9 @@ public final class OrthogonalProjection extends AbstractBlock {
             return MatrixExponential.leadingColumns(a, k);
         }
         NDArray id = m.eye(n, n, 0, dtype).toDevice(tall.getDevice(), false);
-        NDArray rhs = id.add(a.div(2));
-        return id.sub(a.div(2)).inverse().matMul(n == k ? rhs : MatrixExponential.columns(rhs, k));
+        NDArray half = Scalars.div(a, 2);
+        NDArray rhs = id.add(half);
+        return id.sub(half).inverse().matMul(n == k ? rhs : MatrixExponential.columns(rhs, k));
     }
 
     /** 1 where row ≥ column, in the [n, k] tall orientation. */

@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -60,9 +61,13 @@ class DistillationLossTest {
                 assertClose("feature", r.feature(), f.doubles("smooth_l1"), tol);
                 assertClose("kd", r.kd(), f.doubles("kd"), tol);
                 assertClose("total", r.total(), f.doubles("total"), tol);
+                // Constants take the loss's dtype: a float32 loss must not be promoted to float64.
+                assertThat(List.of(r.total(), r.ce(), r.feature(), r.kd())).extracting(NDArray::getDataType)
+                        .containsOnly(dtype);
                 Map<String, Double> values = r.values();
                 assertThat(values).containsOnlyKeys("ce", "feature", "kd", "total");
                 assertThat(values.get("kd")).isCloseTo(f.doubles("kd")[0], org.assertj.core.data.Offset.offset(1e-4));
+                OrthogonalProjectionTest.churnNativeBuffers(); // see Scalars: constants must outlive a GC
                 gc.backward(r.total());
             }
             assertClose("grad projected", proj.getGradient(), f.doubles("grad_projected"), tol);

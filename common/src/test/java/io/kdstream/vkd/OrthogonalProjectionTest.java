@@ -108,6 +108,60 @@ class OrthogonalProjectionTest {
         }
     }
 
+    /**
+     * DJL's op(Number) frees its scalar before backward; a GC between forward and backward then
+     * corrupted gradients (see Scalars). Forward, collect garbage, churn direct buffers, backward.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("gcCases")
+    void gradientsSurviveGarbageCollectionBeforeBackward(String name) {
+        Fixture f = Fixture.load(name);
+        for (int trial = 0; trial < 5; trial++) {
+            try (NDManager m = root.newSubManager()) {
+                NDArray x = f.array(m, "X", DataType.FLOAT64);
+                NDArray base = f.array(m, "base", DataType.FLOAT64);
+                NDArray student = f.array(m, "student", DataType.FLOAT64);
+                NDArray teacher = f.array(m, "teacher", DataType.FLOAT64);
+                x.setRequiresGradient(true);
+                OrthogonalMap map = OrthogonalMap.fromTorchName(f.meta("map"));
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    NDArray p = OrthogonalProjection.weight(m, x, base, map, Path.FAST);
+                    NDArray loss = FeatureLoss.SMOOTH_L1.compute(student.matMul(p.transpose()), teacher)
+                            .add(FeatureLoss.L2.compute(student.matMul(p.transpose()), teacher));
+                    churnNativeBuffers();
+                    gc.backward(loss);
+                }
+                // The same loss without the churn is the reference: L2 gradient + smooth-L1 gradient.
+                double[] stressed = x.getGradient().toDoubleArray();
+                try (NDManager ref = m.newSubManager()) {
+                    NDArray x2 = f.array(ref, "X", DataType.FLOAT64);
+                    x2.setRequiresGradient(true);
+                    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                        NDArray p = OrthogonalProjection.weight(ref, x2, base, map, Path.FAST);
+                        gc.backward(FeatureLoss.SMOOTH_L1.compute(student.matMul(p.transpose()), teacher)
+                                .add(FeatureLoss.L2.compute(student.matMul(p.transpose()), teacher)));
+                    }
+                    assertThat(stressed).containsExactly(x2.getGradient().toDoubleArray());
+                }
+            }
+        }
+    }
+
+    static Stream<String> gcCases() {
+        return Stream.of("proj_tall_small_matrix_exp", "proj_wide_small_cayley");
+    }
+
+    static void churnNativeBuffers() {
+        System.gc();
+        List<java.nio.ByteBuffer> junk = new ArrayList<>();
+        for (int i = 0; i < 4000; i++) {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocateDirect(8);
+            b.putDouble(0, 1e30);
+            junk.add(b);
+        }
+        assertThat(junk).hasSize(4000);
+    }
+
     static Stream<Arguments> fdCases() {
         return Stream.of(Arguments.of(5, 9, OrthogonalMap.MATRIX_EXP), Arguments.of(9, 5, OrthogonalMap.MATRIX_EXP),
                 Arguments.of(5, 9, OrthogonalMap.CAYLEY), Arguments.of(9, 5, OrthogonalMap.CAYLEY));
@@ -128,7 +182,7 @@ class OrthogonalProjectionTest {
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 // A loss that is nonlinear in P, so second-order terms show up if the gradient is wrong.
                 NDArray p = OrthogonalProjection.weight(m, x, null, map, Path.FAST);
-                NDArray loss = p.mul(weights).sum().pow(2).add(p.pow(3).sum());
+                NDArray loss = p.mul(weights).sum().square().add(p.mul(p).mul(p).sum());
                 gc.backward(loss);
                 grad = x.getGradient().toDoubleArray();
             }
@@ -152,7 +206,7 @@ class OrthogonalProjectionTest {
     private static double lossAt(NDManager parent, double[] x, NDArray weights, int dT, int dS, OrthogonalMap map) {
         try (NDManager m = parent.newSubManager()) {
             NDArray p = OrthogonalProjection.weight(m, m.create(x, new Shape(dT, dS)), null, map, Path.FAST);
-            return p.mul(weights).sum().pow(2).add(p.pow(3).sum()).getDouble();
+            return p.mul(weights).sum().square().add(p.mul(p).mul(p).sum()).getDouble();
         }
     }
 
