@@ -67,8 +67,8 @@ public final class TrainTeacherCommand implements Callable<Integer> {
             description = "Evaluate on this many test samples, stratified; 0 = all (default: ${DEFAULT-VALUE}).")
     int testLimit;
 
-    @Option(names = "--threads", defaultValue = "2",
-            description = "libtorch intra-op threads; 1 can be steadier when other processes share the cores (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--threads", defaultValue = "1",
+            description = "libtorch intra-op threads; 2 is faster on an idle 2-core machine, 1 far steadier when other processes share it (default: ${DEFAULT-VALUE}).")
     int threads;
 
     @Option(names = "--out", defaultValue = "kdstream-work/teacher",

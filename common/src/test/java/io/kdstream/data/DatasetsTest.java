@@ -115,6 +115,26 @@ class DatasetsTest {
     }
 
     @Test
+    void grayscaleImageFoldersHaveOneChannelAndMixedSizesAreRejected() throws IOException {
+        Path root = tmp.resolve("gray");
+        for (String cls : new String[] {"a", "b"}) {
+            Path f = root.resolve("train/" + cls + "/0.png");
+            Files.createDirectories(f.getParent());
+            BufferedImage img = new BufferedImage(3, 2, BufferedImage.TYPE_BYTE_GRAY);
+            img.getRaster().setSample(2, 1, 0, cls.equals("a") ? 200 : 100);
+            ImageIO.write(img, "png", f.toFile());
+        }
+        ImageDataset ds = ImageFolderReader.read(root.resolve("train"), "gray", Split.TRAIN);
+        assertThat(new int[] {ds.channels(), ds.height(), ds.width()}).containsExactly(1, 2, 3);
+        assertThat(ds.pixels(0)[5] & 0xff).isEqualTo(200);
+        assertThat(ds.pixels(1)[5] & 0xff).isEqualTo(100);
+
+        writePng(root.resolve("train/b/1.png"), 0); // 5x4 RGB among 3x2 gray images
+        assertThatThrownBy(() -> ImageFolderReader.read(root.resolve("train"), "gray", Split.TRAIN))
+                .hasMessageContaining("one size");
+    }
+
+    @Test
     void stratifiedSubsetIsDeterministicAndKeepsClassShares() {
         ImageDataset train = Datasets.load("fashion-mnist", Split.TRAIN);
         ImageDataset a = train.subset(0.1, 0, 42);
