@@ -54,7 +54,7 @@ public abstract class ParameterOptimizer {
                 if (!e.getValue().requiresGradient() || !w.hasGradient()) {
                     continue;
                 }
-                NDArray g = w.getGradient();
+                NDArray g = w.getGradient(); // a new handle per call: the scope closes it
                 update(e.getKey(), w, g, lr);
                 g.subi(g); // manual loops must zero gradients themselves
             }

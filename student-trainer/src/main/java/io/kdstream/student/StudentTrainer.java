@@ -349,6 +349,7 @@ public final class StudentTrainer {
         private double throughput;
         private long lastStepNanos;
 
+        // Gauges hold their objects strongly so the last values stay scrapable after training ends.
         Metrics(StudentModel model, TrainedBatches trained) {
             this.model = model;
             waitTimer = stepTimer("wait");
@@ -363,23 +364,30 @@ public final class StudentTrainer {
             for (String c : List.of("total", "ce", "feature", "kd")) {
                 AtomicLong g = lossGauges.computeIfAbsent(c, k -> new AtomicLong(Double.doubleToLongBits(Double.NaN)));
                 Gauge.builder("kdstream.student.loss", g, a -> Double.longBitsToDouble(a.get())).tag("component", c)
-                        .description("Loss of the last step, by component").register(registry);
+                        .description("Loss of the last step, by component").strongReference(true).register(registry);
             }
             Gauge.builder("kdstream.student.orthogonality.error", orthoError, a -> Double.longBitsToDouble(a.get()))
-                    .description("Frobenius norm of P^T P - I of the projection").register(registry);
+                    .description("Frobenius norm of P^T P - I of the projection").strongReference(true)
+                    .register(registry);
             Gauge.builder("kdstream.student.samples.per.second", this, x -> x.throughput)
-                    .description("Training throughput (exponential moving average)").register(registry);
+                    .description("Training throughput (exponential moving average)").strongReference(true)
+                    .register(registry);
             Gauge.builder("kdstream.eval.accuracy", accuracy, a -> Double.longBitsToDouble(a.get()))
-                    .description("Test-split accuracy at the last evaluation").register(registry);
+                    .description("Test-split accuracy at the last evaluation").strongReference(true)
+                    .register(registry);
             Gauge.builder("kdstream.eval.loss", evalLoss, a -> Double.longBitsToDouble(a.get()))
-                    .description("Test-split cross-entropy at the last evaluation").register(registry);
+                    .description("Test-split cross-entropy at the last evaluation").strongReference(true)
+                    .register(registry);
             Gauge.builder("kdstream.checkpoint.age", lastCheckpointNanos,
                     a -> (System.nanoTime() - a.get()) / 1e9).baseUnit("seconds")
-                    .description("Time since the last checkpoint").register(registry);
+                    .description("Time since the last checkpoint").strongReference(true)
+                    .register(registry);
             Gauge.builder("kdstream.student.progress", trained, t -> (double) t.count() / t.total())
-                    .description("Fraction of all batches (all passes) trained").register(registry);
+                    .description("Fraction of all batches (all passes) trained").strongReference(true)
+                    .register(registry);
             Gauge.builder("kdstream.consumer.lag", this, Metrics::lag).baseUnit("records")
-                    .description("Records on the features topic not yet trained (all partitions)").register(registry);
+                    .description("Records on the features topic not yet trained (all partitions)").strongReference(true)
+                    .register(registry);
         }
 
         private Timer stepTimer(String phase) {
