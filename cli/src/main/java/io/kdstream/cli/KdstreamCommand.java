@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
                 TrainTeacherCommand.class,
                 io.kdstream.teacher.TeacherCommand.class,
                 io.kdstream.student.StudentCommand.class,
+                io.kdstream.demo.DemoCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class KdstreamCommand implements Runnable {

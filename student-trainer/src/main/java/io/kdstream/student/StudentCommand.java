@@ -97,6 +97,11 @@ public final class StudentCommand implements Callable<Integer> {
     @Option(names = "--eval-every", defaultValue = "0", description = "Steps between test evaluations; 0 = at the end only (default: ${DEFAULT-VALUE}).")
     int evalEvery;
 
+    @Option(names = "--eval-limit", defaultValue = "0",
+            description = "Periodic evaluations use a stratified subset of this many test samples (0 = all); "
+                    + "the final evaluation always uses the whole test split (default: ${DEFAULT-VALUE}).")
+    int evalLimit;
+
     @Option(names = "--max-nonfinite", defaultValue = "5",
             description = "Non-finite losses in a row before restoring the last checkpoint and stopping (default: ${DEFAULT-VALUE}).")
     int maxNonFinite;
@@ -147,7 +152,8 @@ public final class StudentCommand implements Callable<Integer> {
                 .setCheckpointDir(checkpointDir).setInputNormalization(InputNormalization.forDataset(train))
                 .optConfig(cfg).optCheckpointEvery(checkpointEvery).optEvalEvery(evalEvery)
                 .optMaxNonFinite(maxNonFinite).optPrefetch(prefetch).optIdleTimeout(idleTimeout)
-                .optTrainData(train).optTestData(test).optRegistry(registry)
+                .optTrainData(train).optTestData(test)
+                .optPeriodicTestData(evalLimit > 0 ? test.subset(1.0, evalLimit, 1L) : null).optRegistry(registry)
                 .addListener(new JsonProgress(group, progressInterval)).build();
         trainerRef.set(trainer);
 

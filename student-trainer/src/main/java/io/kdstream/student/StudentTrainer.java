@@ -67,6 +67,7 @@ public final class StudentTrainer {
     private final Duration idleTimeout;
     private final ImageDataset train;
     private final ImageDataset test;
+    private final ImageDataset periodicTest;
     private final InputNormalization norm;
     private final MeterRegistry registry;
     private final List<StudentListener> listeners;
@@ -86,6 +87,7 @@ public final class StudentTrainer {
         this.idleTimeout = b.idleTimeout;
         this.train = b.train;
         this.test = b.test;
+        this.periodicTest = b.periodicTest;
         this.norm = b.norm;
         this.registry = b.registry;
         this.listeners = List.copyOf(b.listeners);
@@ -219,8 +221,8 @@ public final class StudentTrainer {
                         stream.rewind(pass);
                         LOG.info("{}: pass {} of {} starts (replaying the topic)", group, pass + 1, passes);
                     }
-                    if (evalEvery > 0 && step % evalEvery == 0 && test != null) {
-                        lastAccuracy = evaluate(model, step, m);
+                    if (evalEvery > 0 && step % evalEvery == 0 && test != null && !trained.complete()) {
+                        lastAccuracy = evaluate(model, step, m, periodicTest != null ? periodicTest : test);
                         if (!(lastAccuracy <= best)) {
                             best = lastAccuracy;
                             checkpoints.saveBest(checkpoint(model, trained, next, step, pass, best));
@@ -231,8 +233,8 @@ public final class StudentTrainer {
                         lastCheckpointStep = step;
                     }
                 }
-                if (test != null && (Double.isNaN(lastAccuracy) || evalEvery <= 0 || step % evalEvery != 0)) {
-                    lastAccuracy = evaluate(model, step, m);
+                if (test != null && outcome != Outcome.STOPPED) {
+                    lastAccuracy = evaluate(model, step, m, test);
                     if (!(lastAccuracy <= best)) {
                         best = lastAccuracy;
                         checkpoints.saveBest(checkpoint(model, trained, next, step, pass, best));
@@ -272,8 +274,8 @@ public final class StudentTrainer {
         return sub.create(t.toFloats(), new Shape(t.dim(0), t.dim(1))).toType(DataType.FLOAT32, false);
     }
 
-    private double evaluate(StudentModel model, long step, Metrics m) {
-        StudentModel.EvalResult e = model.evaluate(test, norm, 500);
+    private double evaluate(StudentModel model, long step, Metrics m, ImageDataset data) {
+        StudentModel.EvalResult e = model.evaluate(data, norm, 500);
         m.accuracy.set(Double.doubleToLongBits(e.accuracy()));
         m.evalLoss.set(Double.doubleToLongBits(e.loss()));
         LOG.info("{}: step {} test accuracy {} loss {}", group, step, String.format("%.4f", e.accuracy()),
@@ -446,6 +448,7 @@ public final class StudentTrainer {
         private Duration idleTimeout = Duration.ofMinutes(30);
         private ImageDataset train;
         private ImageDataset test;
+        private ImageDataset periodicTest;
         private InputNormalization norm;
         private MeterRegistry registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
         private final List<StudentListener> listeners = new ArrayList<>();
@@ -528,6 +531,12 @@ public final class StudentTrainer {
         /** The test split for evaluation; none = no evaluation. */
         public Builder optTestData(ImageDataset test) {
             this.test = test;
+            return this;
+        }
+
+        /** A cheaper evaluation set for the periodic evaluations; the final one always uses the test split. */
+        public Builder optPeriodicTestData(ImageDataset subset) {
+            this.periodicTest = subset;
             return this;
         }
 

@@ -1,0 +1,267 @@
+package io.kdstream.demo;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Stream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import io.kdstream.model.ModelCard;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code kdstream demo}: the end-to-end experiment on one machine. A broker, a teacher-producer
+ * and the students each run as their own JVM, as they would on separate hardware; one teacher
+ * pass feeds every student from the retained topic, each in its own consumer group.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = {"Runs the end-to-end distillation experiment: embedded Kafka broker, teacher-producer and",
+                "students as separate processes, a data-limited Fashion-MNIST run comparing the student alone,",
+                "logit KD, a linear (FitNet-style) projector and VkD; writes a Markdown report with curves.",
+                "Ctrl-C stops every process."})
+public final class DemoCommand implements Callable<Integer> {
+
+    @Option(names = "--work-dir", defaultValue = "kdstream-work",
+            description = "Where the broker data, teacher, logs, checkpoints and report go (default: ${DEFAULT-VALUE}).")
+    Path workDir;
+
+    @Option(names = "--quick", description = "Smoke test: tiny teacher trained on the spot, few steps, one seed (~2 min).")
+    boolean quick;
+
+    @Option(names = "--bootstrap-servers", description = "Use this Kafka cluster instead of starting a broker.")
+    String bootstrapServers;
+
+    @Option(names = "--teacher", description = "Use this teacher model directory instead of training one.")
+    Path teacher;
+
+    @Option(names = "--seeds", description = "Seeds per student variant (default: 3, quick: 1).")
+    Integer seeds;
+
+    @Option(names = "--parallel", defaultValue = "2", description = "Students trained at the same time (default: ${DEFAULT-VALUE}).")
+    int parallel;
+
+    @Option(names = "--train-limit", description = "Training images (stratified subset; default: 5000, quick: 1000).")
+    Integer trainLimit;
+
+    @Option(names = "--epochs", description = "Teacher passes = student epochs (default: 10, quick: 2).")
+    Integer epochs;
+
+    @Option(names = "--student-arch", description = "Student architecture: cnn or mlp (default: cnn, quick: mlp).")
+    String studentArch;
+
+    private final List<ChildProcess> children = new CopyOnWriteArrayList<>();
+    private volatile boolean interrupted;
+
+    @Override
+    public Integer call() throws Exception {
+        int nSeeds = seeds != null ? seeds : quick ? 1 : 3;
+        int limit = trainLimit != null ? trainLimit : quick ? 1000 : 5000;
+        int nEpochs = epochs != null ? epochs : quick ? 2 : 10;
+        int batch = quick ? 100 : 128;
+        String arch = studentArch != null ? studentArch : quick ? "mlp" : "cnn";
+        String run = "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+        Path runDir = workDir.resolve("runs").resolve(run);
+        Files.createDirectories(runDir.resolve("logs"));
+        long t0 = System.nanoTime();
+        Thread hook = new Thread(this::stopAll, "kdstream-demo-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            String bs = bootstrapServers != null ? bootstrapServers : startBroker(runDir);
+            Path teacherDir = teacher != null ? teacher : trainTeacherIfMissing();
+            ModelCard card = ModelCard.read(teacherDir);
+            say("teacher %s (d_t=%d), test accuracy %s", card.arch(), card.featureDim(), percent(card.testAccuracy()));
+
+            List<StudentState> students = new ArrayList<>();
+            for (Experiment e : Experiment.all(nSeeds)) {
+                students.add(new StudentState(e, e.group(run)));
+            }
+            Map<String, Object> teacherState = new LinkedHashMap<>();
+            long teacherStart = System.nanoTime();
+            ChildProcess producer = ChildProcess.start("teacher", ChildProcess.kdstream("1g", List.of("teacher",
+                    "--run", run, "--bootstrap-servers", bs, "--teacher", teacherDir.toString(),
+                    "--train-limit", Integer.toString(limit), "--seed", "7", "--epochs", Integer.toString(nEpochs),
+                    "--batch-size", Integer.toString(batch), "--norm", "layer", "--feature-dtype", "f16",
+                    "--inputs", "inline", "--augment", "flip", "--logits", "--progress-interval", "2")),
+                    runDir.resolve("logs/teacher.log"), e -> teacherState.put("last", e));
+            children.add(producer);
+
+            ProgressBoard board = new ProgressBoard(teacherState, students);
+            board.start();
+            int failures = runStudents(students, run, bs, arch, runDir);
+            int teacherExit = producer.waitFor();
+            double teacherSeconds = (System.nanoTime() - teacherStart) / 1e9;
+            board.stop();
+            if (teacherExit != 0) {
+                failures++;
+                say("teacher-producer exited %d: see %s", teacherExit, runDir.resolve("logs/teacher.log"));
+            }
+            stopAll();
+
+            JsonNode tr = (JsonNode) teacherState.get("last");
+            Map<String, Object> setup = new LinkedHashMap<>();
+            setup.put("command", "kdstream demo" + (quick ? " --quick" : ""));
+            setup.put("date", LocalDateTime.now().format(DateTimeFormatter.ISO_LOCAL_DATE_TIME));
+            setup.put("machine", Runtime.getRuntime().availableProcessors() + " cores, "
+                    + System.getProperty("os.name") + " " + System.getProperty("os.arch") + ", Java "
+                    + System.getProperty("java.version"));
+            setup.put("run", run);
+            setup.put("data", "Fashion-MNIST, " + limit + " training images (stratified), full 10,000-image test split");
+            setup.put("teacher", card.arch() + ", d_t=" + card.featureDim() + ", test accuracy "
+                    + percent(card.testAccuracy()) + ", id " + card.parametersSha256());
+            setup.put("stream", nEpochs + " epochs x " + (tr != null ? tr.path("total").asInt() / nEpochs : 0)
+                    + " batches of " + batch + ", flip augmentation, layer-normalized f16 features, inline inputs");
+            setup.put("students", arch + ", AdamW lr 0.002, cosine schedule, " + nSeeds + " seed(s) per row");
+            setup.put("teacher_throughput", tr == null ? "n/a" : String.format(Locale.ROOT, "%.0f samples/s over %.0f s",
+                    tr.path("samples").asDouble() / teacherSeconds, teacherSeconds));
+            setup.put("wall_time", String.format(Locale.ROOT, "%.0f s", (System.nanoTime() - t0) / 1e9));
+            List<DemoReport.Row> rows = DemoReport.rows(students);
+            Path report = DemoReport.write(runDir, setup, students, rows);
+            System.out.println();
+            System.out.println(DemoReport.table(rows));
+            System.out.println("report: " + report.toAbsolutePath());
+            return failures == 0 ? 0 : 1;
+        } finally {
+            stopAll();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // the JVM is shutting down already
+            }
+        }
+    }
+
+    private int runStudents(List<StudentState> students, String run, String bs, String arch, Path runDir)
+            throws IOException, InterruptedException {
+        Deque<StudentState> queue = new ArrayDeque<>(students);
+        List<Map.Entry<StudentState, ChildProcess>> running = new ArrayList<>();
+        int failures = 0;
+        while ((!queue.isEmpty() || !running.isEmpty()) && !interrupted) {
+            while (running.size() < Math.max(1, parallel) && !queue.isEmpty()) {
+                StudentState s = queue.poll();
+                List<String> args = new ArrayList<>(List.of("student", "--run", run, "--group", s.group,
+                        "--bootstrap-servers", bs, "--arch", arch, "--seed", Integer.toString(s.experiment.seed()),
+                        "--checkpoint-dir", runDir.resolve("checkpoints").resolve(s.group).toString(),
+                        "--checkpoint-every", "1000", "--eval-every", quick ? "0" : "50", "--eval-limit", "2000",
+                        "--progress-interval", "2", "--idle-timeout", "PT10M"));
+                args.addAll(s.experiment.objectiveArgs());
+                s.startNanos = System.nanoTime();
+                s.status = "starting";
+                ChildProcess p = ChildProcess.start(s.group, ChildProcess.kdstream("1g", args),
+                        runDir.resolve("logs").resolve(s.group + ".log"), s::accept);
+                children.add(p);
+                running.add(Map.entry(s, p));
+            }
+            Thread.sleep(200); // poll interval of the process table
+            for (var it = running.iterator(); it.hasNext(); ) {
+                var e = it.next();
+                if (!e.getValue().isAlive()) {
+                    StudentState s = e.getKey();
+                    s.exitCode = e.getValue().waitFor();
+                    s.endNanos = System.nanoTime();
+                    s.status = s.exitCode == 0 ? "done" : "failed (" + s.exitCode + ")";
+                    if (s.exitCode != 0 || s.trained != s.total || s.total == 0) {
+                        failures++;
+                        say("student %s exited %d having trained %d of %d batches: see %s", s.group, s.exitCode,
+                                s.trained, s.total, runDir.resolve("logs").resolve(s.group + ".log"));
+                    }
+                    children.remove(e.getValue());
+                    it.remove();
+                }
+            }
+        }
+        return failures;
+    }
+
+    private String startBroker(Path runDir) throws IOException, InterruptedException {
+        Path data = workDir.resolve("kafka");
+        deleteRecursively(data); // a fresh cluster per demo: old runs' topics would only use disk
+        ChildProcess broker = ChildProcess.start("broker", ChildProcess.kdstream("384m", List.of("broker",
+                "--port", "0", "--data-dir", data.toString())), runDir.resolve("logs/broker.log"), e -> { });
+        children.add(broker);
+        long deadline = System.nanoTime() + 90_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            for (String line : broker.textLines()) {
+                if (line.startsWith("bootstrap.servers=")) {
+                    String bs = line.substring("bootstrap.servers=".length());
+                    say("Kafka broker (own process, pid %d) at %s", broker.pid(), bs);
+                    return bs;
+                }
+            }
+            if (!broker.isAlive()) {
+                break;
+            }
+            Thread.sleep(100); // poll for the broker's ready line
+        }
+        throw new IllegalStateException("the embedded broker did not start: see " + runDir.resolve("logs/broker.log"));
+    }
+
+    private Path trainTeacherIfMissing() throws IOException, InterruptedException {
+        Path dir = workDir.resolve(quick ? "teacher-quick" : "teacher");
+        if (Files.isRegularFile(dir.resolve(ModelCard.FILE_NAME))) {
+            say("using the cached teacher in %s", dir);
+            return dir;
+        }
+        List<String> args = quick
+                ? List.of("train-teacher", "--arch", "cnn", "--epochs", "1", "--train-limit", "3000",
+                        "--test-limit", "2000", "--out", dir.toString())
+                : List.of("train-teacher", "--arch", "resnet", "--epochs", "10", "--threads", "1",
+                        "--out", dir.toString());
+        say("training the teacher once (cached in %s)%s", dir, quick ? "" : "; this takes about 20 minutes on 2 cores");
+        Process p = ChildProcess.startInherited(ChildProcess.kdstream("2g", args));
+        int code = p.waitFor();
+        if (code != 0) {
+            throw new IllegalStateException("teacher training failed with exit code " + code);
+        }
+        return dir;
+    }
+
+    private void stopAll() {
+        interrupted = true;
+        List<ChildProcess> all = new ArrayList<>(children);
+        // students and teacher first, the broker last, so they can finish their transactions
+        all.sort(Comparator.comparing((ChildProcess c) -> c.name().equals("broker")));
+        for (ChildProcess c : all) {
+            if (!c.name().equals("broker")) {
+                c.stop(15);
+            }
+        }
+        for (ChildProcess c : all) {
+            c.stop(15);
+        }
+        children.clear();
+    }
+
+    static void say(String fmt, Object... args) {
+        System.out.println("[demo] " + String.format(Locale.ROOT, fmt, args));
+        System.out.flush();
+    }
+
+    private static String percent(Double d) {
+        return d == null ? "unknown" : String.format(Locale.ROOT, "%.2f%%", 100 * d);
+    }
+
+    private static void deleteRecursively(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}

@@ -1,0 +1,27 @@
+package io.kdstream.demo;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One student of the demo's comparison: a variant (the ablation row) and a seed. All students
+ * share the architecture, data, budget and teacher stream; only the objective differs.
+ */
+record Experiment(String variant, int seed, List<String> objectiveArgs) {
+
+    /** The rows of the report, in order: the student alone, logit KD, FitNet-style linear projector, VkD. */
+    static List<Experiment> all(int seeds) {
+        List<Experiment> out = new ArrayList<>();
+        for (int s = 1; s <= seeds; s++) {
+            out.add(new Experiment("alone", s, List.of("--alpha", "0", "--gamma", "0")));
+            out.add(new Experiment("logit", s, List.of("--alpha", "0", "--gamma", "1")));
+            out.add(new Experiment("linear", s, List.of("--projection", "linear", "--alpha", "1", "--gamma", "0")));
+            out.add(new Experiment("VkD", s, List.of("--projection", "matrix_exp", "--alpha", "1", "--gamma", "1")));
+        }
+        return out;
+    }
+
+    String group(String run) {
+        return run + "-" + variant.toLowerCase(java.util.Locale.ROOT) + "-s" + seed;
+    }
+}

@@ -1,0 +1,84 @@
+package io.kdstream.demo;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * The combined live view: one line for the teacher and one per student (batches, loss, samples/s,
+ * ETA). On a terminal it redraws in place; otherwise (CI, a pipe) it prints a snapshot every 15 s.
+ */
+final class ProgressBoard {
+
+    private final Map<String, Object> teacher;
+    private final List<StudentState> students;
+    private final boolean tty = System.console() != null && !"dumb".equals(System.getenv("TERM"));
+    private final long start = System.nanoTime();
+    private Thread thread;
+    private volatile boolean running;
+    private int drawnLines;
+
+    ProgressBoard(Map<String, Object> teacher, List<StudentState> students) {
+        this.teacher = teacher;
+        this.students = students;
+    }
+
+    void start() {
+        running = true;
+        thread = new Thread(() -> {
+            while (running) {
+                draw();
+                try {
+                    Thread.sleep(tty ? 1000 : 15_000); // refresh period of the view
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "kdstream-demo-progress");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    void stop() throws InterruptedException {
+        running = false;
+        thread.interrupt();
+        thread.join(2000);
+        draw();
+    }
+
+    private synchronized void draw() {
+        StringBuilder out = new StringBuilder();
+        if (tty && drawnLines > 0) {
+            out.append("\u001b[").append(drawnLines).append("A"); // cursor up to redraw in place
+        }
+        List<String> lines = new java.util.ArrayList<>();
+        JsonNode t = (JsonNode) teacher.get("last");
+        long tb = t == null ? 0 : t.path("batches").asLong();
+        long tt = t == null ? 0 : t.path("total").asLong();
+        lines.add(String.format(Locale.ROOT, "%-26s %s %5d/%-5d batches  %s", "teacher-producer", bar(tb, tt), tb, tt,
+                t == null ? "starting" : String.format(Locale.ROOT, "forward %.0f s", t.path("forward_seconds").asDouble())));
+        for (StudentState s : students) {
+            double elapsed = s.wallSeconds();
+            String eta = s.trained > 0 && s.total > s.trained
+                    ? String.format(Locale.ROOT, "ETA %3.0f s", elapsed / s.trained * (s.total - s.trained)) : "";
+            lines.add(String.format(Locale.ROOT, "%-26s %s %5d/%-5d loss %6.3f  %5.0f img/s  lag %4d  %-9s %s",
+                    s.experiment.variant() + " seed " + s.experiment.seed(), bar(s.trained, s.total), s.trained,
+                    s.total, s.loss, s.samplesPerSecond, Math.max(0, tb - s.trained), s.status, eta));
+        }
+        lines.add(String.format(Locale.ROOT, "elapsed %.0f s", (System.nanoTime() - start) / 1e9));
+        for (String l : lines) {
+            out.append(l).append(tty ? "\u001b[K\n" : "\n");
+        }
+        drawnLines = lines.size();
+        System.out.print(out);
+        System.out.flush();
+    }
+
+    private static String bar(long done, long total) {
+        int width = 20;
+        int filled = total <= 0 ? 0 : (int) Math.min(width, width * done / total);
+        return "[" + "#".repeat(filled) + "-".repeat(width - filled) + "]";
+    }
+}
