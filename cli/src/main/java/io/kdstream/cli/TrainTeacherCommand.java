@@ -21,8 +21,8 @@ import picocli.CommandLine.Option;
 @Command(name = "train-teacher",
         mixinStandardHelpOptions = true,
         description = {
-                "Trains a teacher from scratch on a dataset's train split, evaluates it on the test split",
-                "after every epoch and writes model.params + model.json (with the teacher id) to --out.",
+                "Trains a teacher model from scratch and writes it with its model card.",
+                "Trains on a dataset's train split, evaluates on the test split after every epoch and writes model.params + model.json (with the teacher id) to --out.",
                 "If --out already holds a finished model of the same architecture and dataset, it is",
                 "reused (the demo trains its teacher once); --force retrains."})
 public final class TrainTeacherCommand implements Callable<Integer> {

@@ -29,8 +29,8 @@ import picocli.CommandLine.Option;
  * pass feeds every student from the retained topic, each in its own consumer group.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Runs the end-to-end distillation experiment: embedded Kafka broker, teacher-producer and",
-                "students as separate processes, a data-limited Fashion-MNIST run comparing the student alone,",
+        description = {"Runs the end-to-end distillation experiment on an embedded broker.",
+                "Broker, teacher-producer and students run as separate processes, a data-limited Fashion-MNIST run comparing the student alone,",
                 "logit KD, a linear (FitNet-style) projector and VkD; writes a Markdown report with curves.",
                 "Ctrl-C stops every process."})
 public final class DemoCommand implements Callable<Integer> {

@@ -5,7 +5,6 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.atomic.AtomicReference;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -18,17 +17,19 @@ import io.kdstream.data.DatasetRef;
 import io.kdstream.data.ImageDataset;
 import io.kdstream.data.InputNormalization;
 import io.kdstream.kafka.ManifestStore;
+import io.kdstream.lifecycle.GracefulShutdown;
 import io.kdstream.metrics.MetricsServer;
 import io.kdstream.model.Devices;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code kdstream student}: the student-trainer service. */
 @Command(name = "student", mixinStandardHelpOptions = true,
-        description = {"Trains one student from a run's feature stream with the VkD objective, in its own consumer",
-                "group. Resumes from the newest valid checkpoint. Exit codes: 0 done (or stopped by SIGTERM after a",
+        description = {"Trains one student from a run's feature stream (VkD objective).",
+                "Runs in its own consumer group. Resumes from the newest valid checkpoint. Exit codes: 0 done (or stopped by SIGTERM after a",
                 "checkpoint), 1 error, 3 stopped idle before every batch arrived."})
 public final class StudentCommand implements Callable<Integer> {
 
@@ -130,6 +131,11 @@ public final class StudentCommand implements Callable<Integer> {
             description = "Seconds between JSON progress lines on stdout; 0 disables (default: ${DEFAULT-VALUE}).")
     int progressInterval;
 
+    /** Runs the student-trainer alone (container images), without the other subcommands. */
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new StudentCommand()).execute(args));
+    }
+
     @Override
     public Integer call() throws Exception {
         LOG.info("student device: {}", Devices.resolve(device));
@@ -147,7 +153,6 @@ public final class StudentCommand implements Callable<Integer> {
         ImageDataset train = ref.train();
         ImageDataset test = ref.test();
         PrometheusMeterRegistry registry = MetricsServer.newRegistry("student", "run", run, "group", group);
-        AtomicReference<StudentTrainer> trainerRef = new AtomicReference<>();
         StudentTrainer trainer = StudentTrainer.builder().setClients(clients).setRun(spec).setGroup(group)
                 .setCheckpointDir(checkpointDir).setInputNormalization(InputNormalization.forDataset(train))
                 .optConfig(cfg).optCheckpointEvery(checkpointEvery).optEvalEvery(evalEvery)
@@ -155,41 +160,39 @@ public final class StudentCommand implements Callable<Integer> {
                 .optTrainData(train).optTestData(test)
                 .optPeriodicTestData(evalLimit > 0 ? test.subset(1.0, evalLimit, 1L) : null).optRegistry(registry)
                 .addListener(new JsonProgress(group, progressInterval)).build();
-        trainerRef.set(trainer);
 
         MetricsServer metrics = service.metricsPort >= 0
                 ? MetricsServer.start(registry, service.metricsPort, () -> true) : null;
         if (metrics != null) {
             LOG.info("metrics on http://0.0.0.0:{}/metrics", metrics.port());
         }
-        Thread main = Thread.currentThread();
-        Thread hook = new Thread(() -> {
-            trainer.stop();
-            try {
-                main.join(60_000); // let it write its checkpoint
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "kdstream-student-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
         StudentTrainer.Result result;
-        try {
-            result = trainer.run();
-        } catch (TrainingDivergedException e) {
-            if (metrics != null) {
-                metrics.markFailed(e.getMessage());
-            }
-            throw e;
-        } finally {
+        // SIGTERM: stop after the current step, write a checkpoint, exit 0
+        try (GracefulShutdown shutdown = GracefulShutdown.install(trainer::stop, Duration.ofSeconds(120))) {
             try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException e) {
-                // already shutting down
+                result = trainer.run();
+            } catch (TrainingDivergedException e) {
+                if (metrics != null) {
+                    metrics.markFailed(e.getMessage());
+                }
+                shutdown.done(1);
+                throw e;
+            } catch (Exception | Error e) {
+                shutdown.done(1);
+                throw e;
+            } finally {
+                if (metrics != null) {
+                    metrics.close();
+                }
             }
-            if (metrics != null) {
-                metrics.close();
-            }
+            int code = result.outcome() == StudentTrainer.Outcome.IDLE_TIMEOUT ? 3 : 0;
+            printResult(result);
+            shutdown.done(code);
+            return code;
         }
+    }
+
+    private void printResult(StudentTrainer.Result result) {
         Map<String, Object> line = new LinkedHashMap<>();
         line.put("event", "result");
         line.put("role", "student");
@@ -204,7 +207,6 @@ public final class StudentCommand implements Callable<Integer> {
         line.put("rejected", result.rejected());
         line.put("nonfinite", result.nonFiniteSteps());
         print(line);
-        return result.outcome() == StudentTrainer.Outcome.IDLE_TIMEOUT ? 3 : 0;
     }
 
     private void checkManifest(RunSpec spec) {

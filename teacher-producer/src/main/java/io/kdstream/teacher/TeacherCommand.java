@@ -12,7 +12,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.kafka.clients.admin.Admin;
@@ -30,6 +29,7 @@ import io.kdstream.data.ImageDataset;
 import io.kdstream.data.InputNormalization;
 import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.RunTopics;
+import io.kdstream.lifecycle.GracefulShutdown;
 import io.kdstream.metrics.MetricsServer;
 import io.kdstream.model.Devices;
 import io.kdstream.model.FeatureModel;
@@ -38,14 +38,15 @@ import io.kdstream.model.ModelCard;
 import io.kdstream.model.TorchScriptFeatureModel;
 import io.kdstream.vkd.Normalization;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code kdstream teacher}: the teacher-producer service. */
 @Command(name = "teacher", mixinStandardHelpOptions = true,
-        description = {"Runs a teacher-producer: normalized teacher features of every training batch onto Kafka,",
-                "exactly once, as one member of the run's teacher group. Exits 0 when every batch of the run",
+        description = {"Runs a teacher-producer: normalized teacher features onto Kafka, exactly once.",
+                "Publishes every training batch as one member of the run's teacher group. Exits 0 when every batch of the run",
                 "is published (by this or another teacher) or on SIGTERM after aborting the open transaction."})
 public final class TeacherCommand implements Callable<Integer> {
 
@@ -134,6 +135,11 @@ public final class TeacherCommand implements Callable<Integer> {
             description = "Seconds between JSON progress lines on stdout; 0 disables (default: ${DEFAULT-VALUE}).")
     int progressInterval;
 
+    /** Runs the teacher-producer alone (container images), without the other subcommands. */
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new TeacherCommand()).execute(args));
+    }
+
     @Override
     public Integer call() throws Exception {
         LOG.info("teacher device: {}", Devices.resolve(device));
@@ -181,23 +187,6 @@ public final class TeacherCommand implements Callable<Integer> {
         if (metrics != null) {
             LOG.info("metrics on http://0.0.0.0:{}/metrics", metrics.port());
         }
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        Thread runner = new Thread(() -> {
-            try {
-                worker.run();
-            } catch (Throwable t) {
-                failure.set(t);
-            }
-        }, "kdstream-teacher");
-        Thread hook = new Thread(() -> {
-            worker.stop();
-            try {
-                runner.join(30_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "kdstream-teacher-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
         ScheduledExecutorService progress = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "kdstream-progress");
             t.setDaemon(true);
@@ -209,23 +198,25 @@ public final class TeacherCommand implements Callable<Integer> {
                     progressInterval, TimeUnit.SECONDS);
         }
         long t0 = System.nanoTime();
-        runner.start();
-        runner.join();
-        progress.shutdownNow();
-        try {
-            Runtime.getRuntime().removeShutdownHook(hook);
-        } catch (IllegalStateException e) {
-            // already shutting down
+        // SIGTERM: abort the open transaction, close the clients, exit 0
+        try (GracefulShutdown shutdown = GracefulShutdown.install(worker::stop, Duration.ofSeconds(30))) {
+            try {
+                worker.run();
+            } catch (RuntimeException e) {
+                shutdown.done(1);
+                throw e;
+            } finally {
+                progress.shutdownNow();
+                if (metrics != null) {
+                    metrics.close();
+                }
+            }
+            Map<String, Object> done = printProgress(registry, total, "result");
+            LOG.info("teacher finished: {} batches in {} s", done.get("batches"),
+                    (System.nanoTime() - t0) / 1_000_000_000L);
+            shutdown.done(0);
+            return 0;
         }
-        if (metrics != null) {
-            metrics.close();
-        }
-        Map<String, Object> done = printProgress(registry, total, "result");
-        LOG.info("teacher finished: {} batches in {} s", done.get("batches"), (System.nanoTime() - t0) / 1_000_000_000L);
-        if (failure.get() != null) {
-            throw new IllegalStateException(failure.get().getMessage(), failure.get());
-        }
-        return 0;
     }
 
     private static Map<String, Object> printProgress(PrometheusMeterRegistry registry, int total, String event) {

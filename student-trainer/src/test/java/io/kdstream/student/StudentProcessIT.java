@@ -1,0 +1,90 @@
+package io.kdstream.student;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.kdstream.codec.InputMode;
+import io.kdstream.codec.RunSpec;
+import io.kdstream.data.DatasetRef;
+import io.kdstream.kafka.KafkaExtension;
+import io.kdstream.kafka.TestKafka;
+
+/** The student-trainer as its own process: SIGTERM writes a checkpoint and exits 0; a restart resumes. */
+@ExtendWith(KafkaExtension.class)
+class StudentProcessIT {
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void sigtermCheckpointsAndExitsZeroAndARestartFinishesTheRun(TestKafka kafka) throws Exception {
+        DatasetRef data = new DatasetRef("fashion-mnist", 1.0, 2000, 3);
+        RunSpec spec = FeatureStreams.produce(kafka.clients(), "student-sigterm-" + UUID.randomUUID(), data, 50, 4,
+                InputMode.INLINE);
+        Path ckpt = tmp.resolve("ckpt");
+        AtomicLong trained = new AtomicLong();
+        Process first = start(kafka, spec, ckpt, trained);
+        try {
+            await().atMost(Duration.ofSeconds(120)).until(() -> trained.get() >= 10);
+            first.destroy(); // SIGTERM
+            assertThat(first.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(first.exitValue()).as("exit code after SIGTERM").isZero();
+        } finally {
+            first.destroyForcibly();
+        }
+        Checkpoint saved = new CheckpointStore(ckpt, 1).latestValid().orElseThrow();
+        assertThat(saved.step()).as("checkpoint written on SIGTERM").isGreaterThanOrEqualTo(10)
+                .isLessThan(spec.epochs() * spec.batchesPerEpoch());
+
+        AtomicLong again = new AtomicLong();
+        Process second = start(kafka, spec, ckpt, again);
+        try {
+            assertThat(second.waitFor(180, TimeUnit.SECONDS)).isTrue();
+            assertThat(second.exitValue()).isZero();
+        } finally {
+            second.destroyForcibly();
+        }
+        Checkpoint last = new CheckpointStore(ckpt, 1).latestValid().orElseThrow();
+        assertThat(last.step()).isEqualTo(spec.epochs() * spec.batchesPerEpoch());
+        assertThat(TrainedBatches.decode(last.trained()).complete()).isTrue();
+    }
+
+    private Process start(TestKafka kafka, RunSpec spec, Path ckpt, AtomicLong trained) throws Exception {
+        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Dai.djl.offline=true", "-Xmx512m", "-cp", System.getProperty("java.class.path"),
+                StudentCommand.class.getName(), "--run", spec.runId(), "--group", "sigterm",
+                "--bootstrap-servers", kafka.bootstrapServers(), "--checkpoint-dir", ckpt.toString(), "--arch", "cnn",
+                "--checkpoint-every", "1000", "--progress-interval", "1");
+        Process p = new ProcessBuilder(cmd).redirectError(tmp.resolve("student.log").toFile()).start();
+        Thread reader = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    if (line.startsWith("{")) {
+                        trained.set(new ObjectMapper().readTree(line).path("trained").asLong());
+                    }
+                }
+            } catch (java.io.IOException e) {
+                // process ended
+            }
+        });
+        reader.setDaemon(true);
+        reader.start();
+        return p;
+    }
+}

@@ -1,0 +1,101 @@
+package io.kdstream.teacher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.kdstream.codec.FeatureBatch;
+import io.kdstream.codec.RunSpec;
+import io.kdstream.data.DatasetRef;
+import io.kdstream.data.InputNormalization;
+import io.kdstream.kafka.KafkaExtension;
+import io.kdstream.kafka.ManifestStore;
+import io.kdstream.kafka.TestKafka;
+import io.kdstream.model.Architecture;
+import io.kdstream.model.DjlFeatureModel;
+
+/** The teacher-producer as its own process: SIGTERM aborts the open transaction and exits 0. */
+@ExtendWith(KafkaExtension.class)
+class TeacherProcessIT {
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void sigtermMidRunExitsZeroAndLeavesOnlyWholeWorkItems(TestKafka kafka) throws Exception {
+        DatasetRef data = new DatasetRef("fashion-mnist", 1.0, 2000, 1);
+        try (DjlFeatureModel teacher = DjlFeatureModel.create(Architecture.CNN, 1, 28, 28, 10, "fashion-mnist",
+                InputNormalization.forDataset(data.train()))) {
+            teacher.save(tmp.resolve("teacher"));
+        }
+        String run = "sigterm-" + UUID.randomUUID();
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Dai.djl.offline=true", "-Xmx512m", "-cp", System.getProperty("java.class.path"),
+                TeacherCommand.class.getName(), "--run", run, "--bootstrap-servers", kafka.bootstrapServers(),
+                "--teacher", tmp.resolve("teacher").toString(), "--train-limit", "2000", "--epochs", "20",
+                "--batch-size", "50", "--batches-per-item", "4", "--progress-interval", "1"));
+        Process p = new ProcessBuilder(cmd).redirectError(tmp.resolve("teacher.log").toFile()).start();
+        AtomicLong batches = new AtomicLong();
+        Thread reader = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    if (line.startsWith("{")) {
+                        batches.set(new ObjectMapper().readTree(line).path("batches").asLong());
+                    }
+                }
+            } catch (java.io.IOException e) {
+                // process ended
+            }
+        });
+        reader.start();
+        try {
+            await().atMost(Duration.ofSeconds(120)).until(() -> batches.get() >= 8);
+            p.destroy(); // SIGTERM
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("teacher stops within the grace period").isTrue();
+            assertThat(p.exitValue()).as("exit code after SIGTERM").isZero();
+        } finally {
+            p.destroyForcibly();
+        }
+        RunSpec spec = new ManifestStore(kafka.clients()).read(run, Duration.ofSeconds(30)).orElseThrow();
+        int total = spec.epochs() * spec.batchesPerEpoch();
+        // count what is committed: whole work items only, and fewer than the whole run
+        Map<String, FeatureBatch> got = TeacherWorkerIT.readAll(kafka.clients(), spec, countCommitted(kafka, spec));
+        assertThat(got.size()).isGreaterThanOrEqualTo(8).isLessThan(total);
+        assertThat(got.size() % 4).as("only whole work items of 4 batches are visible").isZero();
+    }
+
+    /** Number of committed feature records (reads to the end). */
+    private static int countCommitted(TestKafka kafka, RunSpec spec) {
+        String topic = new io.kdstream.kafka.RunTopics(spec.runId()).features();
+        int n = 0;
+        try (var c = new org.apache.kafka.clients.consumer.KafkaConsumer<String, byte[]>(
+                kafka.clients().consumer(null, "count"))) {
+            var tp = new org.apache.kafka.common.TopicPartition(topic, 0);
+            c.assign(List.of(tp));
+            c.seekToBeginning(List.of(tp));
+            long end = c.endOffsets(List.of(tp)).get(tp);
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (c.position(tp) < end && System.nanoTime() < deadline) {
+                n += c.poll(Duration.ofMillis(200)).count();
+            }
+        }
+        return n;
+    }
+}
