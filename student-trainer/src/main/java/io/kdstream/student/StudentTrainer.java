@@ -47,6 +47,9 @@ public final class StudentTrainer {
 
     private static final Logger LOG = LoggerFactory.getLogger(StudentTrainer.class);
 
+    /** Steps between offset commits that only report progress (see the training loop). */
+    static final int PROGRESS_COMMIT_STEPS = 10;
+
     /** How a run ended. */
     public enum Outcome { COMPLETED, STOPPED, IDLE_TIMEOUT }
 
@@ -227,6 +230,12 @@ public final class StudentTrainer {
                             best = lastAccuracy;
                             checkpoints.saveBest(checkpoint(model, trained, next, step, pass, best));
                         }
+                    }
+                    if (pass == 0 && step % PROGRESS_COMMIT_STEPS == 0 && step - lastCheckpointStep < checkpointEvery) {
+                        // Progress commits keep the group's lag current between checkpoints: teachers
+                        // throttle on it, and a bound below the checkpoint interval would deadlock.
+                        // Resume never reads them; it uses the checkpoint's offsets.
+                        stream.commit(Map.copyOf(next));
                     }
                     if (step - lastCheckpointStep >= checkpointEvery) {
                         saveCheckpoint(model, trained, next, step, pass, best, stream, m);

@@ -236,8 +236,8 @@ public final class TeacherWorker implements Runnable {
         if (leadMonitor == null) {
             return true;
         }
-        long t0 = System.nanoTime();
         boolean wasPaused = false;
+        long last = System.nanoTime();
         try {
             while (!stopping.get()) {
                 OptionalLong lead = leadMonitor.lead();
@@ -252,6 +252,9 @@ public final class TeacherWorker implements Runnable {
                 // keep polling with partitions paused so the group does not consider this member dead
                 c.pause(c.assignment());
                 c.poll(Duration.ofMillis(500));
+                long now = System.nanoTime();
+                paused.increment((now - last) / 1e9); // counted while paused, so a long pause shows up live
+                last = now;
             }
         } catch (WakeupException e) {
             throw e;
@@ -259,9 +262,6 @@ public final class TeacherWorker implements Runnable {
             LOG.warn("cannot measure the lead over students, not pausing: {}", e.toString());
         } finally {
             c.resume(c.paused());
-            if (wasPaused) {
-                paused.increment((System.nanoTime() - t0) / 1e9);
-            }
         }
         return !stopping.get();
     }
