@@ -62,12 +62,12 @@ class TeacherTrainerTest {
         BatchSource src = new BatchSource(train, 5, 256, AugmentPolicy.parse("crop+flip"));
         try (DjlFeatureModel model = DjlFeatureModel.create(Architecture.MLP, 1, 28, 28, 10, "fashion-mnist", norm)) {
             NDManager base = model.model().getNDManager();
-            // Warm-up until the JVM has collected its young generation a few times: before that RSS
+            // Warm-up (at least 800 steps) until the JVM has collected its young generation a few times: before that RSS
             // grows as the Java heap is first touched (batches are Java arrays), which says nothing
             // about native memory; glibc and libtorch pools also settle in this time.
             long gcs = gcCount();
             int epoch = 0;
-            while ((gcCount() - gcs < 3 || epoch < 1) && epoch < 20) {
+            while ((gcCount() - gcs < 3 || epoch < 4) && epoch < 20) {
                 runSteps(model, base, src, epoch++, 200);
             }
             long before = rssKb();

@@ -35,7 +35,7 @@ class StudentModelMemoryTest {
             // grows as the heap is first touched, which says nothing about native memory.
             long gcs = gcCount();
             int warm = 0;
-            while ((gcCount() - gcs < 3 || warm < 200) && warm < 5000) {
+            while ((gcCount() - gcs < 3 || warm < 1000) && warm < 5000) {
                 step(model, warm++);
             }
             long before = rssKiB();

@@ -4,7 +4,6 @@ import java.util.Random;
 import java.util.function.IntPredicate;
 
 import io.kdstream.codec.BatchMetadata;
-import io.kdstream.codec.DType;
 import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.RunSpec;
 import io.kdstream.codec.Tensor;
@@ -63,9 +62,5 @@ final class SyntheticSource implements FeatureSource {
                 spec.teacherId(), spec.normalization(), producerId),
                 Tensor.ofFloats(spec.featureDtype(), new int[] {b, spec.featureDim()}, features(spec, epoch, batchIndex)),
                 null, labels, ids, seeds, null);
-    }
-
-    static DType dtype() {
-        return DType.F32;
     }
 }
