@@ -75,9 +75,9 @@ final class DemoReport {
         setup.forEach((k, v) -> md.append("- ").append(k).append(": ").append(v).append('\n'));
         md.append("\n## Results\n\n").append(table(rows)).append('\n');
         md.append("Rows: **alone** = cross-entropy only (`--alpha 0`); **logit** = + logit distillation "
-                + "(`--gamma 1`, T=4); **linear** = unconstrained linear projector + L2 feature loss (FitNet-style); "
-                + "**VkD** = orthogonal projection (matrix_exp) + L2 loss against layer-normalized teacher "
-                + "features + logit distillation. Final accuracy is on the whole test split.\n\n");
+                + "(`--gamma 0.5`, T=2); **linear** = unconstrained linear projector + L2 feature loss (FitNet-style); "
+                + "**VkD** = standardized student embedding, orthogonal projection (matrix_exp) and L2 loss against "
+                + "layer-normalized teacher features. Final accuracy is on the whole test split.\n\n");
         md.append("![test accuracy and training loss](curves.png)\n\n## Per student\n\n");
         md.append("| group | accuracy | trained / total batches | exit |\n|---|---|---|---|\n");
         for (StudentState s : students) {

@@ -55,6 +55,11 @@ public final class StudentCommand implements Callable<Integer> {
     @Option(names = "--feature-loss", defaultValue = "l2", description = "l2 | smooth_l1 (default: ${DEFAULT-VALUE}).")
     String featureLoss;
 
+    @Option(names = "--student-norm", defaultValue = "none",
+            description = "none | layer: standardize the student embedding before the projection (feature loss only; "
+                    + "default: ${DEFAULT-VALUE}).")
+    String studentNorm;
+
     @Option(names = "--alpha", defaultValue = "1.0", description = "Feature-loss weight; 0 = no feature distillation (default: ${DEFAULT-VALUE}).")
     double alpha;
 
@@ -141,7 +146,7 @@ public final class StudentCommand implements Callable<Integer> {
         LOG.info("student device: {}", Devices.resolve(device));
         StudentConfig cfg = new StudentConfig(arch, projection, featureLoss, alpha, gamma, temperature, labelSmoothing,
                 ParameterOptimizer.Kind.parse(optimizer), lr, weightDecay, LrSchedule.Kind.parse(schedule), warmupSteps,
-                replayEpochs, seed);
+                replayEpochs, seed, studentNorm);
         var clients = service.clients();
         RunSpec spec = new ManifestStore(clients).await(run, manifestTimeout);
         checkManifest(spec);

@@ -20,11 +20,13 @@ import java.util.Locale;
  * @param warmupSteps     linear warm-up steps
  * @param replayEpochs    extra passes over the retained topic after the teacher's epochs
  * @param seed            initialization seed
+ * @param studentNorm     {@code none}, or {@code layer}: standardize the student embedding (no affine)
+ *                        before the projection, for the feature loss only
  */
 public record StudentConfig(String arch, String projection, String featureLoss, double alpha, double gamma,
                             double temperature, double labelSmoothing, ParameterOptimizer.Kind optimizer, double lr,
                             double weightDecay, LrSchedule.Kind schedule, int warmupSteps, int replayEpochs,
-                            long seed) {
+                            long seed, String studentNorm) {
 
     public StudentConfig {
         arch = arch.toLowerCase(Locale.ROOT);
@@ -37,9 +39,21 @@ public record StudentConfig(String arch, String projection, String featureLoss, 
         if (alpha < 0 || gamma < 0 || temperature <= 0 || labelSmoothing < 0 || labelSmoothing >= 1) {
             throw new IllegalArgumentException("need alpha >= 0, gamma >= 0, temperature > 0, 0 <= label smoothing < 1");
         }
+        studentNorm = studentNorm.toLowerCase(Locale.ROOT);
+        if (!studentNorm.equals("none") && !studentNorm.equals("layer")) {
+            throw new IllegalArgumentException("--student-norm must be none or layer, got " + studentNorm);
+        }
         if (lr <= 0 || weightDecay < 0 || warmupSteps < 0 || replayEpochs < 0) {
             throw new IllegalArgumentException("need lr > 0, weight decay >= 0, warmup >= 0, replay epochs >= 0");
         }
+    }
+
+    /** Without student-side normalization. */
+    public StudentConfig(String arch, String projection, String featureLoss, double alpha, double gamma,
+                         double temperature, double labelSmoothing, ParameterOptimizer.Kind optimizer, double lr,
+                         double weightDecay, LrSchedule.Kind schedule, int warmupSteps, int replayEpochs, long seed) {
+        this(arch, projection, featureLoss, alpha, gamma, temperature, labelSmoothing, optimizer, lr, weightDecay,
+                schedule, warmupSteps, replayEpochs, seed, "none");
     }
 
     /** Defaults that work for the zoo students on Fashion-MNIST. */

@@ -13,6 +13,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.LayerNorm;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.Pair;
@@ -50,6 +51,7 @@ final class StudentModel implements AutoCloseable {
     private final FeatureNet student;
     private final Block projection; // null = identity (d_s = d_t)
     private final OrthogonalProjection orthogonal; // non-null for the VkD maps
+    private final Block embeddingNorm; // null unless --student-norm layer
     private final DistillationLoss loss;
     private final ParameterOptimizer optimizer;
     private final Map<String, Parameter> params = new LinkedHashMap<>();
@@ -87,6 +89,12 @@ final class StudentModel implements AutoCloseable {
             }
             if (projection != null) {
                 projection.initialize(manager, DataType.FLOAT32, new Shape(1, ds));
+            }
+            if (cfg.studentNorm().equals("layer")) {
+                embeddingNorm = LayerNorm.builder().axis(1).optCenter(false).optScale(false).build();
+                embeddingNorm.initialize(manager, DataType.FLOAT32, new Shape(1, ds));
+            } else {
+                embeddingNorm = null;
             }
         } catch (RuntimeException e) {
             manager.close();
@@ -127,8 +135,10 @@ final class StudentModel implements AutoCloseable {
         long t1;
         try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
             NDList out = student.forward(ps, new NDList(x), true);
-            NDArray projected = projection == null ? out.get(0)
-                    : projection.forward(ps, new NDList(out.get(0)), true).singletonOrThrow();
+            NDArray embedding = embeddingNorm == null ? out.get(0)
+                    : embeddingNorm.forward(ps, new NDList(out.get(0)), true).singletonOrThrow();
+            NDArray projected = projection == null ? embedding
+                    : projection.forward(ps, new NDList(embedding), true).singletonOrThrow();
             l = loss.compute(projected, teacher, out.get(1), labels, teacherLogits);
             total = l.total().toType(DataType.FLOAT64, false).getDouble();
             t1 = System.nanoTime();

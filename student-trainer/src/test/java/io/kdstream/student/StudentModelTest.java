@@ -1,0 +1,62 @@
+package io.kdstream.student;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+import io.kdstream.codec.DType;
+import io.kdstream.codec.InputMode;
+import io.kdstream.codec.RunSpec;
+
+class StudentModelTest {
+
+    private static final RunSpec RUN = new RunSpec(RunSpec.SCHEMA_VERSION, "unit", "synthetic", "t", "pool", 96, 0,
+            10, List.of(1, 28, 28), "layer", DType.F16, InputMode.INLINE, "none", 16, 1, 1, 1L);
+
+    @ParameterizedTest
+    @CsvSource({"matrix_exp,none", "matrix_exp,layer", "cayley,none", "linear,layer"})
+    void repeatedStepsOnOneBatchDriveTheFeatureLossDown(String projection, String studentNorm) {
+        StudentConfig cfg = new StudentConfig("mlp", projection, "l2", 1.0, 0, 4, 0, ParameterOptimizer.Kind.ADAMW,
+                3e-3, 0, LrSchedule.Kind.CONSTANT, 0, 0, 1L, studentNorm);
+        try (StudentModel model = new StudentModel(cfg, RUN); NDManager data = model.manager().newSubManager()) {
+            NDArray x = data.randomNormal(new Shape(16, 1, 28, 28));
+            NDArray y = data.randomInteger(0, 10, new Shape(16), DataType.INT64);
+            NDArray t = data.randomNormal(new Shape(16, 96));
+            double first = Double.NaN;
+            double last = Double.NaN;
+            for (int i = 0; i < 60; i++) {
+                try (NDManager step = model.manager().newSubManager()) {
+                    StudentModel.StepResult r = model.step(step, x, y, t, null, 3e-3);
+                    assertThat(r.applied()).isTrue();
+                    if (i == 0) {
+                        first = r.feature();
+                    }
+                    last = r.feature();
+                }
+            }
+            assertThat(last).as("%s / %s feature loss after 60 steps", projection, studentNorm).isLessThan(first * 0.9);
+            if (!projection.equals("linear")) {
+                assertThat(model.orthogonalityError()).isLessThan(1e-4);
+            }
+        }
+    }
+
+    @Test
+    void rejectsAnUnknownStudentNormAndAnIdentityProjectionOfTheWrongWidth() {
+        assertThatThrownBy(() -> new StudentConfig("mlp", "matrix_exp", "l2", 1, 0, 4, 0,
+                ParameterOptimizer.Kind.ADAMW, 1e-3, 0, LrSchedule.Kind.CONSTANT, 0, 0, 1L, "batch"))
+                .hasMessageContaining("--student-norm");
+        StudentConfig none = new StudentConfig("mlp", "none", "l2", 1, 0, 4, 0, ParameterOptimizer.Kind.ADAMW, 1e-3, 0,
+                LrSchedule.Kind.CONSTANT, 0, 0, 1L);
+        assertThatThrownBy(() -> new StudentModel(none, RUN)).hasMessageContaining("d_s = d_t");
+    }
+}
