@@ -70,11 +70,15 @@ class TeacherTrainerTest {
             while ((gcCount() - gcs < 3 || epoch < 4) && epoch < 20) {
                 runSteps(model, base, src, epoch++, 200);
             }
+            int arraysBefore = base.getManagedArrays().size();
             long before = rssKb();
             runSteps(model, base, src, epoch, 200);
             long grownMb = (rssKb() - before) / 1024;
-            // 200 steps allocate ~330 MB of native inputs and activations; kept alive, RSS would grow by that.
-            assertThat(grownMb).as("memory growth over 200 steps after %d warm-up epochs", epoch).isLessThan(50);
+            // Exact: no array outlives its step (a step that kept its arrays adds several per step).
+            assertThat(base.getManagedArrays()).as("arrays left in the model's manager").hasSize(arraysBefore);
+            // Coarse: 200 steps allocate ~330 MB of native inputs and activations; kept alive, RSS would
+            // grow by that. Allocator and heap noise on a cold JVM reach ~60 MB, hence the margin.
+            assertThat(grownMb).as("memory growth over 200 steps after %d warm-up epochs", epoch).isLessThan(150);
         }
     }
 
