@@ -99,7 +99,9 @@ class DeployMetricsIT {
 
         teacherPort = freePort();
         teacher = start(List.of(launcher.toString(), "teacher", "--run", RUN, "--bootstrap-servers", bootstrap,
-                "--teacher", teacherDir.toString(), "--train-limit", "1000", "--epochs", "40", "--batch-size", "64",
+                // A run far longer than the test: the teacher, throttled to the student's pace by the lead
+                // bound, stays alive (and its series fresh) until the test stops it.
+                "--teacher", teacherDir.toString(), "--train-limit", "1000", "--epochs", "2000", "--batch-size", "64",
                 "--logits", "--max-lead-batches", "40", "--progress-interval", "0",
                 "--metrics-port", Integer.toString(teacherPort)),
                 logs.resolve("teacher.out"), logs.resolve("teacher.err"));
