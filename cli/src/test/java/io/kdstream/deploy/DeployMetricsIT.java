@@ -250,8 +250,11 @@ class DeployMetricsIT {
         assertEventually(api, "kdstream_student_orthogonality_error", v -> v >= 0 && v < 1e-3);
         assertEventually(api, "kdstream_checkpoint_age_seconds", v -> v >= 0 && v < 600);
         assertEventually(api, "kdstream_dlq_records_total", v -> v >= 1);
-        // several scrapes happened: a rate over them is positive
+        // several scrapes happened: a rate over them is positive (student) or defined (a teacher
+        // throttled by the lead bound may be paused at this moment)
         assertEventually(api, "rate(kdstream_student_samples_total[10s])", v -> v > 0);
+        assertEventually(api, "rate(kdstream_teacher_samples_total[10s])", v -> v >= 0);
+        assertThat(teacher.isAlive()).as("teacher still serving; its log: %s", logs.resolve("teacher.err")).isTrue();
 
         // the alert rules are loaded by a real server and evaluate without errors
         JsonNode groups = await("rules evaluated", () -> get(api + "/api/v1/rules").map(this::json)
