@@ -1,6 +1,7 @@
 package io.kdstream.teacher;
 
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
@@ -266,33 +267,17 @@ public final class TeacherWorker implements Runnable {
         return !stopping.get();
     }
 
-    /**
-     * True when no committed work item lies at or after the group's committed offset on any
-     * partition. Offsets alone cannot tell: transaction markers and aborted plans occupy offsets
-     * too, so the tail of each partition is read to check.
-     */
+    /** True when no committed work item lies at or after this group's committed offsets. */
     private boolean runComplete(KafkaConsumer<String, byte[]> c) {
         List<TopicPartition> parts = c.partitionsFor(topics.work()).stream()
                 .map(p -> new TopicPartition(topics.work(), p.partition())).toList();
-        Map<TopicPartition, OffsetAndMetadata> committed = c.committed(Set.copyOf(parts));
-        try (KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(
-                clients.consumer(null, "teacher-" + instanceId + "-progress"))) {
-            reader.assign(parts);
-            for (TopicPartition tp : parts) {
-                OffsetAndMetadata om = committed.get(tp);
-                reader.seek(tp, om == null ? 0 : om.offset());
+        Map<TopicPartition, Long> from = new HashMap<>();
+        c.committed(Set.copyOf(parts)).forEach((tp, om) -> {
+            if (om != null) {
+                from.put(tp, om.offset());
             }
-            Map<TopicPartition, Long> end = reader.endOffsets(parts); // last stable offsets (read_committed)
-            while (parts.stream().anyMatch(tp -> reader.position(tp) < end.get(tp))) {
-                if (!reader.poll(Duration.ofMillis(200)).isEmpty()) {
-                    return false;
-                }
-                if (stopping.get()) {
-                    return false;
-                }
-            }
-            return true;
-        }
+        });
+        return !WorkPlanner.anyCommittedRecord(clients, topics.work(), from, clients.timeout(), stopping::get);
     }
 
     /** Thrown inside an item when {@link #stop} was called. */

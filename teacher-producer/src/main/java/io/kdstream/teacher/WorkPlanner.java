@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BooleanSupplier;
 
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -53,9 +54,8 @@ public final class WorkPlanner {
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(
                 clients.transactionalProducer("kdstream-" + spec.runId() + "-planner"))) {
             producer.initTransactions();
-            long existing = committedRecords(clients, topic, timeout);
-            if (existing > 0) {
-                LOG.info("run {} already planned ({} work items on {})", spec.runId(), existing, topic);
+            if (anyCommittedRecord(clients, topic, Map.of(), timeout, () -> false)) {
+                LOG.info("run {} already planned (work items on {})", spec.runId(), topic);
                 return false;
             }
             List<WorkItem> items = items(spec, batchesPerItem);
@@ -73,26 +73,38 @@ public final class WorkPlanner {
         }
     }
 
-    /** Number of committed records on a topic (aborted records and markers not counted). */
-    static long committedRecords(KafkaClients clients, String topic, Duration timeout) {
-        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(clients.consumer(null, "planner-check"))) {
+    /**
+     * Whether a committed record lies at or after the given offsets (per partition; a partition
+     * not named is read from its beginning). Offsets alone cannot tell: aborted records and
+     * transaction markers occupy offsets too, so the partitions are read up to their last stable
+     * offset. Answers true if {@code cancelled} turns true meanwhile (unknown counts as "there is
+     * work").
+     *
+     * @throws IllegalStateException if the topic cannot be read within {@code timeout}
+     */
+    static boolean anyCommittedRecord(KafkaClients clients, String topic, Map<TopicPartition, Long> from,
+                                      Duration timeout, BooleanSupplier cancelled) {
+        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(clients.consumer(null, "work-reader"))) {
             List<TopicPartition> parts = c.partitionsFor(topic, timeout).stream()
                     .map(p -> new TopicPartition(topic, p.partition())).toList();
             c.assign(parts);
-            c.seekToBeginning(parts);
-            Map<TopicPartition, Long> end = c.endOffsets(parts, timeout); // the last stable offset under read_committed
-            long count = 0;
+            for (TopicPartition tp : parts) {
+                c.seek(tp, from.getOrDefault(tp, 0L));
+            }
+            Map<TopicPartition, Long> end = c.endOffsets(parts, timeout); // last stable offsets (read_committed)
             long deadline = System.nanoTime() + timeout.toNanos();
             while (parts.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
+                if (cancelled.getAsBoolean()) {
+                    return true;
+                }
                 if (System.nanoTime() > deadline) {
                     throw new IllegalStateException("timed out reading " + topic);
                 }
-                count += c.poll(Duration.ofMillis(200)).count();
-                if (count > 0) {
-                    return count; // planned: one committed item is proof enough
+                if (!c.poll(Duration.ofMillis(200)).isEmpty()) {
+                    return true;
                 }
             }
-            return count;
+            return false;
         }
     }
 }
