@@ -34,12 +34,16 @@ public final class BrokerCommand implements Callable<Integer> {
             description = "Largest record the broker accepts (default: ${DEFAULT-VALUE}).")
     int maxRecordBytes;
 
+    @Option(names = "--clean", description = "Delete the data directory's contents first: start an empty cluster.")
+    boolean clean;
+
     @Override
     public Integer call() throws InterruptedException {
         EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder()
                 .optPort(port)
                 .optDataDir(dataDir)
                 .optMaxRecordBytes(maxRecordBytes)
+                .optCleanStart(clean)
                 .build();
         CountDownLatch stopped = new CountDownLatch(1);
         // The broker's threads are non-daemon: stop it from the shutdown hook so SIGTERM and

@@ -15,7 +15,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -187,10 +186,10 @@ public final class DemoCommand implements Callable<Integer> {
     }
 
     private String startBroker(Path runDir) throws IOException, InterruptedException {
-        Path data = workDir.resolve("kafka");
-        deleteRecursively(data); // a fresh cluster per demo: old runs' topics would only use disk
+        // a fresh cluster per demo: old runs' topics would only use disk
         ChildProcess broker = ChildProcess.start("broker", ChildProcess.kdstream("384m", List.of("broker",
-                "--port", "0", "--data-dir", data.toString())), runDir.resolve("logs/broker.log"), e -> { });
+                "--port", "0", "--data-dir", workDir.resolve("kafka").toString(), "--clean")),
+                runDir.resolve("logs/broker.log"), e -> { });
         children.add(broker);
         long deadline = System.nanoTime() + 90_000_000_000L;
         while (System.nanoTime() < deadline) {
@@ -252,16 +251,5 @@ public final class DemoCommand implements Callable<Integer> {
 
     private static String percent(Double d) {
         return d == null ? "unknown" : String.format(Locale.ROOT, "%.2f%%", 100 * d);
-    }
-
-    private static void deleteRecursively(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }

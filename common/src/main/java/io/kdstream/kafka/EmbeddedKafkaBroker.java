@@ -47,6 +47,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private final int requestedPort;
     private final int maxRecordBytes;
     private final Properties overrides;
+    private final boolean cleanStart;
 
     private KafkaRaftServer server;
     private int port;
@@ -61,6 +62,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         this.requestedPort = b.port;
         this.maxRecordBytes = b.maxRecordBytes;
         this.overrides = b.overrides;
+        this.cleanStart = b.cleanStart;
     }
 
     public static Builder builder() {
@@ -80,6 +82,9 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         int controllerPort = freePort();
         Properties props = brokerProperties(port, controllerPort);
         try {
+            if (cleanStart) {
+                deleteRecursively(dataDir);
+            }
             Files.createDirectories(dataDir);
             formatIfNeeded(props);
         } catch (IOException e) {
@@ -229,8 +234,15 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         private int port;
         private int maxRecordBytes = RecordLimits.DEFAULT_MAX_RECORD_BYTES;
         private final Properties overrides = new Properties();
+        private boolean cleanStart;
 
         private Builder() {
+        }
+
+        /** Deletes whatever the data directory holds before starting: a new, empty cluster. */
+        public Builder optCleanStart(boolean clean) {
+            this.cleanStart = clean;
+            return this;
         }
 
         /** Data directory, formatted on first start and reused; default a temporary directory deleted on close. */

@@ -100,6 +100,13 @@ class EmbeddedKafkaBrokerIT {
                         .get(new TopicPartition(topic, 0)).offset()).isEqualTo(4);
             }
         }
+
+        // a clean start on the same directory is a new, empty cluster
+        try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().optDataDir(data).optCleanStart(true)
+                .build().start();
+             Admin admin = Admin.create(KafkaClients.of(broker.bootstrapServers()).admin())) {
+            assertThat(admin.listTopics().names().get()).doesNotContain(topic);
+        }
     }
 
     static void createTopic(KafkaClients clients, String topic, int partitions) {
