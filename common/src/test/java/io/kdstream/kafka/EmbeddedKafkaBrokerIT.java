@@ -11,8 +11,6 @@ import java.util.Map;
 import java.util.UUID;
 
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -32,7 +30,7 @@ class EmbeddedKafkaBrokerIT {
     void producesAndConsumesIncludingARecordOfSeveralMegabytes(TestKafka kafka) throws Exception {
         String topic = "roundtrip-" + UUID.randomUUID();
         KafkaClients clients = kafka.clients();
-        createTopic(clients, topic, 2);
+        TestTopics.create(clients, topic, 2);
         List<String> sent = new ArrayList<>();
         byte[] big = new byte[6 * 1024 * 1024];
         new java.util.Random(1).nextBytes(big);
@@ -44,7 +42,7 @@ class EmbeddedKafkaBrokerIT {
             p.send(new ProducerRecord<>(topic, "big", big)).get();
             sent.add("big");
         }
-        List<ConsumerRecord<String, byte[]>> got = consumeAll(clients, topic, "read_committed", sent.size());
+        List<ConsumerRecord<String, byte[]>> got = TestTopics.readFromStart(clients, topic, "read_committed", sent.size());
         assertThat(got).extracting(ConsumerRecord::key).containsExactlyInAnyOrderElementsOf(sent);
         assertThat(got.stream().filter(r -> r.key().equals("big")).findFirst().orElseThrow().value()).isEqualTo(big);
     }
@@ -53,7 +51,7 @@ class EmbeddedKafkaBrokerIT {
     void readCommittedConsumerNeverSeesAbortedRecords(TestKafka kafka) throws Exception {
         String topic = "tx-" + UUID.randomUUID();
         KafkaClients clients = kafka.clients();
-        createTopic(clients, topic, 1);
+        TestTopics.create(clients, topic, 1);
         try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(clients.transactionalProducer("tx-" + topic))) {
             p.initTransactions();
             p.beginTransaction();
@@ -66,10 +64,10 @@ class EmbeddedKafkaBrokerIT {
             p.send(new ProducerRecord<>(topic, "committed-2", new byte[] {3}));
             p.commitTransaction();
         }
-        assertThat(consumeAll(clients, topic, "read_committed", 2)).extracting(ConsumerRecord::key)
+        assertThat(TestTopics.readFromStart(clients, topic, "read_committed", 2)).extracting(ConsumerRecord::key)
                 .containsExactly("committed-1", "committed-2");
         // The aborted record really reached the log: an uncommitted reader sees it.
-        assertThat(consumeAll(clients, topic, "read_uncommitted", 3)).extracting(ConsumerRecord::key)
+        assertThat(TestTopics.readFromStart(clients, topic, "read_uncommitted", 3)).extracting(ConsumerRecord::key)
                 .containsExactly("committed-1", "aborted", "committed-2");
     }
 
@@ -79,7 +77,7 @@ class EmbeddedKafkaBrokerIT {
         String topic = "durable";
         try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().optDataDir(data).build().start()) {
             KafkaClients clients = KafkaClients.of(broker.bootstrapServers());
-            createTopic(clients, topic, 1);
+            TestTopics.create(clients, topic, 1);
             try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(clients.producer("durable"))) {
                 for (int i = 0; i < 10; i++) {
                     p.send(new ProducerRecord<>(topic, "k" + i, new byte[] {(byte) i})).get();
@@ -93,7 +91,7 @@ class EmbeddedKafkaBrokerIT {
 
         try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().optDataDir(data).build().start()) {
             KafkaClients clients = KafkaClients.of(broker.bootstrapServers());
-            assertThat(consumeAll(clients, topic, "read_committed", 10)).extracting(ConsumerRecord::key)
+            assertThat(TestTopics.readFromStart(clients, topic, "read_committed", 10)).extracting(ConsumerRecord::key)
                     .containsExactly("k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "k9");
             try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(clients.consumer("g", "g-2"))) {
                 assertThat(c.committed(java.util.Set.of(new TopicPartition(topic, 0)), TIMEOUT)
@@ -107,33 +105,5 @@ class EmbeddedKafkaBrokerIT {
              Admin admin = Admin.create(KafkaClients.of(broker.bootstrapServers()).admin())) {
             assertThat(admin.listTopics().names().get()).doesNotContain(topic);
         }
-    }
-
-    static void createTopic(KafkaClients clients, String topic, int partitions) {
-        try (Admin admin = Admin.create(clients.admin())) {
-            TopicAdmin.ensureTopics(admin, List.of(new NewTopic(topic, partitions, (short) -1)
-                    .configs(TopicAdmin.maxMessageBytes(clients.maxRecordBytes()))), TIMEOUT);
-        }
-    }
-
-    /** Reads a topic from the beginning (no group) until {@code expected} records arrived or the deadline. */
-    static List<ConsumerRecord<String, byte[]>> consumeAll(KafkaClients clients, String topic, String isolation,
-                                                            int expected) {
-        Map<String, Object> cfg = clients.consumer(null, "reader");
-        cfg.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation);
-        List<ConsumerRecord<String, byte[]>> out = new ArrayList<>();
-        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(cfg)) {
-            List<TopicPartition> parts = c.partitionsFor(topic, TIMEOUT).stream()
-                    .map(p -> new TopicPartition(topic, p.partition())).toList();
-            c.assign(parts);
-            c.seekToBeginning(parts);
-            long deadline = System.nanoTime() + TIMEOUT.toNanos();
-            while (out.size() < expected && System.nanoTime() < deadline) {
-                c.poll(Duration.ofMillis(200)).forEach(out::add);
-            }
-            // one more poll proves nothing beyond `expected` is visible
-            c.poll(Duration.ofMillis(300)).forEach(out::add);
-        }
-        return out;
     }
 }

@@ -54,7 +54,7 @@ class ManifestAndDeadLetterIT {
         String run = "dlq-" + UUID.randomUUID();
         RunTopics topics = new RunTopics(run);
         KafkaClients clients = kafka.clients();
-        EmbeddedKafkaBrokerIT.createTopic(clients, topics.dlq(), 1);
+        TestTopics.create(clients, topics.dlq(), 1);
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
         byte[] garbage = "not safetensors".getBytes(StandardCharsets.UTF_8);
@@ -71,7 +71,7 @@ class ManifestAndDeadLetterIT {
             new DeadLetterQueue(producer, topics.dlq(), "student-a", registry, TIMEOUT).send(bad, error);
         }
 
-        List<ConsumerRecord<String, byte[]>> dlq = EmbeddedKafkaBrokerIT.consumeAll(clients, topics.dlq(),
+        List<ConsumerRecord<String, byte[]>> dlq = TestTopics.readFromStart(clients, topics.dlq(),
                 "read_committed", 1);
         assertThat(dlq).hasSize(1);
         ConsumerRecord<String, byte[]> r = dlq.get(0);

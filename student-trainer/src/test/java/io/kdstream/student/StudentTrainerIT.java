@@ -13,7 +13,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -37,6 +36,7 @@ import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TestKafka;
+import io.kdstream.kafka.TestTopics;
 import io.kdstream.metrics.MetricsServer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -171,19 +171,9 @@ class StudentTrainerIT {
         assertThat(r.trainedBatches()).isEqualTo(spec.batchesPerEpoch());
         assertThat(r.rejected()).isEqualTo(3);
 
-        List<String> reasons = new ArrayList<>();
-        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(clients.consumer(null, "dlq-check"))) {
-            TopicPartition tp = new TopicPartition(topics.dlq(), 0);
-            c.assign(List.of(tp));
-            c.seekToBeginning(List.of(tp));
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (reasons.size() < 3 && System.nanoTime() < deadline) {
-                for (ConsumerRecord<String, byte[]> rec : c.poll(Duration.ofMillis(200))) {
-                    reasons.add(new String(rec.headers().lastHeader(RecordHeaderNames.DLQ_REASON).value(),
-                            StandardCharsets.UTF_8));
-                }
-            }
-        }
+        List<String> reasons = TestTopics.readFromStart(clients, topics.dlq(), "read_committed", 3).stream()
+                .map(rec -> new String(rec.headers().lastHeader(RecordHeaderNames.DLQ_REASON).value(),
+                        StandardCharsets.UTF_8)).toList();
         assertThat(reasons).containsExactlyInAnyOrder("truncated", "non_finite", "manifest_mismatch");
         assertThat(registry.get(DeadLetterQueue.METRIC).tag("reason", "non_finite").counter().count()).isEqualTo(1);
     }

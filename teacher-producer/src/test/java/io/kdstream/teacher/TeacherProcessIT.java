@@ -26,7 +26,9 @@ import io.kdstream.data.DatasetRef;
 import io.kdstream.data.InputNormalization;
 import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.ManifestStore;
+import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TestKafka;
+import io.kdstream.kafka.TestTopics;
 import io.kdstream.model.Architecture;
 import io.kdstream.model.DjlFeatureModel;
 
@@ -76,26 +78,9 @@ class TeacherProcessIT {
         RunSpec spec = new ManifestStore(kafka.clients()).read(run, Duration.ofSeconds(30)).orElseThrow();
         int total = spec.epochs() * spec.batchesPerEpoch();
         // count what is committed: whole work items only, and fewer than the whole run
-        Map<String, FeatureBatch> got = TeacherWorkerIT.readAll(kafka.clients(), spec, countCommitted(kafka, spec));
+        int committed = TestTopics.readToEnd(kafka.clients(), new RunTopics(spec.runId()).features()).size();
+        Map<String, FeatureBatch> got = TeacherWorkerIT.readAll(kafka.clients(), spec, committed);
         assertThat(got.size()).isGreaterThanOrEqualTo(8).isLessThan(total);
         assertThat(got.size() % 4).as("only whole work items of 4 batches are visible").isZero();
-    }
-
-    /** Number of committed feature records (reads to the end). */
-    private static int countCommitted(TestKafka kafka, RunSpec spec) {
-        String topic = new io.kdstream.kafka.RunTopics(spec.runId()).features();
-        int n = 0;
-        try (var c = new org.apache.kafka.clients.consumer.KafkaConsumer<String, byte[]>(
-                kafka.clients().consumer(null, "count"))) {
-            var tp = new org.apache.kafka.common.TopicPartition(topic, 0);
-            c.assign(List.of(tp));
-            c.seekToBeginning(List.of(tp));
-            long end = c.endOffsets(List.of(tp)).get(tp);
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (c.position(tp) < end && System.nanoTime() < deadline) {
-                n += c.poll(Duration.ofMillis(200)).count();
-            }
-        }
-        return n;
     }
 }

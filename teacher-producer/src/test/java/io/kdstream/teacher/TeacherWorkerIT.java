@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,6 +29,7 @@ import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TestKafka;
+import io.kdstream.kafka.TestTopics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 @ExtendWith(KafkaExtension.class)
@@ -171,24 +171,12 @@ class TeacherWorkerIT {
 
     /** All committed batches, failing on any duplicate key. */
     static Map<String, FeatureBatch> readAll(KafkaClients clients, RunSpec spec, int expected) {
-        String topic = new RunTopics(spec.runId()).features();
-        Map<String, FeatureBatch> out = new HashMap<>();
-        List<String> keys = new ArrayList<>();
-        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(clients.consumer(null, "verify"))) {
-            List<TopicPartition> parts = c.partitionsFor(topic, TIMEOUT).stream()
-                    .map(p -> new TopicPartition(topic, p.partition())).toList();
-            c.assign(parts);
-            c.seekToBeginning(parts);
-            long deadline = System.nanoTime() + TIMEOUT.toNanos();
-            while (keys.size() < expected && System.nanoTime() < deadline) {
-                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    keys.add(r.key());
-                    out.put(r.key(), FeatureBatch.decode(r.value()));
-                }
-            }
-            c.poll(Duration.ofMillis(500)).forEach(r -> keys.add(r.key()));
-        }
+        List<ConsumerRecord<String, byte[]>> records = TestTopics.readFromStart(clients,
+                new RunTopics(spec.runId()).features(), "read_committed", expected);
+        List<String> keys = records.stream().map(ConsumerRecord::key).toList();
         assertThat(keys).as("each batch exactly once").doesNotHaveDuplicates().hasSize(expected);
+        Map<String, FeatureBatch> out = new HashMap<>();
+        records.forEach(r -> out.put(r.key(), FeatureBatch.decode(r.value())));
         return out;
     }
 }
