@@ -217,7 +217,11 @@ public final class TeacherWorker implements Runnable {
         } catch (KafkaException | IllegalStateException e) {
             abortQuietly(producer);
             LOG.warn("teacher {}: work item {} failed and will be retried: {}", instanceId, item.key(), e.toString());
-            c.seek(tp, r.offset());
+            // after a rebalance the item's partition may belong to another teacher, which redoes it
+            // from the committed offset; seeking an unassigned partition would throw and end this one
+            if (c.assignment().contains(tp)) {
+                c.seek(tp, r.offset());
+            }
         } finally {
             itemsInProgress.decrementAndGet();
         }

@@ -4,12 +4,16 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.BooleanSupplier;
 
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,11 +25,15 @@ import io.kdstream.kafka.RunTopics;
  * Writes a run's work items to {@code <run>.work} exactly once, however many teachers start
  * together. All planners of a run share one transactional id: {@code initTransactions} fences
  * any other planner and completes its transaction, after which the committed contents of the
- * work topic show whether the run is already planned. So two planners never both commit.
+ * work topic show whether the run is already planned. So two planners never both commit, and a
+ * fenced planner retries rather than failing its teacher.
  */
 public final class WorkPlanner {
 
     private static final Logger LOG = LoggerFactory.getLogger(WorkPlanner.class);
+
+    private static final long INITIAL_BACKOFF_MS = 500;
+    private static final long MAX_BACKOFF_MS = 8_000;
 
     private WorkPlanner() {
     }
@@ -45,12 +53,46 @@ public final class WorkPlanner {
     }
 
     /**
-     * Plans the run unless it is planned already.
+     * Plans the run unless it is planned already. Another teacher starting (or restarting) at the
+     * same moment fences this planner; that is the protocol working, not a failure: this call then
+     * waits for the other planner's commit, and plans again itself only if none appears (the
+     * other one died mid-plan, and a new {@code initTransactions} aborts its open transaction).
      *
      * @return true if this call wrote the plan
+     * @throws IllegalStateException if the run could not be planned, nor seen planned, within {@code timeout}
      */
     public static boolean planOnce(KafkaClients clients, RunSpec spec, int batchesPerItem, Duration timeout) {
         String topic = new RunTopics(spec.runId()).work();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        long backoffMs = INITIAL_BACKOFF_MS;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return tryPlan(clients, spec, batchesPerItem, topic, timeout);
+            } catch (AuthorizationException | UnsupportedVersionException e) {
+                throw e; // configuration: retrying cannot help
+            } catch (KafkaException e) {
+                // fenced by another planner, its transaction still in the way, or the broker away
+                LOG.info("planning run {} interrupted (attempt {}: {}); waiting for another planner's commit",
+                        spec.runId(), attempt, e.toString());
+            }
+            long waitUntil = Math.min(deadline, System.nanoTime() + jitter(backoffMs) * 1_000_000L);
+            while (System.nanoTime() < waitUntil) {
+                if (plannedBy(clients, topic, timeout)) {
+                    LOG.info("run {} planned by another teacher", spec.runId());
+                    return false;
+                }
+                sleepMs(200);
+            }
+            if (System.nanoTime() >= deadline) {
+                throw new IllegalStateException("could not plan run " + spec.runId() + " within " + timeout
+                        + " (" + attempt + " attempts); is the broker reachable?");
+            }
+            backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
+        }
+    }
+
+    private static boolean tryPlan(KafkaClients clients, RunSpec spec, int batchesPerItem, String topic,
+                                   Duration timeout) {
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(
                 clients.transactionalProducer("kdstream-" + spec.runId() + "-planner"))) {
             producer.initTransactions();
@@ -66,10 +108,33 @@ public final class WorkPlanner {
                 // round-robin over partitions so that teachers in the group share the load
                 producer.send(new ProducerRecord<>(topic, i % partitions, item.key(), item.toJson()));
             }
-            producer.commitTransaction();
+            producer.commitTransaction(); // throws if fenced meanwhile: then nothing of this attempt is visible
             LOG.info("planned run {}: {} work items of up to {} batches on {}", spec.runId(), items.size(),
                     batchesPerItem, topic);
             return true;
+        }
+    }
+
+    /** Whether the plan is committed; a read that fails counts as "not yet". */
+    private static boolean plannedBy(KafkaClients clients, String topic, Duration timeout) {
+        try {
+            return anyCommittedRecord(clients, topic, Map.of(), timeout, () -> false);
+        } catch (KafkaException | IllegalStateException e) {
+            return false;
+        }
+    }
+
+    /** Planners fenced at the same moment must not retry in lock-step and fence each other again. */
+    private static long jitter(long ms) {
+        return ms / 2 + ThreadLocalRandom.current().nextLong(ms / 2 + 1);
+    }
+
+    private static void sleepMs(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while planning", e);
         }
     }
 

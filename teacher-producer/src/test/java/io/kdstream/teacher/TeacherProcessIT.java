@@ -8,7 +8,6 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -22,15 +21,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.RunSpec;
-import io.kdstream.data.DatasetRef;
-import io.kdstream.data.InputNormalization;
 import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.ManifestStore;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TestKafka;
 import io.kdstream.kafka.TestTopics;
-import io.kdstream.model.Architecture;
-import io.kdstream.model.DjlFeatureModel;
 
 /** The teacher-producer as its own process: SIGTERM aborts the open transaction and exits 0. */
 @ExtendWith(KafkaExtension.class)
@@ -41,17 +36,11 @@ class TeacherProcessIT {
 
     @Test
     void sigtermMidRunExitsZeroAndLeavesOnlyWholeWorkItems(TestKafka kafka) throws Exception {
-        DatasetRef data = new DatasetRef("fashion-mnist", 1.0, 2000, 1);
-        try (DjlFeatureModel teacher = DjlFeatureModel.create(Architecture.CNN, 1, 28, 28, 10, "fashion-mnist",
-                InputNormalization.forDataset(data.train()))) {
-            teacher.save(tmp.resolve("teacher"));
-        }
+        Path teacherDir = TeacherProcesses.saveCnnTeacher(tmp.resolve("teacher"), 2000);
         String run = "sigterm-" + UUID.randomUUID();
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Dai.djl.offline=true", "-Xmx512m", "-cp", System.getProperty("java.class.path"),
-                TeacherCommand.class.getName(), "--run", run, "--bootstrap-servers", kafka.bootstrapServers(),
-                "--teacher", tmp.resolve("teacher").toString(), "--train-limit", "2000", "--epochs", "20",
-                "--batch-size", "50", "--batches-per-item", "4", "--progress-interval", "1"));
+        List<String> cmd = TeacherProcesses.command("--run", run, "--bootstrap-servers", kafka.bootstrapServers(),
+                "--teacher", teacherDir.toString(), "--train-limit", "2000", "--epochs", "20",
+                "--batch-size", "50", "--batches-per-item", "4", "--progress-interval", "1");
         Process p = new ProcessBuilder(cmd).redirectError(tmp.resolve("teacher.log").toFile()).start();
         AtomicLong batches = new AtomicLong();
         Thread reader = new Thread(() -> {

@@ -9,13 +9,22 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.Random;
 import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -104,6 +113,51 @@ class TeacherWorkerIT {
         assertThat(producers).as("the work was split between both teachers").containsExactlyInAnyOrder("A", "B");
         assertThat(bRegistry.get("kdstream.teacher.transactions").tag("outcome", "commit").counter().count())
                 .isLessThan(8);
+    }
+
+    @Test
+    void plannersFencedByRestartingTeachersStillPlanTheRunExactlyOnce(TestKafka kafka) throws Exception {
+        KafkaClients clients = kafka.clients();
+        long seed = System.nanoTime();
+        Random random = new Random(seed);
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            for (int round = 0; round < 4; round++) {
+                RunSpec spec = spec("plan-" + UUID.randomUUID(), 3, 10);
+                String work = new RunTopics(spec.runId()).work();
+                TestTopics.create(clients, work, 3);
+                List<Future<Boolean>> planners = List.of(
+                        pool.submit(() -> WorkPlanner.planOnce(clients, spec, 1, TIMEOUT)),
+                        pool.submit(() -> WorkPlanner.planOnce(clients, spec, 1, TIMEOUT)));
+                // teachers (re)starting meanwhile: each takes the planner's transactional id, fencing
+                // whoever plans, and some die mid-plan, leaving an open transaction with one item in it
+                for (int k = 0; k < 3; k++) {
+                    Thread.sleep(random.nextInt(300));
+                    try (KafkaProducer<String, byte[]> zombie = new KafkaProducer<>(
+                            clients.transactionalProducer("kdstream-" + spec.runId() + "-planner"))) {
+                        zombie.initTransactions();
+                        if (random.nextBoolean()) {
+                            zombie.beginTransaction();
+                            zombie.send(new ProducerRecord<>(work, 0, "zombie", new byte[1])).get();
+                            zombie.close(Duration.ZERO);
+                        }
+                    } catch (ExecutionException | KafkaException e) {
+                        // a zombie fenced by a planner is fine too
+                    }
+                }
+                int wrote = 0;
+                for (Future<Boolean> planner : planners) {
+                    wrote += planner.get(2 * TIMEOUT.toSeconds(), TimeUnit.SECONDS) ? 1 : 0; // throws if a planner failed
+                }
+                assertThat(wrote).as("exactly one planner committed the plan (seed %d, round %d)", seed, round)
+                        .isEqualTo(1);
+                List<String> keys = TestTopics.readToEnd(clients, work).stream().map(ConsumerRecord::key).toList();
+                assertThat(keys).as("committed work items (seed %d, round %d)", seed, round)
+                        .doesNotHaveDuplicates().hasSize(30).doesNotContain("zombie");
+            }
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     @Test
