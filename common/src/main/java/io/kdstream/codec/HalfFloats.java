@@ -6,10 +6,35 @@ package io.kdstream.codec;
  */
 final class HalfFloats {
 
+    /** Every binary16 value widened: one load per element instead of branches (256 KiB, stays in L2). */
+    private static final float[] HALF_TO_FLOAT = new float[1 << 16];
+
+    static {
+        for (int h = 0; h < HALF_TO_FLOAT.length; h++) {
+            HALF_TO_FLOAT[h] = convertHalf((short) h);
+        }
+    }
+
     private HalfFloats() {
     }
 
     static float halfToFloat(short h) {
+        return HALF_TO_FLOAT[h & 0xffff];
+    }
+
+    /** Widens {@code n} little-endian binary16 values from {@code src} (a batch's f16 tensor). */
+    static void halfToFloat(java.nio.ShortBuffer src, float[] dst, int n) {
+        short[] chunk = new short[Math.min(n, 4096)];
+        for (int i = 0; i < n; i += chunk.length) {
+            int len = Math.min(chunk.length, n - i);
+            src.get(chunk, 0, len);
+            for (int j = 0; j < len; j++) {
+                dst[i + j] = HALF_TO_FLOAT[chunk[j] & 0xffff];
+            }
+        }
+    }
+
+    private static float convertHalf(short h) {
         int bits = h & 0xffff;
         int sign = (bits & 0x8000) << 16;
         int exp = (bits >>> 10) & 0x1f;

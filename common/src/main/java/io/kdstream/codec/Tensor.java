@@ -138,11 +138,7 @@ public final class Tensor {
                     out[i] = (float) buf.getDouble();
                 }
             }
-            case F16 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = HalfFloats.halfToFloat(buf.getShort());
-                }
-            }
+            case F16 -> HalfFloats.halfToFloat(buf.asShortBuffer(), out, n);
             case BF16 -> {
                 for (int i = 0; i < n; i++) {
                     out[i] = HalfFloats.bf16ToFloat(buf.getShort());

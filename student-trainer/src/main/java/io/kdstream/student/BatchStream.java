@@ -38,25 +38,9 @@ import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
  *
  * <p>The consumer is confined to the fetch thread; offset commits and rewinds are handed to it.
  */
-final class BatchStream implements AutoCloseable {
+final class BatchStream implements BatchFeed {
 
     private static final Logger LOG = LoggerFactory.getLogger(BatchStream.class);
-
-    /** What the fetch thread hands to the trainer. */
-    sealed interface Item permits Fetched, Rejected {
-        int partition();
-
-        long offset();
-
-        /** Which read of the topic this came from (0 = first pass, then one per replay). */
-        int pass();
-    }
-
-    record Fetched(int partition, long offset, int pass, String key, FeatureBatch batch) implements Item {
-    }
-
-    record Rejected(int partition, long offset, int pass, String key, String reason) implements Item {
-    }
 
     private final String topic;
     private final BlockingQueue<Item> queue;
@@ -108,8 +92,8 @@ final class BatchStream implements AutoCloseable {
         thread.start();
     }
 
-    /** The next record, or null if none arrived within the timeout. */
-    Item take(Duration timeout) throws InterruptedException {
+    @Override
+    public Item take(Duration timeout) throws InterruptedException {
         Throwable f = failure;
         if (f != null && queue.isEmpty()) {
             throw new IllegalStateException("reading " + topic + " failed: " + f.getMessage(), f);
@@ -117,13 +101,13 @@ final class BatchStream implements AutoCloseable {
         return queue.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /** Last known end offset per partition (for lag). */
-    Map<Integer, Long> endOffsets() {
+    @Override
+    public Map<Integer, Long> endOffsets() {
         return endOffsets;
     }
 
-    /** Commits offsets to the consumer group (so lag is visible); completes once the broker acknowledged. */
-    CompletableFuture<Void> commit(Map<Integer, Long> offsets) {
+    @Override
+    public CompletableFuture<Void> commit(Map<Integer, Long> offsets) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         commands.add(c -> {
             Map<TopicPartition, OffsetAndMetadata> m = new HashMap<>();
@@ -138,8 +122,8 @@ final class BatchStream implements AutoCloseable {
         return done; // the fetch thread runs commands between short polls; no wakeup() needed
     }
 
-    /** Starts the next pass over the topic from the beginning (replay); older queued items are dropped. */
-    void rewind(int newPass) {
+    @Override
+    public void rewind(int newPass) {
         commands.add(c -> {
             c.seekToBeginning(c.assignment());
             queue.clear();
@@ -197,7 +181,7 @@ final class BatchStream implements AutoCloseable {
         long t0 = System.nanoTime();
         try {
             FeatureBatch batch = validator.validate(FeatureBatch.decode(r.value()));
-            return new Fetched(r.partition(), r.offset(), currentPass, r.key(), batch);
+            return new Fetched(r.partition(), r.offset(), currentPass, r.key(), batch, BatchTensors.stage(batch));
         } catch (InvalidBatchException e) {
             LOG.warn("{}-{}@{} (key {}) rejected: {}", r.topic(), r.partition(), r.offset(), r.key(), e.getMessage());
             if (currentPass == 0) {

@@ -12,10 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,7 +21,6 @@ import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.FeatureBatchValidator;
 import io.kdstream.codec.InputMode;
 import io.kdstream.codec.RunSpec;
-import io.kdstream.codec.Tensor;
 import io.kdstream.data.AugmentPolicy;
 import io.kdstream.data.BatchSource;
 import io.kdstream.data.ImageDataset;
@@ -74,6 +70,7 @@ public final class StudentTrainer {
     private final InputNormalization norm;
     private final MeterRegistry registry;
     private final List<StudentListener> listeners;
+    private final BatchFeed.Opener feed;
     private final AtomicBoolean stopping = new AtomicBoolean();
     private final Map<String, AtomicLong> lossGauges = new ConcurrentHashMap<>();
 
@@ -94,6 +91,7 @@ public final class StudentTrainer {
         this.norm = b.norm;
         this.registry = b.registry;
         this.listeners = List.copyOf(b.listeners);
+        this.feed = b.feed;
     }
 
     public static Builder builder() {
@@ -137,6 +135,7 @@ public final class StudentTrainer {
             BatchSource replay = run.inputMode() == InputMode.REFERENCE
                     ? new BatchSource(requireTrain(), run.seed(), run.batchSize(), AugmentPolicy.parse(run.augmentation()))
                     : null;
+            BatchTensors tensors = new BatchTensors(norm, replay, model.inputShape());
 
             Metrics m = new Metrics(model, trained);
             DeadLetterQueue dlq = new DeadLetterQueue(dlqProducer, topics.dlq(), group, registry, Duration.ofSeconds(30));
@@ -149,8 +148,10 @@ public final class StudentTrainer {
             double lastAccuracy = Double.NaN;
             Outcome outcome = Outcome.COMPLETED;
 
-            try (BatchStream stream = new BatchStream(clients, topics.features(), group, next, pass,
-                    new FeatureBatchValidator(run), dlq, prefetch, registry)) {
+            BatchFeed.Opener opener = feed != null ? feed : (offsets, startPass) -> new BatchStream(clients,
+                    topics.features(), group, offsets, startPass, new FeatureBatchValidator(run), dlq, prefetch,
+                    registry);
+            try (BatchFeed stream = opener.open(next, pass)) {
                 m.stream = stream;
                 m.next = next;
                 while (!trained.complete()) {
@@ -159,7 +160,7 @@ public final class StudentTrainer {
                         break;
                     }
                     long w0 = System.nanoTime();
-                    BatchStream.Item item = stream.take(Duration.ofMillis(500));
+                    BatchFeed.Item item = stream.take(Duration.ofMillis(500));
                     m.waitTimer.record(System.nanoTime() - w0, TimeUnit.NANOSECONDS);
                     if (item == null) {
                         if (System.nanoTime() - lastRecordNanos > idleTimeout.toNanos()) {
@@ -175,11 +176,12 @@ public final class StudentTrainer {
                         continue; // queued before a rewind
                     }
                     next.put(item.partition(), item.offset() + 1);
-                    if (item instanceof BatchStream.Rejected) {
+                    if (item instanceof BatchFeed.Rejected) {
                         rejected++;
                         continue;
                     }
-                    FeatureBatch batch = ((BatchStream.Fetched) item).batch();
+                    BatchFeed.Fetched fetched = (BatchFeed.Fetched) item;
+                    FeatureBatch batch = fetched.batch();
                     int epoch = batch.metadata().epoch();
                     int index = batch.metadata().batchIndex();
                     if (trained.contains(pass, epoch, index)) {
@@ -190,9 +192,9 @@ public final class StudentTrainer {
                     double lr = schedule.at(step);
                     StudentModel.StepResult r;
                     try (NDManager sub = model.manager().newSubManager()) {
-                        r = model.step(sub, inputs(sub, batch, replay, model.inputShape()),
-                                sub.create(batch.labels()), features(sub, batch.teacherFeatures()),
-                                batch.logits().map(t -> features(sub, t)).orElse(null), lr);
+                        r = model.step(sub, tensors.inputs(sub, batch), sub.create(batch.labels()),
+                                BatchTensors.features(sub, batch, fetched.staged()),
+                                BatchTensors.logits(sub, batch, fetched.staged()), lr);
                     }
                     m.forwardTimer.record(r.forwardNanos(), TimeUnit.NANOSECONDS);
                     m.backwardTimer.record(r.backwardNanos(), TimeUnit.NANOSECONDS);
@@ -266,23 +268,6 @@ public final class StudentTrainer {
         return train;
     }
 
-    private NDArray inputs(NDManager sub, FeatureBatch batch, BatchSource replay, Shape sample) {
-        Shape shape = new Shape(batch.batchSize(), sample.get(0), sample.get(1), sample.get(2));
-        if (batch.inlineInputs().isPresent()) {
-            Tensor in = batch.inlineInputs().get();
-            if (in.dtype() == io.kdstream.codec.DType.U8) {
-                return norm.toModelInput(sub, in.toByteArray(), shape);
-            }
-            return sub.create(in.toFloats(), shape);
-        }
-        return replay.replay(batch.metadata().epoch(), batch.metadata().batchIndex(), batch.sampleIds(),
-                batch.augSeeds()).toModelInput(sub, norm);
-    }
-
-    private static NDArray features(NDManager sub, Tensor t) {
-        return sub.create(t.toFloats(), new Shape(t.dim(0), t.dim(1))).toType(DataType.FLOAT32, false);
-    }
-
     private double evaluate(StudentModel model, long step, Metrics m, ImageDataset data) {
         StudentModel.EvalResult e = model.evaluate(data, norm, 500);
         m.accuracy.set(Double.doubleToLongBits(e.accuracy()));
@@ -307,7 +292,7 @@ public final class StudentTrainer {
     }
 
     private void saveCheckpoint(StudentModel model, TrainedBatches trained, Map<Integer, Long> next, long step,
-                                int pass, double best, BatchStream stream, Metrics m) throws IOException {
+                                int pass, double best, BatchFeed stream, Metrics m) throws IOException {
         Path file = checkpoints.save(checkpoint(model, trained, next, step, pass, best));
         m.lastCheckpointNanos.set(System.nanoTime());
         try {
@@ -354,7 +339,7 @@ public final class StudentTrainer {
         final AtomicLong evalLoss = new AtomicLong(Double.doubleToLongBits(Double.NaN));
         final AtomicLong lastCheckpointNanos = new AtomicLong(System.nanoTime());
         final AtomicLong orthoError = new AtomicLong(Double.doubleToLongBits(Double.NaN));
-        volatile BatchStream stream;
+        volatile BatchFeed stream;
         volatile Map<Integer, Long> next;
         private final StudentModel model;
         private double throughput;
@@ -407,7 +392,7 @@ public final class StudentTrainer {
         }
 
         private double lag() {
-            BatchStream s = stream;
+            BatchFeed s = stream;
             Map<Integer, Long> n = next;
             if (s == null || n == null) {
                 return Double.NaN;
@@ -461,6 +446,7 @@ public final class StudentTrainer {
         private InputNormalization norm;
         private MeterRegistry registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
         private final List<StudentListener> listeners = new ArrayList<>();
+        private BatchFeed.Opener feed;
 
         public Builder setClients(KafkaClients clients) {
             this.clients = clients;
@@ -556,6 +542,12 @@ public final class StudentTrainer {
 
         public Builder addListener(StudentListener listener) {
             this.listeners.add(listener);
+            return this;
+        }
+
+        /** Another source of batches than {@code <run>.features} (the pipeline benchmark's in-memory feed). */
+        Builder optFeed(BatchFeed.Opener feed) {
+            this.feed = feed;
             return this;
         }
 

@@ -1,0 +1,54 @@
+package io.kdstream.student;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+import io.kdstream.codec.FeatureBatch;
+
+/**
+ * Where a trainer's batches come from, in record order with their positions: {@link BatchStream}
+ * reads {@code <run>.features}; a benchmark can feed the same trainer from memory to measure what
+ * the stream costs (docs/benchmarks.md, pipeline).
+ */
+interface BatchFeed extends AutoCloseable {
+
+    /** What the feed hands to the trainer. */
+    sealed interface Item permits Fetched, Rejected {
+        int partition();
+
+        long offset();
+
+        /** Which read of the topic this came from (0 = first pass, then one per replay). */
+        int pass();
+    }
+
+    /** A batch; {@code staged} holds its teacher tensors ready for libtorch, or is null. */
+    record Fetched(int partition, long offset, int pass, String key, FeatureBatch batch, BatchTensors.Staged staged)
+            implements Item {
+    }
+
+    record Rejected(int partition, long offset, int pass, String key, String reason) implements Item {
+    }
+
+    /** Opens a feed positioned at {@code startOffsets} (per partition; others from the start) in {@code startPass}. */
+    @FunctionalInterface
+    interface Opener {
+        BatchFeed open(Map<Integer, Long> startOffsets, int startPass);
+    }
+
+    /** The next record, or null if none arrived within the timeout. */
+    Item take(Duration timeout) throws InterruptedException;
+
+    /** Last known end offset per partition (for lag). */
+    Map<Integer, Long> endOffsets();
+
+    /** Commits offsets to the consumer group (so lag is visible); completes once acknowledged. */
+    CompletableFuture<Void> commit(Map<Integer, Long> offsets);
+
+    /** Starts the next pass from the beginning (replay); older queued items are dropped. */
+    void rewind(int newPass);
+
+    @Override
+    void close();
+}

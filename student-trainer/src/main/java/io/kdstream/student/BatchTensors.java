@@ -1,0 +1,103 @@
+package io.kdstream.student;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+import io.kdstream.codec.DType;
+import io.kdstream.codec.FeatureBatch;
+import io.kdstream.codec.Tensor;
+import io.kdstream.data.BatchSource;
+import io.kdstream.data.InputNormalization;
+
+/**
+ * Turns a decoded batch into the arrays of one student step: model inputs (inline, or rebuilt from
+ * the dataset in reference mode) and float32 teacher tensors. One place, so the trainer and the
+ * pipeline benchmark's in-memory feed do exactly the same work per step.
+ */
+final class BatchTensors {
+
+    private final InputNormalization norm;
+    private final BatchSource replay;
+    private final Shape sample;
+
+    /**
+     * @param replay the training data in reference mode, else null
+     * @param sample the model's input shape [C, H, W]
+     */
+    BatchTensors(InputNormalization norm, BatchSource replay, Shape sample) {
+        this.norm = norm;
+        this.replay = replay;
+        this.sample = sample;
+    }
+
+    NDArray inputs(NDManager sub, FeatureBatch batch) {
+        Shape shape = new Shape(batch.batchSize(), sample.get(0), sample.get(1), sample.get(2));
+        if (batch.inlineInputs().isPresent()) {
+            Tensor in = batch.inlineInputs().get();
+            if (in.dtype() == DType.U8) {
+                return norm.toModelInput(sub, in.toByteArray(), shape);
+            }
+            return sub.create(in.toFloats(), shape);
+        }
+        return replay.replay(batch.metadata().epoch(), batch.metadata().batchIndex(), batch.sampleIds(),
+                batch.augSeeds()).toModelInput(sub, norm);
+    }
+
+    /**
+     * A batch's teacher tensors copied, once, into direct buffers that libtorch can use in place.
+     * The fetch thread does this ahead of training, so that the trainer's thread only wraps them
+     * ({@code from_blob}, no copy) and widens f16 to f32 inside libtorch: the Java-side widening
+     * and DJL's per-array direct-buffer allocation cost more than a small student's step
+     * (docs/benchmarks.md, pipeline).
+     */
+    record Staged(ByteBuffer features, ByteBuffer logits) {
+    }
+
+    /** Stages F16 and F32 tensors; others (BF16) take the Java path at step time. */
+    static Staged stage(FeatureBatch b) {
+        return new Staged(direct(b.teacherFeatures()), b.logits().map(BatchTensors::direct).orElse(null));
+    }
+
+    /** The batch's teacher features as float32, from its staged copy when there is one. */
+    static NDArray features(NDManager sub, FeatureBatch b, Staged staged) {
+        return staged != null ? floats(sub, b.teacherFeatures(), staged.features()) : floats(sub, b.teacherFeatures());
+    }
+
+    /** The batch's teacher logits as float32, or null when it has none. */
+    static NDArray logits(NDManager sub, FeatureBatch b, Staged staged) {
+        if (b.logits().isEmpty()) {
+            return null;
+        }
+        return staged != null ? floats(sub, b.logits().get(), staged.logits()) : floats(sub, b.logits().get());
+    }
+
+    /** Null for what libtorch cannot wrap here: BF16 (DJL 0.36 aborts the JVM on it) or a big-endian host. */
+    private static ByteBuffer direct(Tensor t) {
+        if ((t.dtype() != DType.F16 && t.dtype() != DType.F32) || ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
+            return null;
+        }
+        ByteBuffer d = ByteBuffer.allocateDirect(t.byteSize()).order(ByteOrder.LITTLE_ENDIAN);
+        d.put(t.buffer()).flip();
+        return d;
+    }
+
+    private static NDArray floats(NDManager sub, Tensor t, ByteBuffer direct) {
+        if (direct == null) {
+            return floats(sub, t);
+        }
+        DataType type = t.dtype() == DType.F16 ? DataType.FLOAT16 : DataType.FLOAT32;
+        // the NDArray keeps the buffer alive; duplicate() so that its position is never shared
+        return sub.create(direct.duplicate().order(ByteOrder.LITTLE_ENDIAN), new Shape(t.dim(0), t.dim(1)), type)
+                .toType(DataType.FLOAT32, false);
+    }
+
+    /** A [B, D] teacher tensor (features or logits) as float32. */
+    static NDArray floats(NDManager sub, Tensor t) {
+        return sub.create(t.toFloats(), new Shape(t.dim(0), t.dim(1))).toType(DataType.FLOAT32, false);
+    }
+}

@@ -1,0 +1,53 @@
+package io.kdstream.student;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Random;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import io.kdstream.codec.BatchMetadata;
+import io.kdstream.codec.DType;
+import io.kdstream.codec.FeatureBatch;
+import io.kdstream.codec.RunSpec;
+import io.kdstream.codec.Tensor;
+
+/** The staged (zero-copy, widened in libtorch) path gives the trainer exactly the decoded values. */
+class BatchTensorsTest {
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F16", "BF16", "F32"})
+    void stagedTeacherTensorsEqualTheDecodedValues(DType dtype) {
+        Random r = new Random(5);
+        float[] f = new float[6 * 40];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = (float) (r.nextGaussian() * (i % 7 == 0 ? 1e4 : 1)); // large and small magnitudes
+        }
+        f[3] = Float.MIN_NORMAL; // a subnormal in f16
+        float[] logits = new float[6 * 3];
+        for (int i = 0; i < logits.length; i++) {
+            logits[i] = (float) r.nextGaussian();
+        }
+        long[] ids = {0, 1, 2, 3, 4, 5};
+        FeatureBatch b = FeatureBatch.decode(new FeatureBatch(new BatchMetadata(RunSpec.SCHEMA_VERSION, "r", 0, 0,
+                "t", "layer", "p"), Tensor.ofFloats(dtype, new int[] {6, 40}, f),
+                Tensor.ofFloats(dtype, new int[] {6, 3}, logits), ids, ids, ids, null).encode());
+        BatchTensors.Staged staged = BatchTensors.stage(b);
+        try (NDManager m = NDManager.newBaseManager()) {
+            for (int rep = 0; rep < 2; rep++) { // a staged batch is read again on every replay
+                NDArray features = BatchTensors.features(m, b, staged);
+                NDArray out = BatchTensors.logits(m, b, staged);
+                assertThat(features.getDataType()).isEqualTo(DataType.FLOAT32);
+                assertThat(features.getShape().getShape()).containsExactly(6, 40);
+                assertThat(features.toFloatArray()).containsExactly(b.teacherFeatures().toFloats());
+                assertThat(out.toFloatArray()).containsExactly(b.teacherLogits().toFloats());
+            }
+            FeatureBatch noLogits = new FeatureBatch(b.metadata(), b.teacherFeatures(), null, ids, ids, ids, null);
+            assertThat(BatchTensors.logits(m, noLogits, BatchTensors.stage(noLogits))).isNull();
+        }
+    }
+}
