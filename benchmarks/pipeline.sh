@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Pipeline benchmark (issue 13): what streaming teacher features through Kafka costs a student,
+# measured side by side in one JVM on the embedded broker; prints the rows of docs/benchmarks.md.
+#   benchmarks/pipeline.sh            # full: ~10 min on 2 cores
+#   benchmarks/pipeline.sh --quick    # smoke run: ~2 min
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+cp_file="$root/benchmarks/target/classpath.txt"
+# -am: student-trainer and common come from this reactor, not from ~/.m2
+mvn -B -q -ntp -DskipTests -pl benchmarks -am package dependency:build-classpath \
+  -Dmdep.outputFile="$cp_file" -Dmdep.includeScope=runtime
+# One libtorch thread (as in the services' tests): the Kafka fetch thread gets the other core.
+export OMP_NUM_THREADS=1 DJL_OFFLINE=true
+exec java -Xmx2g -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=1 \
+  -cp "$root/benchmarks/target/classes:$(cat "$cp_file")" io.kdstream.student.PipelineBenchmark "$@"
