@@ -29,16 +29,14 @@ final class OnlineTeacherFeed implements BatchFeed {
     private final FeatureModel teacher;
     private final InputNormalization norm;
     private final FeatureNormalizer normalizer = Normalization.LAYER.create();
-    private final List<FeatureBatch> batches;
+    private final MemoryFeed inputs;
     private final NDManager manager = NDManager.newBaseManager();
-    private int next;
-    private int pass;
     private long teacherNanos;
 
     OnlineTeacherFeed(FeatureModel teacher, InputNormalization norm, List<FeatureBatch> batches) {
         this.teacher = teacher;
         this.norm = norm;
-        this.batches = batches;
+        this.inputs = new MemoryFeed(batches, Map.of(), 0);
     }
 
     /** Time spent in the teacher so far. */
@@ -48,10 +46,11 @@ final class OnlineTeacherFeed implements BatchFeed {
 
     @Override
     public Item take(Duration timeout) {
-        if (next >= batches.size()) {
+        Fetched item = (Fetched) inputs.take(timeout);
+        if (item == null) {
             return null;
         }
-        FeatureBatch b = batches.get(next);
+        FeatureBatch b = item.batch();
         long t0 = System.nanoTime();
         Tensor in = b.inlineInputs().orElseThrow();
         float[] features;
@@ -68,23 +67,22 @@ final class OnlineTeacherFeed implements BatchFeed {
                 Tensor.ofFloats(DType.F32, new int[] {b.batchSize(), features.length / b.batchSize()}, features),
                 Tensor.ofFloats(DType.F32, new int[] {b.batchSize(), logits.length / b.batchSize()}, logits),
                 b.labels(), b.sampleIds(), b.augSeeds(), in);
-        return new Fetched(0, next++, pass, b.recordKey(), withTeacher, null);
+        return new Fetched(item.partition(), item.offset(), item.pass(), item.key(), withTeacher, null);
     }
 
     @Override
     public Map<Integer, Long> endOffsets() {
-        return Map.of(0, (long) batches.size());
+        return inputs.endOffsets();
     }
 
     @Override
     public CompletableFuture<Void> commit(Map<Integer, Long> offsets) {
-        return CompletableFuture.completedFuture(null);
+        return inputs.commit(offsets);
     }
 
     @Override
     public void rewind(int newPass) {
-        next = 0;
-        pass = newPass;
+        inputs.rewind(newPass);
     }
 
     @Override
