@@ -24,6 +24,7 @@ import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.RunSpec;
 import io.kdstream.data.DatasetRef;
 import io.kdstream.data.InputNormalization;
+import io.kdstream.data.RequiresDataset;
 import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.ManifestStore;
 import io.kdstream.kafka.RunTopics;
@@ -33,6 +34,7 @@ import io.kdstream.model.Architecture;
 import io.kdstream.model.DjlFeatureModel;
 
 /** The teacher-producer as its own process: SIGTERM aborts the open transaction and exits 0. */
+@RequiresDataset
 @ExtendWith(KafkaExtension.class)
 class TeacherProcessIT {
 
