@@ -38,7 +38,7 @@ public final class DemoCommand implements Callable<Integer> {
             description = "Where the broker data, teacher, logs, checkpoints and report go (default: ${DEFAULT-VALUE}).")
     Path workDir;
 
-    @Option(names = "--quick", description = "Smoke test: tiny teacher trained on the spot, few steps, one seed (~2 min).")
+    @Option(names = "--quick", description = "Smoke test: tiny teacher trained on the spot, few steps, one seed (1-2 min on 2 idle cores).")
     boolean quick;
 
     @Option(names = "--bootstrap-servers", description = "Use this Kafka cluster instead of starting a broker.")
