@@ -97,7 +97,7 @@ abstract class TeacherProgress implements TeacherTrainer.Progress {
         return s >= 60 ? String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60) : s + "s";
     }
 
-    /** On a terminal: the progressbar library's live bar, with the training's ETA in its message. */
+    /** On a terminal: the progressbar library's live bar (epoch time and ETA), with the training's ETA after it. */
     static final class Bar extends TeacherProgress {
         private ProgressBar bar;
 
@@ -112,14 +112,14 @@ abstract class TeacherProgress implements TeacherTrainer.Progress {
                         .setTaskName("epoch " + (epoch + 1) + "/" + epochs)
                         .setInitialMax(samplesPerEpoch)
                         .setUnit(" img", 1)
-                        .showSpeed()
                         .setStyle(ProgressBarStyle.ASCII)
                         .setUpdateIntervalMillis(500)
                         .build();
             }
             bar.stepTo(samplesInEpoch);
-            bar.setExtraMessage(String.format(Locale.ROOT, " loss %.3f acc %.3f | training ETA %s", emaLoss, emaAcc,
-                    duration(etaSeconds(epoch, samplesInEpoch))));
+            // the whole training's ETA first: a narrow terminal cuts the bar's line at its end
+            bar.setExtraMessage(String.format(Locale.ROOT, " training ETA %s, loss %.3f acc %.3f",
+                    duration(etaSeconds(epoch, samplesInEpoch)), emaLoss, emaAcc));
         }
 
         @Override
