@@ -213,7 +213,7 @@ public final class DemoCommand implements Callable<Integer> {
     static final int TEACHER_SECONDS = 18 * 60;
     static final int QUICK_TEACHER_SECONDS = 30;
     static final int STUDENTS_SECONDS = 220; // 3 seeds, 5,000 images, 10 epochs
-    static final int QUICK_STUDENTS_SECONDS = 45;
+    static final int QUICK_STUDENTS_SECONDS = 60;
 
     /** The first screen: what runs, how long each phase takes, and that the teacher is trained only once. */
     private void printPlan(int nSeeds, int limit, int nEpochs) {
