@@ -6,6 +6,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+bin/setup demo   # the streamed-KD row runs a real teacher-producer on Fashion-MNIST
 cp_file="$root/benchmarks/target/classpath.txt"
 # -am: student-trainer and common come from this reactor, not from ~/.m2
 mvn -B -q -ntp -DskipTests -pl benchmarks -am package dependency:build-classpath \

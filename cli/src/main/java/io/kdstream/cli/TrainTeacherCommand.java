@@ -8,15 +8,13 @@ import io.kdstream.data.AugmentPolicy;
 import io.kdstream.model.Architecture;
 import io.kdstream.model.ModelCard;
 import io.kdstream.model.TeacherTrainer;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code kdstream train-teacher}: trains a zoo teacher from scratch, with a progress bar, test
- * evaluation and a checkpoint (weights + model card) after every epoch.
+ * {@code kdstream train-teacher}: trains a zoo teacher from scratch, with progress and the ETA of the
+ * whole training (a live bar on a terminal, plain lines in a log), test evaluation and a checkpoint
+ * (weights + model card) after every epoch.
  */
 @Command(name = "train-teacher",
         mixinStandardHelpOptions = true,
@@ -95,7 +93,6 @@ public final class TrainTeacherCommand implements Callable<Integer> {
         System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
         System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
 
-        BarProgress bar = new BarProgress();
         ModelCard card = TeacherTrainer.builder()
                 .setDataset(dataset)
                 .setOutputDir(out)
@@ -109,7 +106,7 @@ public final class TrainTeacherCommand implements Callable<Integer> {
                 .optTrainFraction(trainFraction)
                 .optTrainLimit(trainLimit)
                 .optTestLimit(testLimit)
-                .optProgress(bar)
+                .optProgress(TeacherProgress.forStdout())
                 .build()
                 .train();
         System.out.printf("teacher %s written to %s: test accuracy %.4f, feature dim %d, id %s%n",
@@ -130,51 +127,6 @@ public final class TrainTeacherCommand implements Callable<Integer> {
             return complete && architecture.id().equals(c.arch()) && dataset.equals(c.dataset()) ? c : null;
         } catch (IOException e) {
             return null;
-        }
-    }
-
-    /** Progress bar per epoch (samples, samples/s, ETA) with loss and accuracy, then a summary line. */
-    private static final class BarProgress implements TeacherTrainer.Progress {
-        private ProgressBar bar;
-        private int epochs;
-        private int samplesPerEpoch;
-        private double emaLoss = Double.NaN;
-        private double emaAcc = Double.NaN;
-
-        @Override
-        public void onStart(int epochs, int stepsPerEpoch, int samplesPerEpoch) {
-            this.epochs = epochs;
-            this.samplesPerEpoch = samplesPerEpoch;
-        }
-
-        @Override
-        public void onStep(int epoch, int step, int samplesInEpoch, float loss, float accuracy) {
-            if (bar == null) {
-                bar = new ProgressBarBuilder()
-                        .setTaskName("epoch " + (epoch + 1) + "/" + epochs)
-                        .setInitialMax(samplesPerEpoch)
-                        .setUnit(" img", 1)
-                        .showSpeed()
-                        .setStyle(ProgressBarStyle.ASCII)
-                        .setUpdateIntervalMillis(500)
-                        .build();
-            }
-            emaLoss = Double.isNaN(emaLoss) ? loss : 0.95 * emaLoss + 0.05 * loss;
-            emaAcc = Double.isNaN(emaAcc) ? accuracy : 0.95 * emaAcc + 0.05 * accuracy;
-            bar.stepTo(samplesInEpoch);
-            bar.setExtraMessage(String.format(" loss %.3f acc %.3f", emaLoss, emaAcc));
-        }
-
-        @Override
-        public void onEpochEnd(int epoch, TeacherTrainer.EpochResult r) {
-            if (bar != null) {
-                bar.close();
-                bar = null;
-            }
-            System.out.printf("epoch %d/%d: train loss %.4f acc %.4f | test acc %.4f | %.0f img/s, train %.1f s, eval %.1f s%n",
-                    epoch + 1, epochs, r.trainLoss(), r.trainAccuracy(), r.testAccuracy(),
-                    samplesPerEpoch / r.trainSeconds(), r.trainSeconds(), r.evalSeconds());
-            System.out.flush();
         }
     }
 }

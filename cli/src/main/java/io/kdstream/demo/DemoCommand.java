@@ -38,7 +38,7 @@ public final class DemoCommand implements Callable<Integer> {
             description = "Where the broker data, teacher, logs, checkpoints and report go (default: ${DEFAULT-VALUE}).")
     Path workDir;
 
-    @Option(names = "--quick", description = "Smoke test: tiny teacher trained on the spot, few steps, one seed (~2 min).")
+    @Option(names = "--quick", description = "Smoke test: tiny teacher trained on the spot, few steps, one seed (1-2 min on 2 idle cores).")
     boolean quick;
 
     @Option(names = "--bootstrap-servers", description = "Use this Kafka cluster instead of starting a broker.")
@@ -76,6 +76,7 @@ public final class DemoCommand implements Callable<Integer> {
         Path runDir = workDir.resolve("runs").resolve(run);
         Files.createDirectories(runDir.resolve("logs"));
         long t0 = System.nanoTime();
+        printPlan(nSeeds, limit, nEpochs);
         Thread hook = new Thread(this::stopAll, "kdstream-demo-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
@@ -208,8 +209,42 @@ public final class DemoCommand implements Callable<Integer> {
         throw new IllegalStateException("the embedded broker did not start: see " + runDir.resolve("logs/broker.log"));
     }
 
+    /** Teacher training time and teacher pass + students time measured on this project's 2-core machine type. */
+    static final int TEACHER_SECONDS = 18 * 60;
+    static final int QUICK_TEACHER_SECONDS = 30;
+    static final int STUDENTS_SECONDS = 220; // 3 seeds, 5,000 images, 10 epochs
+    static final int QUICK_STUDENTS_SECONDS = 60;
+
+    /** The first screen: what runs, how long each phase takes, and that the teacher is trained only once. */
+    private void printPlan(int nSeeds, int limit, int nEpochs) {
+        int students = Experiment.all(nSeeds).size();
+        say("%d students (%d objectives x %d seed(s), %d at a time), a Kafka broker and a teacher-producer, each its own process",
+                students, students / nSeeds, nSeeds, Math.max(1, parallel));
+        String measured = Runtime.getRuntime().availableProcessors() == 2 ? "" : " (measured on 2 cores)";
+        Path cached = teacherCacheDir();
+        if (teacher != null) {
+            say("phase 1, teacher: using %s, no training", teacher);
+        } else if (Files.isRegularFile(cached.resolve(ModelCard.FILE_NAME))) {
+            say("phase 1, teacher: already trained, reusing %s", cached);
+        } else {
+            say("phase 1, teacher training: about %s%s, once: later runs reuse %s (ETA shown as it goes)",
+                    minutes(quick ? QUICK_TEACHER_SECONDS : TEACHER_SECONDS), measured, cached);
+        }
+        double scale = quick ? 1 : nSeeds / 3.0 * limit / 5000.0 * nEpochs / 10.0;
+        say("phase 2, teacher pass and students: about %s%s; then the results table and a report in %s",
+                minutes((quick ? QUICK_STUDENTS_SECONDS : STUDENTS_SECONDS) * scale), measured, workDir.resolve("runs"));
+    }
+
+    private static String minutes(double seconds) {
+        return seconds < 90 ? Math.round(seconds) + " s" : Math.round(seconds / 60) + " min";
+    }
+
+    private Path teacherCacheDir() {
+        return workDir.resolve(quick ? "teacher-quick" : "teacher");
+    }
+
     private Path trainTeacherIfMissing() throws IOException, InterruptedException {
-        Path dir = workDir.resolve(quick ? "teacher-quick" : "teacher");
+        Path dir = teacherCacheDir();
         if (Files.isRegularFile(dir.resolve(ModelCard.FILE_NAME))) {
             say("using the cached teacher in %s", dir);
             return dir;
@@ -219,7 +254,7 @@ public final class DemoCommand implements Callable<Integer> {
                         "--test-limit", "2000", "--out", dir.toString())
                 : List.of("train-teacher", "--arch", "resnet", "--epochs", "10", "--threads", "1",
                         "--out", dir.toString());
-        say("training the teacher once (cached in %s)%s", dir, quick ? "" : "; this takes about 20 minutes on 2 cores");
+        say("training the teacher (once; cached in %s)", dir);
         Process p = ChildProcess.startInherited(ChildProcess.kdstream("2g", args));
         int code = p.waitFor();
         if (code != 0) {

@@ -6,15 +6,18 @@ import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import io.kdstream.cli.Terminal;
+
 /**
  * The combined live view: one line for the teacher and one per student (batches, loss, samples/s,
- * ETA). On a terminal it redraws in place; otherwise (CI, a pipe) it prints a snapshot every 15 s.
+ * ETA). On a terminal it redraws in place every second; otherwise (a file, a pipe, a container log)
+ * it prints plain lines every 15 s: the teacher, the students in training and a count of the rest.
  */
 final class ProgressBoard {
 
     private final Map<String, Object> teacher;
     private final List<StudentState> students;
-    private final boolean tty = System.console() != null && !"dumb".equals(System.getenv("TERM"));
+    private final boolean tty = Terminal.isInteractive();
     private final long start = System.nanoTime();
     private Thread thread;
     private volatile boolean running;
@@ -29,7 +32,7 @@ final class ProgressBoard {
         running = true;
         thread = new Thread(() -> {
             while (running) {
-                draw();
+                draw(tty);
                 try {
                     Thread.sleep(tty ? 1000 : 15_000); // refresh period of the view
                 } catch (InterruptedException e) {
@@ -45,10 +48,11 @@ final class ProgressBoard {
         running = false;
         thread.interrupt();
         thread.join(2000);
-        draw();
+        draw(true);
     }
 
-    private synchronized void draw() {
+    /** Draws the view; {@code all} includes students waiting or done (always on a terminal). */
+    private synchronized void draw(boolean all) {
         StringBuilder out = new StringBuilder();
         if (tty && drawnLines > 0) {
             out.append("\u001b[").append(drawnLines).append("A"); // cursor up to redraw in place
@@ -57,9 +61,19 @@ final class ProgressBoard {
         JsonNode t = (JsonNode) teacher.get("last");
         long tb = t == null ? 0 : t.path("batches").asLong();
         long tt = t == null ? 0 : t.path("total").asLong();
-        lines.add(String.format(Locale.ROOT, "%-26s %s %5d/%-5d batches  %s", "teacher-producer", bar(tb, tt), tb, tt,
-                t == null ? "starting" : String.format(Locale.ROOT, "forward %.0f s", t.path("forward_seconds").asDouble())));
+        double sinceStart = (System.nanoTime() - start) / 1e9;
+        String teacherEta = tb > 0 && tt > tb ? String.format(Locale.ROOT, "  ETA %3.0f s", sinceStart / tb * (tt - tb)) : "";
+        lines.add(String.format(Locale.ROOT, "%-26s %s %5d/%-5d batches  %s%s", "teacher-producer", bar(tb, tt), tb, tt,
+                t == null ? "starting" : String.format(Locale.ROOT, "forward %.0f s", t.path("forward_seconds").asDouble()),
+                teacherEta));
+        int done = 0;
+        int waiting = 0;
         for (StudentState s : students) {
+            if (!all && (s.endNanos != 0 || s.startNanos == 0)) {
+                done += s.endNanos != 0 ? 1 : 0;
+                waiting += s.startNanos == 0 ? 1 : 0;
+                continue;
+            }
             double elapsed = s.wallSeconds();
             String eta = s.trained > 0 && s.total > s.trained
                     ? String.format(Locale.ROOT, "ETA %3.0f s", elapsed / s.trained * (s.total - s.trained)) : "";
@@ -67,7 +81,9 @@ final class ProgressBoard {
                     s.experiment.variant() + " seed " + s.experiment.seed(), bar(s.trained, s.total), s.trained,
                     s.total, s.loss, s.samplesPerSecond, Math.max(0, tb - s.trained), s.status, eta));
         }
-        lines.add(String.format(Locale.ROOT, "elapsed %.0f s", (System.nanoTime() - start) / 1e9));
+        lines.add(all ? String.format(Locale.ROOT, "elapsed %.0f s", sinceStart)
+                : String.format(Locale.ROOT, "elapsed %.0f s, students done %d, waiting %d, of %d",
+                        sinceStart, done, waiting, students.size()));
         for (String l : lines) {
             out.append(l).append(tty ? "\u001b[K\n" : "\n");
         }

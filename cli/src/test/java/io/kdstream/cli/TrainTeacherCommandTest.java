@@ -9,6 +9,7 @@ import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
+import io.kdstream.data.RequiresDataset;
 import io.kdstream.model.ModelCard;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,6 +20,7 @@ class TrainTeacherCommandTest {
     Path tmp;
 
     @Test
+    @RequiresDataset
     void trainsWritesACardAndReusesAFinishedModel() throws Exception {
         Path out = tmp.resolve("teacher");
         String[] args = {"train-teacher", "--arch", "mlp", "--epochs", "1", "--train-limit", "512",

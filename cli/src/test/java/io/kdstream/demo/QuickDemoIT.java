@@ -14,10 +14,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.kdstream.data.RequiresDataset;
+
 /**
  * Runs {@code bin/kdstream demo --quick} exactly as a user would: the launcher script, the packaged
  * jar, the embedded broker, the teacher and four students as separate processes.
  */
+@RequiresDataset
 class QuickDemoIT {
 
     @TempDir

@@ -34,6 +34,7 @@ import java.util.regex.Pattern;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.kdstream.data.Datasets;
 import io.kdstream.data.InputNormalization;
+import io.kdstream.data.RequiresDataset;
 import io.kdstream.data.Split;
 import io.kdstream.model.Architecture;
 import io.kdstream.model.DjlFeatureModel;
@@ -58,6 +59,7 @@ import org.junit.jupiter.api.io.TempDir;
  * loaded; its HTTP API must return the key series with sane values and evaluate every dashboard
  * query.
  */
+@RequiresDataset
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class DeployMetricsIT {

@@ -117,6 +117,7 @@ class AugmentationTest {
     }
 
     @Test
+    @RequiresDataset
     void bitIdenticalInASecondJvm() throws Exception {
         String here = AugmentDigest.digest();
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");

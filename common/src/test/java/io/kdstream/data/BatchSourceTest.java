@@ -9,6 +9,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import org.junit.jupiter.api.Test;
 
+@RequiresDataset
 class BatchSourceTest {
     private static final ImageDataset TRAIN = Datasets.load("fashion-mnist", Split.TRAIN);
 

@@ -30,6 +30,7 @@ class DatasetsTest {
     Path tmp;
 
     @Test
+    @RequiresDataset
     void fashionMnistTrainMatchesRawFileChecksums() throws Exception {
         ImageDataset train = Datasets.load("fashion-mnist", Split.TRAIN);
         assertThat(train.size()).isEqualTo(60_000);
@@ -43,6 +44,7 @@ class DatasetsTest {
     }
 
     @Test
+    @RequiresDataset
     void fashionMnistTestMatchesRawFileChecksums() throws Exception {
         ImageDataset test = Datasets.load("fashion-mnist", Split.TEST);
         assertThat(test.size()).isEqualTo(10_000);
@@ -135,6 +137,7 @@ class DatasetsTest {
     }
 
     @Test
+    @RequiresDataset
     void stratifiedSubsetIsDeterministicAndKeepsClassShares() {
         ImageDataset train = Datasets.load("fashion-mnist", Split.TRAIN);
         ImageDataset a = train.subset(0.1, 0, 42);

@@ -15,10 +15,12 @@ import io.kdstream.data.BatchSource;
 import io.kdstream.data.Datasets;
 import io.kdstream.data.ImageDataset;
 import io.kdstream.data.InputNormalization;
+import io.kdstream.data.RequiresDataset;
 import io.kdstream.data.Split;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+@RequiresDataset
 class TeacherTrainerTest {
     @TempDir
     Path tmp;

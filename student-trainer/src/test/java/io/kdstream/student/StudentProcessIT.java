@@ -21,10 +21,12 @@ import org.junit.jupiter.api.io.TempDir;
 import io.kdstream.codec.InputMode;
 import io.kdstream.codec.RunSpec;
 import io.kdstream.data.DatasetRef;
+import io.kdstream.data.RequiresDataset;
 import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.TestKafka;
 
 /** The student-trainer as its own process: SIGTERM writes a checkpoint and exits 0; a restart resumes. */
+@RequiresDataset
 @ExtendWith(KafkaExtension.class)
 class StudentProcessIT {
 

@@ -31,6 +31,7 @@ import io.kdstream.codec.Tensor;
 import io.kdstream.data.DatasetRef;
 import io.kdstream.data.ImageDataset;
 import io.kdstream.data.InputNormalization;
+import io.kdstream.data.RequiresDataset;
 import io.kdstream.kafka.DeadLetterQueue;
 import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.KafkaExtension;
@@ -41,6 +42,7 @@ import io.kdstream.metrics.MetricsServer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
+@RequiresDataset
 @ExtendWith(KafkaExtension.class)
 class StudentTrainerIT {
 

@@ -28,6 +28,7 @@ import io.kdstream.data.BatchSource;
 import io.kdstream.data.DatasetRef;
 import io.kdstream.data.ImageDataset;
 import io.kdstream.data.InputNormalization;
+import io.kdstream.data.RequiresDataset;
 import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.TestKafka;
 import io.kdstream.metrics.MetricsServer;
@@ -37,6 +38,7 @@ import io.kdstream.vkd.Normalization;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import picocli.CommandLine;
 
+@RequiresDataset
 @ExtendWith(KafkaExtension.class)
 class TeacherPipelineIT {
 

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.RunSpec;
+import io.kdstream.data.RequiresDataset;
 import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.ManifestStore;
 import io.kdstream.kafka.RunTopics;
@@ -28,6 +29,7 @@ import io.kdstream.kafka.TestKafka;
 import io.kdstream.kafka.TestTopics;
 
 /** The teacher-producer as its own process: SIGTERM aborts the open transaction and exits 0. */
+@RequiresDataset
 @ExtendWith(KafkaExtension.class)
 class TeacherProcessIT {
 

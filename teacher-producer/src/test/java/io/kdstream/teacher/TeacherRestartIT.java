@@ -16,6 +16,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.kdstream.codec.RunSpec;
+import io.kdstream.data.RequiresDataset;
 import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.ManifestStore;
 import io.kdstream.kafka.TestKafka;
@@ -26,6 +27,7 @@ import io.kdstream.kafka.TestKafka;
  * transactional id, so a restarted planner fences the running one; both must then carry on, exit
  * 0, and leave every (epoch, batch) on the features topic exactly once.
  */
+@RequiresDataset
 @ExtendWith(KafkaExtension.class)
 class TeacherRestartIT {
 

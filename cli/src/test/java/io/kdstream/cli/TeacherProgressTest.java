@@ -1,0 +1,70 @@
+package io.kdstream.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.junit.jupiter.api.Test;
+
+import io.kdstream.model.TeacherTrainer;
+
+/** train-teacher's progress in a log (not a terminal): short plain lines at a bounded rate, with the ETA. */
+class TeacherProgressTest {
+
+    private final AtomicLong clock = new AtomicLong();
+    private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    private final TeacherProgress.Lines progress = new TeacherProgress.Lines(
+            new PrintStream(bytes, true, StandardCharsets.UTF_8), clock::get);
+
+    @Test
+    void aLogGetsAboutTenShortLinesPerEpochWithTheTrainingEta() {
+        int epochs = 3;
+        int samples = 60_000;
+        int batch = 128;
+        progress.onStart(epochs, (samples + batch - 1) / batch, samples);
+        for (int e = 0; e < epochs; e++) {
+            for (int seen = batch; ; seen += batch) {
+                clock.addAndGet(500_000_000L); // 256 img/s
+                progress.onStep(e, 0, Math.min(seen, samples), 0.5f, 0.8f);
+                if (seen >= samples) {
+                    break;
+                }
+            }
+            clock.addAndGet(5_000_000_000L);
+            progress.onEpochEnd(e, new TeacherTrainer.EpochResult(e, 0.4, 0.85, 0.88, 234.4, 5.0));
+        }
+        String out = bytes.toString(StandardCharsets.UTF_8);
+        List<String> lines = out.lines().toList();
+        assertThat(out).doesNotContain("\r");
+        assertThat(lines).allSatisfy(l -> assertThat(l.length()).isLessThan(200));
+        // a start line, then per epoch 9 lines at 10%..90% (30 s apart at most) and a summary
+        assertThat(lines).hasSizeBetween(1 + epochs * 10, 1 + epochs * 12);
+        assertThat(lines.get(1)).startsWith("epoch 1/3  10% 6016/60000 img, 256 img/s").contains("training ETA 11m");
+        assertThat(lines).filteredOn(l -> l.startsWith("epoch 1/3:")).singleElement().asString()
+                .contains("test acc 0.8800").endsWith("4m00s elapsed, ETA 7m59s"); // 2 epochs + 2 evals left
+        assertThat(lines.get(lines.size() - 1)).startsWith("epoch 3/3:").endsWith("done");
+    }
+
+    @Test
+    void aSlowEpochStillPrintsAtLeastEveryThirtySeconds() {
+        progress.onStart(1, 100, 100);
+        for (int seen = 1; seen < 10; seen++) {
+            clock.addAndGet(20_000_000_000L); // 1 image per 20 s: never reaches 10% quickly
+            progress.onStep(0, seen, seen, 1f, 0.1f);
+        }
+        long progressLines = bytes.toString(StandardCharsets.UTF_8).lines().filter(l -> l.contains("%")).count();
+        assertThat(progressLines).isBetween(4L, 6L); // 180 s of training
+    }
+
+    @Test
+    void durationsReadLikeAClock() {
+        assertThat(TeacherProgress.duration(Double.NaN)).isEqualTo("?");
+        assertThat(TeacherProgress.duration(42.4)).isEqualTo("42s");
+        assertThat(TeacherProgress.duration(725)).isEqualTo("12m05s");
+        assertThat(TeacherProgress.duration(3720)).isEqualTo("1h02m");
+    }
+}
