@@ -149,8 +149,10 @@ public final class StudentTrainer {
             double lastAccuracy = Double.NaN;
             Outcome outcome = Outcome.COMPLETED;
 
+            FeatureBatchValidator validator = replay == null ? new FeatureBatchValidator(run)
+                    : new FeatureBatchValidator(run).withSampleIds(requireTrain()::contains);
             try (BatchStream stream = new BatchStream(clients, topics.features(), group, next, pass,
-                    new FeatureBatchValidator(run), dlq, prefetch, registry)) {
+                    validator, dlq, prefetch, registry)) {
                 m.stream = stream;
                 m.next = next;
                 while (!trained.complete()) {
