@@ -11,7 +11,7 @@ and value again, as a second, non-transactional writer would), which must be tra
         --epochs 1 --batches-per-epoch 6 --num-classes 10 --sample-ids 0,1,2,...
 
 prints one JSON line per record sent ({"kind": ..., "bytes": ...}) and exits non-zero if any
-send failed. --repeat N sends every kind N times (for the long loop in benchmarks/).
+send failed. --repeat N sends every kind (and the replay) N times (the long loop in benchmarks/).
 """
 import argparse
 import json
@@ -225,8 +225,9 @@ def main():
             sent += 1
             print(json.dumps({"kind": kind, "bytes": 0 if value is None else len(value)}), flush=True)
     if not a.no_replay:
-        key = replay_one_valid(a, producer)
-        print(json.dumps({"kind": "valid_replay", "key": key}), flush=True)
+        for _ in range(a.repeat):
+            key = replay_one_valid(a, producer)
+            print(json.dumps({"kind": "valid_replay", "key": key}), flush=True)
     if producer.flush(a.timeout) != 0:
         failures.append("records still unsent after flush")
     if failures:

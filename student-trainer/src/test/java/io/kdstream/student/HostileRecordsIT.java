@@ -97,6 +97,9 @@ class HostileRecordsIT {
             Map.entry("value_at_size_limit", "manifest_mismatch"),
             Map.entry("hostile_kafka_headers", "header_length"));
 
+    /** Rounds of every kind; benchmarks/chaos-records.sh raises it for the figures in docs/reliability.md. */
+    private static final int REPEAT = Integer.getInteger("kdstream.hostile.repeat", 1);
+
     @TempDir
     Path tmp;
 
@@ -116,7 +119,7 @@ class HostileRecordsIT {
                         pythonOut.addAll(runHostileProducer(kafka.bootstrapServers(), s, ids));
                     }
                 });
-        assertThat(pythonOut).as("one line per kind plus the replay").hasSize(EXPECTED.size() + 1);
+        assertThat(pythonOut).as("one line per kind plus the replay").hasSize((EXPECTED.size() + 1) * REPEAT);
 
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         StudentTrainer.Result r = StudentTrainer.builder().setClients(clients).setRun(spec).setGroup("hostile")
@@ -126,17 +129,26 @@ class HostileRecordsIT {
                         ParameterOptimizer.Kind.ADAMW, 3e-3, 1e-4, LrSchedule.Kind.COSINE, 5, 0, 1L))
                 .build().run();
 
+        // the row of docs/reliability.md (printed before the assertions, so a failing run reports too)
+        System.out.printf("| hostile records: %d kinds from Python confluent-kafka, plus a replayed valid batch, "
+                        + "between %d valid batches | %d | %d | %d | 0 | `benchmarks/chaos-records.sh %d` |%n",
+                EXPECTED.size(), spec.batchesPerEpoch(), (EXPECTED.size() + 1) * REPEAT,
+                spec.batchesPerEpoch() - r.trainedBatches(), r.steps() - r.trainedBatches(), REPEAT);
         assertThat(r.outcome()).isEqualTo(StudentTrainer.Outcome.COMPLETED);
         assertThat(r.trainedBatches()).as("every valid batch trained").isEqualTo(spec.batchesPerEpoch());
         assertThat(r.steps()).as("and each once").isEqualTo(spec.batchesPerEpoch());
-        assertThat(r.duplicatesSkipped()).as("the replayed valid record is skipped").isEqualTo(1);
-        assertThat(r.rejected()).isEqualTo(EXPECTED.size());
+        assertThat(r.duplicatesSkipped()).as("the replayed valid record is skipped").isEqualTo(REPEAT);
+        assertThat(r.rejected()).isEqualTo((long) EXPECTED.size() * REPEAT);
 
         List<ConsumerRecord<String, byte[]>> dlq = TestTopics.readFromStart(clients, new RunTopics(spec.runId()).dlq(),
-                "read_committed", EXPECTED.size());
+                "read_committed", EXPECTED.size() * REPEAT);
+        assertThat(dlq).hasSize(EXPECTED.size() * REPEAT);
         Map<String, String> reasons = new HashMap<>();
         for (ConsumerRecord<String, byte[]> rec : dlq) {
-            reasons.put(header(rec, "hostile.kind"), header(rec, RecordHeaderNames.DLQ_REASON));
+            String kind = header(rec, "hostile.kind");
+            String reason = header(rec, RecordHeaderNames.DLQ_REASON);
+            String earlier = reasons.put(kind, reason);
+            assertThat(earlier).as("same reason for every %s", kind).isIn(null, reason);
         }
         assertThat(reasons).as("DLQ reason per hostile kind").isEqualTo(EXPECTED);
         ConsumerRecord<String, byte[]> atLimit = dlq.stream()
@@ -144,7 +156,7 @@ class HostileRecordsIT {
         assertThat(atLimit.value()).as("a value too large to forward with our headers is left out").isNull();
         assertThat(Integer.parseInt(header(atLimit, RecordHeaderNames.DLQ_VALUE_OMITTED))).isGreaterThan(16_000_000);
         double counted = registry.get(DeadLetterQueue.METRIC).counters().stream().mapToDouble(c -> c.count()).sum();
-        assertThat(counted).isEqualTo(EXPECTED.size());
+        assertThat(counted).isEqualTo(EXPECTED.size() * REPEAT);
 
         // Bounded memory: decoding and validating any hostile value allocates at most a small multiple
         // of its own size (a 2^63 header length or an overflowing shape must not size an allocation).
@@ -182,10 +194,11 @@ class HostileRecordsIT {
                 "--dim", Integer.toString(spec.featureDim()), "--batch-size", Integer.toString(spec.batchSize()),
                 "--epochs", Integer.toString(spec.epochs()),
                 "--batches-per-epoch", Integer.toString(spec.batchesPerEpoch()),
-                "--num-classes", Integer.toString(spec.numClasses()), "--sample-ids", "@" + idsFile);
+                "--num-classes", Integer.toString(spec.numClasses()), "--sample-ids", "@" + idsFile,
+                "--repeat", Integer.toString(REPEAT));
         Process p = new ProcessBuilder(cmd).redirectError(tmp.resolve("hostile.err").toFile()).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+        if (!p.waitFor(120L * REPEAT, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             throw new AssertionError("hostile_producer.py did not finish in 120 s");
         }
