@@ -1,16 +1,23 @@
 package io.kdstream.cli;
 
+import io.kdstream.config.KafkaAccessErrors;
 import picocli.CommandLine;
 
 /**
  * Turns an exception escaping a command into one readable line on stderr and exit code 1;
- * the stack trace is printed only with {@code -Dkdstream.debug=true}.
+ * the stack trace is printed only with {@code -Dkdstream.debug=true}. Refused Kafka credentials
+ * or missing ACLs exit with {@link KafkaAccessErrors#EXIT_CODE}.
  */
 final class UserErrorHandler implements CommandLine.IExecutionExceptionHandler {
     @Override
     public int handleExecutionException(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
         if (Boolean.getBoolean("kdstream.debug")) {
             e.printStackTrace(cmd.getErr());
+        }
+        var access = KafkaAccessErrors.describe(e);
+        if (access.isPresent()) { // wrong credentials or ACLs: a distinct exit code, nothing to retry
+            cmd.getErr().println(cmd.getCommandName() + ": " + access.get());
+            return KafkaAccessErrors.EXIT_CODE;
         }
         StringBuilder msg = new StringBuilder(cmd.getCommandName()).append(": ").append(e.getMessage());
         for (Throwable c = e.getCause(); c != null && c != c.getCause(); c = c.getCause()) {

@@ -1,5 +1,7 @@
 package io.kdstream.codec;
 
+import java.util.function.LongPredicate;
+
 import io.kdstream.codec.InvalidBatchException.Reason;
 
 /**
@@ -9,9 +11,24 @@ import io.kdstream.codec.InvalidBatchException.Reason;
 public final class FeatureBatchValidator {
 
     private final RunSpec manifest;
+    private final LongPredicate knownSampleId;
 
     public FeatureBatchValidator(RunSpec manifest) {
+        this(manifest, id -> true);
+    }
+
+    private FeatureBatchValidator(RunSpec manifest, LongPredicate knownSampleId) {
         this.manifest = manifest;
+        this.knownSampleId = knownSampleId;
+    }
+
+    /**
+     * A validator that also rejects sample ids the consumer cannot resolve: a reference-mode
+     * student rebuilds its inputs from these ids, so an unknown one must reach the DLQ, not the
+     * training loop.
+     */
+    public FeatureBatchValidator withSampleIds(LongPredicate knownSampleId) {
+        return new FeatureBatchValidator(manifest, knownSampleId);
     }
 
     /** @throws InvalidBatchException with reason MANIFEST_MISMATCH or NON_FINITE */
@@ -40,6 +57,12 @@ public final class FeatureBatchValidator {
                             manifest.inputShape(), java.util.Arrays.toString(in.shape()));
                 }
             });
+        } else {
+            // a reference-mode consumer would train on inputs it did not expect, of any shape
+            mismatchIf(batch.inlineInputs().isPresent(), "inputs", "absent (reference mode)", "present");
+            for (long id : batch.sampleIds()) {
+                mismatchIf(!knownSampleId.test(id), "sample_ids", "ids of " + manifest.datasetId(), id);
+            }
         }
         for (long label : batch.labels()) {
             mismatchIf(label < 0 || label >= manifest.numClasses(), "labels",

@@ -16,6 +16,8 @@ public final class RecordHeaderNames {
     public static final String DLQ_SOURCE_TOPIC = "kdstream.dlq.source.topic";
     public static final String DLQ_SOURCE_PARTITION = "kdstream.dlq.source.partition";
     public static final String DLQ_SOURCE_OFFSET = "kdstream.dlq.source.offset";
+    /** Size of a value too large to forward to the DLQ with these headers (the DLQ record's value is then null). */
+    public static final String DLQ_VALUE_OMITTED = "kdstream.dlq.value.omitted";
     /** Which consumer (group) rejected it. */
     public static final String DLQ_CONSUMER = "kdstream.dlq.consumer";
 

@@ -25,7 +25,7 @@ public final class ImageDataset {
     private final byte[] pixels;
     private final int[] labels;
     private final long[] sampleIds;
-    private Map<Long, Integer> indexById;
+    private volatile Map<Long, Integer> indexById; // built lazily; read by the fetch and training threads
 
     /**
      * @param pixels n × channels × height × width uint8 values, sample-major, CHW within a sample
@@ -112,8 +112,21 @@ public final class ImageDataset {
         return out;
     }
 
+    /** Whether a sample with this id is in the dataset (a reference-mode batch may name only these). */
+    public boolean contains(long sampleId) {
+        return positionsById().containsKey(sampleId);
+    }
+
     /** Position of the sample with this id, for reference-mode reconstruction. */
     public int indexOf(long sampleId) {
+        Integer i = positionsById().get(sampleId);
+        if (i == null) {
+            throw new IllegalArgumentException("sample id " + sampleId + " is not in " + describe());
+        }
+        return i;
+    }
+
+    private Map<Long, Integer> positionsById() {
         Map<Long, Integer> map = indexById;
         if (map == null) {
             map = new HashMap<>(size() * 2);
@@ -122,11 +135,7 @@ public final class ImageDataset {
             }
             indexById = map;
         }
-        Integer i = map.get(sampleId);
-        if (i == null) {
-            throw new IllegalArgumentException("sample id " + sampleId + " is not in " + describe());
-        }
-        return i;
+        return map;
     }
 
     /** A new dataset of the samples at {@code indices} (in that order), keeping their ids. */

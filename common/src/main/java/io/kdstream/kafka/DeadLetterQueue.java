@@ -10,6 +10,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 
@@ -22,6 +23,10 @@ import io.micrometer.core.instrument.MeterRegistry;
  * Forwards a record that cannot be decoded or validated to {@code <run>.dlq}, unchanged, with
  * the reason and its source topic/partition/offset in headers, and counts it in
  * {@code kdstream_dlq_records_total{reason}}. Nothing is dropped silently (DESIGN.md §4).
+ *
+ * <p>A value too large to forward with the added headers is replaced by null and the header
+ * {@value RecordHeaderNames#DLQ_VALUE_OMITTED} (its size in bytes); the original stays on the
+ * source topic at the offset given in the headers.
  *
  * <p>{@link #send} waits for the broker's acknowledgement, so a consumer that commits the bad
  * record's offset afterwards cannot lose it.
@@ -63,10 +68,21 @@ public final class DeadLetterQueue {
                 .add(RecordHeaderNames.DLQ_SOURCE_PARTITION, utf8(Integer.toString(record.partition())))
                 .add(RecordHeaderNames.DLQ_SOURCE_OFFSET, utf8(Long.toString(record.offset())))
                 .add(RecordHeaderNames.DLQ_CONSUMER, utf8(consumerName));
-        ProducerRecord<String, byte[]> out = new ProducerRecord<>(topic, null, record.key(), record.value(), headers);
         RecordMetadata md;
         try {
-            md = producer.send(out).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            try {
+                md = producer.send(new ProducerRecord<>(topic, null, record.key(), record.value(), headers))
+                        .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof RecordTooLargeException)) {
+                    throw e;
+                }
+                // A value at the size limit no longer fits once our headers are added: keep the
+                // provenance and the reason, say the value was left out (it stays on the source topic).
+                headers.add(RecordHeaderNames.DLQ_VALUE_OMITTED, utf8(Integer.toString(record.value().length)));
+                md = producer.send(new ProducerRecord<>(topic, null, record.key(), null, headers))
+                        .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            }
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("cannot write " + record.topic() + "-" + record.partition() + "@"
                     + record.offset() + " to the DLQ " + topic + ": " + e, e);

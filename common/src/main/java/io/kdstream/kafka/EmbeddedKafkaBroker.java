@@ -10,6 +10,10 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
 
@@ -48,6 +52,11 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private final int maxRecordBytes;
     private final Properties overrides;
     private final boolean cleanStart;
+    private final Path keystore;
+    private final Path truststore;
+    private final String keystorePassword;
+    private final Map<String, String> scramUsers;
+    private final String superUser;
 
     private KafkaRaftServer server;
     private int port;
@@ -63,6 +72,20 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         this.maxRecordBytes = b.maxRecordBytes;
         this.overrides = b.overrides;
         this.cleanStart = b.cleanStart;
+        this.keystore = b.keystore;
+        this.truststore = b.truststore;
+        this.keystorePassword = b.keystorePassword;
+        this.scramUsers = new LinkedHashMap<>(b.scramUsers);
+        this.superUser = b.superUser;
+        if (keystore != null && (superUser == null || !scramUsers.containsKey(superUser))) {
+            throw new IllegalArgumentException("a SASL_SSL broker needs a super user among its SCRAM users "
+                    + "(optScramUser + optSuperUser): it creates the ACLs");
+        }
+    }
+
+    /** Whether clients must connect with SASL_SSL / SCRAM-SHA-512 (see {@link Builder#optSaslSsl}). */
+    public boolean isSecured() {
+        return keystore != null;
     }
 
     public static Builder builder() {
@@ -139,14 +162,17 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
 
     private Properties brokerProperties(int brokerPort, int controllerPort) {
         Properties p = new Properties();
+        if (keystore != null) {
+            secured(p, brokerPort, controllerPort);
+        }
         p.put("process.roles", "broker,controller");
         p.put("node.id", "1");
         p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
-        p.put("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
-        p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
+        p.putIfAbsent("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
+        p.putIfAbsent("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
         p.put("controller.listener.names", "CONTROLLER");
-        p.put("inter.broker.listener.name", "PLAINTEXT");
-        p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        p.putIfAbsent("inter.broker.listener.name", "PLAINTEXT");
+        p.putIfAbsent("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
         p.put("log.dirs", dataDir.toAbsolutePath().toString());
         // A single node cannot satisfy the default replication factor of 3: consumer groups
         // silently get nothing and initTransactions times out without these.
@@ -169,6 +195,38 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         return p;
     }
 
+    /**
+     * One SASL_SSL listener (SCRAM-SHA-512 over TLS) for clients and the broker itself, ACLs
+     * enforced by the KRaft authorizer. The controller listener stays PLAINTEXT on loopback, so
+     * its (anonymous) principal is a super user; it serves only controller requests.
+     */
+    private void secured(Properties p, int brokerPort, int controllerPort) {
+        p.put("listeners", "SASL_SSL://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
+        p.put("advertised.listeners", "SASL_SSL://127.0.0.1:" + brokerPort);
+        p.put("inter.broker.listener.name", "SASL_SSL");
+        p.put("listener.security.protocol.map", "SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT");
+        p.put("sasl.enabled.mechanisms", "SCRAM-SHA-512");
+        p.put("sasl.mechanism.inter.broker.protocol", "SCRAM-SHA-512");
+        p.put("listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config", scramJaas(superUser, scramUsers.get(superUser)));
+        p.put("ssl.keystore.type", "PKCS12");
+        p.put("ssl.keystore.location", keystore.toAbsolutePath().toString());
+        p.put("ssl.keystore.password", keystorePassword);
+        p.put("ssl.key.password", keystorePassword);
+        // Kafka checks at start-up that a client with the broker's own SSL settings can reach it
+        p.put("ssl.truststore.type", "PKCS12");
+        p.put("ssl.truststore.location", truststore.toAbsolutePath().toString());
+        p.put("ssl.truststore.password", keystorePassword);
+        p.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+        p.put("super.users", "User:" + superUser + ";User:ANONYMOUS");
+        p.put("allow.everyone.if.no.acl.found", "false");
+    }
+
+    /** The JAAS line a SCRAM client (or the broker) logs in with. */
+    public static String scramJaas(String user, String password) {
+        return "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"" + user
+                + "\" password=\"" + password + "\";";
+    }
+
     private void formatIfNeeded(Properties props) throws IOException {
         if (Files.exists(dataDir.resolve("meta.properties"))) {
             return;
@@ -181,8 +239,13 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             ByteArrayOutputStream log = new ByteArrayOutputStream();
             int rc;
             try (PrintStream ps = new PrintStream(log, true, StandardCharsets.UTF_8)) {
-                rc = StorageTool.execute(new String[] {
-                        "format", "-t", Uuid.randomUuid().toString(), "-c", config.toString()}, ps);
+                List<String> args = new ArrayList<>(List.of("format", "-t", Uuid.randomUuid().toString(),
+                        "-c", config.toString()));
+                // SCRAM credentials go into the cluster metadata at format time, so they exist
+                // before the first client connects
+                scramUsers.forEach((user, password) -> args.addAll(List.of("--add-scram",
+                        "SCRAM-SHA-512=[name=" + user + ",password=" + password + "]")));
+                rc = StorageTool.execute(args.toArray(String[]::new), ps);
             }
             if (rc != 0) {
                 throw new IllegalStateException("formatting Kafka data directory " + dataDir + " failed: "
@@ -235,8 +298,43 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         private int maxRecordBytes = RecordLimits.DEFAULT_MAX_RECORD_BYTES;
         private final Properties overrides = new Properties();
         private boolean cleanStart;
+        private Path keystore;
+        private Path truststore;
+        private String keystorePassword;
+        private final Map<String, String> scramUsers = new LinkedHashMap<>();
+        private String superUser;
 
         private Builder() {
+        }
+
+        /**
+         * Serves clients on one SASL_SSL listener (SCRAM-SHA-512) with ACLs enforced, instead of
+         * PLAINTEXT. The PKCS12 keystore holds the broker's certificate for 127.0.0.1, the PKCS12
+         * truststore the certificate (or its CA) that clients trust; both use one password. Needs
+         * {@link #optScramUser} users, one of them the {@link #optSuperUser}. SCRAM users are
+         * written when the data directory is formatted (first start).
+         */
+        public Builder optSaslSsl(Path keystore, Path truststore, String keystorePassword) {
+            this.keystore = Objects.requireNonNull(keystore, "keystore");
+            this.truststore = Objects.requireNonNull(truststore, "truststore");
+            this.keystorePassword = Objects.requireNonNull(keystorePassword, "keystorePassword");
+            return this;
+        }
+
+        /** A SCRAM-SHA-512 user (only with {@link #optSaslSsl}). */
+        public Builder optScramUser(String user, String password) {
+            if (user.isEmpty() || !user.matches("[A-Za-z0-9._-]+") || password.contains("]") || password.contains(",")) {
+                throw new IllegalArgumentException("SCRAM user names are [A-Za-z0-9._-]+ and passwords may not "
+                        + "contain ',' or ']' (the storage tool's syntax)");
+            }
+            scramUsers.put(user, password);
+            return this;
+        }
+
+        /** The principal allowed everything (the broker itself and whoever creates the ACLs). */
+        public Builder optSuperUser(String user) {
+            this.superUser = Objects.requireNonNull(user, "user");
+            return this;
         }
 
         /** Deletes whatever the data directory holds before starting: a new, empty cluster. */

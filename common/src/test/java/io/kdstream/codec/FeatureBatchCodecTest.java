@@ -148,6 +148,18 @@ class FeatureBatchCodecTest {
                 DType.F32, InputMode.INLINE, "none", 8, 1, 1, 1L)).hasMessageContaining("normalization");
     }
 
+    @Test
+    void referenceModeBatchesMayNotCarryInputsNorNameUnknownSamples() {
+        RunSpec ref = TestBatches.spec("run-a", 16, 10, InputMode.REFERENCE);
+        FeatureBatch withInputs = TestBatches.batch(spec, 0, 0, 1); // inline batch: carries inputs
+        FeatureBatch plain = TestBatches.batch(ref, 0, 0, 1);
+        FeatureBatchValidator v = new FeatureBatchValidator(ref);
+        assertValidateReason(v, withInputs, Reason.MANIFEST_MISMATCH, "inputs");
+        assertThat(v.validate(plain)).isSameAs(plain);
+        long unknown = plain.sampleIds()[2];
+        assertValidateReason(v.withSampleIds(id -> id != unknown), plain, Reason.MANIFEST_MISMATCH, "sample_ids");
+    }
+
     private static String header(RecordHeaders h, String name) {
         return new String(h.lastHeader(name).value(), StandardCharsets.UTF_8);
     }

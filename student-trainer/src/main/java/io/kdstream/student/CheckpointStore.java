@@ -161,18 +161,32 @@ public final class CheckpointStore {
     private void writeAtomically(Path file, byte[] bytes) throws IOException {
         Files.createDirectories(dir);
         Path tmp = dir.resolve("." + file.getFileName() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            ByteBuffer buf = ByteBuffer.wrap(bytes);
-            while (buf.hasRemaining()) {
-                ch.write(buf);
-            }
-            ch.force(true);
-        }
         try {
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING)) {
+                ByteBuffer buf = ByteBuffer.wrap(bytes);
+                while (buf.hasRemaining()) {
+                    ch.write(buf);
+                }
+                ch.force(true);
+            }
+            try {
+                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            // a full or read-only disk: drop the partial temp file (it would hold the space the next
+            // attempt needs) and say what is still there; the existing checkpoints were not touched
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // read-only: nothing was written either
+            }
+            List<Path> previous = steps();
+            throw new IOException("cannot write checkpoint " + file + " (" + e + "); "
+                    + (previous.isEmpty() ? "no earlier checkpoint exists" : "the previous checkpoint "
+                    + previous.get(0).getFileName() + " is intact"), e);
         }
         // make the rename itself durable
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {

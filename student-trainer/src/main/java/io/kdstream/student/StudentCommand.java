@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.kdstream.config.KafkaAccessErrors;
 import io.kdstream.codec.RunSpec;
 import io.kdstream.config.ServiceOptions;
 import io.kdstream.data.DatasetRef;
@@ -138,7 +139,8 @@ public final class StudentCommand implements Callable<Integer> {
 
     /** Runs the student-trainer alone (container images), without the other subcommands. */
     public static void main(String[] args) {
-        System.exit(new CommandLine(new StudentCommand()).execute(args));
+        System.exit(new CommandLine(new StudentCommand()).setExecutionExceptionHandler(new KafkaAccessErrors())
+                .execute(args));
     }
 
     @Override

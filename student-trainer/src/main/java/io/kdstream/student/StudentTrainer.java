@@ -148,9 +148,10 @@ public final class StudentTrainer {
             double lastAccuracy = Double.NaN;
             Outcome outcome = Outcome.COMPLETED;
 
+            FeatureBatchValidator validator = replay == null ? new FeatureBatchValidator(run)
+                    : new FeatureBatchValidator(run).withSampleIds(requireTrain()::contains);
             BatchFeed.Opener opener = feed != null ? feed : (offsets, startPass) -> new BatchStream(clients,
-                    topics.features(), group, offsets, startPass, new FeatureBatchValidator(run), dlq, prefetch,
-                    registry);
+                    topics.features(), group, offsets, startPass, validator, dlq, prefetch, registry);
             try (BatchFeed stream = opener.open(next, pass)) {
                 m.stream = stream;
                 m.next = next;

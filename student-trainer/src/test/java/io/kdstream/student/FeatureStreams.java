@@ -56,6 +56,18 @@ final class FeatureStreams {
     static RunSpec produce(KafkaClients clients, String run, DatasetRef data, int batchSize, int epochs,
                            InputMode mode, Function<RunSpec, List<ProducerRecord<String, byte[]>>> first)
             throws Exception {
+        return produce(clients, run, data, batchSize, epochs, mode, first, (spec, sent) -> { });
+    }
+
+    /** Called after each valid batch is acknowledged, with how many were sent so far (to interleave other writers). */
+    interface AfterBatch {
+        void sent(RunSpec spec, int count) throws Exception;
+    }
+
+    /** As above, calling {@code afterBatch} between the batches. */
+    static RunSpec produce(KafkaClients clients, String run, DatasetRef data, int batchSize, int epochs,
+                           InputMode mode, Function<RunSpec, List<ProducerRecord<String, byte[]>>> first,
+                           AfterBatch afterBatch) throws Exception {
         ImageDataset train = data.train();
         BatchSource source = new BatchSource(train, 11L, batchSize, AugmentPolicy.parse("flip"));
         RunSpec spec = spec(run, data, batchSize, epochs, mode, source.batchesPerEpoch());
@@ -73,10 +85,12 @@ final class FeatureStreams {
         }
         try (KafkaProducer<String, FeatureBatch> p = new KafkaProducer<>(clients.producer("test-teacher"),
                 new StringSerializer(), new FeatureBatchSerializer())) {
+            int sent = 0;
             for (int e = 0; e < epochs; e++) {
                 for (int b = 0; b < source.batchesPerEpoch(); b++) {
                     FeatureBatch fb = toFeatureBatch(spec, source.batch(e, b), w, mode);
                     p.send(new ProducerRecord<>(t.features(), fb.recordKey(), fb)).get();
+                    afterBatch.sent(spec, ++sent);
                 }
             }
         }

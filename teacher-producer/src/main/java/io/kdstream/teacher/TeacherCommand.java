@@ -18,6 +18,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.kdstream.config.KafkaAccessErrors;
 import io.kdstream.codec.DType;
 import io.kdstream.codec.InputMode;
 import io.kdstream.codec.RunSpec;
@@ -137,7 +138,8 @@ public final class TeacherCommand implements Callable<Integer> {
 
     /** Runs the teacher-producer alone (container images), without the other subcommands. */
     public static void main(String[] args) {
-        System.exit(new CommandLine(new TeacherCommand()).execute(args));
+        System.exit(new CommandLine(new TeacherCommand()).setExecutionExceptionHandler(new KafkaAccessErrors())
+                .execute(args));
     }
 
     @Override

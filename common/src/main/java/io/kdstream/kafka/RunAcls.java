@@ -1,0 +1,68 @@
+package io.kdstream.kafka;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.apache.kafka.common.acl.AccessControlEntry;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.acl.AclPermissionType;
+import org.apache.kafka.common.resource.PatternType;
+import org.apache.kafka.common.resource.ResourcePattern;
+import org.apache.kafka.common.resource.ResourceType;
+
+/**
+ * The least ACLs each role needs on one run, for a cluster that enforces ACLs
+ * ({@code Admin.createAcls(RunAcls.teacher(run, "User:teacher"))}); deploy/README.md lists the
+ * same as {@code kafka-acls.sh} commands. A student may read the features and the manifest and
+ * write only the DLQ: it can never publish features or change the run's manifest.
+ */
+public final class RunAcls {
+
+    private RunAcls() {
+    }
+
+    /** Teacher-producer: creates the run's topics, publishes manifest, work plan and features in transactions. */
+    public static List<AclBinding> teacher(String runId, String principal) {
+        RunTopics t = new RunTopics(runId);
+        List<AclBinding> acls = new ArrayList<>();
+        topic(acls, principal, t.features(), AclOperation.CREATE, AclOperation.DESCRIBE, AclOperation.WRITE);
+        topic(acls, principal, t.work(), AclOperation.CREATE, AclOperation.DESCRIBE, AclOperation.READ,
+                AclOperation.WRITE);
+        topic(acls, principal, t.manifest(), AclOperation.CREATE, AclOperation.DESCRIBE, AclOperation.READ,
+                AclOperation.WRITE);
+        topic(acls, principal, t.dlq(), AclOperation.CREATE, AclOperation.DESCRIBE);
+        // the teachers' consumer group on <run>.work
+        allow(acls, principal, new ResourcePattern(ResourceType.GROUP, "kdstream-" + runId + "-teachers",
+                PatternType.LITERAL), AclOperation.READ);
+        // flow control reads the students' committed offsets (any group)
+        allow(acls, principal, new ResourcePattern(ResourceType.GROUP, "*", PatternType.LITERAL),
+                AclOperation.DESCRIBE);
+        allow(acls, principal, new ResourcePattern(ResourceType.TRANSACTIONAL_ID, "kdstream-" + runId + "-",
+                PatternType.PREFIXED), AclOperation.WRITE, AclOperation.DESCRIBE);
+        return acls;
+    }
+
+    /** Student-trainer in consumer group {@code group}: reads features and manifest, writes rejects to the DLQ. */
+    public static List<AclBinding> student(String runId, String group, String principal) {
+        RunTopics t = new RunTopics(runId);
+        List<AclBinding> acls = new ArrayList<>();
+        topic(acls, principal, t.features(), AclOperation.DESCRIBE, AclOperation.READ);
+        topic(acls, principal, t.manifest(), AclOperation.DESCRIBE, AclOperation.READ);
+        topic(acls, principal, t.dlq(), AclOperation.DESCRIBE, AclOperation.WRITE);
+        allow(acls, principal, new ResourcePattern(ResourceType.GROUP, group, PatternType.LITERAL),
+                AclOperation.READ);
+        return acls;
+    }
+
+    private static void topic(List<AclBinding> acls, String principal, String topic, AclOperation... ops) {
+        allow(acls, principal, new ResourcePattern(ResourceType.TOPIC, topic, PatternType.LITERAL), ops);
+    }
+
+    private static void allow(List<AclBinding> acls, String principal, ResourcePattern resource,
+                              AclOperation... ops) {
+        for (AclOperation op : ops) {
+            acls.add(new AclBinding(resource, new AccessControlEntry(principal, "*", op, AclPermissionType.ALLOW)));
+        }
+    }
+}
