@@ -16,6 +16,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.kafka.clients.admin.Admin;
@@ -86,8 +87,10 @@ class TeacherWorkerIT {
         RunSetup.prepare(clients, spec, new RunSetup.Settings(2, 4, 2, (short) -1, TIMEOUT));
 
         // A dies in the middle of its second item: one batch of that item is already sent.
+        AtomicInteger aCalls = new AtomicInteger();
         TeacherWorker a = TeacherWorker.builder().setClients(clients).setRunSpec(spec)
-                .setSource(new SyntheticSource(spec, "A", call -> call == 4)).optInstanceId("A-" + spec.runId())
+                .setSource(new SyntheticSource(spec, "A", call -> aCalls.incrementAndGet() == 4))
+                .optInstanceId("A-" + spec.runId())
                 .optTransactionTimeout(Duration.ofSeconds(5)).build();
         SimpleMeterRegistry bRegistry = new SimpleMeterRegistry();
         TeacherWorker b = TeacherWorker.builder().setClients(clients).setRunSpec(spec)
@@ -98,7 +101,9 @@ class TeacherWorkerIT {
         Thread ta = new Thread(a, "teacher-A");
         ta.setUncaughtExceptionHandler((t, e) -> aDied.set(e));
         ta.start();
-        await().atMost(TIMEOUT).until(a::isReady);
+        // B starts once A works on its first item: "ready" alone means joined, not yet assigned,
+        // and on a loaded machine B could otherwise finish the whole run before A gets an item
+        await().atMost(TIMEOUT).until(() -> aCalls.get() >= 1);
         Thread tb = new Thread(b, "teacher-B");
         tb.start();
         ta.join(TIMEOUT.toMillis());
