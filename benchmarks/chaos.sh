@@ -3,13 +3,10 @@
 # kill -9 loops of the teacher-producer and the student-trainer, and SIGTERM/kill -9 of the single
 # broker mid-run, all on loopback, each wait bounded. Prints the table rows of docs/reliability.md;
 # exits 1 if any batch was lost or duplicated or a process crashed on its own.
-#   benchmarks/chaos.sh [--teacher-kills 10] [--student-kills 10] [--broker-restarts 2] [--seed N]
-#                       [--work-dir kdstream-work/chaos]
+#   benchmarks/chaos.sh [--teacher-kills 10] [--student-kills 10] [--broker-restarts 2] [--seed N] ...
+#   (every option: bin/kdstream chaos --help; about 15 minutes with the defaults on 2 cores)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 mvn -B -q -ntp -DskipTests package
-export DJL_OFFLINE=true OMP_NUM_THREADS=1
-exec java -Dai.djl.offline=true -Xmx512m \
-  -cp "$root/benchmarks/target/classes:$root/cli/target/kdstream.jar:$root/cli/target/lib/*" \
-  io.kdstream.chaos.Chaos --jar "$root/cli/target/kdstream.jar" "$@"
+exec "$root/bin/kdstream" chaos "$@"

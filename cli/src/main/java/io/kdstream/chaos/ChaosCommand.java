@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -27,9 +28,12 @@ import io.kdstream.model.DjlFeatureModel;
 import io.kdstream.student.Checkpoint;
 import io.kdstream.student.CheckpointStore;
 import io.kdstream.student.StepTrace;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
- * Fault injection with real processes and real signals (benchmarks/chaos.sh): the broker, the
+ * {@code kdstream chaos}: fault injection with real processes and real signals
+ * (benchmarks/chaos.sh runs the long loops; ChaosIT a short version): the broker, the
  * teacher-producer and the student-trainer each run as their own JVM from the {@code kdstream}
  * jar; faults are kill -9 (and SIGTERM for the broker) at random points. Each scenario verifies
  * what the user relies on — a {@code read_committed} reader sees every (epoch, batch) exactly
@@ -38,62 +42,110 @@ import io.kdstream.student.StepTrace;
  *
  * <p>Everything runs on loopback, every wait has a deadline, and the run stops by itself.
  */
-public final class Chaos {
+@Command(name = "chaos", mixinStandardHelpOptions = true,
+        description = {"Fault injection with real processes and signals, on loopback: kill -9 loops of the teacher and",
+                "the student, SIGTERM and kill -9 of the broker mid-run. Verifies exactly-once delivery and training and",
+                "prints the rows of docs/reliability.md. Exit codes: 0 all verified, 1 a batch was lost or duplicated,",
+                "a process crashed on its own, or a fault could not be injected."})
+public final class ChaosCommand implements Callable<Integer> {
 
     private static final int BATCH = 50;
     private static final int TRAIN_LIMIT = 2000; // 40 batches per epoch
     private static final int CHECKPOINT_EVERY = 5;
-    private static final int EPOCHS = 10;
     private static final Duration DEADLINE = Duration.ofMinutes(5);
 
-    private final Path work;
-    private final Path jar;
-    private final long seed;
-    private final Random random;
+    @Option(names = "--work-dir", defaultValue = "kdstream-work/chaos",
+            description = "Broker data, checkpoints, traces and logs/ of every process (default: ${DEFAULT-VALUE}).")
+    Path work;
+
+    @Option(names = "--teacher-kills", defaultValue = "10", description = "kill -9 of the teacher (default: ${DEFAULT-VALUE}).")
+    int teacherKills;
+
+    @Option(names = "--student-kills", defaultValue = "10", description = "kill -9 of the student (default: ${DEFAULT-VALUE}).")
+    int studentKills;
+
+    @Option(names = "--broker-restarts", defaultValue = "2",
+            description = "Broker fault cycles, each a SIGTERM and a kill -9 (default: ${DEFAULT-VALUE}).")
+    int brokerCycles;
+
+    @Option(names = "--epochs", defaultValue = "10",
+            description = "Epochs (of 40 batches) of the kill scenarios' run (default: ${DEFAULT-VALUE}).")
+    int epochs;
+
+    @Option(names = "--broker-epochs", defaultValue = "30",
+            description = "Epochs of the broker scenario's run: long enough to outlast its faults (default: ${DEFAULT-VALUE}).")
+    int brokerEpochs;
+
+    @Option(names = "--teacher-session-timeout-ms", defaultValue = "0",
+            description = "session.timeout.ms of the teachers' work-group consumer, so that a restarted teacher gets "
+                    + "its work partitions back sooner than Kafka's 45 s default; 0 = the client default "
+                    + "(default: ${DEFAULT-VALUE}).")
+    int sessionTimeoutMs;
+
+    @Option(names = "--seed", description = "Seed of the kill points (default: the clock); printed in each row.")
+    Long seedOption;
+
+    @Option(names = "--jar", description = "The kdstream jar the processes run (default: the one this runs from).")
+    Path jar;
+
+    private long seed;
+    private Random random;
     private final List<String> rows = new ArrayList<>();
-    private final String command;
+    private String command;
     private Process broker;
     private int port;
 
-    private Chaos(Path work, Path jar, long seed, String command) {
-        this.work = work;
-        this.jar = jar;
-        this.seed = seed;
-        this.random = new Random(seed);
-        this.command = command;
-    }
-
-    public static void main(String[] args) throws Exception {
-        Map<String, String> opt = new HashMap<>(Map.of("--work-dir", "kdstream-work/chaos", "--jar",
-                "cli/target/kdstream.jar", "--teacher-kills", "10", "--student-kills", "10", "--broker-restarts", "2",
-                "--seed", Long.toString(System.currentTimeMillis())));
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            if (!opt.containsKey(args[i])) {
-                throw new IllegalArgumentException("unknown option " + args[i] + "; known: " + opt.keySet());
-            }
-            opt.put(args[i], args[i + 1]);
+    @Override
+    public Integer call() throws Exception {
+        seed = seedOption != null ? seedOption : System.currentTimeMillis();
+        random = new Random(seed);
+        work = work.toAbsolutePath();
+        if (jar == null) {
+            jar = Path.of(ChaosCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         }
-        Path work = Path.of(opt.get("--work-dir")).toAbsolutePath();
+        if (!Files.isRegularFile(jar)) {
+            throw new IllegalArgumentException("--jar " + jar + " is not the kdstream jar (build it: mvn -DskipTests package)");
+        }
         Files.createDirectories(work);
-        long seed = Long.parseLong(opt.get("--seed"));
-        String cmd = "benchmarks/chaos.sh --teacher-kills " + opt.get("--teacher-kills") + " --student-kills "
-                + opt.get("--student-kills") + " --broker-restarts " + opt.get("--broker-restarts") + " --seed " + seed;
-        Chaos c = new Chaos(work, Path.of(opt.get("--jar")).toAbsolutePath(), seed, cmd);
+        for (String stale : List.of("student-ref", "student-killed", "student-broker")) {
+            deleteTree(work.resolve(stale));
+            Files.deleteIfExists(work.resolve(stale + ".trace"));
+        }
+        command = "benchmarks/chaos.sh --teacher-kills " + teacherKills + " --student-kills " + studentKills
+                + " --broker-restarts " + brokerCycles + " --epochs " + epochs + " --broker-epochs " + brokerEpochs
+                + (sessionTimeoutMs > 0 ? " --teacher-session-timeout-ms " + sessionTimeoutMs : "") + " --seed " + seed;
         int failures = 0;
         try {
-            c.startBroker(true);
-            Path teacher = c.teacherModel();
-            failures += c.teacherKills(teacher, Integer.parseInt(opt.get("--teacher-kills")));
-            failures += c.studentKills(Integer.parseInt(opt.get("--student-kills")));
-            failures += c.brokerRestarts(teacher, Integer.parseInt(opt.get("--broker-restarts")));
+            startBroker(true);
+            Path teacher = teacherModel();
+            if (teacherKills > 0 || studentKills > 0) {
+                failures += teacherKills(teacher, teacherKills);
+            }
+            if (studentKills > 0) {
+                failures += studentKills(studentKills);
+            }
+            if (brokerCycles > 0) {
+                failures += brokerRestarts(teacher, brokerCycles);
+            }
         } finally {
-            c.stopBroker();
+            stopBroker();
         }
         System.out.println();
         System.out.println("| fault | injections | batches lost | batches duplicated | crashes | reproduce with |");
         System.out.println("|---|---|---|---|---|---|");
-        c.rows.forEach(System.out::println);
-        System.exit(failures == 0 ? 0 : 1);
+        rows.forEach(System.out::println);
+        System.out.flush();
+        return failures == 0 ? 0 : 1;
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (Files.exists(dir)) {
+            try (var s = Files.walk(dir)) {
+                for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(p);
+                }
+            }
+        }
     }
 
     // ---------------------------------------------------------------- scenarios
@@ -101,7 +153,6 @@ public final class Chaos {
     /** kill -9 of the teacher at random points across work items, restarted each time, until it finishes. */
     private int teacherKills(Path teacher, int kills) throws Exception {
         String run = "chaos-teacher-" + seed;
-        int epochs = EPOCHS;
         int total = epochs * TRAIN_LIMIT / BATCH;
         int crashes = 0;
         int injected = 0;
@@ -142,7 +193,6 @@ public final class Chaos {
     /** kill -9 of the student at random points (mid-step, mid-checkpoint, before the commit), restarted. */
     private int studentKills(int kills) throws Exception {
         String run = "chaos-teacher-" + seed; // the run the teacher scenario published
-        int epochs = EPOCHS;
         int perEpoch = TRAIN_LIMIT / BATCH;
         int crashes = 0;
         Path refDir = work.resolve("student-ref");
@@ -190,7 +240,7 @@ public final class Chaos {
     /** SIGTERM, then kill -9, of the single broker while a teacher and a student run; restarted each time. */
     private int brokerRestarts(Path teacher, int cycles) throws Exception {
         String run = "chaos-broker-" + seed;
-        int epochs = 30;
+        int epochs = brokerEpochs;
         int perEpoch = TRAIN_LIMIT / BATCH;
         int total = epochs * perEpoch;
         Path trace = work.resolve("student-broker.trace");
@@ -315,10 +365,17 @@ public final class Chaos {
     }
 
     private Process teacher(String run, Path model, int epochs, String name) throws IOException {
-        return launch("teacher-" + run, java("teacher", "--run", run, "--bootstrap-servers", bootstrap(),
+        List<String> args = new ArrayList<>(List.of("teacher", "--run", run, "--bootstrap-servers", bootstrap(),
                 "--teacher", model.toString(), "--train-limit", "" + TRAIN_LIMIT, "--epochs", "" + epochs,
                 "--batch-size", "" + BATCH, "--batches-per-item", "4", "--progress-interval", "0",
                 "--instance-id", "chaos-teacher", "--transaction-timeout", "PT30S"));
+        if (sessionTimeoutMs > 0) {
+            Path props = work.resolve("teacher-client.properties");
+            Files.writeString(props, "session.timeout.ms=" + sessionTimeoutMs + "\nheartbeat.interval.ms="
+                    + Math.max(500, sessionTimeoutMs / 3) + "\n");
+            args.addAll(List.of("--kafka-config", props.toString()));
+        }
+        return launch("teacher-" + run, java(args.toArray(String[]::new)));
     }
 
     private Process student(String run, String group, Path dir, Path trace) throws IOException {
