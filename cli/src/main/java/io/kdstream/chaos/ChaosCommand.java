@@ -52,7 +52,10 @@ public final class ChaosCommand implements Callable<Integer> {
     private static final int BATCH = 50;
     private static final int TRAIN_LIMIT = 2000; // 40 batches per epoch
     private static final int CHECKPOINT_EVERY = 5;
+    /** Longest wait for progress after a (re)start or fault. */
     private static final Duration DEADLINE = Duration.ofMinutes(5);
+    /** Longest wait for a process to finish its run (a student's final evaluation is slow on a busy machine). */
+    private static final Duration RUN_DEADLINE = Duration.ofMinutes(20);
 
     @Option(names = "--work-dir", defaultValue = "kdstream-work/chaos",
             description = "Broker data, checkpoints, traces and logs/ of every process (default: ${DEFAULT-VALUE}).")
@@ -67,6 +70,11 @@ public final class ChaosCommand implements Callable<Integer> {
     @Option(names = "--broker-restarts", defaultValue = "2",
             description = "Broker fault cycles, each a SIGTERM and a kill -9 (default: ${DEFAULT-VALUE}).")
     int brokerCycles;
+
+    @Option(names = "--cluster-kills", defaultValue = "1",
+            description = "Three-broker cluster: kill -9 rounds, each of the leader of a features partition and then "
+                    + "of the controller leader, restarted (default: ${DEFAULT-VALUE}).")
+    int clusterRounds;
 
     @Option(names = "--epochs", defaultValue = "10",
             description = "Epochs (of 40 batches) of the kill scenarios' run (default: ${DEFAULT-VALUE}).")
@@ -94,6 +102,11 @@ public final class ChaosCommand implements Callable<Integer> {
     private String command;
     private Process broker;
     private int port;
+    private final Process[] nodes = new Process[3];
+    private final int[] nodePorts = new int[3];
+    private final int[] controllerPorts = new int[3];
+    private String clusterId;
+    private String bootstrapOverride;
 
     @Override
     public Integer call() throws Exception {
@@ -112,7 +125,7 @@ public final class ChaosCommand implements Callable<Integer> {
             Files.deleteIfExists(work.resolve(stale + ".trace"));
         }
         command = "benchmarks/chaos.sh --teacher-kills " + teacherKills + " --student-kills " + studentKills
-                + " --broker-restarts " + brokerCycles + " --epochs " + epochs + " --broker-epochs " + brokerEpochs
+                + " --broker-restarts " + brokerCycles + " --cluster-kills " + clusterRounds + " --epochs " + epochs + " --broker-epochs " + brokerEpochs
                 + (sessionTimeoutMs > 0 ? " --teacher-session-timeout-ms " + sessionTimeoutMs : "") + " --seed " + seed;
         int failures = 0;
         try {
@@ -127,8 +140,20 @@ public final class ChaosCommand implements Callable<Integer> {
             if (brokerCycles > 0) {
                 failures += brokerRestarts(teacher, brokerCycles);
             }
+            stopBroker();
+            if (clusterRounds > 0) {
+                failures += clusterKills(teacher, clusterRounds);
+            }
         } finally {
             stopBroker();
+            for (Process p : nodes) {
+                if (p != null) {
+                    p.destroy();
+                    if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                        kill9(p);
+                    }
+                }
+            }
         }
         System.out.println();
         System.out.println("| fault | injections | batches lost | batches duplicated | crashes | reproduce with |");
@@ -349,7 +374,130 @@ public final class ChaosCommand implements Callable<Integer> {
     }
 
     private String bootstrap() {
-        return "127.0.0.1:" + port;
+        return bootstrapOverride != null ? bootstrapOverride : "127.0.0.1:" + port;
+    }
+
+    /** Starts node {@code i} (0..2, node id i+1) of the three-broker cluster and waits until it serves clients. */
+    private Process startNode(int i, boolean fresh) throws Exception {
+        String voters = "1@127.0.0.1:" + controllerPorts[0] + ",2@127.0.0.1:" + controllerPorts[1] + ",3@127.0.0.1:"
+                + controllerPorts[2];
+        List<String> args = new ArrayList<>(List.of("broker", "--node-id", "" + (i + 1), "--port", "" + nodePorts[i],
+                "--controller-port", "" + controllerPorts[i], "--quorum-voters", voters, "--cluster-id", clusterId,
+                "--data-dir", work.resolve("cluster").resolve("node" + (i + 1)).toString()));
+        if (fresh) {
+            args.add("--clean");
+        }
+        nodes[i] = launch("node" + (i + 1), java(args.toArray(String[]::new)));
+        return nodes[i];
+    }
+
+    private void awaitNode(int i) throws Exception {
+        Path log = work.resolve("logs").resolve("node" + (i + 1) + ".log");
+        boolean up = waitFor(() -> {
+            try (java.net.Socket sock = new java.net.Socket()) {
+                sock.connect(new java.net.InetSocketAddress("127.0.0.1", nodePorts[i]), 200);
+                return true;
+            } catch (IOException e) {
+                return false;
+            }
+        }, Duration.ofSeconds(120));
+        if (!up) {
+            throw new IllegalStateException("cluster node " + (i + 1) + " did not start; see " + log);
+        }
+    }
+
+    /**
+     * Three KRaft nodes (broker and controller each) on loopback, topics with replication factor 3
+     * and min.insync.replicas 2; kill -9 of the leader of the features partition, then of the
+     * controller leader, each restarted once the others carried on without it.
+     */
+    private int clusterKills(Path teacher, int rounds) throws Exception {
+        clusterId = org.apache.kafka.common.Uuid.randomUuid().toString();
+        for (int i = 0; i < 3; i++) {
+            try (ServerSocket a = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+                 ServerSocket b = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+                nodePorts[i] = a.getLocalPort();
+                controllerPorts[i] = b.getLocalPort();
+            }
+        }
+        for (int i = 0; i < 3; i++) {
+            startNode(i, true);
+        }
+        for (int i = 0; i < 3; i++) {
+            awaitNode(i);
+        }
+        bootstrapOverride = "127.0.0.1:" + nodePorts[0] + ",127.0.0.1:" + nodePorts[1] + ",127.0.0.1:" + nodePorts[2];
+        String run = "chaos-cluster-" + seed;
+        int epochs = brokerEpochs;
+        int perEpoch = TRAIN_LIMIT / BATCH;
+        int total = epochs * perEpoch;
+        Path trace = work.resolve("student-cluster.trace");
+        Files.deleteIfExists(trace);
+        deleteTree(work.resolve("student-cluster"));
+        Process t = launchTeacher(run, teacher, epochs, List.of("--replication-factor", "3"));
+        Process s = student(run, "cluster-" + seed, work.resolve("student-cluster"), trace);
+        int leaderKills = 0;
+        int controllerKills = 0;
+        int stalled = 0;
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+                KafkaClients.of(bootstrap()).admin())) {
+            for (int r = 0; r < rounds; r++) {
+                for (boolean controller : new boolean[] {false, true}) {
+                    long fromT = committed(run);
+                    long fromS = Math.max(0, lastStep(trace));
+                    waitFor(() -> !t.isAlive() || committed(run) >= fromT + 8, DEADLINE);
+                    waitFor(() -> !s.isAlive() || lastStep(trace) >= fromS + 8, DEADLINE);
+                    if (!t.isAlive() || !s.isAlive()) {
+                        log("cluster fault not injected: teacher alive %s, student alive %s", t.isAlive(), s.isAlive());
+                        break;
+                    }
+                    int victim = controller
+                            ? admin.describeMetadataQuorum().quorumInfo().get(30, TimeUnit.SECONDS).leaderId()
+                            : admin.describeTopics(List.of(run + ".features")).allTopicNames().get(30, TimeUnit.SECONDS)
+                                    .get(run + ".features").partitions().get(0).leader().id();
+                    kill9(nodes[victim - 1]);
+                    if (controller) {
+                        controllerKills++;
+                    } else {
+                        leaderKills++;
+                    }
+                    log("cluster: kill -9 of node %d (%s)", victim, controller ? "controller leader"
+                            : "leader of " + run + ".features-0");
+                    long atKill = Math.max(0, lastStep(trace));
+                    long tAtKill = committed(run);
+                    boolean moved = waitFor(() -> !s.isAlive() || lastStep(trace) >= atKill + 8, DEADLINE)
+                            && waitFor(() -> !t.isAlive() || committed(run) > tAtKill, DEADLINE);
+                    log("cluster: teacher and student %s with node %d down", moved ? "carried on" : "STALLED", victim);
+                    stalled += moved ? 0 : 1;
+                    startNode(victim - 1, false);
+                    awaitNode(victim - 1);
+                    boolean isr = waitFor(() -> {
+                        try {
+                            return admin.describeTopics(List.of(run + ".features")).allTopicNames()
+                                    .get(10, TimeUnit.SECONDS).get(run + ".features").partitions().get(0).isr()
+                                    .size() == 3;
+                        } catch (Exception e) {
+                            return false;
+                        }
+                    }, DEADLINE);
+                    log("cluster: node %d back, in sync again: %s", victim, isr);
+                }
+            }
+        }
+        int crashes = (awaitExit(t, "teacher on the cluster") ? 0 : 1)
+                + (awaitExit(s, "student on the cluster") ? 0 : 1);
+        Map<String, Integer> seen = readCommitted(run, total);
+        int lost = lost(seen, epochs, perEpoch);
+        int dup = duplicates(seen);
+        StepTrace.Replay rep = StepTrace.replay(trace);
+        int sLost = rep.missing(1, epochs, perEpoch).size();
+        int sDup = rep.duplicates();
+        row("three-broker cluster (RF 3, min.insync.replicas 2): kill -9 of the features partition's leader, restarted",
+                leaderKills, lost + sLost, dup + sDup, crashes);
+        row("three-broker cluster (RF 3, min.insync.replicas 2): kill -9 of the controller leader, restarted",
+                controllerKills, lost + sLost, dup + sDup, crashes);
+        bootstrapOverride = null;
+        return lost + dup + sLost + sDup + crashes + stalled + (leaderKills + controllerKills < 2 * rounds ? 1 : 0);
     }
 
     private Path teacherModel() throws IOException {
@@ -365,6 +513,10 @@ public final class ChaosCommand implements Callable<Integer> {
     }
 
     private Process teacher(String run, Path model, int epochs, String name) throws IOException {
+        return launchTeacher(run, model, epochs, List.of());
+    }
+
+    private Process launchTeacher(String run, Path model, int epochs, List<String> extra) throws IOException {
         List<String> args = new ArrayList<>(List.of("teacher", "--run", run, "--bootstrap-servers", bootstrap(),
                 "--teacher", model.toString(), "--train-limit", "" + TRAIN_LIMIT, "--epochs", "" + epochs,
                 "--batch-size", "" + BATCH, "--batches-per-item", "4", "--progress-interval", "0",
@@ -375,6 +527,7 @@ public final class ChaosCommand implements Callable<Integer> {
                     + Math.max(500, sessionTimeoutMs / 3) + "\n");
             args.addAll(List.of("--kafka-config", props.toString()));
         }
+        args.addAll(extra);
         return launch("teacher-" + run, java(args.toArray(String[]::new)));
     }
 
@@ -390,8 +543,8 @@ public final class ChaosCommand implements Callable<Integer> {
     }
 
     private boolean awaitExit(Process p, String what) throws InterruptedException {
-        if (!p.waitFor(DEADLINE.toSeconds(), TimeUnit.SECONDS)) {
-            log("%s did not finish within %s: killed", what, DEADLINE);
+        if (!p.waitFor(RUN_DEADLINE.toSeconds(), TimeUnit.SECONDS)) {
+            log("%s did not finish within %s: killed", what, RUN_DEADLINE);
             kill9(p);
             return false;
         }

@@ -48,6 +48,10 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private final int maxRecordBytes;
     private final Properties overrides;
     private final boolean cleanStart;
+    private final int nodeId;
+    private final int requestedControllerPort;
+    private final String quorumVoters;
+    private final String clusterId;
 
     private KafkaRaftServer server;
     private int port;
@@ -63,6 +67,15 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         this.maxRecordBytes = b.maxRecordBytes;
         this.overrides = b.overrides;
         this.cleanStart = b.cleanStart;
+        this.nodeId = b.nodeId;
+        this.requestedControllerPort = b.controllerPort;
+        this.quorumVoters = b.quorumVoters;
+        this.clusterId = b.clusterId;
+    }
+
+    /** Nodes in the controller quorum: 1 for the single-node default. */
+    private int clusterSize() {
+        return quorumVoters == null ? 1 : quorumVoters.split(",").length;
     }
 
     public static Builder builder() {
@@ -79,7 +92,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             throw new IllegalStateException("broker already running on " + bootstrapServers());
         }
         port = requestedPort > 0 ? requestedPort : freePort();
-        int controllerPort = freePort();
+        int controllerPort = requestedControllerPort > 0 ? requestedControllerPort : freePort();
         Properties props = brokerProperties(port, controllerPort);
         try {
             if (cleanStart) {
@@ -140,8 +153,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private Properties brokerProperties(int brokerPort, int controllerPort) {
         Properties p = new Properties();
         p.put("process.roles", "broker,controller");
-        p.put("node.id", "1");
-        p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
+        p.put("node.id", Integer.toString(nodeId));
+        p.put("controller.quorum.voters", quorumVoters != null ? quorumVoters : nodeId + "@127.0.0.1:" + controllerPort);
         p.put("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
         p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
         p.put("controller.listener.names", "CONTROLLER");
@@ -149,18 +162,21 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
         p.put("log.dirs", dataDir.toAbsolutePath().toString());
         // A single node cannot satisfy the default replication factor of 3: consumer groups
-        // silently get nothing and initTransactions times out without these.
-        p.put("offsets.topic.replication.factor", "1");
+        // silently get nothing and initTransactions times out without these. A cluster of three
+        // or more replicates everything three times and acknowledges writes on two.
+        String rf = clusterSize() >= 3 ? "3" : "1";
+        String isr = clusterSize() >= 3 ? "2" : "1";
+        p.put("offsets.topic.replication.factor", rf);
         p.put("offsets.topic.num.partitions", "1");
-        p.put("transaction.state.log.replication.factor", "1");
-        p.put("transaction.state.log.min.isr", "1");
+        p.put("transaction.state.log.replication.factor", rf);
+        p.put("transaction.state.log.min.isr", isr);
         p.put("transaction.state.log.num.partitions", "1");
-        p.put("share.coordinator.state.topic.replication.factor", "1");
-        p.put("share.coordinator.state.topic.min.isr", "1");
+        p.put("share.coordinator.state.topic.replication.factor", rf);
+        p.put("share.coordinator.state.topic.min.isr", isr);
         p.put("group.initial.rebalance.delay.ms", "0");
         p.put("num.partitions", "1");
-        p.put("default.replication.factor", "1");
-        p.put("min.insync.replicas", "1");
+        p.put("default.replication.factor", rf);
+        p.put("min.insync.replicas", isr);
         p.put("message.max.bytes", Integer.toString(maxRecordBytes + RecordLimits.BATCH_OVERHEAD_BYTES));
         p.put("replica.fetch.max.bytes", Integer.toString(maxRecordBytes + RecordLimits.BATCH_OVERHEAD_BYTES));
         p.put("log.cleaner.dedupe.buffer.size", Integer.toString(8 * 1024 * 1024));
@@ -182,7 +198,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             int rc;
             try (PrintStream ps = new PrintStream(log, true, StandardCharsets.UTF_8)) {
                 rc = StorageTool.execute(new String[] {
-                        "format", "-t", Uuid.randomUuid().toString(), "-c", config.toString()}, ps);
+                        "format", "-t", clusterId != null ? clusterId : Uuid.randomUuid().toString(), "-c",
+                        config.toString()}, ps);
             }
             if (rc != 0) {
                 throw new IllegalStateException("formatting Kafka data directory " + dataDir + " failed: "
@@ -235,8 +252,38 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         private int maxRecordBytes = RecordLimits.DEFAULT_MAX_RECORD_BYTES;
         private final Properties overrides = new Properties();
         private boolean cleanStart;
+        private int nodeId = 1;
+        private int controllerPort;
+        private String quorumVoters;
+        private String clusterId;
 
         private Builder() {
+        }
+
+        /**
+         * Joins a multi-node KRaft cluster on loopback: this node's id, its controller port, and
+         * every voter as {@code id@127.0.0.1:controllerPort,...} (the same on each node). With
+         * three or more voters, internal and default topics get replication factor 3 and
+         * {@code min.insync.replicas} 2.
+         */
+        public Builder optClusterNode(int nodeId, int controllerPort, String quorumVoters) {
+            if (nodeId < 0 || controllerPort <= 0 || controllerPort > 65535) {
+                throw new IllegalArgumentException("node id must be >= 0 and the controller port in 1..65535");
+            }
+            if (!java.util.Arrays.asList(quorumVoters.split(",")).contains(nodeId + "@127.0.0.1:" + controllerPort)) {
+                throw new IllegalArgumentException("quorum voters " + quorumVoters + " do not list this node as "
+                        + nodeId + "@127.0.0.1:" + controllerPort);
+            }
+            this.nodeId = nodeId;
+            this.controllerPort = controllerPort;
+            this.quorumVoters = quorumVoters;
+            return this;
+        }
+
+        /** Cluster id to format a new data directory with: every node of one cluster needs the same. */
+        public Builder optClusterId(String clusterId) {
+            this.clusterId = Objects.requireNonNull(clusterId, "clusterId");
+            return this;
         }
 
         /** Deletes whatever the data directory holds before starting: a new, empty cluster. */
