@@ -210,8 +210,13 @@ public final class ChaosCommand implements Callable<Integer> {
         Map<String, Integer> seen = readCommitted(run, total);
         int lost = lost(seen, epochs, TRAIN_LIMIT / BATCH);
         int dup = duplicates(seen);
-        row("teacher-producer kill -9 at random points across work items, restarted (single broker)", injected, lost,
-                dup, crashes);
+        if (kills > 0) {
+            row("teacher-producer kill -9 at random points across work items, restarted (single broker)", injected,
+                    lost, dup, crashes);
+        } else {
+            log("teacher run (no kills) for the student scenario: %d lost, %d duplicated, %d crashes", lost, dup,
+                    crashes);
+        }
         return lost + dup + crashes + (injected < kills ? 1 : 0);
     }
 
@@ -358,9 +363,11 @@ public final class ChaosCommand implements Callable<Integer> {
             } catch (IOException e) {
                 return false;
             }
-        }, Duration.ofSeconds(90));
+        }, Duration.ofSeconds(180));
         if (!up) {
-            throw new IllegalStateException("broker did not start; see " + log);
+            List<String> l = lines(log);
+            throw new IllegalStateException("broker did not start within 180 s; the end of " + log + ":\n"
+                    + String.join("\n", l.subList(Math.max(0, l.size() - 15), l.size())));
         }
     }
 
@@ -400,7 +407,7 @@ public final class ChaosCommand implements Callable<Integer> {
             } catch (IOException e) {
                 return false;
             }
-        }, Duration.ofSeconds(120));
+        }, Duration.ofSeconds(180));
         if (!up) {
             throw new IllegalStateException("cluster node " + (i + 1) + " did not start; see " + log);
         }
