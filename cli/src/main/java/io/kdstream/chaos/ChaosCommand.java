@@ -193,8 +193,8 @@ public final class ChaosCommand implements Callable<Integer> {
             Thread.sleep(random.nextInt(800)); // land anywhere inside a work item
             if (!t.isAlive()) {
                 crashes += t.exitValue() == 0 ? 0 : 1;
-                log("teacher %d exited %d before its kill (committed %d of %d)", k, t.exitValue(), committed(run),
-                        total);
+                log("teacher %d exited %d before its kill (last stable offset %d, %d batches planned)", k,
+                        t.exitValue(), committed(run), total);
                 if (t.exitValue() == 0) {
                     break; // finished early: the run is published
                 }
@@ -205,7 +205,7 @@ public final class ChaosCommand implements Callable<Integer> {
             }
             kill9(t);
             injected++;
-            log("teacher kill %d at %d of %d batches committed", injected, committed(run), total);
+            log("teacher kill %d at last stable offset %d (%d batches planned)", injected, committed(run), total);
         }
         Map<String, Integer> seen = readCommitted(run, total);
         int lost = lost(seen, epochs, TRAIN_LIMIT / BATCH);
