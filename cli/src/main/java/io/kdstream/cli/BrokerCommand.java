@@ -16,7 +16,8 @@ import picocli.CommandLine.Option;
 @Command(name = "broker",
         mixinStandardHelpOptions = true,
         description = {
-                "Runs a single-node KRaft Kafka broker (the real Kafka server, not a mock).",
+                "Runs a single-node KRaft Kafka broker (the real Kafka server, not a mock), or one node of a",
+                "multi-node cluster on loopback (--node-id, --controller-port, --quorum-voters, --cluster-id).",
                 "Runs in the foreground",
                 "until SIGTERM or Ctrl-C. Prints 'bootstrap.servers=HOST:PORT' once it accepts clients.",
                 "The data directory is formatted on first start and reused on restart."})
@@ -37,14 +38,41 @@ public final class BrokerCommand implements Callable<Integer> {
     @Option(names = "--clean", description = "Delete the data directory's contents first: start an empty cluster.")
     boolean clean;
 
+    @Option(names = "--node-id", defaultValue = "1", description = "KRaft node id (default: ${DEFAULT-VALUE}).")
+    int nodeId;
+
+    @Option(names = "--controller-port", defaultValue = "0",
+            description = "Controller port on 127.0.0.1; required with --quorum-voters (default: a free port).")
+    int controllerPort;
+
+    @Option(names = "--quorum-voters", paramLabel = "ID@127.0.0.1:PORT,...",
+            description = "Every controller of a multi-node cluster on loopback (the same on each node; one process "
+                    + "per node, each with its own --node-id, --port, --controller-port and --data-dir). Three or more "
+                    + "voters: replication factor 3, min.insync.replicas 2.")
+    String quorumVoters;
+
+    @Option(names = "--cluster-id", description = "Cluster id for formatting a new data directory; the same on every "
+            + "node of a cluster (default: random, fine for one node).")
+    String clusterId;
+
     @Override
     public Integer call() throws InterruptedException {
-        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder()
+        EmbeddedKafkaBroker.Builder b = EmbeddedKafkaBroker.builder()
                 .optPort(port)
                 .optDataDir(dataDir)
                 .optMaxRecordBytes(maxRecordBytes)
-                .optCleanStart(clean)
-                .build();
+                .optCleanStart(clean);
+        if (quorumVoters != null) {
+            if (clusterId == null) {
+                throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                        "--quorum-voters needs --cluster-id (the same on every node)");
+            }
+            b.optClusterNode(nodeId, controllerPort, quorumVoters);
+        }
+        if (clusterId != null) {
+            b.optClusterId(clusterId);
+        }
+        EmbeddedKafkaBroker broker = b.build();
         CountDownLatch stopped = new CountDownLatch(1);
         // The broker's threads are non-daemon: stop it from the shutdown hook so SIGTERM and
         // Ctrl-C end the process within seconds, with the log flushed.

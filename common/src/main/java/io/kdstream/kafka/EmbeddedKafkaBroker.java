@@ -57,6 +57,10 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private final String keystorePassword;
     private final Map<String, String> scramUsers;
     private final String superUser;
+    private final int nodeId;
+    private final int requestedControllerPort;
+    private final String quorumVoters;
+    private final String clusterId;
 
     private KafkaRaftServer server;
     private int port;
@@ -77,6 +81,10 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         this.keystorePassword = b.keystorePassword;
         this.scramUsers = new LinkedHashMap<>(b.scramUsers);
         this.superUser = b.superUser;
+        this.nodeId = b.nodeId;
+        this.requestedControllerPort = b.controllerPort;
+        this.quorumVoters = b.quorumVoters;
+        this.clusterId = b.clusterId;
         if (keystore != null && (superUser == null || !scramUsers.containsKey(superUser))) {
             throw new IllegalArgumentException("a SASL_SSL broker needs a super user among its SCRAM users "
                     + "(optScramUser + optSuperUser): it creates the ACLs");
@@ -86,6 +94,11 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     /** Whether clients must connect with SASL_SSL / SCRAM-SHA-512 (see {@link Builder#optSaslSsl}). */
     public boolean isSecured() {
         return keystore != null;
+    }
+
+    /** Nodes in the controller quorum: 1 for the single-node default. */
+    private int clusterSize() {
+        return quorumVoters == null ? 1 : quorumVoters.split(",").length;
     }
 
     public static Builder builder() {
@@ -102,7 +115,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             throw new IllegalStateException("broker already running on " + bootstrapServers());
         }
         port = requestedPort > 0 ? requestedPort : freePort();
-        int controllerPort = freePort();
+        int controllerPort = requestedControllerPort > 0 ? requestedControllerPort : freePort();
         Properties props = brokerProperties(port, controllerPort);
         try {
             if (cleanStart) {
@@ -166,8 +179,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             secured(p, brokerPort, controllerPort);
         }
         p.put("process.roles", "broker,controller");
-        p.put("node.id", "1");
-        p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
+        p.put("node.id", Integer.toString(nodeId));
+        p.put("controller.quorum.voters", quorumVoters != null ? quorumVoters : nodeId + "@127.0.0.1:" + controllerPort);
         p.putIfAbsent("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
         p.putIfAbsent("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
         p.put("controller.listener.names", "CONTROLLER");
@@ -175,18 +188,21 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         p.putIfAbsent("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
         p.put("log.dirs", dataDir.toAbsolutePath().toString());
         // A single node cannot satisfy the default replication factor of 3: consumer groups
-        // silently get nothing and initTransactions times out without these.
-        p.put("offsets.topic.replication.factor", "1");
+        // silently get nothing and initTransactions times out without these. A cluster of three
+        // or more replicates everything three times and acknowledges writes on two.
+        String rf = clusterSize() >= 3 ? "3" : "1";
+        String isr = clusterSize() >= 3 ? "2" : "1";
+        p.put("offsets.topic.replication.factor", rf);
         p.put("offsets.topic.num.partitions", "1");
-        p.put("transaction.state.log.replication.factor", "1");
-        p.put("transaction.state.log.min.isr", "1");
+        p.put("transaction.state.log.replication.factor", rf);
+        p.put("transaction.state.log.min.isr", isr);
         p.put("transaction.state.log.num.partitions", "1");
-        p.put("share.coordinator.state.topic.replication.factor", "1");
-        p.put("share.coordinator.state.topic.min.isr", "1");
+        p.put("share.coordinator.state.topic.replication.factor", rf);
+        p.put("share.coordinator.state.topic.min.isr", isr);
         p.put("group.initial.rebalance.delay.ms", "0");
         p.put("num.partitions", "1");
-        p.put("default.replication.factor", "1");
-        p.put("min.insync.replicas", "1");
+        p.put("default.replication.factor", rf);
+        p.put("min.insync.replicas", isr);
         p.put("message.max.bytes", Integer.toString(maxRecordBytes + RecordLimits.BATCH_OVERHEAD_BYTES));
         p.put("replica.fetch.max.bytes", Integer.toString(maxRecordBytes + RecordLimits.BATCH_OVERHEAD_BYTES));
         p.put("log.cleaner.dedupe.buffer.size", Integer.toString(8 * 1024 * 1024));
@@ -239,7 +255,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             ByteArrayOutputStream log = new ByteArrayOutputStream();
             int rc;
             try (PrintStream ps = new PrintStream(log, true, StandardCharsets.UTF_8)) {
-                List<String> args = new ArrayList<>(List.of("format", "-t", Uuid.randomUuid().toString(),
+                List<String> args = new ArrayList<>(List.of("format", "-t",
+                        clusterId != null ? clusterId : Uuid.randomUuid().toString(),
                         "-c", config.toString()));
                 // SCRAM credentials go into the cluster metadata at format time, so they exist
                 // before the first client connects
@@ -303,6 +320,10 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         private String keystorePassword;
         private final Map<String, String> scramUsers = new LinkedHashMap<>();
         private String superUser;
+        private int nodeId = 1;
+        private int controllerPort;
+        private String quorumVoters;
+        private String clusterId;
 
         private Builder() {
         }
@@ -334,6 +355,32 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         /** The principal allowed everything (the broker itself and whoever creates the ACLs). */
         public Builder optSuperUser(String user) {
             this.superUser = Objects.requireNonNull(user, "user");
+            return this;
+        }
+
+        /**
+         * Joins a multi-node KRaft cluster on loopback: this node's id, its controller port, and
+         * every voter as {@code id@127.0.0.1:controllerPort,...} (the same on each node). With
+         * three or more voters, internal and default topics get replication factor 3 and
+         * {@code min.insync.replicas} 2.
+         */
+        public Builder optClusterNode(int nodeId, int controllerPort, String quorumVoters) {
+            if (nodeId < 0 || controllerPort <= 0 || controllerPort > 65535) {
+                throw new IllegalArgumentException("node id must be >= 0 and the controller port in 1..65535");
+            }
+            if (!java.util.Arrays.asList(quorumVoters.split(",")).contains(nodeId + "@127.0.0.1:" + controllerPort)) {
+                throw new IllegalArgumentException("quorum voters " + quorumVoters + " do not list this node as "
+                        + nodeId + "@127.0.0.1:" + controllerPort);
+            }
+            this.nodeId = nodeId;
+            this.controllerPort = controllerPort;
+            this.quorumVoters = quorumVoters;
+            return this;
+        }
+
+        /** Cluster id to format a new data directory with: every node of one cluster needs the same. */
+        public Builder optClusterId(String clusterId) {
+            this.clusterId = Objects.requireNonNull(clusterId, "clusterId");
             return this;
         }
 

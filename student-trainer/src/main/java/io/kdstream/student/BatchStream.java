@@ -56,6 +56,11 @@ final class BatchStream implements BatchFeed {
     private volatile boolean closing;
     private volatile Throwable failure;
     private volatile int pass;
+    private long unreachableSince;
+    private long lastUnreachableLog;
+
+    private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(5);
+    private static final Duration UNREACHABLE_LOG_INTERVAL = Duration.ofSeconds(30);
 
     BatchStream(KafkaClients clients, String topic, String group, Map<Integer, Long> startOffsets, int startPass,
                 FeatureBatchValidator validator, DeadLetterQueue dlq, int prefetch, MeterRegistry registry) {
@@ -137,7 +142,7 @@ final class BatchStream implements BatchFeed {
             while (!closing) {
                 runCommands();
                 if (System.nanoTime() - lastEnd > 1_000_000_000L) {
-                    consumer.endOffsets(consumer.assignment()).forEach((tp, o) -> endOffsets.put(tp.partition(), o));
+                    probeEndOffsets();
                     lastEnd = System.nanoTime();
                 }
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
@@ -167,6 +172,35 @@ final class BatchStream implements BatchFeed {
             }
             clientMetrics.close();
             consumer.close(Duration.ofSeconds(5));
+        }
+    }
+
+    /**
+     * Refreshes end offsets (for lag), which doubles as the cluster's pulse: while it cannot be
+     * reached, poll() just returns nothing and the clients reconnect with backoff (up to
+     * {@code reconnect.backoff.max.ms}); this says so in the log instead of failing, and the
+     * trainer's {@code --idle-timeout} bounds the wait.
+     */
+    private void probeEndOffsets() {
+        try {
+            consumer.endOffsets(consumer.assignment(), PROBE_TIMEOUT)
+                    .forEach((tp, o) -> endOffsets.put(tp.partition(), o));
+            if (unreachableSince != 0) {
+                LOG.info("{}: Kafka reachable again after {} s; reading on", topic,
+                        (System.nanoTime() - unreachableSince) / 1_000_000_000L);
+                unreachableSince = 0;
+            }
+        } catch (org.apache.kafka.common.errors.RetriableException e) {
+            long now = System.nanoTime();
+            if (unreachableSince == 0) {
+                unreachableSince = now;
+                lastUnreachableLog = now;
+                LOG.warn("{}: Kafka not answering ({}); waiting for it, retrying with backoff", topic, e.toString());
+            } else if (now - lastUnreachableLog > UNREACHABLE_LOG_INTERVAL.toNanos()) {
+                lastUnreachableLog = now;
+                LOG.warn("{}: Kafka unreachable for {} s; still waiting (the student stops after --idle-timeout "
+                        + "without a batch)", topic, (now - unreachableSince) / 1_000_000_000L);
+            }
         }
     }
 

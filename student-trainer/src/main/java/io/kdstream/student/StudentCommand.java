@@ -137,6 +137,11 @@ public final class StudentCommand implements Callable<Integer> {
             description = "Seconds between JSON progress lines on stdout; 0 disables (default: ${DEFAULT-VALUE}).")
     int progressInterval;
 
+    @Option(names = "--trace", paramLabel = "FILE",
+            description = "Append a line per applied step (pass, epoch, batch, step), per start and per checkpoint "
+                    + "to FILE, for auditing exactly-once training across crashes (see docs/reliability.md).")
+    Path trace;
+
     /** Runs the student-trainer alone (container images), without the other subcommands. */
     public static void main(String[] args) {
         System.exit(new CommandLine(new StudentCommand()).setExecutionExceptionHandler(new KafkaAccessErrors())
@@ -160,13 +165,18 @@ public final class StudentCommand implements Callable<Integer> {
         ImageDataset train = ref.train();
         ImageDataset test = ref.test();
         PrometheusMeterRegistry registry = MetricsServer.newRegistry("student", "run", run, "group", group);
-        StudentTrainer trainer = StudentTrainer.builder().setClients(clients).setRun(spec).setGroup(group)
+        StepTrace stepTrace = trace != null ? StepTrace.open(trace) : null;
+        StudentTrainer.Builder builder = StudentTrainer.builder().setClients(clients).setRun(spec).setGroup(group)
                 .setCheckpointDir(checkpointDir).setInputNormalization(InputNormalization.forDataset(train))
                 .optConfig(cfg).optCheckpointEvery(checkpointEvery).optEvalEvery(evalEvery)
                 .optMaxNonFinite(maxNonFinite).optPrefetch(prefetch).optIdleTimeout(idleTimeout)
                 .optTrainData(train).optTestData(test)
                 .optPeriodicTestData(evalLimit > 0 ? test.subset(1.0, evalLimit, 1L) : null).optRegistry(registry)
-                .addListener(new JsonProgress(group, progressInterval)).build();
+                .addListener(new JsonProgress(group, progressInterval));
+        if (stepTrace != null) {
+            builder.addListener(stepTrace);
+        }
+        StudentTrainer trainer = builder.build();
 
         MetricsServer metrics = service.metricsPort >= 0
                 ? MetricsServer.start(registry, service.metricsPort, () -> true) : null;
@@ -190,6 +200,9 @@ public final class StudentCommand implements Callable<Integer> {
             } finally {
                 if (metrics != null) {
                     metrics.close();
+                }
+                if (stepTrace != null) {
+                    stepTrace.close();
                 }
             }
             int code = result.outcome() == StudentTrainer.Outcome.IDLE_TIMEOUT ? 3 : 0;

@@ -131,6 +131,8 @@ public final class StudentTrainer {
                 LOG.info("resumed {} from step {} ({} of {} batches trained)", group, step, trained.count(),
                         trained.total());
             }
+            final long startStep = step;
+            listeners.forEach(l -> l.onStart(startStep));
             LrSchedule schedule = LrSchedule.of(cfg.schedule(), cfg.lr(), cfg.warmupSteps(), trained.total());
             BatchSource replay = run.inputMode() == InputMode.REFERENCE
                     ? new BatchSource(requireTrain(), run.seed(), run.batchSize(), AugmentPolicy.parse(run.augmentation()))
