@@ -23,6 +23,7 @@ import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.slf4j.Logger;
@@ -52,6 +53,9 @@ import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 public final class TeacherWorker implements Runnable {
 
     private static final Logger LOG = LoggerFactory.getLogger(TeacherWorker.class);
+
+    /** How long a timed-out commit is retried before the teacher gives up. */
+    static final Duration COMMIT_PATIENCE = Duration.ofMinutes(10);
 
     private final KafkaClients clients;
     private final RunSpec spec;
@@ -199,7 +203,7 @@ public final class TeacherWorker implements Runnable {
                 committedSamples += batch.batchSize();
             }
             producer.sendOffsetsToTransaction(Map.of(tp, new OffsetAndMetadata(r.offset() + 1)), c.groupMetadata());
-            producer.commitTransaction(); // throws if any send of the item failed
+            commit(producer, item); // throws if any send of the item failed
             commits.increment();
             batches.increment(item.batchCount());
             samples.increment(committedSamples);
@@ -227,11 +231,37 @@ public final class TeacherWorker implements Runnable {
         }
     }
 
+    /**
+     * Commits, retrying a commit that timed out (a broker restarting or slow to come back): Kafka
+     * refuses to abort such a transaction, a timed-out commit must be retried. Gives up, ending
+     * the teacher with a clear error, after {@link #COMMIT_PATIENCE}.
+     */
+    private void commit(KafkaProducer<String, byte[]> producer, WorkItem item) {
+        long deadline = System.nanoTime() + COMMIT_PATIENCE.toNanos();
+        for (int attempt = 1; ; attempt++) {
+            try {
+                producer.commitTransaction();
+                if (attempt > 1) {
+                    LOG.info("teacher {}: work item {} committed on attempt {}", instanceId, item.key(), attempt);
+                }
+                return;
+            } catch (TimeoutException e) {
+                if (System.nanoTime() > deadline) {
+                    throw new CommitUnresolved("teacher " + instanceId + ": committing work item " + item.key()
+                            + " timed out for " + COMMIT_PATIENCE.toMinutes() + " min (" + attempt
+                            + " attempts); is the broker reachable? " + e.getMessage(), e);
+                }
+                LOG.warn("teacher {}: commit of work item {} timed out (attempt {}), retrying: {}", instanceId,
+                        item.key(), attempt, e.getMessage());
+            }
+        }
+    }
+
     private void abortQuietly(KafkaProducer<String, byte[]> producer) {
         try {
             producer.abortTransaction();
             aborts.increment();
-        } catch (KafkaException e) {
+        } catch (KafkaException | IllegalStateException e) {
             LOG.warn("abortTransaction failed: {}", e.toString());
         }
     }
@@ -282,6 +312,15 @@ public final class TeacherWorker implements Runnable {
             }
         });
         return !WorkPlanner.anyCommittedRecord(clients, topics.work(), from, clients.timeout(), stopping::get);
+    }
+
+    /** A commit that kept timing out: the producer can neither commit nor abort, so the teacher ends. */
+    private static final class CommitUnresolved extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        CommitUnresolved(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
 
     /** Thrown inside an item when {@link #stop} was called. */
