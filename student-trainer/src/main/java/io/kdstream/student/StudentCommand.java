@@ -108,6 +108,15 @@ public final class StudentCommand implements Callable<Integer> {
                     + "the final evaluation always uses the whole test split (default: ${DEFAULT-VALUE}).")
     int evalLimit;
 
+    @Option(names = "--eval-split", defaultValue = "test",
+            description = "test | validation: evaluate on the test split, or on a validation set carved from the training "
+                    + "split outside the run's subset (for tuning; default: ${DEFAULT-VALUE}).")
+    String evalSplit;
+
+    @Option(names = "--validation-size", defaultValue = "2000",
+            description = "Samples of the validation set with --eval-split validation (default: ${DEFAULT-VALUE}).")
+    int validationSize;
+
     @Option(names = "--max-nonfinite", defaultValue = "5",
             description = "Non-finite losses in a row before restoring the last checkpoint and stopping (default: ${DEFAULT-VALUE}).")
     int maxNonFinite;
@@ -156,7 +165,12 @@ public final class StudentCommand implements Callable<Integer> {
             ref = new DatasetRef(dataset, ref.trainFraction(), ref.trainLimit(), ref.subsetSeed());
         }
         ImageDataset train = ref.train();
-        ImageDataset test = ref.test();
+        ImageDataset test = switch (evalSplit) {
+            case "test" -> ref.test();
+            case "validation" -> ref.validation(validationSize);
+            default -> throw new CommandLine.ParameterException(new CommandLine(this),
+                    "--eval-split must be test or validation, got '" + evalSplit + "'");
+        };
         PrometheusMeterRegistry registry = MetricsServer.newRegistry("student", "run", run, "group", group);
         StudentTrainer trainer = StudentTrainer.builder().setClients(clients).setRun(spec).setGroup(group)
                 .setCheckpointDir(checkpointDir).setInputNormalization(InputNormalization.forDataset(train))
@@ -207,6 +221,7 @@ public final class StudentCommand implements Callable<Integer> {
         line.put("trained", result.trainedBatches());
         line.put("total", result.totalBatches());
         line.put("accuracy", result.finalAccuracy());
+        line.put("eval_split", evalSplit);
         line.put("best_accuracy", result.bestAccuracy());
         line.put("duplicates", result.duplicatesSkipped());
         line.put("rejected", result.rejected());
