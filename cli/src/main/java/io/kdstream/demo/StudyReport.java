@@ -135,6 +135,11 @@ final class StudyReport {
             double mean = acc.stream().mapToDouble(d -> d).average().orElse(Double.NaN);
             double sd = acc.size() < 2 ? 0 : Math.sqrt(acc.stream().mapToDouble(d -> (d - mean) * (d - mean)).sum() / (acc.size() - 1));
             Tuning tu = tuning.get(cell.arch() + "/" + r.id());
+            if (acc.isEmpty()) {
+                t.append("| ").append(r.id()).append(" | ").append(tu == null ? "" : tu.chosenLabel())
+                        .append(" | 0 | not finished | | |\n");
+                continue;
+            }
             t.append(String.format(Locale.ROOT, "| %s | %s | %d | %.2f%% ± %.2f | %s | %.0f s |%n", r.id(),
                     tu == null ? "" : tu.chosenLabel(), acc.size(), 100 * mean, 100 * sd,
                     String.join(" ", acc.stream().map(a -> String.format(Locale.ROOT, "%.2f", 100 * a)).toList()),
@@ -236,7 +241,7 @@ final class StudyReport {
     /** Every seed's test accuracy as a point per row, with the row mean as a bar. */
     static void writePoints(Path file, Cell cell, List<StudyRow> rows) throws IOException {
         List<StudyRow> present = rows.stream().filter(r -> cell.students().containsKey(r.id())).toList();
-        int w = 140 + 110 * Math.max(1, present.size());
+        int w = Math.max(560, 140 + 110 * present.size());
         int h = 420;
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();

@@ -103,6 +103,10 @@ class StudyReportTest {
         assertThat(t.chosenLabel()).isEqualTo("alpha=1");
         assertThat(StudyReport.Tuning.choose(row, List.of()).chosen()).as("no tuning: first candidate").isZero();
         assertThat(StudyRow.all()).allSatisfy(r -> assertThat(r.candidates()).as(r.id()).hasSize(3));
+        // the ViT's embedding is layer-normalized already; a CNN's is standardized before the rotation
+        assertThat(row.args(row.candidates().get(0), "vit")).containsSequence("--student-norm", "none")
+                .containsSequence("--projection", "matrix_exp");
+        assertThat(row.args(row.candidates().get(0), "cnn")).containsSequence("--student-norm", "layer");
     }
 
     private static StudentState student(String variant, int seed, double accuracy, List<String> args) {
