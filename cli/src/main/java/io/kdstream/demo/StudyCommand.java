@@ -271,9 +271,9 @@ public final class StudyCommand implements Callable<Integer> {
         return name + "-n" + limit + "-" + norm;
     }
 
-    /** {@code <name>-<phase>-<arch>-n<limit>-<row>-s<seed>}: also the consumer group and the stored file's name. */
+    /** {@code <name>-<phase>-<arch>-n<limit>-e<epochs>-<row>-s<seed>}: also the consumer group and the stored file's name. */
     private String group(String phase, String arch, int limit, String row, int seed) {
-        return name + "-" + phase + "-" + arch + "-n" + limit + "-" + row.replace('+', 'p') + "-s" + seed;
+        return name + "-" + phase + "-" + arch + "-n" + limit + "-e" + epochs + "-" + row.replace('+', 'p') + "-s" + seed;
     }
 
     private List<String> commandArgs() {

@@ -72,8 +72,12 @@ public final class VisionTransformer extends AbstractBlock {
         Shape s = x.getShape();
         long b = s.get(0);
         x = x.reshape(b, dim, s.get(2) * s.get(3)).transpose(0, 2, 1); // [B, T, D]
+        // results live in their first operand's manager: start from x (the caller's per-step manager),
+        // never from a parameter, or every activation of every step would pile up in the model's manager
         NDArray cls = ps.getValue(classToken, x.getDevice(), training).broadcast(new Shape(b, 1, dim));
-        x = cls.concat(x, 1).add(ps.getValue(positions, x.getDevice(), training));
+        cls.attach(x.getManager());
+        x = cls.concat(x, 1);
+        x = x.add(ps.getValue(positions, x.getDevice(), training));
         for (EncoderBlock block : blocks) {
             x = block.forward(ps, new NDList(x), training, params).singletonOrThrow();
         }
