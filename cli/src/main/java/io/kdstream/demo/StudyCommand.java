@@ -268,7 +268,7 @@ public final class StudyCommand implements Callable<Integer> {
     }
 
     private String run(int limit, String norm) {
-        return name + "-n" + limit + "-" + norm;
+        return name + "-n" + limit + "-e" + streamEpochs + "-" + norm; // a new stream config is a new run
     }
 
     /** {@code <name>-<phase>-<arch>-n<limit>-e<epochs>-<row>-s<seed>}: also the consumer group and the stored file's name. */
