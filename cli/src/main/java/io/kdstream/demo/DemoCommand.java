@@ -1,20 +1,15 @@
 package io.kdstream.demo;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -62,8 +57,6 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--student-arch", description = "Student architecture: cnn or mlp (default: cnn, quick: mlp).")
     String studentArch;
 
-    private final List<ChildProcess> children = new CopyOnWriteArrayList<>();
-    private volatile boolean interrupted;
 
     @Override
     public Integer call() throws Exception {
@@ -77,11 +70,11 @@ public final class DemoCommand implements Callable<Integer> {
         Files.createDirectories(runDir.resolve("logs"));
         long t0 = System.nanoTime();
         printPlan(nSeeds, limit, nEpochs);
-        Thread hook = new Thread(this::stopAll, "kdstream-demo-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
-        try {
-            String bs = bootstrapServers != null ? bootstrapServers : startBroker(runDir);
-            Path teacherDir = teacher != null ? teacher : trainTeacherIfMissing();
+        try (Orchestrator o = new Orchestrator("demo")) {
+            // a fresh cluster per demo: old runs' topics would only use disk
+            String bs = bootstrapServers != null ? bootstrapServers
+                    : o.startBroker(workDir.resolve("kafka"), true, runDir.resolve("logs/broker.log"));
+            Path teacherDir = teacher != null ? teacher : o.teacher(teacherCacheDir(), quick);
             ModelCard card = ModelCard.read(teacherDir);
             say("teacher %s (d_t=%d), test accuracy %s", card.arch(), card.featureDim(), percent(card.testAccuracy()));
 
@@ -91,17 +84,13 @@ public final class DemoCommand implements Callable<Integer> {
             }
             Map<String, Object> teacherState = new LinkedHashMap<>();
             long teacherStart = System.nanoTime();
-            ChildProcess producer = ChildProcess.start("teacher", ChildProcess.kdstream("1g", List.of("teacher",
-                    "--run", run, "--bootstrap-servers", bs, "--teacher", teacherDir.toString(),
-                    "--train-limit", Integer.toString(limit), "--seed", "7", "--epochs", Integer.toString(nEpochs),
-                    "--batch-size", Integer.toString(batch), "--norm", "layer", "--feature-dtype", "f16",
-                    "--inputs", "inline", "--augment", "flip", "--logits", "--progress-interval", "2")),
-                    runDir.resolve("logs/teacher.log"), e -> teacherState.put("last", e));
-            children.add(producer);
+            ChildProcess producer = o.startTeacher(run, bs, teacherDir, limit, nEpochs, batch, "layer",
+                    runDir.resolve("logs/teacher.log"), teacherState);
 
             ProgressBoard board = new ProgressBoard(teacherState, students);
             board.start();
-            int failures = runStudents(students, run, bs, arch, runDir);
+            int failures = o.runStudents(students, s -> studentArgs(s, run, bs, arch, runDir), runDir.resolve("logs"),
+                    parallel, s -> { });
             int teacherExit = producer.waitFor();
             double teacherSeconds = (System.nanoTime() - teacherStart) / 1e9;
             board.stop();
@@ -109,15 +98,13 @@ public final class DemoCommand implements Callable<Integer> {
                 failures++;
                 say("teacher-producer exited %d: see %s", teacherExit, runDir.resolve("logs/teacher.log"));
             }
-            stopAll();
+            o.stopAll();
 
             JsonNode tr = (JsonNode) teacherState.get("last");
             Map<String, Object> setup = new LinkedHashMap<>();
             setup.put("command", "kdstream demo" + (quick ? " --quick" : ""));
             setup.put("date", LocalDateTime.now().format(DateTimeFormatter.ISO_LOCAL_DATE_TIME));
-            setup.put("machine", Runtime.getRuntime().availableProcessors() + " cores, "
-                    + System.getProperty("os.name") + " " + System.getProperty("os.arch") + ", Java "
-                    + System.getProperty("java.version"));
+            setup.put("machine", machine());
             setup.put("run", run);
             setup.put("data", "Fashion-MNIST, " + limit + " training images (stratified), full 10,000-image test split");
             setup.put("teacher", card.arch() + ", d_t=" + card.featureDim() + ", test accuracy "
@@ -134,79 +121,7 @@ public final class DemoCommand implements Callable<Integer> {
             System.out.println(DemoReport.table(rows));
             System.out.println("report: " + report.toAbsolutePath());
             return failures == 0 ? 0 : 1;
-        } finally {
-            stopAll();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException e) {
-                // the JVM is shutting down already
-            }
         }
-    }
-
-    private int runStudents(List<StudentState> students, String run, String bs, String arch, Path runDir)
-            throws IOException, InterruptedException {
-        Deque<StudentState> queue = new ArrayDeque<>(students);
-        List<Map.Entry<StudentState, ChildProcess>> running = new ArrayList<>();
-        int failures = 0;
-        while ((!queue.isEmpty() || !running.isEmpty()) && !interrupted) {
-            while (running.size() < Math.max(1, parallel) && !queue.isEmpty()) {
-                StudentState s = queue.poll();
-                List<String> args = new ArrayList<>(List.of("student", "--run", run, "--group", s.group,
-                        "--bootstrap-servers", bs, "--arch", arch, "--seed", Integer.toString(s.experiment.seed()),
-                        "--checkpoint-dir", runDir.resolve("checkpoints").resolve(s.group).toString(),
-                        "--checkpoint-every", "1000", "--eval-every", quick ? "0" : "50", "--eval-limit", "2000",
-                        "--progress-interval", "2", "--idle-timeout", "PT10M"));
-                args.addAll(s.experiment.objectiveArgs());
-                s.startNanos = System.nanoTime();
-                s.status = "starting";
-                ChildProcess p = ChildProcess.start(s.group, ChildProcess.kdstream("1g", args),
-                        runDir.resolve("logs").resolve(s.group + ".log"), s::accept);
-                children.add(p);
-                running.add(Map.entry(s, p));
-            }
-            Thread.sleep(200); // poll interval of the process table
-            for (var it = running.iterator(); it.hasNext(); ) {
-                var e = it.next();
-                if (!e.getValue().isAlive()) {
-                    StudentState s = e.getKey();
-                    s.exitCode = e.getValue().waitFor();
-                    s.endNanos = System.nanoTime();
-                    s.status = s.exitCode == 0 ? "done" : "failed (" + s.exitCode + ")";
-                    if (s.exitCode != 0 || s.trained != s.total || s.total == 0) {
-                        failures++;
-                        say("student %s exited %d having trained %d of %d batches: see %s", s.group, s.exitCode,
-                                s.trained, s.total, runDir.resolve("logs").resolve(s.group + ".log"));
-                    }
-                    children.remove(e.getValue());
-                    it.remove();
-                }
-            }
-        }
-        return failures;
-    }
-
-    private String startBroker(Path runDir) throws IOException, InterruptedException {
-        // a fresh cluster per demo: old runs' topics would only use disk
-        ChildProcess broker = ChildProcess.start("broker", ChildProcess.kdstream("384m", List.of("broker",
-                "--port", "0", "--data-dir", workDir.resolve("kafka").toString(), "--clean")),
-                runDir.resolve("logs/broker.log"), e -> { });
-        children.add(broker);
-        long deadline = System.nanoTime() + 90_000_000_000L;
-        while (System.nanoTime() < deadline) {
-            for (String line : broker.textLines()) {
-                if (line.startsWith("bootstrap.servers=")) {
-                    String bs = line.substring("bootstrap.servers=".length());
-                    say("Kafka broker (own process, pid %d) at %s", broker.pid(), bs);
-                    return bs;
-                }
-            }
-            if (!broker.isAlive()) {
-                break;
-            }
-            Thread.sleep(100); // poll for the broker's ready line
-        }
-        throw new IllegalStateException("the embedded broker did not start: see " + runDir.resolve("logs/broker.log"));
     }
 
     /** Teacher training time and teacher pass + students time measured on this project's 2-core machine type. */
@@ -243,40 +158,19 @@ public final class DemoCommand implements Callable<Integer> {
         return workDir.resolve(quick ? "teacher-quick" : "teacher");
     }
 
-    private Path trainTeacherIfMissing() throws IOException, InterruptedException {
-        Path dir = teacherCacheDir();
-        if (Files.isRegularFile(dir.resolve(ModelCard.FILE_NAME))) {
-            say("using the cached teacher in %s", dir);
-            return dir;
-        }
-        List<String> args = quick
-                ? List.of("train-teacher", "--arch", "cnn", "--epochs", "1", "--train-limit", "3000",
-                        "--test-limit", "2000", "--out", dir.toString())
-                : List.of("train-teacher", "--arch", "resnet", "--epochs", "10", "--threads", "1",
-                        "--out", dir.toString());
-        say("training the teacher (once; cached in %s)", dir);
-        Process p = ChildProcess.startInherited(ChildProcess.kdstream("2g", args));
-        int code = p.waitFor();
-        if (code != 0) {
-            throw new IllegalStateException("teacher training failed with exit code " + code);
-        }
-        return dir;
+    private List<String> studentArgs(StudentState s, String run, String bs, String arch, Path runDir) {
+        List<String> args = new ArrayList<>(List.of("--run", run, "--group", s.group,
+                "--bootstrap-servers", bs, "--arch", arch, "--seed", Integer.toString(s.experiment.seed()),
+                "--checkpoint-dir", runDir.resolve("checkpoints").resolve(s.group).toString(),
+                "--checkpoint-every", "1000", "--eval-every", quick ? "0" : "50", "--eval-limit", "2000",
+                "--progress-interval", "2", "--idle-timeout", "PT10M"));
+        args.addAll(s.experiment.objectiveArgs());
+        return args;
     }
 
-    private void stopAll() {
-        interrupted = true;
-        List<ChildProcess> all = new ArrayList<>(children);
-        // students and teacher first, the broker last, so they can finish their transactions
-        all.sort(Comparator.comparing((ChildProcess c) -> c.name().equals("broker")));
-        for (ChildProcess c : all) {
-            if (!c.name().equals("broker")) {
-                c.stop(15);
-            }
-        }
-        for (ChildProcess c : all) {
-            c.stop(15);
-        }
-        children.clear();
+    static String machine() {
+        return Runtime.getRuntime().availableProcessors() + " cores, " + System.getProperty("os.name") + " "
+                + System.getProperty("os.arch") + ", Java " + System.getProperty("java.version");
     }
 
     static void say(String fmt, Object... args) {
@@ -284,7 +178,7 @@ public final class DemoCommand implements Callable<Integer> {
         System.out.flush();
     }
 
-    private static String percent(Double d) {
+    static String percent(Double d) {
         return d == null ? "unknown" : String.format(Locale.ROOT, "%.2f%%", 100 * d);
     }
 }

@@ -109,7 +109,7 @@ final class DemoReport {
         return dir.resolve("report.md");
     }
 
-    private static void writeChart(Path file, List<StudentState> students) throws IOException {
+    static void writeChart(Path file, List<StudentState> students) throws IOException {
         int w = 1200;
         int h = 480;
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);

@@ -59,6 +59,11 @@ final class StudentState {
         return List.copyOf(losses);
     }
 
+    /** Exited 0 having trained every batch of its run. */
+    boolean succeeded() {
+        return exitCode == 0 && total > 0 && trained == total;
+    }
+
     double wallSeconds() {
         long end = endNanos != 0 ? endNanos : System.nanoTime();
         return startNanos == 0 ? 0 : (end - startNanos) / 1e9;

@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import io.kdstream.data.RequiresDataset;
 
 /**
  * The short version of {@code benchmarks/chaos.sh}, through {@code bin/kdstream chaos} as a user
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and then killed with kill -9 mid-run while a teacher and a student work; nothing lost, nothing
  * duplicated, no crash. (The student kill loop's short version is StudentKillIT.)
  */
+@RequiresDataset
 class ChaosIT {
 
     @TempDir

@@ -66,6 +66,30 @@ public record DatasetRef(String dataset, double trainFraction, int trainLimit, l
         return trainFraction == 1.0 && trainLimit == 0 ? all : all.subset(trainFraction, trainLimit, subsetSeed);
     }
 
+    /**
+     * A validation set carved from the training split: a stratified, seeded choice of {@code size}
+     * samples that are <em>not</em> in {@link #train()}, so hyper-parameters can be tuned without
+     * looking at the test split. Fails when the run trains on the whole training split.
+     */
+    public ImageDataset validation(int size) {
+        if (size <= 0) {
+            throw new IllegalArgumentException("validation size must be positive, got " + size);
+        }
+        ImageDataset all = Datasets.load(dataset, Split.TRAIN);
+        ImageDataset train = train();
+        java.util.Set<Long> used = new java.util.HashSet<>(train.size() * 2);
+        for (int i = 0; i < train.size(); i++) {
+            used.add(train.sampleId(i));
+        }
+        int[] rest = java.util.stream.IntStream.range(0, all.size()).filter(i -> !used.contains(all.sampleId(i))).toArray();
+        if (rest.length < size) {
+            throw new IllegalArgumentException("a validation set of " + size + " needs that many training samples outside "
+                    + "the run's subset, but only " + rest.length + " are left (" + id() + ")");
+        }
+        // a different seed than the training subset's choice, so the two draws are unrelated
+        return all.select(rest).subset(1.0, size, subsetSeed ^ 0x5eedL);
+    }
+
     /** The whole test split. */
     public ImageDataset test() {
         return Datasets.load(dataset, Split.TEST);

@@ -25,6 +25,10 @@ import ai.djl.nn.pooling.Pool;
  *   <li>{@code cnn} (student): three conv-BN-ReLU layers with max pooling (16→32→64), 1×1 conv to
  *       128, global average pool: d = 128.</li>
  *   <li>{@code mlp} (student): flatten, 256 hidden units, 64 features: d = 64.</li>
+ *   <li>{@code vit} (student, the paper's kind): a DeiT-style vision transformer, a 4×4 grid of
+ *       patches (7 px for 28×28, 8 px for 32×32), class token, 4 pre-norm blocks of width 128 with
+ *       4 heads and MLP 256, final LayerNorm: d = 128, the layer-normalized class token, ~0.54 M
+ *       parameters ({@link VisionTransformer}).</li>
  * </ul>
  */
 public enum Architecture {
@@ -61,6 +65,13 @@ public enum Architecture {
                     .add(Activation.reluBlock())
                     .add(Linear.builder().setUnits(64).build())
                     .add(Activation.reluBlock());
+        }
+    },
+    VIT(128) {
+        @Override
+        Block trunk(int channels) {
+            // 16 tokens + class token: small enough to train many students on 2 cores
+            return new VisionTransformer(channels == 1 ? 7 : 8, 128, 4, 4, 256);
         }
     };
 

@@ -13,11 +13,11 @@ import ai.djl.ndarray.NDArray;
  * libtorch-owned storage, which the graph keeps alive by reference counting. (Any array made by
  * {@code NDManager.create(...)} aliases Java memory the same way: keep it open until backward.)
  */
-final class Scalars {
+public final class Scalars {
     private Scalars() {}
 
     /** A 0-d constant of {@code like}'s dtype and device, in {@code like}'s manager. */
-    static NDArray constant(NDArray like, double value) {
+    public static NDArray constant(NDArray like, double value) {
         try (NDArray javaOwned = like.getManager().create(value)) {
             // duplicate() is a real libtorch copy; toType(sameType, copy = true) returns an alias.
             NDArray owned = javaOwned.duplicate();
@@ -29,11 +29,11 @@ final class Scalars {
         }
     }
 
-    static NDArray mul(NDArray a, double value) {
+    public static NDArray mul(NDArray a, double value) {
         return a.mul(constant(a, value));
     }
 
-    static NDArray div(NDArray a, double value) {
+    public static NDArray div(NDArray a, double value) {
         return a.div(constant(a, value));
     }
 }

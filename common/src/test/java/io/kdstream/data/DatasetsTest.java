@@ -160,6 +160,27 @@ class DatasetsTest {
         assertThatThrownBy(() -> train.subset(0, 0, 1)).hasMessageContaining("(0, 1]");
     }
 
+    @Test
+    void validationIsCarvedFromTrainDisjointFromTheRunsSubsetAndStratified() {
+        DatasetRef ref = new DatasetRef("fashion-mnist", 1.0, 5000, 7);
+        ImageDataset val = ref.validation(2000);
+        assertThat(val.size()).isEqualTo(2000);
+        assertThat(val.split()).as("carved from the training split, never the test split").isEqualTo(Split.TRAIN);
+        java.util.Set<Long> train = new java.util.HashSet<>();
+        for (long id : ids(ref.train())) {
+            train.add(id);
+        }
+        int[] perClass = new int[10];
+        for (int i = 0; i < val.size(); i++) {
+            assertThat(train).doesNotContain(val.sampleId(i));
+            perClass[val.label(i)]++;
+        }
+        assertThat(perClass).containsOnly(200);
+        assertThat(ids(ref.validation(2000))).as("deterministic").containsExactly(ids(val));
+        assertThatThrownBy(() -> DatasetRef.full("fashion-mnist").validation(10))
+                .hasMessageContaining("only 0 are left");
+    }
+
     static String pixelSha(ImageDataset ds) throws Exception {
         MessageDigest md = MessageDigest.getInstance("SHA-256");
         byte[] buf = new byte[ds.sampleSize()];

@@ -43,7 +43,7 @@ class ModelZooTest {
         assertThat(Architecture.RESNET.featureDim()).isGreaterThanOrEqualTo(256);
         assertThat(Architecture.CNN.featureDim()).isLessThan(Architecture.RESNET.featureDim());
         assertThat(Architecture.MLP.featureDim()).isLessThan(Architecture.RESNET.featureDim());
-        assertThatThrownBy(() -> Architecture.parse("vit")).hasMessageContaining("resnet");
+        assertThatThrownBy(() -> Architecture.parse("deit-b")).hasMessageContaining("vit");
     }
 
     @Test

@@ -46,7 +46,7 @@ public final class StudentCommand implements Callable<Integer> {
     @Option(names = "--group", required = true, description = "Consumer group: one per experiment.")
     String group;
 
-    @Option(names = "--arch", defaultValue = "cnn", description = "Student architecture: cnn | mlp (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--arch", defaultValue = "cnn", description = "Student architecture: cnn | mlp | vit (default: ${DEFAULT-VALUE}).")
     String arch;
 
     @Option(names = "--projection", defaultValue = "matrix_exp",
@@ -109,6 +109,15 @@ public final class StudentCommand implements Callable<Integer> {
                     + "the final evaluation always uses the whole test split (default: ${DEFAULT-VALUE}).")
     int evalLimit;
 
+    @Option(names = "--eval-split", defaultValue = "test",
+            description = "test | validation: evaluate on the test split, or on a validation set carved from the training "
+                    + "split outside the run's subset (for tuning; default: ${DEFAULT-VALUE}).")
+    String evalSplit;
+
+    @Option(names = "--validation-size", defaultValue = "2000",
+            description = "Samples of the validation set with --eval-split validation (default: ${DEFAULT-VALUE}).")
+    int validationSize;
+
     @Option(names = "--max-nonfinite", defaultValue = "5",
             description = "Non-finite losses in a row before restoring the last checkpoint and stopping (default: ${DEFAULT-VALUE}).")
     int maxNonFinite;
@@ -163,7 +172,12 @@ public final class StudentCommand implements Callable<Integer> {
             ref = new DatasetRef(dataset, ref.trainFraction(), ref.trainLimit(), ref.subsetSeed());
         }
         ImageDataset train = ref.train();
-        ImageDataset test = ref.test();
+        ImageDataset test = switch (evalSplit) {
+            case "test" -> ref.test();
+            case "validation" -> ref.validation(validationSize);
+            default -> throw new CommandLine.ParameterException(new CommandLine(this),
+                    "--eval-split must be test or validation, got '" + evalSplit + "'");
+        };
         PrometheusMeterRegistry registry = MetricsServer.newRegistry("student", "run", run, "group", group);
         StepTrace stepTrace = trace != null ? StepTrace.open(trace) : null;
         StudentTrainer.Builder builder = StudentTrainer.builder().setClients(clients).setRun(spec).setGroup(group)
@@ -222,6 +236,7 @@ public final class StudentCommand implements Callable<Integer> {
         line.put("trained", result.trainedBatches());
         line.put("total", result.totalBatches());
         line.put("accuracy", result.finalAccuracy());
+        line.put("eval_split", evalSplit);
         line.put("best_accuracy", result.bestAccuracy());
         line.put("duplicates", result.duplicatesSkipped());
         line.put("rejected", result.rejected());

@@ -26,6 +26,7 @@ import io.kdstream.codec.RunSpec;
 import io.kdstream.data.DatasetRef;
 import io.kdstream.data.ImageDataset;
 import io.kdstream.data.InputNormalization;
+import io.kdstream.data.RequiresDataset;
 import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.TestKafka;
@@ -37,6 +38,7 @@ import io.kdstream.kafka.TestKafka;
  * is back resumes from that checkpoint and trains every batch exactly once. Needs root and
  * {@code mount -t tmpfs}; skipped with the reason otherwise.
  */
+@RequiresDataset
 @ExtendWith(KafkaExtension.class)
 class CheckpointDiskFaultsIT {
 

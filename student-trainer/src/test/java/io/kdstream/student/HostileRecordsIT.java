@@ -33,6 +33,7 @@ import io.kdstream.codec.RunSpec;
 import io.kdstream.data.DatasetRef;
 import io.kdstream.data.ImageDataset;
 import io.kdstream.data.InputNormalization;
+import io.kdstream.data.RequiresDataset;
 import io.kdstream.kafka.DeadLetterQueue;
 import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.KafkaExtension;
@@ -48,6 +49,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
  * reason expected for its kind, trains every valid batch exactly once, and decoding any of the
  * values allocates memory bounded by a small multiple of the value's size.
  */
+@RequiresDataset
 @ExtendWith(KafkaExtension.class)
 class HostileRecordsIT {
 

@@ -31,6 +31,7 @@ import io.kdstream.codec.InputMode;
 import io.kdstream.codec.RunSpec;
 import io.kdstream.config.KafkaAccessErrors;
 import io.kdstream.data.DatasetRef;
+import io.kdstream.data.RequiresDataset;
 import io.kdstream.kafka.EmbeddedKafkaBroker;
 import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.RunAcls;
@@ -43,6 +44,7 @@ import io.kdstream.kafka.RunTopics;
  * features or the manifest; a wrong password ends the student at once with one clear line; no
  * password appears in any log, progress line or {@code /metrics}.
  */
+@RequiresDataset
 class SecureClusterIT {
 
     private static final String STORE_PASSWORD = "store-Pw-91c2";

@@ -23,6 +23,7 @@ import io.kdstream.codec.InputMode;
 import io.kdstream.codec.RunSpec;
 import io.kdstream.codec.Tensor;
 import io.kdstream.data.DatasetRef;
+import io.kdstream.data.RequiresDataset;
 import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.TestKafka;
 
@@ -32,6 +33,7 @@ import io.kdstream.kafka.TestKafka;
  * and the final parameters equal those of an uninterrupted run (libtorch CPU, one thread). The
  * long version (N ≥ 10 kills) is {@code benchmarks/chaos.sh}.
  */
+@RequiresDataset
 @ExtendWith(KafkaExtension.class)
 class StudentKillIT {
 

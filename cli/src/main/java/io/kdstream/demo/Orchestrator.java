@@ -1,0 +1,177 @@
+package io.kdstream.demo;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+import io.kdstream.model.ModelCard;
+
+/**
+ * The processes of a local experiment, shared by {@code demo} and {@code study}: the embedded
+ * broker, the teacher (trained once and cached), teacher-producers and a pool of students, each
+ * its own JVM. Stops every child on {@link #close} and on JVM shutdown (Ctrl-C).
+ */
+final class Orchestrator implements AutoCloseable {
+
+    private final String tag;
+    private final List<ChildProcess> children = new CopyOnWriteArrayList<>();
+    private final Thread hook;
+    private volatile boolean interrupted;
+
+    Orchestrator(String tag) {
+        this.tag = tag;
+        this.hook = new Thread(this::stopAll, "kdstream-" + tag + "-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+    }
+
+    /** Starts the broker on {@code dataDir} ({@code clean}: an empty cluster) and returns its bootstrap address. */
+    String startBroker(Path dataDir, boolean clean, Path log) throws IOException, InterruptedException {
+        List<String> args = new ArrayList<>(List.of("broker", "--port", "0", "--data-dir", dataDir.toString()));
+        if (clean) {
+            args.add("--clean");
+        }
+        ChildProcess broker = ChildProcess.start("broker", ChildProcess.kdstream("384m", args), log, e -> { });
+        children.add(broker);
+        long deadline = System.nanoTime() + 90_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            for (String line : broker.textLines()) {
+                if (line.startsWith("bootstrap.servers=")) {
+                    String bs = line.substring("bootstrap.servers=".length());
+                    say("Kafka broker (own process, pid %d) at %s", broker.pid(), bs);
+                    return bs;
+                }
+            }
+            if (!broker.isAlive()) {
+                break;
+            }
+            Thread.sleep(100); // poll for the broker's ready line
+        }
+        throw new IllegalStateException("the embedded broker did not start: see " + log);
+    }
+
+    /** The cached teacher in {@code dir}, training it first if missing (quick: a tiny CNN teacher). */
+    Path teacher(Path dir, boolean quick) throws IOException, InterruptedException {
+        if (Files.isRegularFile(dir.resolve(ModelCard.FILE_NAME))) {
+            say("using the cached teacher in %s", dir);
+            return dir;
+        }
+        List<String> args = quick
+                ? List.of("train-teacher", "--arch", "cnn", "--epochs", "1", "--train-limit", "3000",
+                        "--test-limit", "2000", "--out", dir.toString())
+                : List.of("train-teacher", "--arch", "resnet", "--epochs", "10", "--threads", "1",
+                        "--out", dir.toString());
+        say("training the teacher (once; cached in %s)", dir);
+        Process p = ChildProcess.startInherited(ChildProcess.kdstream("2g", args));
+        int code = p.waitFor();
+        if (code != 0) {
+            throw new IllegalStateException("teacher training failed with exit code " + code);
+        }
+        return dir;
+    }
+
+    /**
+     * Starts a teacher-producer for {@code run}: {@code limit} training images, {@code epochs} passes of
+     * flip-augmented batches, features normalized by {@code norm}, f16, inline inputs, with logits.
+     * Its progress lines go into {@code state} under "last". A finished run's producer exits at once.
+     */
+    ChildProcess startTeacher(String run, String bootstrap, Path teacherDir, int limit, int epochs, int batch,
+                              String norm, Path log, Map<String, Object> state) throws IOException {
+        ChildProcess producer = ChildProcess.start("teacher-" + run, ChildProcess.kdstream("1g", List.of("teacher",
+                "--run", run, "--bootstrap-servers", bootstrap, "--teacher", teacherDir.toString(),
+                "--train-limit", Integer.toString(limit), "--seed", "7", "--epochs", Integer.toString(epochs),
+                "--batch-size", Integer.toString(batch), "--norm", norm, "--feature-dtype", "f16",
+                "--inputs", "inline", "--augment", "flip", "--logits", "--progress-interval", "2")),
+                log, e -> state.put("last", e));
+        children.add(producer);
+        return producer;
+    }
+
+    /**
+     * Trains {@code students}, {@code parallel} at a time, each as a {@code kdstream student} process
+     * with {@code args.apply(student)}; {@code onDone} sees each one that exits. Returns the number
+     * that failed (non-zero exit or not every batch trained).
+     */
+    int runStudents(List<StudentState> students, Function<StudentState, List<String>> args, Path logDir, int parallel,
+                    Consumer<StudentState> onDone) throws IOException, InterruptedException {
+        Deque<StudentState> queue = new ArrayDeque<>(students);
+        List<Map.Entry<StudentState, ChildProcess>> running = new ArrayList<>();
+        int failures = 0;
+        while ((!queue.isEmpty() || !running.isEmpty()) && !interrupted) {
+            while (running.size() < Math.max(1, parallel) && !queue.isEmpty()) {
+                StudentState s = queue.poll();
+                List<String> cmd = new ArrayList<>(List.of("student"));
+                cmd.addAll(args.apply(s));
+                s.startNanos = System.nanoTime();
+                s.status = "starting";
+                ChildProcess p = ChildProcess.start(s.group, ChildProcess.kdstream("1g", cmd),
+                        logDir.resolve(s.group + ".log"), s::accept);
+                children.add(p);
+                running.add(Map.entry(s, p));
+            }
+            Thread.sleep(200); // poll interval of the process table
+            for (var it = running.iterator(); it.hasNext(); ) {
+                var e = it.next();
+                if (!e.getValue().isAlive()) {
+                    StudentState s = e.getKey();
+                    s.exitCode = e.getValue().waitFor();
+                    s.endNanos = System.nanoTime();
+                    s.status = s.exitCode == 0 ? "done" : "failed (" + s.exitCode + ")";
+                    if (!s.succeeded()) {
+                        failures++;
+                        say("student %s exited %d having trained %d of %d batches: see %s", s.group, s.exitCode,
+                                s.trained, s.total, logDir.resolve(s.group + ".log"));
+                    }
+                    children.remove(e.getValue());
+                    it.remove();
+                    onDone.accept(s);
+                }
+            }
+        }
+        return failures;
+    }
+
+    boolean interrupted() {
+        return interrupted;
+    }
+
+    /** Stops students and teachers first, the broker last, so they can finish their transactions. */
+    void stopAll() {
+        interrupted = true;
+        List<ChildProcess> all = new ArrayList<>(children);
+        all.sort(Comparator.comparing((ChildProcess c) -> c.name().equals("broker")));
+        for (ChildProcess c : all) {
+            if (!c.name().equals("broker")) {
+                c.stop(15);
+            }
+        }
+        for (ChildProcess c : all) {
+            c.stop(15);
+        }
+        children.clear();
+    }
+
+    void say(String fmt, Object... args) {
+        System.out.println("[" + tag + "] " + String.format(Locale.ROOT, fmt, args));
+        System.out.flush();
+    }
+
+    @Override
+    public void close() {
+        stopAll();
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            // the JVM is shutting down already
+        }
+    }
+}

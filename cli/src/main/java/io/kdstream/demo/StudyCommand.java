@@ -1,0 +1,300 @@
+package io.kdstream.demo;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import io.kdstream.model.ModelCard;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code kdstream study}: the demo's comparison made large enough to tell distillation from seed
+ * noise. One teacher pass per (training subset, teacher normalization) is streamed once; every
+ * student replays the retained topic for a long schedule. Rows are tuned on a validation split
+ * carved from train, then trained with several seeds and evaluated on the test split; the report
+ * has paired differences with 95% intervals. Resumable: finished students are kept in the study
+ * directory and reused when the same command runs again.
+ */
+@Command(name = "study", mixinStandardHelpOptions = true,
+        description = {"Runs the distillation study: students x rows x seeds from one teacher pass per stream, replayed.",
+                "Tunes every row on a validation split carved from train (same number of candidates per row), trains the",
+                "chosen setting with --seeds seeds, writes report.md/json and plots. Run the same command again to resume."})
+public final class StudyCommand implements Callable<Integer> {
+
+    @Option(names = "--work-dir", defaultValue = "kdstream-work", description = "Work directory (default: ${DEFAULT-VALUE}).")
+    Path workDir;
+
+    @Option(names = "--name", defaultValue = "study",
+            description = "Study name: its state is in <work-dir>/study/<name>; same name = resume (default: ${DEFAULT-VALUE}).")
+    String name;
+
+    @Option(names = "--report-dir", description = "Where report.md, report.json and the plots go (default: the study directory).")
+    Path reportDir;
+
+    @Option(names = "--teacher", description = "Teacher model directory (default: <work-dir>/teacher, trained if missing).")
+    Path teacher;
+
+    @Option(names = "--bootstrap-servers", description = "Use this Kafka cluster instead of the study's own broker.")
+    String bootstrapServers;
+
+    @Option(names = "--archs", split = ",", defaultValue = "vit,cnn", description = "Student architectures (default: ${DEFAULT-VALUE}).")
+    List<String> archs;
+
+    @Option(names = "--train-limits", split = ",", defaultValue = "5000,1000",
+            description = "Training subsets (images); the first is where rows are tuned (default: ${DEFAULT-VALUE}).")
+    List<Integer> trainLimits;
+
+    @Option(names = "--rows", split = ",", description = "Only these rows (default: all: alone, logit, linear, VkD, VkD+logit, VkD-batch, VkD-whiten).")
+    List<String> rowFilter;
+
+    @Option(names = "--epochs", defaultValue = "40", description = "Student epochs (default: ${DEFAULT-VALUE}).")
+    int epochs;
+
+    @Option(names = "--stream-epochs", defaultValue = "10",
+            description = "Epochs the teacher streams (distinct augmentations); students replay them to reach --epochs (default: ${DEFAULT-VALUE}).")
+    int streamEpochs;
+
+    @Option(names = "--seeds", defaultValue = "5", description = "Seeds per row (default: ${DEFAULT-VALUE}).")
+    int seeds;
+
+    @Option(names = "--tune-seeds", defaultValue = "1",
+            description = "Seeds per tuning candidate; 0 = no tuning, each row's first candidate (default: ${DEFAULT-VALUE}).")
+    int tuneSeeds;
+
+    @Option(names = "--validation-size", defaultValue = "2000", description = "Validation images carved from train (default: ${DEFAULT-VALUE}).")
+    int validationSize;
+
+    @Option(names = "--parallel", defaultValue = "2", description = "Students trained at the same time (default: ${DEFAULT-VALUE}).")
+    int parallel;
+
+    @Option(names = "--eval-every", defaultValue = "100", description = "Steps between evaluations for the curves (default: ${DEFAULT-VALUE}).")
+    int evalEvery;
+
+    @Option(names = "--report-only",
+            description = "Write the report from the students finished so far; train nothing (rows still running are marked incomplete).")
+    boolean reportOnly;
+
+    @Option(names = "--batch-size", defaultValue = "128", description = "Batch size (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    /** Which stream and architecture each student (by group) trains on. */
+    private final Map<String, String[]> jobs = new java.util.concurrent.ConcurrentHashMap<>();
+
+    @Override
+    public Integer call() throws Exception {
+        if (epochs % streamEpochs != 0) {
+            throw new IllegalArgumentException("--epochs " + epochs + " must be a multiple of --stream-epochs " + streamEpochs);
+        }
+        List<StudyRow> rows = StudyRow.all().stream()
+                .filter(r -> rowFilter == null || rowFilter.contains(r.id())).toList();
+        if (rows.isEmpty()) {
+            throw new IllegalArgumentException("--rows " + rowFilter + " selects none of " + StudyRow.all().stream().map(StudyRow::id).toList());
+        }
+        Path studyDir = workDir.resolve("study").resolve(name);
+        Path logs = studyDir.resolve("logs");
+        Files.createDirectories(logs);
+        Path out = reportDir != null ? reportDir : studyDir;
+        StudyStore store = new StudyStore(studyDir);
+        long t0 = System.nanoTime();
+        try (Orchestrator o = new Orchestrator("study")) {
+            // the study's own broker keeps its data: the retained topics are what a restart replays
+            String bs = bootstrapServers != null || reportOnly ? bootstrapServers
+                    : o.startBroker(studyDir.resolve("kafka"), false, logs.resolve("broker.log"));
+            Path teacherDir = teacher != null ? teacher : reportOnly ? workDir.resolve("teacher") : o.teacher(workDir.resolve("teacher"), false);
+            ModelCard card = ModelCard.read(teacherDir);
+            o.say("teacher %s (d_t=%d), test accuracy %s", card.arch(), card.featureDim(), DemoCommand.percent(card.testAccuracy()));
+
+            // one teacher pass per (subset, normalization), all started now: they are short next to the students
+            Map<String, Map<String, Object>> teacherStates = new LinkedHashMap<>();
+            List<ChildProcess> producers = new ArrayList<>();
+            for (int limit : reportOnly ? List.<Integer>of() : trainLimits) {
+                for (String norm : rows.stream().map(StudyRow::teacherNorm).distinct().toList()) {
+                    String run = run(limit, norm);
+                    Map<String, Object> state = new java.util.concurrent.ConcurrentHashMap<>();
+                    teacherStates.put(run, state);
+                    producers.add(o.startTeacher(run, bs, teacherDir, limit, streamEpochs, batch, norm,
+                            logs.resolve("teacher-" + run + ".log"), state));
+                }
+            }
+
+            // phase 1: every candidate of every row, on the validation split
+            int tuneLimit = trainLimits.get(0);
+            Map<String, StudyReport.Tuning> tuning = new LinkedHashMap<>();
+            List<StudentState> tuneStudents = new ArrayList<>();
+            Map<String, List<StudentState>> byRow = new LinkedHashMap<>();
+            for (String arch : archs) {
+                for (StudyRow r : rows) {
+                    List<StudentState> mine = byRow.computeIfAbsent(arch + "/" + r.id(), k -> new ArrayList<>());
+                    for (int c = 0; c < r.candidates().size() && tuneSeeds > 0; c++) {
+                        for (int s = 1; s <= tuneSeeds; s++) {
+                            StudyRow.Candidate cand = r.candidates().get(c);
+                            Experiment e = new Experiment(r.id() + " " + cand.label(), 100 + s, r.args(cand, arch));
+                            StudentState st = new StudentState(e, group("tune", arch, tuneLimit, r.id() + "-c" + c, 100 + s));
+                            jobs.put(st.group, new String[] {run(tuneLimit, r.teacherNorm()), arch});
+                            tuneStudents.add(st);
+                            mine.add(st);
+                        }
+                    }
+                }
+            }
+            int failures = train(o, store, tuneStudents, bs, logs, studyDir, "tuning", true);
+            if (o.interrupted()) {
+                return stopped(o, studyDir);
+            }
+            for (String arch : archs) {
+                for (StudyRow r : rows) {
+                    tuning.put(arch + "/" + r.id(), StudyReport.Tuning.choose(r, byRow.get(arch + "/" + r.id())));
+                }
+            }
+
+            // phase 2: the chosen setting of every row, --seeds seeds, on the test split
+            List<StudyReport.Cell> cells = new ArrayList<>();
+            List<StudentState> finals = new ArrayList<>();
+            for (String arch : archs) {
+                for (int limit : trainLimits) {
+                    StudyReport.Cell cell = new StudyReport.Cell(arch, limit, new LinkedHashMap<>());
+                    // seed-major: a study cut short still has complete, paired seeds for every row
+                    for (int s = 1; s <= seeds; s++) {
+                        for (StudyRow r : rows) {
+                            StudyRow.Candidate cand = r.candidates().get(tuning.get(arch + "/" + r.id()).chosen());
+                            Experiment e = new Experiment(r.id(), s, r.args(cand, arch));
+                            StudentState st = new StudentState(e, group("final", arch, limit, r.id(), s));
+                            jobs.put(st.group, new String[] {run(limit, r.teacherNorm()), arch});
+                            cell.students().computeIfAbsent(r.id(), k -> new ArrayList<>()).add(st);
+                            finals.add(st);
+                        }
+                    }
+                    cells.add(cell);
+                }
+            }
+            failures += train(o, store, finals, bs, logs, studyDir, "final", false);
+            if (o.interrupted()) {
+                return stopped(o, studyDir);
+            }
+            for (ChildProcess p : producers) {
+                if (p.waitFor() != 0) {
+                    failures++;
+                    o.say("teacher-producer %s failed: see its log in %s", p.name(), logs);
+                }
+            }
+            o.stopAll();
+
+            Map<String, Object> setup = new LinkedHashMap<>();
+            setup.put("command", "kdstream study " + String.join(" ", commandArgs()));
+            setup.put("date", LocalDateTime.now().format(DateTimeFormatter.ISO_LOCAL_DATE_TIME));
+            setup.put("machine", DemoCommand.machine());
+            setup.put("teacher", card.arch() + ", d_t=" + card.featureDim() + ", test accuracy "
+                    + DemoCommand.percent(card.testAccuracy()) + ", id " + card.parametersSha256());
+            setup.put("data", "Fashion-MNIST, stratified training subsets of " + trainLimits + " images; tuning on a "
+                    + validationSize + "-image validation set carved from the rest of the training split; final accuracy "
+                    + "on the whole 10,000-image test split");
+            setup.put("stream", streamEpochs + " teacher epochs (flip augmentation, f16 features, teacher logits) per subset "
+                    + "and normalization, replayed " + (epochs / streamEpochs) + "x: " + epochs + " student epochs, batches of " + batch);
+            setup.put("students", archs + ", AdamW lr 0.002 (alone: tuned), weight decay 5e-4, cosine schedule, 20 warm-up steps");
+            setup.put("tuning", tuneSeeds == 0 ? "none (each row's first candidate)"
+                    : rows.get(0).candidates().size() + " candidates per row, " + tuneSeeds + " seed(s) each, on the "
+                    + tuneLimit + "-image subset, chosen by validation accuracy and reused for every subset");
+            setup.put("seeds", seeds + " per row (the same seeds 1.." + seeds + " in every row, so differences are paired)");
+            setup.put("wall_time", reportOnly ? "n/a (--report-only: written from the stored students)"
+                    : String.format(Locale.ROOT, "%.1f min", (System.nanoTime() - t0) / 60e9));
+            double studentSeconds = java.util.stream.Stream.concat(tuneStudents.stream(), finals.stream())
+                    .filter(StudentState::succeeded).mapToDouble(StudentState::wallSeconds).sum();
+            setup.put("student_time", String.format(Locale.ROOT, "%.1f min summed over %d finished students (%d at a time)",
+                    studentSeconds / 60, java.util.stream.Stream.concat(tuneStudents.stream(), finals.stream())
+                            .filter(StudentState::succeeded).count(), parallel));
+            Path report = StudyReport.write(out, setup, rows, tuning, cells);
+            System.out.println();
+            System.out.println(Files.readString(report));
+            System.out.println("report: " + report.toAbsolutePath());
+            return failures == 0 && !o.interrupted() ? 0 : 1;
+        }
+    }
+
+    private int stopped(Orchestrator o, Path studyDir) {
+        o.say("stopped; finished students are kept in %s: run the same command again to resume", studyDir.resolve("students"));
+        return 130;
+    }
+
+    /** Trains the students not already stored, records each finished one, and deletes its checkpoints. */
+    private int train(Orchestrator o, StudyStore store, List<StudentState> students, String bs, Path logs,
+                      Path studyDir, String phase, boolean validation) throws Exception {
+        List<StudentState> todo = new ArrayList<>();
+        for (StudentState s : students) {
+            if (!store.restore(s)) {
+                todo.add(s);
+            }
+        }
+        o.say("%s: %d students, %d stored from an earlier run, %d to train", phase, students.size(),
+                students.size() - todo.size(), reportOnly ? 0 : todo.size());
+        if (reportOnly) {
+            return 0;
+        }
+        long start = System.nanoTime();
+        int[] done = {0};
+        return o.runStudents(todo, s -> {
+            String[] job = jobs.get(s.group);
+            List<String> args = new ArrayList<>(List.of("--run", job[0], "--group", s.group,
+                    "--bootstrap-servers", bs, "--arch", job[1], "--seed", Integer.toString(s.experiment.seed()),
+                    "--checkpoint-dir", studyDir.resolve("checkpoints").resolve(s.group).toString(),
+                    "--checkpoint-every", "200", "--eval-every", Integer.toString(evalEvery), "--eval-limit", "2000",
+                    "--eval-split", validation ? "validation" : "test", "--validation-size", Integer.toString(validationSize),
+                    "--replay-epochs", Integer.toString(epochs / streamEpochs - 1),
+                    "--progress-interval", "5", "--idle-timeout", "PT30M"));
+            args.addAll(s.experiment.objectiveArgs());
+            return args;
+        }, logs, parallel, s -> {
+            try {
+                store.save(s);
+                if (s.succeeded()) {
+                    deleteTree(studyDir.resolve("checkpoints").resolve(s.group));
+                }
+            } catch (java.io.IOException e) {
+                o.say("could not record %s: %s", s.group, e);
+            }
+            done[0]++;
+            double min = (System.nanoTime() - start) / 60e9;
+            o.say("%s %d/%d: %s %s %.2f%% (%.0f s); %.1f min so far, ~%.0f min left", phase, done[0], todo.size(),
+                    s.group, validation ? "validation" : "test", 100 * s.finalAccuracy, s.wallSeconds(), min,
+                    min / done[0] * (todo.size() - done[0]));
+        });
+    }
+
+    private String run(int limit, String norm) {
+        return name + "-n" + limit + "-e" + streamEpochs + "-" + norm; // a new stream config is a new run
+    }
+
+    /** {@code <name>-<phase>-<arch>-n<limit>-e<epochs>-<row>-s<seed>}: also the consumer group and the stored file's name. */
+    private String group(String phase, String arch, int limit, String row, int seed) {
+        return name + "-" + phase + "-" + arch + "-n" + limit + "-e" + epochs + "-" + row.replace('+', 'p') + "-s" + seed;
+    }
+
+    private List<String> commandArgs() {
+        List<String> a = new ArrayList<>(List.of("--name", name, "--archs", String.join(",", archs),
+                "--train-limits", String.join(",", trainLimits.stream().map(String::valueOf).toList()),
+                "--epochs", Integer.toString(epochs), "--stream-epochs", Integer.toString(streamEpochs),
+                "--seeds", Integer.toString(seeds), "--tune-seeds", Integer.toString(tuneSeeds)));
+        if (rowFilter != null) {
+            a.addAll(List.of("--rows", String.join(",", rowFilter)));
+        }
+        return a;
+    }
+
+    private static void deleteTree(Path dir) throws java.io.IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+}

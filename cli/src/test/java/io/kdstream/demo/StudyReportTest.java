@@ -1,0 +1,123 @@
+package io.kdstream.demo;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The study's statistics, its resumable store and its report, on made-up students (no processes). */
+class StudyReportTest {
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void pairedDifferenceHasAStudentTInterval() {
+        // differences 1, 2, 3: mean 2, sd 1, half-width t(0.975, 2) * 1 / sqrt(3) = 4.303 / 1.732
+        PairedDifference d = PairedDifference.of(List.of(0.81, 0.82, 0.83), List.of(0.80, 0.80, 0.80));
+        assertThat(d.n()).isEqualTo(3);
+        assertThat(d.mean()).isCloseTo(0.02, within(1e-12));
+        assertThat(d.high() - d.mean()).isCloseTo(0.01 * 4.303 / Math.sqrt(3), within(1e-9));
+        assertThat(d.positive()).isFalse(); // 2 ± 2.48 points includes 0
+        PairedDifference tight = PairedDifference.of(List.of(0.82, 0.821, 0.819, 0.82, 0.82),
+                List.of(0.80, 0.80, 0.80, 0.80, 0.80));
+        assertThat(tight.positive()).isTrue();
+        assertThat(PairedDifference.of(List.of(0.9), List.of(0.8)).positive()).as("one seed proves nothing").isFalse();
+    }
+
+    @Test
+    void storeKeepsOnlyFinishedStudentsAndTheirObjective() throws Exception {
+        StudyStore store = new StudyStore(tmp);
+        StudentState done = student("VkD", 1, 0.85, List.of("--alpha", "1"));
+        done.evals.add(new double[] {100, 0.7});
+        store.save(done);
+        StudentState failed = student("alone", 1, 0.5, List.of("--alpha", "0"));
+        failed.exitCode = 1;
+        store.save(failed);
+
+        StudentState again = new StudentState(done.experiment, done.group);
+        assertThat(store.restore(again)).isTrue();
+        assertThat(again.finalAccuracy).isEqualTo(0.85);
+        assertThat(again.succeeded()).isTrue();
+        assertThat(again.evalCurve()).hasSize(1);
+        assertThat(again.wallSeconds()).isCloseTo(done.wallSeconds(), within(1e-6));
+        assertThat(store.restore(new StudentState(failed.experiment, failed.group))).as("a failed student reruns").isFalse();
+        StudentState changed = new StudentState(new Experiment("VkD", 1, List.of("--alpha", "2")), done.group);
+        assertThat(store.restore(changed)).as("same name, other objective: reruns").isFalse();
+        assertThat(store.files()).hasSize(1);
+    }
+
+    @Test
+    void reportComparesTheVkdRowChosenOnValidationWithPairedIntervals() throws Exception {
+        List<StudyRow> rows = StudyRow.all().stream()
+                .filter(r -> List.of("alone", "linear", "logit", "VkD", "VkD-batch").contains(r.id())).toList();
+        Map<String, List<StudentState>> students = new LinkedHashMap<>();
+        double[] base = {0.800, 0.805, 0.798, 0.802, 0.801};
+        Map<String, Double> gain = Map.of("alone", 0.0, "linear", 0.002, "logit", 0.001, "VkD", 0.015, "VkD-batch", 0.020);
+        for (StudyRow r : rows) {
+            List<StudentState> list = new ArrayList<>();
+            for (int s = 1; s <= 5; s++) {
+                list.add(student(r.id(), s, base[s - 1] + gain.get(r.id()) + 0.0005 * (s % 2), List.of()));
+            }
+            students.put(r.id(), list);
+        }
+        Map<String, StudyReport.Tuning> tuning = new LinkedHashMap<>();
+        for (StudyRow r : rows) {
+            // VkD-batch has the better test mean but VkD the better validation score: VkD is "best"
+            double val = r.id().equals("VkD") ? 0.83 : 0.80;
+            tuning.put("vit/" + r.id(), new StudyReport.Tuning(r.tuned(), List.of("a", "b", "c"), List.of(0.1, val, 0.2), 1));
+        }
+        StudyReport.Cell cell = new StudyReport.Cell("vit", 1000, students);
+        Path report = StudyReport.write(tmp.resolve("report"), Map.of("command", "kdstream study"), rows, tuning,
+                List.of(cell));
+
+        String md = Files.readString(report);
+        assertThat(md).contains("## vit student, 1000 training images", "| VkD (best by validation) | +1.50 [",
+                "**met**: VkD − alone +1.50", "| alone | b | 5 |");
+        assertThat(tmp.resolve("report/accuracy-vit-n1000.png")).exists();
+        assertThat(tmp.resolve("report/curves-vit-n1000.png")).exists();
+        JsonNode json = new ObjectMapper().readTree(tmp.resolve("report/report.json").toFile());
+        JsonNode vkd = json.at("/cells/0/rows/VkD");
+        assertThat(json.at("/cells/0/best_vkd_by_validation").asText()).isEqualTo("VkD");
+        assertThat(vkd.at("/paired_differences/alone/mean").asDouble()).isCloseTo(0.015, within(1e-9));
+        assertThat(vkd.at("/paired_differences/linear/low").asDouble()).isPositive();
+        assertThat(vkd.get("students")).hasSize(5);
+    }
+
+    @Test
+    void tuningChoosesTheBestValidationCandidateAndTiesKeepTheFirst() {
+        StudyRow row = StudyRow.all().stream().filter(r -> r.id().equals("VkD")).findFirst().orElseThrow();
+        List<StudentState> tuned = List.of(student("VkD alpha=0.5", 101, 0.80, List.of()),
+                student("VkD alpha=1", 101, 0.82, List.of()), student("VkD alpha=2", 101, 0.82, List.of()));
+        StudyReport.Tuning t = StudyReport.Tuning.choose(row, tuned);
+        assertThat(t.chosenLabel()).isEqualTo("alpha=1");
+        assertThat(StudyReport.Tuning.choose(row, List.of()).chosen()).as("no tuning: first candidate").isZero();
+        assertThat(StudyRow.all()).allSatisfy(r -> assertThat(r.candidates()).as(r.id()).hasSize(3));
+        // the ViT's embedding is layer-normalized already; a CNN's is standardized before the rotation
+        assertThat(row.args(row.candidates().get(0), "vit")).containsSequence("--student-norm", "none")
+                .containsSequence("--projection", "matrix_exp");
+        assertThat(row.args(row.candidates().get(0), "cnn")).containsSequence("--student-norm", "layer");
+    }
+
+    private static StudentState student(String variant, int seed, double accuracy, List<String> args) {
+        StudentState s = new StudentState(new Experiment(variant, seed, args), "t-" + variant.replace(' ', '_') + "-s" + seed);
+        s.finalAccuracy = accuracy;
+        s.exitCode = 0;
+        s.trained = 10;
+        s.total = 10;
+        s.startNanos = 1;
+        s.endNanos = 1 + 2_500_000_000L;
+        s.losses.add(new double[] {5, 1.0});
+        return s;
+    }
+}
