@@ -42,9 +42,9 @@ class TrainTeacherCommandTest {
         CommandLine cmd = KdstreamCommand.commandLine();
         StringWriter err = new StringWriter();
         cmd.setErr(new PrintWriter(err));
-        int code = cmd.execute("train-teacher", "--arch", "vit", "--out", tmp.resolve("x").toString());
+        int code = cmd.execute("train-teacher", "--arch", "alexnet", "--out", tmp.resolve("x").toString());
         assertThat(code).isEqualTo(1);
-        assertThat(err.toString()).contains("unknown architecture 'vit'");
+        assertThat(err.toString()).contains("unknown architecture 'alexnet'");
     }
 
     private static String run(String... args) {
