@@ -12,6 +12,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.slf4j.Logger;
@@ -68,8 +69,8 @@ public final class WorkPlanner {
         for (int attempt = 1; ; attempt++) {
             try {
                 return tryPlan(clients, spec, batchesPerItem, topic, timeout);
-            } catch (AuthorizationException | UnsupportedVersionException e) {
-                throw e; // configuration: retrying cannot help
+            } catch (AuthenticationException | AuthorizationException | UnsupportedVersionException e) {
+                throw e; // credentials or configuration: retrying cannot help
             } catch (KafkaException e) {
                 // fenced by another planner, its transaction still in the way, or the broker away
                 LOG.info("planning run {} interrupted (attempt {}: {}); waiting for another planner's commit",
