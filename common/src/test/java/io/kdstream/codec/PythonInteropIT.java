@@ -3,9 +3,7 @@ package io.kdstream.codec;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -27,13 +25,13 @@ import io.kdstream.kafka.TopicAdmin;
 @ExtendWith(KafkaExtension.class)
 class PythonInteropIT {
 
-    private static final String PYTHON = "/usr/bin/python3"; // Debian's modules live there, not in other pythons
 
     @Test
     void pythonReadsABatchWithStockTools(TestKafka kafka) throws Exception {
-        assumeTrue(pythonHasModules(), PYTHON + " with numpy and confluent_kafka is not installed "
+        assumeTrue(PythonExamples.hasModules(), PythonExamples.PYTHON
+                + " with numpy and confluent_kafka is not installed "
                 + "(apt-get install python3-numpy python3-confluent-kafka)");
-        Path script = findScript();
+        Path script = PythonExamples.script("read_batch.py");
         for (DType dtype : List.of(DType.F32, DType.F16, DType.BF16)) {
             RunSpec spec = new RunSpec(RunSpec.SCHEMA_VERSION, "interop-" + dtype.name().toLowerCase(), "synthetic",
                     "teacher-xyz", "pool", 6, 3, 10, List.of(1, 2, 2), "layer", dtype, InputMode.INLINE, "none",
@@ -72,7 +70,7 @@ class PythonInteropIT {
     }
 
     private static JsonNode runPython(Path script, String bootstrap, String topic) throws Exception {
-        Process p = new ProcessBuilder(PYTHON, script.toString(), "--bootstrap-servers", bootstrap,
+        Process p = new ProcessBuilder(PythonExamples.PYTHON, script.toString(), "--bootstrap-servers", bootstrap,
                 "--topic", topic, "--timeout", "60").redirectErrorStream(false).start();
         if (!p.waitFor(120, TimeUnit.SECONDS)) {
             p.destroyForcibly();
@@ -84,25 +82,4 @@ class PythonInteropIT {
         return new ObjectMapper().readTree(stdout.lines().findFirst().orElseThrow());
     }
 
-    private static boolean pythonHasModules() {
-        try {
-            Process p = new ProcessBuilder(PYTHON, "-c", "import numpy, confluent_kafka").start();
-            return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
-    }
-
-    private static Path findScript() {
-        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-            Path candidate = dir.resolve("examples/read_batch.py");
-            if (Files.isRegularFile(candidate)) {
-                return candidate;
-            }
-        }
-        throw new AssertionError("examples/read_batch.py not found above " + Path.of("").toAbsolutePath());
-    }
 }

@@ -3,7 +3,6 @@ package io.kdstream.student;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -28,6 +27,7 @@ import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.FeatureBatchValidator;
 import io.kdstream.codec.InputMode;
 import io.kdstream.codec.InvalidBatchException;
+import io.kdstream.codec.PythonExamples;
 import io.kdstream.codec.RecordHeaderNames;
 import io.kdstream.codec.RunSpec;
 import io.kdstream.data.DatasetRef;
@@ -53,7 +53,6 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 @ExtendWith(KafkaExtension.class)
 class HostileRecordsIT {
 
-    private static final String PYTHON = "/usr/bin/python3";
     private static final DatasetRef DATA = new DatasetRef("fashion-mnist", 1.0, 1200, 3);
 
     /** Kind written by the script → the DLQ reason the student must give. */
@@ -108,7 +107,8 @@ class HostileRecordsIT {
     @Test
     void everyHostileKindGoesToTheDlqWithItsReasonAndEveryValidBatchIsTrainedOnce(TestKafka kafka)
             throws Exception {
-        assumeTrue(pythonHasModules(), PYTHON + " with numpy and confluent_kafka is not installed "
+        assumeTrue(PythonExamples.hasModules(), PythonExamples.PYTHON
+                + " with numpy and confluent_kafka is not installed "
                 + "(apt-get install python3-numpy python3-confluent-kafka)");
         KafkaClients clients = kafka.clients();
         ImageDataset train = DATA.train();
@@ -190,7 +190,8 @@ class HostileRecordsIT {
     private List<String> runHostileProducer(String bootstrap, RunSpec spec, String sampleIds) throws Exception {
         Path idsFile = tmp.resolve("ids.txt"); // 1,200 ids: keep the command line short for the log
         Files.writeString(idsFile, sampleIds);
-        List<String> cmd = List.of(PYTHON, findScript().toString(), "--bootstrap-servers", bootstrap,
+        List<String> cmd = List.of(PythonExamples.PYTHON, PythonExamples.script("hostile_producer.py").toString(),
+                "--bootstrap-servers", bootstrap,
                 "--topic", new RunTopics(spec.runId()).features(), "--run", spec.runId(),
                 "--teacher-id", spec.teacherId(), "--normalization", spec.normalization(),
                 "--dim", Integer.toString(spec.featureDim()), "--batch-size", Integer.toString(spec.batchSize()),
@@ -209,25 +210,4 @@ class HostileRecordsIT {
         return out.lines().toList();
     }
 
-    private static boolean pythonHasModules() {
-        try {
-            Process p = new ProcessBuilder(PYTHON, "-c", "import numpy, confluent_kafka").start();
-            return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
-    }
-
-    static Path findScript() {
-        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-            Path candidate = dir.resolve("examples/hostile_producer.py");
-            if (Files.isRegularFile(candidate)) {
-                return candidate;
-            }
-        }
-        throw new AssertionError("examples/hostile_producer.py not found above " + Path.of("").toAbsolutePath());
-    }
 }

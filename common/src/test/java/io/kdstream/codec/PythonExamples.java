@@ -1,0 +1,40 @@
+package io.kdstream.codec;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/** The Python side of cross-language tests: Debian's interpreter and the scripts under examples/. */
+public final class PythonExamples {
+
+    /** Debian's python3-numpy and python3-confluent-kafka install for this interpreter, not for others on PATH. */
+    public static final String PYTHON = "/usr/bin/python3";
+
+    private PythonExamples() {
+    }
+
+    /** Whether {@link #PYTHON} can import numpy and confluent_kafka. */
+    public static boolean hasModules() {
+        try {
+            Process p = new ProcessBuilder(PYTHON, "-c", "import numpy, confluent_kafka").start();
+            return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    /** {@code examples/<name>}, looked up from the working directory upwards (tests run in a module). */
+    public static Path script(String name) {
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            Path candidate = dir.resolve("examples").resolve(name);
+            if (Files.isRegularFile(candidate)) {
+                return candidate;
+            }
+        }
+        throw new AssertionError("examples/" + name + " not found above " + Path.of("").toAbsolutePath());
+    }
+}
