@@ -99,7 +99,8 @@ public record FeatureBatch(BatchMetadata metadata, Tensor teacherFeatures, Tenso
 
     /**
      * Decodes and structurally validates a record value (not against a manifest: see
-     * {@link FeatureBatchValidator}).
+     * {@link FeatureBatchValidator}). The batch's tensors are views of {@code value} (no copy),
+     * which must not be modified afterwards.
      *
      * @throws InvalidBatchException with a machine-readable reason
      */

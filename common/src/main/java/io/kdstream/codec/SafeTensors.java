@@ -95,13 +95,14 @@ public final class SafeTensors {
             out.put((byte) ' ');
         }
         for (Tensor t : tensors.values()) {
-            out.put(t.rawData());
+            t.writeTo(out);
         }
         return out.array();
     }
 
     /**
-     * Decodes and checks a value.
+     * Decodes and checks a value. The tensors are views of {@code value}, which must not be
+     * modified afterwards.
      *
      * @throws InvalidBatchException with the reason the value is unusable
      */
@@ -154,11 +155,11 @@ public final class SafeTensors {
             throw new InvalidBatchException(Reason.BAD_OFFSETS, "tensors cover " + expected
                     + " bytes of a data section of " + dataLen);
         }
+        // Views, not copies: the value already belongs to the caller, and a copy per tensor cost
+        // the student a full pass over every batch (docs/benchmarks.md, pipeline).
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         for (Entry e : entries) {
-            byte[] data = new byte[(int) (e.end - e.begin)];
-            System.arraycopy(value, dataStart + (int) e.begin, data, 0, data.length);
-            tensors.put(e.name, new Tensor(e.dtype, e.shape, data));
+            tensors.put(e.name, new Tensor(e.dtype, e.shape, value, dataStart + (int) e.begin, (int) (e.end - e.begin)));
         }
         return new Contents(tensors, metadata);
     }

@@ -7,27 +7,42 @@ import java.util.Objects;
 
 /**
  * An immutable n-dimensional array in safetensors layout: a dtype, a shape and row-major
- * little-endian bytes. Independent of any NDManager, so a Kafka (de)serializer can use it
- * without native memory; models convert it to an NDArray at the point of use.
+ * little-endian bytes (its own, or a range of a decoded record value). Independent of any
+ * NDManager, so a Kafka (de)serializer can use it without native memory; models convert it to an
+ * NDArray at the point of use.
  */
 public final class Tensor {
 
     private final DType dtype;
     private final int[] shape;
     private final byte[] data;
+    private final int offset;
+    private final int length;
 
     /**
      * @param data little-endian bytes, taken without copying (the caller hands over ownership)
      * @throws IllegalArgumentException if the byte count does not match dtype and shape
      */
     public Tensor(DType dtype, int[] shape, byte[] data) {
+        this(dtype, shape, Objects.requireNonNull(data, "data"), 0, data.length);
+    }
+
+    /**
+     * A view of {@code length} bytes of {@code data} from {@code offset}, so that a decoder can hand
+     * out tensors without copying them out of the record value; the view keeps the whole array
+     * alive and the caller must not modify that range afterwards.
+     */
+    Tensor(DType dtype, int[] shape, byte[] data, int offset, int length) {
         this.dtype = Objects.requireNonNull(dtype, "dtype");
         this.shape = shape.clone();
         this.data = Objects.requireNonNull(data, "data");
+        Objects.checkFromIndexSize(offset, length, data.length);
+        this.offset = offset;
+        this.length = length;
         long expected = numel(this.shape) * dtype.bytes();
-        if (expected != data.length) {
+        if (expected != length) {
             throw new IllegalArgumentException("tensor of " + dtype + Arrays.toString(shape) + " needs "
-                    + expected + " bytes, got " + data.length);
+                    + expected + " bytes, got " + length);
         }
     }
 
@@ -113,17 +128,17 @@ public final class Tensor {
 
     /** Size of the raw data in bytes. */
     public int byteSize() {
-        return data.length;
+        return length;
     }
 
-    /** A read-only little-endian view of the raw data. */
+    /** A read-only little-endian view of the raw data (position 0, limit {@link #byteSize()}). */
     public ByteBuffer buffer() {
-        return ByteBuffer.wrap(data).asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        return ByteBuffer.wrap(data, offset, length).slice().asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
     }
 
     /** Copy of the raw little-endian bytes. */
     public byte[] toByteArray() {
-        return data.clone();
+        return Arrays.copyOfRange(data, offset, offset + length);
     }
 
     /** Values of a floating tensor widened (or narrowed, for F64) to float. */
@@ -146,7 +161,7 @@ public final class Tensor {
             }
             case U8 -> {
                 for (int i = 0; i < n; i++) {
-                    out[i] = data[i] & 0xff;
+                    out[i] = data[offset + i] & 0xff;
                 }
             }
             default -> throw new IllegalStateException("cannot read " + dtype + " as float");
@@ -183,7 +198,7 @@ public final class Tensor {
             }
             case U8 -> {
                 for (int i = 0; i < n; i++) {
-                    out[i] = data[i] & 0xff;
+                    out[i] = data[offset + i] & 0xff;
                 }
             }
             default -> throw new IllegalStateException("cannot read " + dtype + " as long");
@@ -242,20 +257,24 @@ public final class Tensor {
         return true;
     }
 
-    /** Raw bytes without copying, for the encoder. */
-    byte[] rawData() {
-        return data;
+    /** Appends the raw bytes to {@code out}, for the encoder. */
+    void writeTo(ByteBuffer out) {
+        out.put(data, offset, length);
     }
 
     @Override
     public boolean equals(Object o) {
         return o instanceof Tensor t && dtype == t.dtype && Arrays.equals(shape, t.shape)
-                && Arrays.equals(data, t.data);
+                && Arrays.equals(data, offset, offset + length, t.data, t.offset, t.offset + t.length);
     }
 
     @Override
     public int hashCode() {
-        return 31 * (31 * dtype.hashCode() + Arrays.hashCode(shape)) + Arrays.hashCode(data);
+        int h = 31 * dtype.hashCode() + Arrays.hashCode(shape);
+        for (int i = offset; i < offset + length; i++) {
+            h = 31 * h + data[i];
+        }
+        return h;
     }
 
     @Override

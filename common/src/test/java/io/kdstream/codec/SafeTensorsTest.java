@@ -41,6 +41,27 @@ class SafeTensorsTest {
     }
 
     @Test
+    void decodedTensorsAreViewsThatBehaveLikeOwnedTensors() {
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        tensors.put("u", Tensor.ofUnsignedBytes(new int[] {3}, new byte[] {1, (byte) 200, 3}));
+        tensors.put("f", Tensor.ofFloats(DType.F16, new int[] {2, 2}, new float[] {0.5f, -1f, 2f, 65504f}));
+        SafeTensors.Contents back = SafeTensors.decode(SafeTensors.encode(tensors, Map.of()));
+        for (String name : tensors.keySet()) {
+            Tensor view = back.tensors().get(name);
+            Tensor owned = tensors.get(name);
+            assertThat(view).isEqualTo(owned).hasSameHashCodeAs(owned);
+            assertThat(view.toByteArray()).isEqualTo(owned.toByteArray());
+            ByteBuffer b = view.buffer();
+            assertThat(b.position()).isZero();
+            assertThat(b.remaining()).isEqualTo(owned.byteSize());
+        }
+        assertThat(back.tensors().get("u").toLongs()).containsExactly(1L, 200L, 3L);
+        assertThat(back.tensors().get("f").toFloats()).containsExactly(0.5f, -1f, 2f, 65504f);
+        // re-encoding views writes their ranges only
+        assertThat(SafeTensors.encode(back.tensors(), Map.of())).isEqualTo(SafeTensors.encode(tensors, Map.of()));
+    }
+
+    @Test
     void readsHeadersWrittenByOtherTools() {
         // Offsets out of header order and no padding, as hand-written or third-party files may have.
         String header = "{\"y\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[4,6]},"
