@@ -60,6 +60,7 @@ final class BatchStream implements BatchFeed {
     private long lastUnreachableLog;
 
     private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(5);
+    private static final Duration POLL_TIMEOUT = Duration.ofMillis(50);
     private static final Duration UNREACHABLE_LOG_INTERVAL = Duration.ofSeconds(30);
 
     BatchStream(KafkaClients clients, String topic, String group, Map<Integer, Long> startOffsets, int startPass,
@@ -71,6 +72,11 @@ final class BatchStream implements BatchFeed {
         this.pass = startPass;
         Map<String, Object> cfg = clients.consumer(group, group + "-stream");
         cfg.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, prefetch);
+        // A rewind (replay pass) or a commit waits for the poll in progress and for the fetch the
+        // broker is holding back; at Kafka's 500 ms default that stalled an mlp student for ~500 ms
+        // at every pass boundary (docs/benchmarks.md, pipeline). Records still arrive the moment
+        // they are written; only an idle poll comes back sooner.
+        cfg.putIfAbsent(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, (int) POLL_TIMEOUT.toMillis());
         this.consumer = new KafkaConsumer<>(cfg);
         this.clientMetrics = new KafkaClientMetrics(consumer);
         clientMetrics.bindTo(registry);
@@ -145,7 +151,7 @@ final class BatchStream implements BatchFeed {
                     probeEndOffsets();
                     lastEnd = System.nanoTime();
                 }
-                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                for (ConsumerRecord<String, byte[]> r : consumer.poll(POLL_TIMEOUT)) {
                     Item item = toItem(r, pass);
                     while (!closing && !queue.offer(item, 100, TimeUnit.MILLISECONDS)) {
                         runCommands(); // commits must not wait for the trainer to drain the queue
