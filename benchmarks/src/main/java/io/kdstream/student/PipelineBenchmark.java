@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -25,6 +26,8 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.internals.RecordHeaders;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 import io.kdstream.codec.BatchMetadata;
 import io.kdstream.codec.DType;
@@ -77,37 +80,61 @@ public final class PipelineBenchmark {
         this.quick = quick;
     }
 
+    private static final List<String> SECTIONS = List.of("codec", "broker", "feed", "latency", "teacher", "memory");
+
+    /** {@code [--quick] [--only SECTION,...]} with sections codec, broker, feed, latency, teacher, memory. */
     public static void main(String[] args) throws Exception {
-        boolean quick = Arrays.asList(args).contains("--quick");
+        List<String> a = Arrays.asList(args);
+        boolean quick = a.contains("--quick");
+        int only = a.indexOf("--only");
+        List<String> sections = only >= 0 && only + 1 < a.size() ? Arrays.asList(a.get(only + 1).split(",")) : SECTIONS;
+        if (!SECTIONS.containsAll(sections) || a.stream().anyMatch(x -> x.startsWith("--") && !x.equals("--quick")
+                && !x.equals("--only"))) {
+            System.err.println("usage: pipeline.sh [--quick] [--only " + String.join(",", SECTIONS) + "]");
+            System.exit(2);
+        }
         Path work = Files.createTempDirectory("kdstream-pipeline-bench-");
         try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().optDataDir(work.resolve("kafka"))
                 .optCleanStart(true).build().start()) {
             PipelineBenchmark b = new PipelineBenchmark(broker.bootstrapServers(), work, quick);
-            b.runAll();
+            b.runAll(sections);
         }
     }
 
-    private void runAll() throws Exception {
+    private void runAll(List<String> sections) throws Exception {
         int batches = quick ? 60 : 300;
         RunSpec run = spec("bench-" + UUID.randomUUID().toString().substring(0, 8), batches);
         List<FeatureBatch> data = batches(run);
         createTopic(new RunTopics(run.runId()).features());
         createTopic(new RunTopics(run.runId()).dlq());
 
-        codec(data.get(0));
-        brokerPath(run, data);
-        feedCost(run, data, "mlp", 1);
-        feedCost(run, data, "cnn", 0);
-        latency(run, data);
-        teacherCost(quick ? 12 : 80);
-        memory(run, quick ? 1_000 : 10_000);
+        if (sections.contains("codec")) {
+            codec(data.get(0));
+        }
+        if (sections.contains("broker") || sections.contains("feed") || sections.contains("memory")) {
+            brokerPath(run, data); // also fills <run>.features for the Kafka-fed rows
+        }
+        if (sections.contains("feed")) {
+            feedCost(run, data, "mlp", 1);
+            feedCost(run, data, "cnn", 0);
+        }
+        if (sections.contains("latency")) {
+            latency(run, data);
+        }
+        if (sections.contains("teacher")) {
+            teacherCost(quick ? 12 : 80);
+        }
+        if (sections.contains("memory")) {
+            memory(run, quick ? 1_000 : 10_000);
+        }
 
         System.out.println();
         System.out.println("| measurement | result |");
         System.out.println("|---|---|");
         rows.forEach(System.out::println);
-        // a full run's figure goes to the docs; a smoke run's must not replace it
-        Path figure = Path.of(quick ? "benchmarks/target/pipeline-quick.png" : "docs/pipeline.png");
+        // a full run's figure goes to the docs; a smoke or partial run's must not replace it
+        Path figure = Path.of(quick || sections.size() < SECTIONS.size() ? "benchmarks/target/pipeline-partial.png"
+                : "docs/pipeline.png");
         plot.write(figure);
         System.out.println("figure: " + figure.toAbsolutePath());
     }
@@ -299,6 +326,8 @@ public final class PipelineBenchmark {
         double[] kafka = new double[reps];
         double[] ratio = new double[reps];
         double[] gc = new double[2]; // memory-fed, Kafka-fed: GC seconds summed over the runs
+        Map<String, Double> memoryPhases = null;
+        Map<String, Double> kafkaPhases = null;
         for (int rep = 0; rep < reps; rep++) { // interleaved, and which goes first alternates
             boolean memoryFirst = rep % 2 == 0;
             Fed fromKafka = null;
@@ -314,6 +343,10 @@ public final class PipelineBenchmark {
             kafka[rep] = fromKafka.samplesPerSecond;
             gc[0] += fromMemory.gcSeconds;
             gc[1] += fromKafka.gcSeconds;
+            if (rep == reps / 2) { // phases of one pair, the middle one
+                memoryPhases = fromMemory.phaseMillis;
+                kafkaPhases = fromKafka.phaseMillis;
+            }
             ratio[rep] = kafka[rep] / memory[rep];
         }
         double m = median(memory);
@@ -326,11 +359,14 @@ public final class PipelineBenchmark {
                 arch, k, Arrays.toString(round(kafka)), round2(ratio), r));
         rows.add(String.format("| feed `%s` student: JVM GC time per run, memory-fed vs Kafka-fed | %.2f s vs %.2f s |",
                 arch, gc[0] / reps, gc[1] / reps));
+        rows.add(String.format("| feed `%s` student: mean ms per step by phase, memory-fed vs Kafka-fed | %s vs %s |",
+                arch, memoryPhases, kafkaPhases));
         plot.feed(arch, m, k);
     }
 
     /** What a run of the trainer measured; steps are timed by a listener, from step {@code warmup} on. */
-    private record Fed(double samplesPerSecond, List<Long> stepNanos, Map<String, Long> stepAt, double gcSeconds) {
+    private record Fed(double samplesPerSecond, List<Long> stepNanos, Map<String, Long> stepAt, double gcSeconds,
+                       Map<String, Double> phaseMillis) {
     }
 
     /** Collection time of every collector of this JVM so far (the broker's and the clients' included). */
@@ -349,7 +385,9 @@ public final class PipelineBenchmark {
             throws Exception {
         List<Long> stepNanos = new ArrayList<>();
         Map<String, Long> stepAt = new ConcurrentHashMap<>();
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
         StudentTrainer trainer = StudentTrainer.builder().setClients(clients).setRun(run).setGroup(group)
+                .optRegistry(registry)
                 .setCheckpointDir(work.resolve("ckpt-" + group)).setInputNormalization(normalization())
                 .optConfig(config).optCheckpointEvery(1_000_000).optPrefetch(4)
                 .optIdleTimeout(Duration.ofSeconds(120)).optFeed(feed)
@@ -370,8 +408,12 @@ public final class PipelineBenchmark {
         }
         long t0 = stepNanos.get(warmup - 1);
         long t1 = stepNanos.get(stepNanos.size() - 1);
+        Map<String, Double> phases = new TreeMap<>();
+        for (Timer t : registry.find("kdstream.student.step").timers()) {
+            phases.put(t.getId().getTag("phase"), t.mean(TimeUnit.MILLISECONDS));
+        }
         return new Fed((double) (stepNanos.size() - warmup) * BATCH / ((t1 - t0) / 1e9), stepNanos, stepAt,
-                gcSeconds() - gc0);
+                gcSeconds() - gc0, phases);
     }
 
     // ---- 5b. latency ---------------------------------------------------------------------------
