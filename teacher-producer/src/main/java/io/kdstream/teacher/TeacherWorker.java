@@ -9,9 +9,11 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.GroupProtocol;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -20,10 +22,12 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.FencedInstanceIdException;
 import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.UnreleasedInstanceIdException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.slf4j.Logger;
@@ -130,19 +134,42 @@ public final class TeacherWorker implements Runnable {
         }
     }
 
+    /**
+     * The work consumer's settings. Under the classic group protocol (Kafka's default) the
+     * consumer is a static member, {@code group.instance.id} = {@code teacher-<instance id>}:
+     * a teacher restarted with the same {@code --instance-id} (a crashed container, a kill -9)
+     * takes its work partitions back at its first join instead of waiting for the dead member's
+     * {@code session.timeout.ms} (45 s by default). A {@code group.instance.id} or
+     * {@code group.protocol=consumer} from {@code --kafka-config} wins; under the consumer protocol
+     * (KIP-848) the teacher sets no instance id, because there a member rejoining with the id of
+     * one whose session has not expired is refused ({@code UNRELEASED_INSTANCE_ID}) rather than
+     * handed its partitions.
+     */
+    Map<String, Object> consumerConfig() {
+        Map<String, Object> cfg = clients.consumer(groupId(spec.runId()), "teacher-" + instanceId);
+        cfg.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1);
+        cfg.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 600_000);
+        Object protocol = cfg.getOrDefault(ConsumerConfig.GROUP_PROTOCOL_CONFIG, GroupProtocol.CLASSIC.name());
+        if (GroupProtocol.CLASSIC.name().equalsIgnoreCase(protocol.toString())) {
+            cfg.putIfAbsent(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, "teacher-" + instanceId);
+        }
+        return cfg;
+    }
+
     @Override
     public void run() {
-        Map<String, Object> consumerCfg = clients.consumer(groupId(spec.runId()), "teacher-" + instanceId);
-        consumerCfg.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1);
-        consumerCfg.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 600_000);
+        Map<String, Object> consumerCfg = consumerConfig();
         Map<String, Object> producerCfg = clients.transactionalProducer("kdstream-" + spec.runId() + "-teacher-"
                 + instanceId);
         producerCfg.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, (int) transactionTimeout.toMillis());
         FeatureBatchSerializer serializer = new FeatureBatchSerializer();
         serializer.configure(Map.of(FeatureBatchSerializer.MAX_RECORD_BYTES_CONFIG, clients.maxRecordBytes()), false);
 
-        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(consumerCfg);
-             KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerCfg);
+        KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(consumerCfg);
+        // a static member stays in the group when it closes (so that its restart finds its
+        // partitions); a teacher that stops for good leaves, so the others take its work at once
+        boolean leave = false;
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerCfg);
              KafkaClientMetrics consumerMetrics = new KafkaClientMetrics(c);
              KafkaClientMetrics producerMetrics = new KafkaClientMetrics(producer)) {
             consumerMetrics.bindTo(registry);
@@ -154,7 +181,9 @@ public final class TeacherWorker implements Runnable {
             producer.initTransactions();
             c.subscribe(List.of(topics.work()));
             ready = true;
-            LOG.info("teacher {} serving run {} (group {})", instanceId, spec.runId(), groupId(spec.runId()));
+            LOG.info("teacher {} serving run {} (group {}{})", instanceId, spec.runId(), groupId(spec.runId()),
+                    consumerCfg.containsKey(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG)
+                            ? ", static member " + consumerCfg.get(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG) : "");
             while (!stopping.get()) {
                 if (!awaitLeadBelowBound(c)) {
                     break;
@@ -171,15 +200,47 @@ public final class TeacherWorker implements Runnable {
                     process(c, producer, serializer, r);
                 }
             }
+            leave = true;
         } catch (WakeupException e) {
             if (!stopping.get()) {
                 throw e;
             }
+            leave = true;
+        } catch (RuntimeException e) {
+            Throwable fenced = fencedBy(e);
+            if (fenced != null) {
+                throw new InstanceFencedException(instanceId, fenced);
+            }
+            throw e;
         } finally {
             ready = false;
             consumer = null;
+            closeConsumer(c, leave);
         }
         LOG.info("teacher {} stopped", instanceId);
+    }
+
+    private static void closeConsumer(KafkaConsumer<String, byte[]> c, boolean leave) {
+        try {
+            c.close(CloseOptions.groupMembershipOperation(leave ? CloseOptions.GroupMembershipOperation.LEAVE_GROUP
+                    : CloseOptions.GroupMembershipOperation.DEFAULT).withTimeout(Duration.ofSeconds(10)));
+        } catch (RuntimeException e) {
+            LOG.debug("closing the work consumer: {}", e.toString());
+        }
+    }
+
+    /**
+     * The Kafka error that says another live client holds this teacher's identity: its
+     * transactional id (a newer producer fenced this one) or its static group membership. Kafka
+     * sometimes reports it as the cause of a generic {@link KafkaException}.
+     */
+    static Throwable fencedBy(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof ProducerFencedException || c instanceof FencedInstanceIdException || c instanceof UnreleasedInstanceIdException) {
+                return c;
+            }
+        }
+        return null;
     }
 
     private void process(KafkaConsumer<String, byte[]> c, KafkaProducer<String, byte[]> producer,
@@ -208,8 +269,8 @@ public final class TeacherWorker implements Runnable {
             batches.increment(item.batchCount());
             samples.increment(committedSamples);
             LOG.debug("teacher {} committed work item {}", instanceId, item.key());
-        } catch (ProducerFencedException | OutOfOrderSequenceException | AuthorizationException e) {
-            // Another instance took this transactional id, or the producer cannot recover: give up.
+        } catch (OutOfOrderSequenceException | AuthorizationException e) {
+            // the producer cannot recover, or this principal lacks an ACL: give up
             throw new IllegalStateException("teacher " + instanceId + " cannot continue: " + e.getMessage(), e);
         } catch (StopRequested | WakeupException e) {
             abortQuietly(producer);
@@ -219,6 +280,9 @@ public final class TeacherWorker implements Runnable {
             abortQuietly(producer);
             throw e; // a configuration error: redoing the item cannot help
         } catch (KafkaException | IllegalStateException e) {
+            if (fencedBy(e) != null) {
+                throw e; // another process has this teacher's identity: redoing the item cannot help
+            }
             abortQuietly(producer);
             LOG.warn("teacher {}: work item {} failed and will be retried: {}", instanceId, item.key(), e.toString());
             // after a rebalance the item's partition may belong to another teacher, which redoes it
@@ -312,6 +376,22 @@ public final class TeacherWorker implements Runnable {
             }
         });
         return !WorkPlanner.anyCommittedRecord(clients, topics.work(), from, clients.timeout(), stopping::get);
+    }
+
+    /**
+     * Another live teacher process uses the same {@code --instance-id}: it took this one's
+     * transactional id or static group membership, so this one cannot publish or commit any more.
+     * The newer process carries on; this one ends ({@link TeacherCommand} exits
+     * {@value TeacherCommand#EXIT_FENCED}).
+     */
+    public static final class InstanceFencedException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        InstanceFencedException(String instanceId, Throwable cause) {
+            super("another teacher process took over --instance-id " + instanceId + " ("
+                    + cause.getClass().getSimpleName() + ": " + cause.getMessage()
+                    + "); every live teacher needs its own --instance-id", cause);
+        }
     }
 
     /** A commit that kept timing out: the producer can neither commit nor abort, so the teacher ends. */
