@@ -6,6 +6,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -22,6 +25,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.DisconnectException;
 import org.apache.kafka.common.errors.FencedInstanceIdException;
 import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
@@ -74,6 +78,9 @@ public final class TeacherWorker implements Runnable {
     private final AtomicInteger itemsInProgress = new AtomicInteger();
     private volatile KafkaConsumer<String, byte[]> consumer;
     private volatile boolean ready;
+    private final KafkaOutage outage;
+    private int unconnectedChecks; // only the watchdog thread
+    private static final Duration WATCH_INTERVAL = Duration.ofSeconds(5);
 
     private final Counter batches;
     private final Counter samples;
@@ -93,6 +100,7 @@ public final class TeacherWorker implements Runnable {
         this.leadMonitor = b.leadMonitor;
         this.maxLeadRecords = b.maxLeadRecords;
         this.transactionTimeout = b.transactionTimeout;
+        this.outage = new KafkaOutage(LOG, "teacher " + b.instanceId, System::nanoTime);
         this.batches = Counter.builder("kdstream.teacher.batches").description("Feature batches committed")
                 .register(registry);
         this.samples = Counter.builder("kdstream.teacher.samples").description("Samples in committed batches")
@@ -169,11 +177,18 @@ public final class TeacherWorker implements Runnable {
         // a static member stays in the group when it closes (so that its restart finds its
         // partitions); a teacher that stops for good leaves, so the others take its work at once
         boolean leave = false;
+        ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "kdstream-kafka-watchdog");
+            t.setDaemon(true);
+            return t;
+        });
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerCfg);
              KafkaClientMetrics consumerMetrics = new KafkaClientMetrics(c);
              KafkaClientMetrics producerMetrics = new KafkaClientMetrics(producer)) {
             consumerMetrics.bindTo(registry);
             producerMetrics.bindTo(registry);
+            watchdog.scheduleWithFixedDelay(() -> watchConnections(producer), WATCH_INTERVAL.toMillis(),
+                    WATCH_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
             consumer = c;
             if (stopping.get()) {
                 return;
@@ -213,11 +228,37 @@ public final class TeacherWorker implements Runnable {
             }
             throw e;
         } finally {
+            watchdog.shutdownNow();
             ready = false;
             consumer = null;
             closeConsumer(c, leave);
         }
         LOG.info("teacher {} stopped", instanceId);
+    }
+
+    /**
+     * While a work item is in progress and the producer has had no connection to any broker for
+     * two checks in a row, reports an outage at once: a blocked send or commit only fails after
+     * {@code max.block.ms} (60 s), so a shorter outage would otherwise go unexplained.
+     */
+    private void watchConnections(KafkaProducer<String, byte[]> producer) {
+        try {
+            double connections = producer.metrics().entrySet().stream()
+                    .filter(e -> e.getKey().name().equals("connection-count")
+                            && e.getKey().group().equals("producer-metrics"))
+                    .mapToDouble(e -> e.getValue().metricValue() instanceof Number n ? n.doubleValue() : 1).sum();
+            if (connections == 0 && itemsInProgress.get() > 0) {
+                if (++unconnectedChecks >= 2) {
+                    outage.failed("publishing (no connection to any broker for "
+                            + unconnectedChecks * WATCH_INTERVAL.toSeconds() + " s)",
+                            new DisconnectException("the producer has no connection to any broker"));
+                }
+            } else {
+                unconnectedChecks = 0;
+            }
+        } catch (RuntimeException e) {
+            LOG.debug("connection watchdog: {}", e.toString());
+        }
     }
 
     private static void closeConsumer(KafkaConsumer<String, byte[]> c, boolean leave) {
@@ -265,6 +306,7 @@ public final class TeacherWorker implements Runnable {
             }
             producer.sendOffsetsToTransaction(Map.of(tp, new OffsetAndMetadata(r.offset() + 1)), c.groupMetadata());
             commit(producer, item); // throws if any send of the item failed
+            outage.answered();
             commits.increment();
             batches.increment(item.batchCount());
             samples.increment(committedSamples);
@@ -283,12 +325,23 @@ public final class TeacherWorker implements Runnable {
             if (fencedBy(e) != null) {
                 throw e; // another process has this teacher's identity: redoing the item cannot help
             }
-            abortQuietly(producer);
-            LOG.warn("teacher {}: work item {} failed and will be retried: {}", instanceId, item.key(), e.toString());
+            boolean unreachable = KafkaOutage.isOutage(e);
+            if (unreachable) {
+                // a broker down, restarting or halted on a full disk: nothing of the item is
+                // committed, so it is redone once Kafka answers; say so once, not per call
+                outage.failed("publishing work item " + item.key(), e);
+            } else {
+                LOG.warn("teacher {}: work item {} failed and will be retried: {}", instanceId, item.key(),
+                        e.toString());
+            }
+            abort(producer, item);
             // after a rebalance the item's partition may belong to another teacher, which redoes it
             // from the committed offset; seeking an unassigned partition would throw and end this one
             if (c.assignment().contains(tp)) {
                 c.seek(tp, r.offset());
+            }
+            if (unreachable) {
+                pause(outage.backoff());
             }
         } finally {
             itemsInProgress.decrementAndGet();
@@ -318,6 +371,48 @@ public final class TeacherWorker implements Runnable {
                 LOG.warn("teacher {}: commit of work item {} timed out (attempt {}), retrying: {}", instanceId,
                         item.key(), attempt, e.getMessage());
             }
+        }
+    }
+
+    /**
+     * Aborts the item's transaction, retrying an abort that timed out (Kafka then refuses every
+     * other call until the abort is retried) for up to {@link #COMMIT_PATIENCE}, with backoff.
+     * Given up when the teacher is stopping: the broker aborts the transaction after
+     * {@code --transaction-timeout}.
+     */
+    private void abort(KafkaProducer<String, byte[]> producer, WorkItem item) {
+        long deadline = System.nanoTime() + COMMIT_PATIENCE.toNanos();
+        while (true) {
+            try {
+                producer.abortTransaction();
+                aborts.increment();
+                return;
+            } catch (KafkaException | IllegalStateException e) {
+                if (!KafkaOutage.isOutage(e) || stopping.get()) {
+                    LOG.warn("abortTransaction failed: {}", e.toString());
+                    return;
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new CommitUnresolved("teacher " + instanceId + ": aborting work item " + item.key()
+                            + " timed out for " + COMMIT_PATIENCE.toMinutes() + " min; is the broker reachable? "
+                            + e.getMessage(), e);
+                }
+                outage.failed("aborting work item " + item.key(), e);
+                pause(outage.backoff());
+            }
+        }
+    }
+
+    /** Waits {@code d}, or less if the teacher is asked to stop. */
+    private void pause(Duration d) {
+        long until = System.nanoTime() + d.toNanos();
+        try {
+            while (!stopping.get() && System.nanoTime() < until) {
+                Thread.sleep(Math.min(100, Math.max(1, (until - System.nanoTime()) / 1_000_000)));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            stopping.set(true);
         }
     }
 
@@ -364,7 +459,11 @@ public final class TeacherWorker implements Runnable {
                 throw new IllegalStateException("teacher " + instanceId + " cannot measure its lead over the "
                         + "student groups", e);
             }
-            LOG.warn("cannot measure the lead over students, not pausing: {}", e.toString());
+            if (KafkaOutage.isOutage(e)) {
+                outage.failed("measuring the lead over the student groups (not pausing meanwhile)", e);
+            } else {
+                LOG.warn("cannot measure the lead over students, not pausing: {}", e.toString());
+            }
         } finally {
             c.resume(c.paused());
         }
@@ -373,6 +472,24 @@ public final class TeacherWorker implements Runnable {
 
     /** True when no committed work item lies at or after this group's committed offsets. */
     private boolean runComplete(KafkaConsumer<String, byte[]> c) {
+        try {
+            boolean done = !anyWorkLeft(c);
+            outage.answered();
+            return done;
+        } catch (RuntimeException e) {
+            boolean readTimedOut = e instanceof IllegalStateException
+                    && String.valueOf(e.getMessage()).startsWith("timed out reading");
+            if (!KafkaOutage.isOutage(e) && !readTimedOut) {
+                throw e;
+            }
+            // an idle teacher whose broker is down: keep waiting instead of ending with exit 1
+            outage.failed("checking whether the run is complete", e);
+            pause(outage.backoff());
+            return false;
+        }
+    }
+
+    private boolean anyWorkLeft(KafkaConsumer<String, byte[]> c) {
         List<TopicPartition> parts = c.partitionsFor(topics.work()).stream()
                 .map(p -> new TopicPartition(topics.work(), p.partition())).toList();
         Map<TopicPartition, Long> from = new HashMap<>();
@@ -381,7 +498,7 @@ public final class TeacherWorker implements Runnable {
                 from.put(tp, om.offset());
             }
         });
-        return !WorkPlanner.anyCommittedRecord(clients, topics.work(), from, clients.timeout(), stopping::get);
+        return WorkPlanner.anyCommittedRecord(clients, topics.work(), from, clients.timeout(), stopping::get);
     }
 
     /**
