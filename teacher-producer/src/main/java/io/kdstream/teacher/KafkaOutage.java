@@ -36,7 +36,8 @@ final class KafkaOutage {
             if (c instanceof RetriableException || c instanceof java.util.concurrent.TimeoutException) {
                 return true; // Kafka's TimeoutException is a RetriableException
             }
-            if (c instanceof IllegalStateException && String.valueOf(c.getMessage()).contains("timed out and must be retried")) {
+            if (c instanceof IllegalStateException
+                    && String.valueOf(c.getMessage()).contains("timed out and must be retried")) {
                 return true; // the producer after a commit or abort that timed out
             }
         }

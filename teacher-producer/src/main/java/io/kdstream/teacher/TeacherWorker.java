@@ -277,7 +277,8 @@ public final class TeacherWorker implements Runnable {
      */
     static Throwable fencedBy(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
-            if (c instanceof ProducerFencedException || c instanceof FencedInstanceIdException || c instanceof UnreleasedInstanceIdException) {
+            if (c instanceof ProducerFencedException || c instanceof FencedInstanceIdException
+                    || c instanceof UnreleasedInstanceIdException) {
                 return c;
             }
         }

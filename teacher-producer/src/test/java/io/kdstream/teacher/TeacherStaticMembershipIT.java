@@ -16,6 +16,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -48,6 +49,7 @@ class TeacherStaticMembershipIT {
 
     private Path teacherDir;
     private Path clientProps;
+    private final List<Process> started = new ArrayList<>();
 
     @BeforeEach
     void saveTeacher() throws Exception {
@@ -60,33 +62,21 @@ class TeacherStaticMembershipIT {
     void aTeacherRestartedWithTheSameInstanceIdWorksAgainLongBeforeTheSessionTimeout(TestKafka kafka)
             throws Exception {
         String run = "static-" + UUID.randomUUID();
-        Process first = TeacherProcesses.start(tmp.resolve("first.log"), args(kafka, run, "a"));
-        Process second = null;
-        try {
-            await().atMost(Duration.ofSeconds(120)).until(() -> !first.isAlive() || committed(kafka, run) >= 10);
-            assertThat(first.isAlive()).as("first teacher still running; log:\n%s", log("first.log")).isTrue();
-            first.destroyForcibly().waitFor(); // SIGKILL: no LeaveGroup, its static membership stays
-            long killedAt = System.nanoTime();
-            second = TeacherProcesses.start(tmp.resolve("second.log"), args(kafka, run, "a"));
-            Process s = second;
-            // the restarted process's own progress lines: work items it committed itself (the
-            // LSO alone could move by a commit the killed one had already sent)
-            await().atMost(SESSION.minusSeconds(30)).until(() -> !s.isAlive() || batchesCommitted("second.log") > 0);
-            Duration resumed = Duration.ofNanos(System.nanoTime() - killedAt);
-            System.out.println("restarted teacher committed its first work item " + resumed.toMillis()
-                    + " ms after the kill, JVM start included (session.timeout.ms " + SESSION.toMillis() + ")");
-            assertThat(s.isAlive()).as("restarted teacher running; log:\n%s", log("second.log")).isTrue();
-            assertThat(log("second.log")).contains("static member teacher-a");
-
-            s.destroy(); // SIGTERM: aborts its open transaction, leaves the group, exits 0
-            assertThat(s.waitFor(60, TimeUnit.SECONDS)).isTrue();
-            assertThat(s.exitValue()).as("exit code after SIGTERM; log:\n%s", log("second.log")).isZero();
-        } finally {
-            first.destroyForcibly();
-            if (second != null) {
-                second.destroyForcibly();
-            }
-        }
+        Process first = start("first.log", args(kafka, run, "a"));
+        awaitCommitting(kafka, run, first, "first.log");
+        first.destroyForcibly().waitFor(); // SIGKILL: no LeaveGroup, its static membership stays
+        long killedAt = System.nanoTime();
+        Process second = start("second.log", args(kafka, run, "a"));
+        // the restarted process's own progress lines: work items it committed itself (the LSO
+        // alone could move by a commit the killed one had already sent)
+        await().atMost(SESSION.minusSeconds(30))
+                .until(() -> !second.isAlive() || batchesCommitted("second.log") > 0);
+        Duration resumed = Duration.ofNanos(System.nanoTime() - killedAt);
+        System.out.println("restarted teacher committed its first work item " + resumed.toMillis()
+                + " ms after the kill, JVM start included (session.timeout.ms " + SESSION.toMillis() + ")");
+        assertThat(second.isAlive()).as("restarted teacher running; log:\n%s", log("second.log")).isTrue();
+        assertThat(log("second.log")).contains("static member teacher-a");
+        stopExpectingZero(second, "second.log");
         assertEachBatchAtMostOnceInWholeItems(kafka, run);
     }
 
@@ -94,36 +84,46 @@ class TeacherStaticMembershipIT {
     void twoLiveTeachersWithOneInstanceIdEndWithTheOlderExitingOnOneLineAndTheNewerCarryingOn(TestKafka kafka)
             throws Exception {
         String run = "dup-id-" + UUID.randomUUID();
-        Process older = TeacherProcesses.start(tmp.resolve("older.log"), args(kafka, run, "dup"));
-        Process newer = null;
-        try {
-            await().atMost(Duration.ofSeconds(120)).until(() -> !older.isAlive() || committed(kafka, run) >= 10);
-            assertThat(older.isAlive()).as("older teacher still running; log:\n%s", log("older.log")).isTrue();
-            newer = TeacherProcesses.start(tmp.resolve("newer.log"), args(kafka, run, "dup"));
-            assertThat(older.waitFor(120, TimeUnit.SECONDS)).as("the older teacher ends once fenced; log:\n%s",
-                    log("older.log")).isTrue();
-            String olderLog = log("older.log");
-            System.out.println("the older teacher's output after it was fenced:\n" + olderLog.lines()
-                    .filter(l -> !l.startsWith("{")).reduce("", (a, b) -> a + b + "\n"));
-            assertThat(older.exitValue()).as("exit code; log:\n%s", olderLog).isEqualTo(TeacherCommand.EXIT_FENCED);
-            assertThat(olderLog.lines().filter(l -> l.startsWith("teacher: another teacher process took over "
-                    + "--instance-id dup")).count()).as("one clear line; log:\n%s", olderLog).isEqualTo(1);
-            assertThat(olderLog).as("no stack trace").doesNotContain("\tat ");
-
-            Process n = newer;
-            await().atMost(Duration.ofSeconds(60)).until(() -> !n.isAlive() || batchesCommitted("newer.log") > 0);
-            assertThat(n.isAlive()).as("the newer teacher carries on; log:\n%s", log("newer.log")).isTrue();
-            n.destroy();
-            assertThat(n.waitFor(60, TimeUnit.SECONDS)).isTrue();
-            assertThat(n.exitValue()).as("newer teacher's exit code after SIGTERM; log:\n%s", log("newer.log"))
-                    .isZero();
-        } finally {
-            older.destroyForcibly();
-            if (newer != null) {
-                newer.destroyForcibly();
-            }
-        }
+        Process older = start("older.log", args(kafka, run, "dup"));
+        awaitCommitting(kafka, run, older, "older.log");
+        Process newer = start("newer.log", args(kafka, run, "dup"));
+        assertThat(older.waitFor(120, TimeUnit.SECONDS)).as("the older teacher ends once fenced; log:\n%s",
+                log("older.log")).isTrue();
+        String olderLog = log("older.log");
+        System.out.println("the older teacher's output after it was fenced:\n" + olderLog.lines()
+                .filter(l -> !l.startsWith("{")).reduce("", (x, y) -> x + y + "\n"));
+        assertThat(older.exitValue()).as("exit code; log:\n%s", olderLog).isEqualTo(TeacherCommand.EXIT_FENCED);
+        assertThat(olderLog.lines().filter(l -> l.startsWith("teacher: another teacher process took over "
+                + "--instance-id dup")).count()).as("one clear line; log:\n%s", olderLog).isEqualTo(1);
+        assertThat(olderLog).as("no stack trace").doesNotContain("\tat ");
+        await().atMost(Duration.ofSeconds(60)).until(() -> !newer.isAlive() || batchesCommitted("newer.log") > 0);
+        assertThat(newer.isAlive()).as("the newer teacher carries on; log:\n%s", log("newer.log")).isTrue();
+        stopExpectingZero(newer, "newer.log");
         assertEachBatchAtMostOnceInWholeItems(kafka, run);
+    }
+
+    @AfterEach
+    void killLeftovers() {
+        started.forEach(Process::destroyForcibly);
+    }
+
+    private Process start(String logName, String[] args) throws java.io.IOException {
+        Process p = TeacherProcesses.start(tmp.resolve(logName), args);
+        started.add(p);
+        return p;
+    }
+
+    /** Waits until the run has committed work items, the teacher still running. */
+    private void awaitCommitting(TestKafka kafka, String run, Process teacher, String logName) throws Exception {
+        await().atMost(Duration.ofSeconds(120)).until(() -> !teacher.isAlive() || committed(kafka, run) >= 10);
+        assertThat(teacher.isAlive()).as("teacher still running; log:\n%s", log(logName)).isTrue();
+    }
+
+    /** SIGTERM: the teacher aborts its open transaction, leaves the group and exits 0. */
+    private void stopExpectingZero(Process teacher, String logName) throws Exception {
+        teacher.destroy();
+        assertThat(teacher.waitFor(60, TimeUnit.SECONDS)).as("stopped within 60 s").isTrue();
+        assertThat(teacher.exitValue()).as("exit code after SIGTERM; log:\n%s", log(logName)).isZero();
     }
 
     /** A long run (1,600 batches in items of 4) that the test stops itself, so it never races the run's end. */
