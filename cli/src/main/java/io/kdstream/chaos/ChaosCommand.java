@@ -44,7 +44,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "chaos", mixinStandardHelpOptions = true,
         description = {"Fault injection with real processes and signals, on loopback: kill -9 loops of the teacher and",
-                "the student, SIGTERM and kill -9 of the broker mid-run. Verifies exactly-once delivery and training and",
+                "the student, SIGTERM and kill -9 of the broker mid-run, the broker's disk filled (--disk-fills, root).",
+                "Verifies exactly-once delivery and training and",
                 "prints the rows of docs/reliability.md. Exit codes: 0 all verified, 1 a batch was lost or duplicated,",
                 "a process crashed on its own, or a fault could not be injected."})
 public final class ChaosCommand implements Callable<Integer> {
@@ -75,6 +76,12 @@ public final class ChaosCommand implements Callable<Integer> {
             description = "Three-broker cluster: kill -9 rounds, each of the leader of a features partition and then "
                     + "of the controller leader, restarted (default: ${DEFAULT-VALUE}).")
     int clusterRounds;
+
+    @Option(names = "--disk-fills", defaultValue = "0",
+            description = {"Single broker with its log directory on a small tmpfs mounted here (needs root): the disk is",
+                    "filled mid-run until the broker halts, then remounted larger and the broker restarted, this many",
+                    "times, a teacher running throughout (default: ${DEFAULT-VALUE})."})
+    int diskFills;
 
     @Option(names = "--epochs", defaultValue = "10",
             description = "Epochs (of 40 batches) of the kill scenarios' run (default: ${DEFAULT-VALUE}).")
@@ -107,6 +114,7 @@ public final class ChaosCommand implements Callable<Integer> {
     private final int[] controllerPorts = new int[3];
     private String clusterId;
     private String bootstrapOverride;
+    private Path brokerData;
 
     @Override
     public Integer call() throws Exception {
@@ -120,13 +128,15 @@ public final class ChaosCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--jar " + jar + " is not the kdstream jar (build it: mvn -DskipTests package)");
         }
         Files.createDirectories(work);
+        brokerData = work.resolve("kafka");
         for (String stale : List.of("student-ref", "student-killed", "student-broker")) {
             deleteTree(work.resolve(stale));
             Files.deleteIfExists(work.resolve(stale + ".trace"));
         }
         command = "benchmarks/chaos.sh --teacher-kills " + teacherKills + " --student-kills " + studentKills
                 + " --broker-restarts " + brokerCycles + " --cluster-kills " + clusterRounds + " --epochs " + epochs + " --broker-epochs " + brokerEpochs
-                + (sessionTimeoutMs > 0 ? " --teacher-session-timeout-ms " + sessionTimeoutMs : "") + " --seed " + seed;
+                + (sessionTimeoutMs > 0 ? " --teacher-session-timeout-ms " + sessionTimeoutMs : "")
+                + (diskFills > 0 ? " --disk-fills " + diskFills : "") + " --seed " + seed;
         int failures = 0;
         try {
             startBroker(true);
@@ -141,6 +151,9 @@ public final class ChaosCommand implements Callable<Integer> {
                 failures += brokerRestarts(teacher, brokerCycles);
             }
             stopBroker();
+            if (diskFills > 0) {
+                failures += diskFills(teacher, diskFills);
+            }
             if (clusterRounds > 0) {
                 failures += clusterKills(teacher, clusterRounds);
             }
@@ -323,6 +336,138 @@ public final class ChaosCommand implements Callable<Integer> {
         return lost + dup + sLost + sDup + crashes + stalled + (injected < 2 * cycles ? 1 : 0);
     }
 
+    /**
+     * The broker's log directory on a small tmpfs: mid-run, a filler file leaves 1–3 MiB free, so
+     * the teacher's writes fill the disk within seconds. Kafka marks the directory failed and,
+     * the only one gone, halts the broker. After 10–70 s the tmpfs is remounted 32 MiB larger and
+     * the broker restarted on the same data; the teacher must have waited (not exited, nothing
+     * committed lost) and finish the run with each (epoch, batch) exactly once.
+     */
+    private int diskFills(Path teacher, int fills) throws Exception {
+        Path mnt = work.resolve("kafka-tmpfs");
+        Files.createDirectories(mnt);
+        long sizeMiB = 64;
+        String mounted = sh("mount", "-t", "tmpfs", "-o", "size=" + sizeMiB + "m", "tmpfs", mnt.toString());
+        if (mounted != null) {
+            log("disk-fill scenario NOT run: cannot mount a tmpfs at %s (%s); it needs root", mnt, mounted);
+            return 1;
+        }
+        String run = "chaos-disk-" + seed;
+        int perEpoch = TRAIN_LIMIT / BATCH;
+        int total = epochs * perEpoch;
+        int injected = 0;
+        int stalled = 0;
+        int crashes = 0;
+        Path teacherLog = work.resolve("logs").resolve("teacher-" + run + ".log");
+        Files.deleteIfExists(teacherLog);
+        Path brokerLog = work.resolve("logs").resolve("broker.log");
+        List<String> outageLines = new ArrayList<>();
+        try {
+            brokerData = mnt.resolve("kafka");
+            startBroker(true);
+            Process t = teacher(run, teacher, epochs, "disk-t");
+            for (int f = 0; f < fills; f++) {
+                long from = committed(run);
+                waitFor(() -> !t.isAlive() || committed(run) >= from + 8, DEADLINE);
+                if (!t.isAlive()) {
+                    log("disk fill %d not injected: the teacher is not running", f + 1);
+                    break;
+                }
+                long headroom = (1L << 20) + random.nextInt(2 << 20);
+                long avail = Files.getFileStore(mnt).getUsableSpace();
+                long brokerMark = lineCount(brokerLog);
+                try (var out = Files.newOutputStream(mnt.resolve("filler-" + f))) {
+                    byte[] block = new byte[1 << 20];
+                    for (long left = avail - headroom; left > 0; left -= block.length) {
+                        out.write(block, 0, (int) Math.min(block.length, left));
+                    }
+                } catch (IOException e) {
+                    log("disk fill %d: the broker's writes filled the disk before the filler did (%s)", f + 1, e);
+                }
+                long filledAt = System.nanoTime();
+                log("disk fill %d: %d KiB left free on the broker's log dir (%d MiB tmpfs)", f + 1, headroom >> 10,
+                        sizeMiB);
+                if (!broker.waitFor(DEADLINE.toSeconds(), TimeUnit.SECONDS)) {
+                    log("disk fill %d: the broker did not halt within %s", f + 1, DEADLINE);
+                    stalled++;
+                    break;
+                }
+                injected++;
+                List<String> brokerLines = utf8Lines(brokerLog);
+                String halted = brokerLines.subList((int) Math.min(brokerMark, brokerLines.size()), brokerLines.size())
+                        .stream()
+                        .filter(l -> l.contains("No space left") || l.contains("Shutdown broker")
+                                || l.contains("log directory has failed"))
+                        .map(l -> l.length() > 200 ? l.substring(0, 200) : l).distinct().limit(3)
+                        .reduce("", (a, b) -> a + "\n    " + b);
+                log("disk fill %d: broker exited %d %.1f s after the fill; its log:%s", f + 1, broker.exitValue(),
+                        (System.nanoTime() - filledAt) / 1e9, halted);
+                long teacherMark = lineCount(teacherLog);
+                long down = 10_000 + random.nextInt(60_000);
+                Thread.sleep(down);
+                sizeMiB += 32;
+                String grown = sh("mount", "-o", "remount,size=" + sizeMiB + "m", mnt.toString());
+                if (grown != null) {
+                    throw new IllegalStateException("cannot remount " + mnt + " larger: " + grown);
+                }
+                boolean alive = t.isAlive();
+                long atRestart = committed(run);
+                startBroker(false);
+                long restartedAt = System.nanoTime();
+                boolean moved = waitFor(() -> !t.isAlive() || committedOr(run, 0) > atRestart, DEADLINE)
+                        && t.isAlive();
+                List<String> during = utf8Lines(teacherLog);
+                during = during.subList((int) Math.min(teacherMark, during.size()), during.size());
+                during.stream().filter(l -> l.contains("Kafka not answering") || l.contains("still waiting")
+                        || l.contains("reachable again")).forEach(outageLines::add);
+                log("disk fill %d: down %.0f s, teacher %s, %d log lines meanwhile; %s %.1f s after the broker came "
+                        + "back (tmpfs now %d MiB)", f + 1, down / 1000.0, alive ? "waited" : "EXITED",
+                        during.size(), moved ? "teacher committed again" : "teacher did NOT commit again",
+                        (System.nanoTime() - restartedAt) / 1e9, sizeMiB);
+                stalled += moved ? 0 : 1;
+            }
+            crashes += awaitExit(t, "teacher through disk fills") ? 0 : 1;
+            Map<String, Integer> seen = readCommitted(run, total);
+            int lost = lost(seen, epochs, perEpoch);
+            int dup = duplicates(seen);
+            log("disk fills: %d; teacher's outage lines:%s", injected, outageLines.stream()
+                    .map(l -> "\n    " + (l.length() > 240 ? l.substring(0, 240) : l)).reduce("", String::concat));
+            row("single broker, log dir on a 64 MiB tmpfs filled mid-run (Kafka fails the dir and halts), down 10–70 s, "
+                    + "remounted 32 MiB larger and restarted; teacher running", injected, lost, dup, crashes);
+            return lost + dup + crashes + stalled + (injected < fills ? 1 : 0);
+        } finally {
+            stopBroker();
+            brokerData = work.resolve("kafka");
+            String un = sh("umount", mnt.toString());
+            if (un != null) {
+                log("could not unmount %s: %s", mnt, un);
+            }
+        }
+    }
+
+    /** Runs a command; null when it exited 0, else its output. */
+    private static String sh(String... cmd) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            return "timed out";
+        }
+        return p.exitValue() == 0 ? null : "exit " + p.exitValue() + ": " + out;
+    }
+
+    private static long lineCount(Path f) {
+        return utf8Lines(f).size();
+    }
+
+    private static List<String> utf8Lines(Path f) {
+        try {
+            return Files.exists(f) ? new String(Files.readAllBytes(f), StandardCharsets.UTF_8).lines().toList() : List.of();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
     // ---------------------------------------------------------------- processes
 
     private List<String> java(String... args) {
@@ -351,7 +496,7 @@ public final class ChaosCommand implements Callable<Integer> {
         Path log = work.resolve("logs").resolve("broker.log");
         long mark = Files.exists(log) ? Files.size(log) : 0;
         List<String> args = new ArrayList<>(List.of("broker", "--port", Integer.toString(port), "--data-dir",
-                work.resolve("kafka").toString()));
+                brokerData.toString()));
         if (fresh) {
             args.add("--clean");
         }

@@ -31,7 +31,7 @@ class ChaosIT {
         Process p = new ProcessBuilder(root.resolve("bin/kdstream").toString(), "chaos",
                 "--work-dir", work.resolve("w").toString(), "--teacher-kills", "1", "--student-kills", "0",
                 "--broker-restarts", "1", "--cluster-kills", "0", "--epochs", "2", "--broker-epochs", "8",
-                "--teacher-session-timeout-ms", "6000", "--seed", "7")
+                "--seed", "7")
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         boolean finished = p.waitFor(8, TimeUnit.MINUTES);
         if (!finished) {

@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
@@ -32,10 +33,10 @@ import io.kdstream.codec.RunSpec;
 import io.kdstream.config.KafkaAccessErrors;
 import io.kdstream.data.DatasetRef;
 import io.kdstream.data.RequiresDataset;
-import io.kdstream.kafka.EmbeddedKafkaBroker;
 import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.RunAcls;
 import io.kdstream.kafka.RunTopics;
+import io.kdstream.kafka.SecuredKafka;
 
 /**
  * The embedded broker with a SASL_SSL (SCRAM-SHA-512) listener and ACLs, its certificate made
@@ -59,25 +60,12 @@ class SecureClusterIT {
     @TempDir
     static Path dir;
 
-    private static EmbeddedKafkaBroker broker;
-    private static Path truststore;
+    private static SecuredKafka broker;
 
     @BeforeAll
     static void startSecuredBroker() throws Exception {
-        Path keystore = dir.resolve("broker.p12");
-        Path cert = dir.resolve("broker.pem");
-        truststore = dir.resolve("trust.p12");
-        keytool("-genkeypair", "-alias", "broker", "-keyalg", "RSA", "-keysize", "2048", "-validity", "2",
-                "-dname", "CN=127.0.0.1", "-ext", "SAN=ip:127.0.0.1,dns:localhost", "-storetype", "PKCS12",
-                "-keystore", keystore.toString(), "-storepass", STORE_PASSWORD, "-keypass", STORE_PASSWORD);
-        keytool("-exportcert", "-rfc", "-alias", "broker", "-keystore", keystore.toString(),
-                "-storepass", STORE_PASSWORD, "-file", cert.toString());
-        keytool("-importcert", "-noprompt", "-alias", "broker", "-file", cert.toString(), "-storetype", "PKCS12",
-                "-keystore", truststore.toString(), "-storepass", STORE_PASSWORD);
-        broker = EmbeddedKafkaBroker.builder().optDataDir(dir.resolve("kafka"))
-                .optSaslSsl(keystore, truststore, STORE_PASSWORD).optScramUser("admin", ADMIN_PASSWORD)
-                .optScramUser("teacher", TEACHER_PASSWORD).optScramUser("student", STUDENT_PASSWORD)
-                .optSuperUser("admin").build().start();
+        broker = SecuredKafka.start(dir, STORE_PASSWORD, Map.of(SecuredKafka.ADMIN, ADMIN_PASSWORD,
+                "teacher", TEACHER_PASSWORD, "student", STUDENT_PASSWORD));
     }
 
     @AfterAll
@@ -92,14 +80,14 @@ class SecureClusterIT {
             throws Exception {
         String run = "secure-" + UUID.randomUUID();
         String group = "secure-student";
-        try (Admin admin = Admin.create(clients("admin", ADMIN_PASSWORD).admin())) {
+        try (Admin admin = Admin.create(broker.clients(SecuredKafka.ADMIN).admin())) {
             admin.createAcls(RunAcls.teacher(run, "User:teacher")).all().get(60, TimeUnit.SECONDS);
             admin.createAcls(RunAcls.student(run, group, "User:student")).all().get(60, TimeUnit.SECONDS);
         }
-        KafkaClients teacher = clients("teacher", TEACHER_PASSWORD);
-        KafkaClients student = clients("student", STUDENT_PASSWORD);
-        Path studentProps = writeProps("student.properties", "student", STUDENT_PASSWORD);
-        Path wrongProps = writeProps("wrong.properties", "student", WRONG_PASSWORD);
+        KafkaClients teacher = broker.clients("teacher");
+        KafkaClients student = broker.clients("student");
+        Path studentProps = broker.clientProperties("student.properties", "student", STUDENT_PASSWORD);
+        Path wrongProps = broker.clientProperties("wrong.properties", "student", WRONG_PASSWORD);
         int metricsPort = freePort();
         List<String> scrapes = new ArrayList<>();
         Process[] proc = new Process[1];
@@ -158,23 +146,6 @@ class SecureClusterIT {
         assertThat(String.join("\n", scrapes)).as("/metrics was scraped").contains("service=\"student\"");
     }
 
-    private static KafkaClients clients(String user, String password) throws IOException {
-        return KafkaClients.of(broker.bootstrapServers())
-                .withPropertiesFile(writeProps(user + "-" + UUID.randomUUID() + ".properties", user, password));
-    }
-
-    private static Path writeProps(String name, String user, String password) throws IOException {
-        Path file = dir.resolve(name);
-        Files.writeString(file, String.join("\n",
-                "security.protocol=SASL_SSL",
-                "sasl.mechanism=SCRAM-SHA-512",
-                "sasl.jaas.config=" + EmbeddedKafkaBroker.scramJaas(user, password).replace("\\", "\\\\"),
-                "ssl.truststore.type=PKCS12",
-                "ssl.truststore.location=" + truststore,
-                "ssl.truststore.password=" + STORE_PASSWORD, ""));
-        return file;
-    }
-
     private static Process startStudent(String run, String group, Path props, int metricsPort, String name)
             throws IOException {
         List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -213,15 +184,5 @@ class SecureClusterIT {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }
-    }
-
-    private static void keytool(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "keytool")
-                .toString()));
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as("keytool %s: %s", args[0], out).isZero();
     }
 }

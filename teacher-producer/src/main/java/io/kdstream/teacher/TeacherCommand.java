@@ -48,10 +48,15 @@ import picocli.CommandLine.Option;
 @Command(name = "teacher", mixinStandardHelpOptions = true,
         description = {"Runs a teacher-producer: normalized teacher features onto Kafka, exactly once.",
                 "Publishes every training batch as one member of the run's teacher group. Exits 0 when every batch of the run",
-                "is published (by this or another teacher) or on SIGTERM after aborting the open transaction."})
+                "is published (by this or another teacher) or on SIGTERM after aborting the open transaction.",
+                "Exit codes: 0 done or stopped, 1 error, 4 Kafka refused the login or an ACL, 5 another live teacher took",
+                "over this --instance-id (the newer one carries on)."})
 public final class TeacherCommand implements Callable<Integer> {
 
     private static final Logger LOG = LoggerFactory.getLogger(TeacherCommand.class);
+
+    /** Exit code of a teacher fenced by another live teacher started with the same {@code --instance-id}. */
+    public static final int EXIT_FENCED = 5;
 
     @Mixin
     ServiceOptions service;
@@ -105,7 +110,10 @@ public final class TeacherCommand implements Callable<Integer> {
     @Option(names = "--logits", description = "Also publish the teacher's logits (for logit distillation).")
     boolean logits;
 
-    @Option(names = "--instance-id", description = "Stable id of this teacher instance (default: host name).")
+    @Option(names = "--instance-id",
+            description = {"Stable id of this teacher instance (default: host name): its transactional id and its static",
+                    "membership of the teachers' group, so a restart with the same id aborts the dead one's open",
+                    "transaction and takes its work partitions back at once. Two live teachers must not share one."})
     String instanceId;
 
     @Option(names = "--feature-partitions", defaultValue = "1", description = "Partitions of <run>.features when created.")
@@ -204,6 +212,12 @@ public final class TeacherCommand implements Callable<Integer> {
         try (GracefulShutdown shutdown = GracefulShutdown.install(worker::stop, Duration.ofSeconds(30))) {
             try {
                 worker.run();
+            } catch (TeacherWorker.InstanceFencedException e) {
+                // not a crash to retry or debug: one line, a distinct exit code
+                System.err.println("teacher: " + e.getMessage());
+                System.err.flush();
+                shutdown.done(EXIT_FENCED);
+                return EXIT_FENCED;
             } catch (RuntimeException e) {
                 shutdown.done(1);
                 throw e;

@@ -6,12 +6,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.GroupProtocol;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -20,10 +25,13 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.DisconnectException;
+import org.apache.kafka.common.errors.FencedInstanceIdException;
 import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.UnreleasedInstanceIdException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.slf4j.Logger;
@@ -70,6 +78,9 @@ public final class TeacherWorker implements Runnable {
     private final AtomicInteger itemsInProgress = new AtomicInteger();
     private volatile KafkaConsumer<String, byte[]> consumer;
     private volatile boolean ready;
+    private final KafkaOutage outage;
+    private int unconnectedChecks; // only the watchdog thread
+    private static final Duration WATCH_INTERVAL = Duration.ofSeconds(5);
 
     private final Counter batches;
     private final Counter samples;
@@ -89,6 +100,7 @@ public final class TeacherWorker implements Runnable {
         this.leadMonitor = b.leadMonitor;
         this.maxLeadRecords = b.maxLeadRecords;
         this.transactionTimeout = b.transactionTimeout;
+        this.outage = new KafkaOutage(LOG, "teacher " + b.instanceId, System::nanoTime);
         this.batches = Counter.builder("kdstream.teacher.batches").description("Feature batches committed")
                 .register(registry);
         this.samples = Counter.builder("kdstream.teacher.samples").description("Samples in committed batches")
@@ -130,23 +142,53 @@ public final class TeacherWorker implements Runnable {
         }
     }
 
+    /**
+     * The work consumer's settings. Under the classic group protocol (Kafka's default) the
+     * consumer is a static member, {@code group.instance.id} = {@code teacher-<instance id>}:
+     * a teacher restarted with the same {@code --instance-id} (a crashed container, a kill -9)
+     * takes its work partitions back at its first join instead of waiting for the dead member's
+     * {@code session.timeout.ms} (45 s by default). A {@code group.instance.id} or
+     * {@code group.protocol=consumer} from {@code --kafka-config} wins; under the consumer protocol
+     * (KIP-848) the teacher sets no instance id, because there a member rejoining with the id of
+     * one whose session has not expired is refused ({@code UNRELEASED_INSTANCE_ID}) rather than
+     * handed its partitions.
+     */
+    Map<String, Object> consumerConfig() {
+        Map<String, Object> cfg = clients.consumer(groupId(spec.runId()), "teacher-" + instanceId);
+        cfg.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1);
+        cfg.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 600_000);
+        Object protocol = cfg.getOrDefault(ConsumerConfig.GROUP_PROTOCOL_CONFIG, GroupProtocol.CLASSIC.name());
+        if (GroupProtocol.CLASSIC.name().equalsIgnoreCase(protocol.toString())) {
+            cfg.putIfAbsent(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, "teacher-" + instanceId);
+        }
+        return cfg;
+    }
+
     @Override
     public void run() {
-        Map<String, Object> consumerCfg = clients.consumer(groupId(spec.runId()), "teacher-" + instanceId);
-        consumerCfg.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1);
-        consumerCfg.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 600_000);
+        Map<String, Object> consumerCfg = consumerConfig();
         Map<String, Object> producerCfg = clients.transactionalProducer("kdstream-" + spec.runId() + "-teacher-"
                 + instanceId);
         producerCfg.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, (int) transactionTimeout.toMillis());
         FeatureBatchSerializer serializer = new FeatureBatchSerializer();
         serializer.configure(Map.of(FeatureBatchSerializer.MAX_RECORD_BYTES_CONFIG, clients.maxRecordBytes()), false);
 
-        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(consumerCfg);
-             KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerCfg);
+        KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(consumerCfg);
+        // a static member stays in the group when it closes (so that its restart finds its
+        // partitions); a teacher that stops for good leaves, so the others take its work at once
+        boolean leave = false;
+        ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "kdstream-kafka-watchdog");
+            t.setDaemon(true);
+            return t;
+        });
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerCfg);
              KafkaClientMetrics consumerMetrics = new KafkaClientMetrics(c);
              KafkaClientMetrics producerMetrics = new KafkaClientMetrics(producer)) {
             consumerMetrics.bindTo(registry);
             producerMetrics.bindTo(registry);
+            watchdog.scheduleWithFixedDelay(() -> watchConnections(producer), WATCH_INTERVAL.toMillis(),
+                    WATCH_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
             consumer = c;
             if (stopping.get()) {
                 return;
@@ -154,7 +196,9 @@ public final class TeacherWorker implements Runnable {
             producer.initTransactions();
             c.subscribe(List.of(topics.work()));
             ready = true;
-            LOG.info("teacher {} serving run {} (group {})", instanceId, spec.runId(), groupId(spec.runId()));
+            LOG.info("teacher {} serving run {} (group {}{})", instanceId, spec.runId(), groupId(spec.runId()),
+                    consumerCfg.containsKey(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG)
+                            ? ", static member " + consumerCfg.get(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG) : "");
             while (!stopping.get()) {
                 if (!awaitLeadBelowBound(c)) {
                     break;
@@ -171,15 +215,74 @@ public final class TeacherWorker implements Runnable {
                     process(c, producer, serializer, r);
                 }
             }
+            leave = true;
         } catch (WakeupException e) {
             if (!stopping.get()) {
                 throw e;
             }
+            leave = true;
+        } catch (RuntimeException e) {
+            Throwable fenced = fencedBy(e);
+            if (fenced != null) {
+                throw new InstanceFencedException(instanceId, fenced);
+            }
+            throw e;
         } finally {
+            watchdog.shutdownNow();
             ready = false;
             consumer = null;
+            closeConsumer(c, leave);
         }
         LOG.info("teacher {} stopped", instanceId);
+    }
+
+    /**
+     * While a work item is in progress and the producer has had no connection to any broker for
+     * two checks in a row, reports an outage at once: a blocked send or commit only fails after
+     * {@code max.block.ms} (60 s), so a shorter outage would otherwise go unexplained.
+     */
+    private void watchConnections(KafkaProducer<String, byte[]> producer) {
+        try {
+            double connections = producer.metrics().entrySet().stream()
+                    .filter(e -> e.getKey().name().equals("connection-count")
+                            && e.getKey().group().equals("producer-metrics"))
+                    .mapToDouble(e -> e.getValue().metricValue() instanceof Number n ? n.doubleValue() : 1).sum();
+            if (connections == 0 && itemsInProgress.get() > 0) {
+                if (++unconnectedChecks >= 2) {
+                    outage.failed("publishing (no connection to any broker for "
+                            + unconnectedChecks * WATCH_INTERVAL.toSeconds() + " s)",
+                            new DisconnectException("the producer has no connection to any broker"));
+                }
+            } else {
+                unconnectedChecks = 0;
+            }
+        } catch (RuntimeException e) {
+            LOG.debug("connection watchdog: {}", e.toString());
+        }
+    }
+
+    private static void closeConsumer(KafkaConsumer<String, byte[]> c, boolean leave) {
+        try {
+            c.close(CloseOptions.groupMembershipOperation(leave ? CloseOptions.GroupMembershipOperation.LEAVE_GROUP
+                    : CloseOptions.GroupMembershipOperation.DEFAULT).withTimeout(Duration.ofSeconds(10)));
+        } catch (RuntimeException e) {
+            LOG.debug("closing the work consumer: {}", e.toString());
+        }
+    }
+
+    /**
+     * The Kafka error that says another live client holds this teacher's identity: its
+     * transactional id (a newer producer fenced this one) or its static group membership. Kafka
+     * sometimes reports it as the cause of a generic {@link KafkaException}.
+     */
+    static Throwable fencedBy(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof ProducerFencedException || c instanceof FencedInstanceIdException
+                    || c instanceof UnreleasedInstanceIdException) {
+                return c;
+            }
+        }
+        return null;
     }
 
     private void process(KafkaConsumer<String, byte[]> c, KafkaProducer<String, byte[]> producer,
@@ -204,12 +307,13 @@ public final class TeacherWorker implements Runnable {
             }
             producer.sendOffsetsToTransaction(Map.of(tp, new OffsetAndMetadata(r.offset() + 1)), c.groupMetadata());
             commit(producer, item); // throws if any send of the item failed
+            outage.answered();
             commits.increment();
             batches.increment(item.batchCount());
             samples.increment(committedSamples);
             LOG.debug("teacher {} committed work item {}", instanceId, item.key());
-        } catch (ProducerFencedException | OutOfOrderSequenceException | AuthorizationException e) {
-            // Another instance took this transactional id, or the producer cannot recover: give up.
+        } catch (OutOfOrderSequenceException | AuthorizationException e) {
+            // the producer cannot recover, or this principal lacks an ACL: give up
             throw new IllegalStateException("teacher " + instanceId + " cannot continue: " + e.getMessage(), e);
         } catch (StopRequested | WakeupException e) {
             abortQuietly(producer);
@@ -219,12 +323,26 @@ public final class TeacherWorker implements Runnable {
             abortQuietly(producer);
             throw e; // a configuration error: redoing the item cannot help
         } catch (KafkaException | IllegalStateException e) {
-            abortQuietly(producer);
-            LOG.warn("teacher {}: work item {} failed and will be retried: {}", instanceId, item.key(), e.toString());
+            if (fencedBy(e) != null) {
+                throw e; // another process has this teacher's identity: redoing the item cannot help
+            }
+            boolean unreachable = KafkaOutage.isOutage(e);
+            if (unreachable) {
+                // a broker down, restarting or halted on a full disk: nothing of the item is
+                // committed, so it is redone once Kafka answers; say so once, not per call
+                outage.failed("publishing work item " + item.key(), e);
+            } else {
+                LOG.warn("teacher {}: work item {} failed and will be retried: {}", instanceId, item.key(),
+                        e.toString());
+            }
+            abort(producer, item);
             // after a rebalance the item's partition may belong to another teacher, which redoes it
             // from the committed offset; seeking an unassigned partition would throw and end this one
             if (c.assignment().contains(tp)) {
                 c.seek(tp, r.offset());
+            }
+            if (unreachable) {
+                pause(outage.backoff());
             }
         } finally {
             itemsInProgress.decrementAndGet();
@@ -254,6 +372,48 @@ public final class TeacherWorker implements Runnable {
                 LOG.warn("teacher {}: commit of work item {} timed out (attempt {}), retrying: {}", instanceId,
                         item.key(), attempt, e.getMessage());
             }
+        }
+    }
+
+    /**
+     * Aborts the item's transaction, retrying an abort that timed out (Kafka then refuses every
+     * other call until the abort is retried) for up to {@link #COMMIT_PATIENCE}, with backoff.
+     * Given up when the teacher is stopping: the broker aborts the transaction after
+     * {@code --transaction-timeout}.
+     */
+    private void abort(KafkaProducer<String, byte[]> producer, WorkItem item) {
+        long deadline = System.nanoTime() + COMMIT_PATIENCE.toNanos();
+        while (true) {
+            try {
+                producer.abortTransaction();
+                aborts.increment();
+                return;
+            } catch (KafkaException | IllegalStateException e) {
+                if (!KafkaOutage.isOutage(e) || stopping.get()) {
+                    LOG.warn("abortTransaction failed: {}", e.toString());
+                    return;
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new CommitUnresolved("teacher " + instanceId + ": aborting work item " + item.key()
+                            + " timed out for " + COMMIT_PATIENCE.toMinutes() + " min; is the broker reachable? "
+                            + e.getMessage(), e);
+                }
+                outage.failed("aborting work item " + item.key(), e);
+                pause(outage.backoff());
+            }
+        }
+    }
+
+    /** Waits {@code d}, or less if the teacher is asked to stop. */
+    private void pause(Duration d) {
+        long until = System.nanoTime() + d.toNanos();
+        try {
+            while (!stopping.get() && System.nanoTime() < until) {
+                Thread.sleep(Math.min(100, Math.max(1, (until - System.nanoTime()) / 1_000_000)));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            stopping.set(true);
         }
     }
 
@@ -294,7 +454,17 @@ public final class TeacherWorker implements Runnable {
         } catch (WakeupException e) {
             throw e;
         } catch (Exception e) {
-            LOG.warn("cannot measure the lead over students, not pausing: {}", e.toString());
+            if (io.kdstream.config.KafkaAccessErrors.describe(e).isPresent()) {
+                // e.g. no Describe ACL on a --student-groups group: waiting cannot fix it, and
+                // going on would publish without flow control and warn at every work item
+                throw new IllegalStateException("teacher " + instanceId + " cannot measure its lead over the "
+                        + "student groups", e);
+            }
+            if (KafkaOutage.isOutage(e)) {
+                outage.failed("measuring the lead over the student groups (not pausing meanwhile)", e);
+            } else {
+                LOG.warn("cannot measure the lead over students, not pausing: {}", e.toString());
+            }
         } finally {
             c.resume(c.paused());
         }
@@ -303,6 +473,24 @@ public final class TeacherWorker implements Runnable {
 
     /** True when no committed work item lies at or after this group's committed offsets. */
     private boolean runComplete(KafkaConsumer<String, byte[]> c) {
+        try {
+            boolean done = !anyWorkLeft(c);
+            outage.answered();
+            return done;
+        } catch (RuntimeException e) {
+            boolean readTimedOut = e instanceof IllegalStateException
+                    && String.valueOf(e.getMessage()).startsWith("timed out reading");
+            if (!KafkaOutage.isOutage(e) && !readTimedOut) {
+                throw e;
+            }
+            // an idle teacher whose broker is down: keep waiting instead of ending with exit 1
+            outage.failed("checking whether the run is complete", e);
+            pause(outage.backoff());
+            return false;
+        }
+    }
+
+    private boolean anyWorkLeft(KafkaConsumer<String, byte[]> c) {
         List<TopicPartition> parts = c.partitionsFor(topics.work()).stream()
                 .map(p -> new TopicPartition(topics.work(), p.partition())).toList();
         Map<TopicPartition, Long> from = new HashMap<>();
@@ -311,7 +499,23 @@ public final class TeacherWorker implements Runnable {
                 from.put(tp, om.offset());
             }
         });
-        return !WorkPlanner.anyCommittedRecord(clients, topics.work(), from, clients.timeout(), stopping::get);
+        return WorkPlanner.anyCommittedRecord(clients, topics.work(), from, clients.timeout(), stopping::get);
+    }
+
+    /**
+     * Another live teacher process uses the same {@code --instance-id}: it took this one's
+     * transactional id or static group membership, so this one cannot publish or commit any more.
+     * The newer process carries on; this one ends ({@link TeacherCommand} exits
+     * {@value TeacherCommand#EXIT_FENCED}).
+     */
+    public static final class InstanceFencedException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        InstanceFencedException(String instanceId, Throwable cause) {
+            super("another teacher process took over --instance-id " + instanceId + " ("
+                    + cause.getClass().getSimpleName() + ": " + cause.getMessage()
+                    + "); every live teacher needs its own --instance-id", cause);
+        }
     }
 
     /** A commit that kept timing out: the producer can neither commit nor abort, so the teacher ends. */

@@ -1,0 +1,93 @@
+package io.kdstream.teacher;
+
+import java.time.Duration;
+import java.util.function.LongSupplier;
+
+import org.apache.kafka.common.errors.RetriableException;
+import org.slf4j.Logger;
+
+/**
+ * What a teacher says while Kafka does not answer (a broker down, restarting, or halted on a full
+ * log directory): one line when the outage starts, one every {@link #REMINDER} while it lasts,
+ * one when Kafka answers again — instead of a line per failed call — and the bounded,
+ * exponential backoff between retries of a work item.
+ */
+final class KafkaOutage {
+
+    static final Duration REMINDER = Duration.ofSeconds(30);
+    static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+
+    private final Logger log;
+    private final String who;
+    private final LongSupplier nanoClock;
+    private long since = -1;
+    private long lastLine;
+    private int failures;
+
+    KafkaOutage(Logger log, String who, LongSupplier nanoClock) {
+        this.log = log;
+        this.who = who;
+        this.nanoClock = nanoClock;
+    }
+
+    /** Whether {@code t} (or a cause) says Kafka is not answering, rather than refusing something for good. */
+    static boolean isOutage(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof RetriableException || c instanceof java.util.concurrent.TimeoutException) {
+                return true; // Kafka's TimeoutException is a RetriableException
+            }
+            if (c instanceof IllegalStateException
+                    && String.valueOf(c.getMessage()).contains("timed out and must be retried")) {
+                return true; // the producer after a commit or abort that timed out
+            }
+        }
+        return false;
+    }
+
+    /** A call failed because Kafka did not answer: logs at the outage's start and every {@link #REMINDER}. */
+    synchronized void failed(String doing, Throwable e) {
+        long now = nanoClock.getAsLong();
+        failures++;
+        if (since < 0) {
+            since = now;
+            lastLine = now;
+            log.warn("{}: Kafka not answering while {} ({}); waiting for it, retrying with backoff", who, doing,
+                    rootMessage(e));
+        } else if (now - lastLine >= REMINDER.toNanos()) {
+            lastLine = now;
+            log.warn("{}: Kafka unreachable for {} s; still waiting ({} failed calls so far; last while {}: {})", who,
+                    seconds(now - since), failures, doing, rootMessage(e));
+        }
+    }
+
+    /** Kafka answered: ends an outage (one line) and resets the backoff. */
+    synchronized void answered() {
+        if (since >= 0) {
+            log.info("{}: Kafka reachable again after {} s", who, seconds(nanoClock.getAsLong() - since));
+        }
+        since = -1;
+        failures = 0;
+    }
+
+    synchronized boolean ongoing() {
+        return since >= 0;
+    }
+
+    /** The wait before the next retry: 1 s after the first failure, doubling, at most {@link #MAX_BACKOFF}. */
+    synchronized Duration backoff() {
+        int n = Math.max(0, Math.min(failures - 1, 5));
+        return Duration.ofSeconds(Math.min(MAX_BACKOFF.toSeconds(), 1L << n));
+    }
+
+    private static long seconds(long nanos) {
+        return Math.round(nanos / 1e9);
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable c = e;
+        while (c.getCause() != null && c.getCause() != c) {
+            c = c.getCause();
+        }
+        return c.getClass().getSimpleName() + (c.getMessage() != null ? ": " + c.getMessage() : "");
+    }
+}

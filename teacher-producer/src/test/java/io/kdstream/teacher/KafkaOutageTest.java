@@ -1,0 +1,67 @@
+package io.kdstream.teacher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.apache.kafka.common.errors.KafkaStorageException;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+
+/** What a teacher logs while Kafka does not answer: a line at the start, one per 30 s, one at the end. */
+class KafkaOutageTest {
+
+    @Test
+    void anOutageOfFiveMinutesWithAFailedCallPerSecondLogsTwelveLinesAndBacksOffToThirtySeconds() {
+        Logger logger = (Logger) LoggerFactory.getLogger("kafka-outage-test");
+        ListAppender<ILoggingEvent> appender = new ListAppender<>();
+        appender.start();
+        logger.addAppender(appender);
+        AtomicLong now = new AtomicLong(1_000_000_000L);
+        KafkaOutage outage = new KafkaOutage(logger, "teacher t", now::get);
+        try {
+            List<Duration> backoffs = new java.util.ArrayList<>();
+            for (int s = 0; s < 300; s++) {
+                outage.failed("publishing work item 3/8", new TimeoutException("Timeout expired after 60000ms"));
+                backoffs.add(outage.backoff());
+                now.addAndGet(1_000_000_000L);
+            }
+            assertThat(outage.ongoing()).isTrue();
+            outage.answered();
+            List<String> lines = appender.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+            // 1 at the start, 1 per 30 s for 299 s (9), 1 when Kafka answers
+            assertThat(lines).hasSize(11);
+            assertThat(lines.get(0)).isEqualTo("teacher t: Kafka not answering while publishing work item 3/8 "
+                    + "(TimeoutException: Timeout expired after 60000ms); waiting for it, retrying with backoff");
+            assertThat(lines.get(1)).startsWith("teacher t: Kafka unreachable for 30 s; still waiting (31 failed calls");
+            assertThat(lines.get(10)).isEqualTo("teacher t: Kafka reachable again after 300 s");
+            assertThat(backoffs.subList(0, 7)).containsExactly(Duration.ofSeconds(1), Duration.ofSeconds(2),
+                    Duration.ofSeconds(4), Duration.ofSeconds(8), Duration.ofSeconds(16), Duration.ofSeconds(30),
+                    Duration.ofSeconds(30));
+            assertThat(backoffs).allMatch(d -> d.compareTo(KafkaOutage.MAX_BACKOFF) <= 0);
+            assertThat(outage.ongoing()).isFalse();
+            assertThat(outage.backoff()).isEqualTo(Duration.ofSeconds(1));
+        } finally {
+            logger.detachAppender(appender);
+        }
+    }
+
+    @Test
+    void timeoutsAndStorageErrorsAreOutagesButARefusedAclIsNot() {
+        assertThat(KafkaOutage.isOutage(new org.apache.kafka.common.KafkaException("commit failed",
+                new KafkaStorageException("Disk error when trying to access log file on the disk.")))).isTrue();
+        assertThat(KafkaOutage.isOutage(new java.util.concurrent.TimeoutException())).isTrue();
+        assertThat(KafkaOutage.isOutage(new IllegalStateException("Cannot attempt operation `beginTransaction` "
+                + "because the previous call to `abortTransaction` timed out and must be retried"))).isTrue();
+        assertThat(KafkaOutage.isOutage(new TopicAuthorizationException("Not authorized"))).isFalse();
+        assertThat(KafkaOutage.isOutage(new IllegalStateException("some other state"))).isFalse();
+    }
+}
