@@ -185,6 +185,7 @@ public final class StudyCommand implements Callable<Integer> {
                     o.say("teacher-producer %s failed: see its log in %s", p.name(), logs);
                 }
             }
+            boolean stopped = o.interrupted(); // before stopAll(), which marks the orchestrator interrupted
             o.stopAll();
 
             Map<String, Object> setup = new LinkedHashMap<>();
@@ -214,7 +215,7 @@ public final class StudyCommand implements Callable<Integer> {
             System.out.println();
             System.out.println(Files.readString(report));
             System.out.println("report: " + report.toAbsolutePath());
-            return failures == 0 && !o.interrupted() ? 0 : 1;
+            return failures == 0 && !stopped ? 0 : 1;
         }
     }
 
