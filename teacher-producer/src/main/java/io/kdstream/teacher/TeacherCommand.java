@@ -166,6 +166,14 @@ public final class TeacherCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("teacher expects inputs " + card.inputShape() + " but dataset "
                         + dataset + " has " + shape);
             }
+            if (Normalization.fromConfigName(norm) == Normalization.WHITEN && batchSize <= teacher.featureDim()) {
+                // each batch is whitened on its own: with B <= d_t its targets come out mutually
+                // orthogonal with equal norms, keeping none of the teacher's class geometry
+                LOG.warn("--norm whiten with --batch-size {} <= d_t = {}: each batch's whitened features come out "
+                        + "mutually orthogonal with equal norms and keep almost none of the teacher's similarities "
+                        + "between samples (docs/study/vit-40ep); use a batch size above d_t or --norm layer",
+                        batchSize, teacher.featureDim());
+            }
             AugmentPolicy policy = AugmentPolicy.parse(augment);
             BatchSource batches = new BatchSource(train, seed, batchSize, policy);
             RunSpec spec = new RunSpec(RunSpec.SCHEMA_VERSION, run, data.id(), teacher.id(),
