@@ -410,7 +410,7 @@ public final class PipelineBenchmark {
         long t1 = stepNanos.get(stepNanos.size() - 1);
         Map<String, Double> phases = new TreeMap<>();
         for (Timer t : registry.find("kdstream.student.step").timers()) {
-            phases.put(t.getId().getTag("phase"), t.mean(TimeUnit.MILLISECONDS));
+            phases.put(t.getId().getTag("phase"), Math.round(t.mean(TimeUnit.MILLISECONDS) * 100) / 100.0);
         }
         return new Fed((double) (stepNanos.size() - warmup) * BATCH / ((t1 - t0) / 1e9), stepNanos, stepAt,
                 gcSeconds() - gc0, phases);

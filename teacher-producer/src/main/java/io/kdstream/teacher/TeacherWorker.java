@@ -80,6 +80,8 @@ public final class TeacherWorker implements Runnable {
     private volatile boolean ready;
     private final KafkaOutage outage;
     private int unconnectedChecks; // only the watchdog thread
+    private int failedAborts; // in a row, not for an outage; only the worker thread
+    private static final int MAX_FAILED_ABORTS = 3;
     private static final Duration WATCH_INTERVAL = Duration.ofSeconds(5);
 
     private final Counter batches;
@@ -307,6 +309,7 @@ public final class TeacherWorker implements Runnable {
             }
             producer.sendOffsetsToTransaction(Map.of(tp, new OffsetAndMetadata(r.offset() + 1)), c.groupMetadata());
             commit(producer, item); // throws if any send of the item failed
+            failedAborts = 0;
             outage.answered();
             commits.increment();
             batches.increment(item.batchCount());
@@ -387,8 +390,17 @@ public final class TeacherWorker implements Runnable {
             try {
                 producer.abortTransaction();
                 aborts.increment();
+                failedAborts = 0;
                 return;
             } catch (KafkaException | IllegalStateException e) {
+                if (!KafkaOutage.isOutage(e) && !stopping.get() && ++failedAborts >= MAX_FAILED_ABORTS) {
+                    // A producer in Kafka's fatal error state refuses every transactional call, so
+                    // redoing the item would spin (seen after a broker's disk filled, once a retried
+                    // commit ended in InvalidTxnStateException). Nothing of the item is committed.
+                    throw new CommitUnresolved("teacher " + instanceId + " cannot continue: its producer refuses "
+                            + "every transaction after work item " + item.key() + " failed (" + e.getMessage()
+                            + "); restart it: uncommitted work is redone", e);
+                }
                 if (!KafkaOutage.isOutage(e) || stopping.get()) {
                     LOG.warn("abortTransaction failed: {}", e.toString());
                     return;
