@@ -87,9 +87,10 @@ public final class PipelineBenchmark {
         List<String> a = Arrays.asList(args);
         boolean quick = a.contains("--quick");
         int only = a.indexOf("--only");
-        List<String> sections = only >= 0 && only + 1 < a.size() ? Arrays.asList(a.get(only + 1).split(",")) : SECTIONS;
-        if (!SECTIONS.containsAll(sections) || a.stream().anyMatch(x -> x.startsWith("--") && !x.equals("--quick")
-                && !x.equals("--only"))) {
+        List<String> sections = only < 0 ? SECTIONS
+                : only + 1 < a.size() ? Arrays.asList(a.get(only + 1).split(",")) : List.of();
+        if (sections.isEmpty() || !SECTIONS.containsAll(sections)
+                || a.stream().anyMatch(x -> x.startsWith("--") && !x.equals("--quick") && !x.equals("--only"))) {
             System.err.println("usage: pipeline.sh [--quick] [--only " + String.join(",", SECTIONS) + "]");
             System.exit(2);
         }

@@ -166,7 +166,8 @@ public final class TeacherCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("teacher expects inputs " + card.inputShape() + " but dataset "
                         + dataset + " has " + shape);
             }
-            if (Normalization.fromConfigName(norm) == Normalization.WHITEN && batchSize <= teacher.featureDim()) {
+            Normalization normalization = Normalization.fromConfigName(norm);
+            if (normalization == Normalization.WHITEN && batchSize <= teacher.featureDim()) {
                 // each batch is whitened on its own: with B <= d_t its targets come out mutually
                 // orthogonal with equal norms, keeping none of the teacher's class geometry
                 LOG.warn("--norm whiten with --batch-size {} <= d_t = {}: each batch's whitened features come out "
@@ -179,7 +180,7 @@ public final class TeacherCommand implements Callable<Integer> {
             RunSpec spec = new RunSpec(RunSpec.SCHEMA_VERSION, run, data.id(), teacher.id(),
                     card.outputs() != null ? card.outputs() : "pooled-features", teacher.featureDim(),
                     logits ? card.numClasses() : 0, train.numClasses(), shape,
-                    Normalization.fromConfigName(norm).configName(), DType.parse(featureDtype),
+                    normalization.configName(), DType.parse(featureDtype),
                     InputMode.valueOf(inputs.toUpperCase(java.util.Locale.ROOT)), policy.toString(), batchSize, epochs,
                     batches.batchesPerEpoch(), seed);
             RunSetup.prepare(clients, spec, new RunSetup.Settings(featurePartitions, workPartitions, batchesPerItem,
@@ -188,7 +189,7 @@ public final class TeacherCommand implements Callable<Integer> {
             InputNormalization inputNorm = new InputNormalization(floats(card.normMean()), floats(card.normStd()));
             try (Admin admin = Admin.create(clients.admin());
                  TeacherPipeline pipeline = new TeacherPipeline(teacher, batches, inputNorm,
-                         Normalization.fromConfigName(norm).create(), spec, instance, registry)) {
+                         normalization.create(), spec, instance, registry)) {
                 LeadMonitor monitor = new LeadMonitor(admin, new RunTopics(run).features(), studentGroups, true,
                         Set.of(TeacherWorker.groupId(run)), Duration.ofSeconds(30));
                 TeacherWorker worker = TeacherWorker.builder().setClients(clients).setRunSpec(spec).setSource(pipeline)

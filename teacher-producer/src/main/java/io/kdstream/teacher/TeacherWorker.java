@@ -393,15 +393,16 @@ public final class TeacherWorker implements Runnable {
                 failedAborts = 0;
                 return;
             } catch (KafkaException | IllegalStateException e) {
-                if (!KafkaOutage.isOutage(e) && !stopping.get() && ++failedAborts >= MAX_FAILED_ABORTS) {
-                    // A producer in Kafka's fatal error state refuses every transactional call, so
-                    // redoing the item would spin (seen after a broker's disk filled, once a retried
-                    // commit ended in InvalidTxnStateException). Nothing of the item is committed.
-                    throw new CommitUnresolved("teacher " + instanceId + " cannot continue: its producer refuses "
-                            + "every transaction after work item " + item.key() + " failed (" + e.getMessage()
-                            + "); restart it: uncommitted work is redone", e);
-                }
-                if (!KafkaOutage.isOutage(e) || stopping.get()) {
+                boolean outageNow = KafkaOutage.isOutage(e);
+                if (!outageNow || stopping.get()) {
+                    if (!outageNow && !stopping.get() && ++failedAborts >= MAX_FAILED_ABORTS) {
+                        // A producer in Kafka's fatal error state refuses every transactional call, so
+                        // redoing the item would spin (seen after a broker's disk filled, once a retried
+                        // commit ended in InvalidTxnStateException). Nothing of the item is committed.
+                        throw new CommitUnresolved("teacher " + instanceId + " cannot continue: its producer "
+                                + "refuses every transaction after work item " + item.key() + " failed ("
+                                + e.getMessage() + "); restart it: uncommitted work is redone", e);
+                    }
                     LOG.warn("abortTransaction failed: {}", e.toString());
                     return;
                 }
