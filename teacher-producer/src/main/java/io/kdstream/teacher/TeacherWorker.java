@@ -11,6 +11,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -20,6 +21,7 @@ import org.apache.kafka.clients.consumer.GroupProtocol;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
@@ -27,7 +29,6 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.DisconnectException;
 import org.apache.kafka.common.errors.FencedInstanceIdException;
-import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.TimeoutException;
@@ -74,14 +75,20 @@ public final class TeacherWorker implements Runnable {
     private final LeadMonitor leadMonitor;
     private final long maxLeadRecords;
     private final Duration transactionTimeout;
+    private final Function<Map<String, Object>, Producer<String, byte[]>> producerFactory;
     private final AtomicBoolean stopping = new AtomicBoolean();
     private final AtomicInteger itemsInProgress = new AtomicInteger();
     private volatile KafkaConsumer<String, byte[]> consumer;
     private volatile boolean ready;
+    // replaced only by the worker thread (see replaceProducer); the watchdog reads it
+    private volatile Producer<String, byte[]> producer;
+    private KafkaClientMetrics producerMetrics;
+    private Map<String, Object> producerConfig;
     private final KafkaOutage outage;
     private int unconnectedChecks; // only the watchdog thread
-    private int failedAborts; // in a row, not for an outage; only the worker thread
-    private static final int MAX_FAILED_ABORTS = 3;
+    private int replacements; // producers replaced since the last commit; only the worker thread
+    private long transactionStart; // System.nanoTime() at beginTransaction; only the worker thread
+    private static final int MAX_REPLACEMENTS = 3;
     private static final Duration WATCH_INTERVAL = Duration.ofSeconds(5);
 
     private final Counter batches;
@@ -90,6 +97,7 @@ public final class TeacherWorker implements Runnable {
     private final Counter commits;
     private final Counter aborts;
     private final Counter paused;
+    private final Counter replaced;
     private final Timer encode;
 
     private TeacherWorker(Builder b) {
@@ -102,6 +110,7 @@ public final class TeacherWorker implements Runnable {
         this.leadMonitor = b.leadMonitor;
         this.maxLeadRecords = b.maxLeadRecords;
         this.transactionTimeout = b.transactionTimeout;
+        this.producerFactory = b.producerFactory;
         this.outage = new KafkaOutage(LOG, "teacher " + b.instanceId, System::nanoTime);
         this.batches = Counter.builder("kdstream.teacher.batches").description("Feature batches committed")
                 .register(registry);
@@ -115,6 +124,9 @@ public final class TeacherWorker implements Runnable {
                 .description("Work-item transactions").register(registry);
         this.paused = Counter.builder("kdstream.teacher.paused").baseUnit("seconds")
                 .description("Time spent waiting because the lead over the slowest student exceeded the bound")
+                .register(registry);
+        this.replaced = Counter.builder("kdstream.teacher.producer.replacements")
+                .description("Producers replaced because they refused to abort (Kafka's fatal error state)")
                 .register(registry);
         this.encode = Timer.builder("kdstream.teacher.encode").description("Safetensors encoding of one batch")
                 .publishPercentileHistogram().register(registry);
@@ -169,9 +181,8 @@ public final class TeacherWorker implements Runnable {
     @Override
     public void run() {
         Map<String, Object> consumerCfg = consumerConfig();
-        Map<String, Object> producerCfg = clients.transactionalProducer("kdstream-" + spec.runId() + "-teacher-"
-                + instanceId);
-        producerCfg.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, (int) transactionTimeout.toMillis());
+        producerConfig = clients.transactionalProducer("kdstream-" + spec.runId() + "-teacher-" + instanceId);
+        producerConfig.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, (int) transactionTimeout.toMillis());
         FeatureBatchSerializer serializer = new FeatureBatchSerializer();
         serializer.configure(Map.of(FeatureBatchSerializer.MAX_RECORD_BYTES_CONFIG, clients.maxRecordBytes()), false);
 
@@ -184,12 +195,10 @@ public final class TeacherWorker implements Runnable {
             t.setDaemon(true);
             return t;
         });
-        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerCfg);
-             KafkaClientMetrics consumerMetrics = new KafkaClientMetrics(c);
-             KafkaClientMetrics producerMetrics = new KafkaClientMetrics(producer)) {
+        try (KafkaClientMetrics consumerMetrics = new KafkaClientMetrics(c)) {
             consumerMetrics.bindTo(registry);
-            producerMetrics.bindTo(registry);
-            watchdog.scheduleWithFixedDelay(() -> watchConnections(producer), WATCH_INTERVAL.toMillis(),
+            openProducer();
+            watchdog.scheduleWithFixedDelay(this::watchConnections, WATCH_INTERVAL.toMillis(),
                     WATCH_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
             consumer = c;
             if (stopping.get()) {
@@ -214,7 +223,7 @@ public final class TeacherWorker implements Runnable {
                     continue;
                 }
                 for (ConsumerRecord<String, byte[]> r : records) {
-                    process(c, producer, serializer, r);
+                    process(c, serializer, r);
                 }
             }
             leave = true;
@@ -225,7 +234,7 @@ public final class TeacherWorker implements Runnable {
             leave = true;
         } catch (RuntimeException e) {
             Throwable fenced = fencedBy(e);
-            if (fenced != null) {
+            if (fenced != null && !(e instanceof CommitUnresolved)) {
                 throw new InstanceFencedException(instanceId, fenced);
             }
             throw e;
@@ -233,6 +242,7 @@ public final class TeacherWorker implements Runnable {
             watchdog.shutdownNow();
             ready = false;
             consumer = null;
+            closeProducer(Duration.ofSeconds(10));
             closeConsumer(c, leave);
         }
         LOG.info("teacher {} stopped", instanceId);
@@ -243,9 +253,13 @@ public final class TeacherWorker implements Runnable {
      * two checks in a row, reports an outage at once: a blocked send or commit only fails after
      * {@code max.block.ms} (60 s), so a shorter outage would otherwise go unexplained.
      */
-    private void watchConnections(KafkaProducer<String, byte[]> producer) {
+    private void watchConnections() {
         try {
-            double connections = producer.metrics().entrySet().stream()
+            Producer<String, byte[]> p = producer;
+            if (p == null) {
+                return;
+            }
+            double connections = p.metrics().entrySet().stream()
                     .filter(e -> e.getKey().name().equals("connection-count")
                             && e.getKey().group().equals("producer-metrics"))
                     .mapToDouble(e -> e.getValue().metricValue() instanceof Number n ? n.doubleValue() : 1).sum();
@@ -261,6 +275,84 @@ public final class TeacherWorker implements Runnable {
         } catch (RuntimeException e) {
             LOG.debug("connection watchdog: {}", e.toString());
         }
+    }
+
+    private void openProducer() {
+        producer = producerFactory.apply(producerConfig);
+        producerMetrics = new KafkaClientMetrics(producer);
+        producerMetrics.bindTo(registry);
+    }
+
+    private void closeProducer(Duration timeout) {
+        Producer<String, byte[]> p = producer;
+        producer = null;
+        if (producerMetrics != null) {
+            producerMetrics.close();
+            producerMetrics = null;
+        }
+        if (p != null) {
+            try {
+                p.close(timeout);
+            } catch (RuntimeException e) {
+                LOG.debug("closing the producer: {}", e.toString());
+            }
+        }
+    }
+
+    /**
+     * Replaces a producer that refuses to abort (Kafka's fatal error state, e.g. after a retried
+     * commit ended in {@code InvalidTxnStateException} once a broker came back from a full disk)
+     * with a new one of the same transactional id. Its {@code initTransactions} fences the old
+     * producer and completes the open transaction, so afterwards the group's committed offsets say
+     * whether the item committed. Waits out an outage meanwhile; gives up after
+     * {@value #MAX_REPLACEMENTS} replacements without a commit, because then the cause is not this
+     * producer.
+     */
+    private void replaceProducer(WorkItem item, RuntimeException cause) {
+        if (++replacements > MAX_REPLACEMENTS) {
+            throw new CommitUnresolved("teacher " + instanceId + " cannot continue: " + MAX_REPLACEMENTS
+                    + " new producers in a row refused work item " + item.key() + " (" + cause.getMessage()
+                    + "); restart it: uncommitted work is redone", cause);
+        }
+        LOG.warn("teacher {}: its producer cannot abort work item {} ({}); replacing it with a new producer "
+                + "(replacement {} of at most {} without a commit)", instanceId, item.key(), cause.toString(),
+                replacements, MAX_REPLACEMENTS);
+        replaced.increment();
+        closeProducer(Duration.ZERO);
+        openProducer();
+        long deadline = System.nanoTime() + COMMIT_PATIENCE.toNanos();
+        while (true) {
+            try {
+                producer.initTransactions(); // retrying it after a timeout is allowed
+                outage.answered();
+                return;
+            } catch (KafkaException e) {
+                if (!KafkaOutage.isOutage(e) || fencedBy(e) != null || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                if (stopping.get()) {
+                    return; // nothing is open on the new producer; run() closes it
+                }
+                outage.failed("starting a new producer after work item " + item.key(), e);
+                pause(outage.backoff());
+            }
+        }
+    }
+
+    /**
+     * Where to go on after the item's transaction ended without a known outcome: past the item if
+     * its offset commit made it after all, else the item again.
+     */
+    private long resumeOffset(KafkaConsumer<String, byte[]> c, TopicPartition tp, long itemOffset,
+                              WorkItem item) {
+        // read_committed: the committed offsets of a completed transaction, never a pending one
+        OffsetAndMetadata committed = c.committed(Set.of(tp), clients.timeout()).get(tp);
+        if (committed != null && committed.offset() > itemOffset) {
+            LOG.info("teacher {}: work item {} had committed after all; going on with the next", instanceId,
+                    item.key());
+            return committed.offset();
+        }
+        return itemOffset;
     }
 
     private static void closeConsumer(KafkaConsumer<String, byte[]> c, boolean leave) {
@@ -287,14 +379,27 @@ public final class TeacherWorker implements Runnable {
         return null;
     }
 
-    private void process(KafkaConsumer<String, byte[]> c, KafkaProducer<String, byte[]> producer,
-                         FeatureBatchSerializer serializer, ConsumerRecord<String, byte[]> r) {
+    /**
+     * True if {@code e} says another live process holds this teacher's identity. A producer fenced
+     * while its transaction was open longer than {@code --transaction-timeout} does not count: the
+     * broker aborts such a transaction and bumps the producer epoch itself (seen when a broker came
+     * back after a long outage), which fences the producer without any twin.
+     */
+    private boolean fencedByTwin(Throwable e) {
+        Throwable fenced = fencedBy(e);
+        return fenced != null && !(fenced instanceof ProducerFencedException
+                && System.nanoTime() - transactionStart >= transactionTimeout.toNanos());
+    }
+
+    private void process(KafkaConsumer<String, byte[]> c, FeatureBatchSerializer serializer,
+                         ConsumerRecord<String, byte[]> r) {
         WorkItem item = WorkItem.fromJson(r.value());
         TopicPartition tp = new TopicPartition(r.topic(), r.partition());
         itemsInProgress.incrementAndGet();
         long committedSamples = 0;
         try {
             producer.beginTransaction();
+            transactionStart = System.nanoTime();
             source.prefetch(item.epoch(), item.firstBatch(), item.batchCount());
             for (int i = 0; i < item.batchCount(); i++) {
                 if (stopping.get()) {
@@ -308,25 +413,23 @@ public final class TeacherWorker implements Runnable {
                 committedSamples += batch.batchSize();
             }
             producer.sendOffsetsToTransaction(Map.of(tp, new OffsetAndMetadata(r.offset() + 1)), c.groupMetadata());
-            commit(producer, item); // throws if any send of the item failed
-            failedAborts = 0;
+            commit(item); // throws if any send of the item failed
+            replacements = 0;
             outage.answered();
-            commits.increment();
-            batches.increment(item.batchCount());
-            samples.increment(committedSamples);
+            countCommitted(item, committedSamples);
             LOG.debug("teacher {} committed work item {}", instanceId, item.key());
-        } catch (OutOfOrderSequenceException | AuthorizationException e) {
-            // the producer cannot recover, or this principal lacks an ACL: give up
+        } catch (AuthorizationException e) {
+            // this principal lacks an ACL: no producer can do better
             throw new IllegalStateException("teacher " + instanceId + " cannot continue: " + e.getMessage(), e);
         } catch (StopRequested | WakeupException e) {
-            abortQuietly(producer);
+            abortQuietly();
             LOG.info("teacher {} stopping: aborted work item {}; another teacher will redo it", instanceId, item.key());
             stopping.set(true);
         } catch (RecordTooLargeException e) {
-            abortQuietly(producer);
+            abortQuietly();
             throw e; // a configuration error: redoing the item cannot help
         } catch (KafkaException | IllegalStateException e) {
-            if (fencedBy(e) != null) {
+            if (fencedByTwin(e)) {
                 throw e; // another process has this teacher's identity: redoing the item cannot help
             }
             boolean unreachable = KafkaOutage.isOutage(e);
@@ -338,11 +441,15 @@ public final class TeacherWorker implements Runnable {
                 LOG.warn("teacher {}: work item {} failed and will be retried: {}", instanceId, item.key(),
                         e.toString());
             }
-            abort(producer, item);
+            boolean aborted = abort(item);
             // after a rebalance the item's partition may belong to another teacher, which redoes it
             // from the committed offset; seeking an unassigned partition would throw and end this one
             if (c.assignment().contains(tp)) {
-                c.seek(tp, r.offset());
+                long next = aborted || stopping.get() ? r.offset() : resumeOffset(c, tp, r.offset(), item);
+                if (next > r.offset()) {
+                    countCommitted(item, committedSamples);
+                }
+                c.seek(tp, next);
             }
             if (unreachable) {
                 pause(outage.backoff());
@@ -352,12 +459,18 @@ public final class TeacherWorker implements Runnable {
         }
     }
 
+    private void countCommitted(WorkItem item, long committedSamples) {
+        commits.increment();
+        batches.increment(item.batchCount());
+        samples.increment(committedSamples);
+    }
+
     /**
      * Commits, retrying a commit that timed out (a broker restarting or slow to come back): Kafka
      * refuses to abort such a transaction, a timed-out commit must be retried. Gives up, ending
      * the teacher with a clear error, after {@link #COMMIT_PATIENCE}.
      */
-    private void commit(KafkaProducer<String, byte[]> producer, WorkItem item) {
+    private void commit(WorkItem item) {
         long deadline = System.nanoTime() + COMMIT_PATIENCE.toNanos();
         for (int attempt = 1; ; attempt++) {
             try {
@@ -382,29 +495,32 @@ public final class TeacherWorker implements Runnable {
      * Aborts the item's transaction, retrying an abort that timed out (Kafka then refuses every
      * other call until the abort is retried) for up to {@link #COMMIT_PATIENCE}, with backoff.
      * Given up when the teacher is stopping: the broker aborts the transaction after
-     * {@code --transaction-timeout}.
+     * {@code --transaction-timeout}. A producer that refuses to abort for another reason is
+     * replaced.
+     *
+     * @return true if the transaction is aborted, false if its outcome is left to the broker (the
+     *         producer was replaced, or the teacher is stopping)
      */
-    private void abort(KafkaProducer<String, byte[]> producer, WorkItem item) {
+    private boolean abort(WorkItem item) {
         long deadline = System.nanoTime() + COMMIT_PATIENCE.toNanos();
         while (true) {
             try {
                 producer.abortTransaction();
                 aborts.increment();
-                failedAborts = 0;
-                return;
+                return true;
             } catch (KafkaException | IllegalStateException e) {
-                boolean outageNow = KafkaOutage.isOutage(e);
-                if (!outageNow || stopping.get()) {
-                    if (!outageNow && !stopping.get() && ++failedAborts >= MAX_FAILED_ABORTS) {
-                        // A producer in Kafka's fatal error state refuses every transactional call, so
-                        // redoing the item would spin (seen after a broker's disk filled, once a retried
-                        // commit ended in InvalidTxnStateException). Nothing of the item is committed.
-                        throw new CommitUnresolved("teacher " + instanceId + " cannot continue: its producer "
-                                + "refuses every transaction after work item " + item.key() + " failed ("
-                                + e.getMessage() + "); restart it: uncommitted work is redone", e);
-                    }
+                if (stopping.get()) {
                     LOG.warn("abortTransaction failed: {}", e.toString());
-                    return;
+                    return false;
+                }
+                if (!KafkaOutage.isOutage(e)) {
+                    if (fencedByTwin(e)) {
+                        throw e;
+                    }
+                    // a producer in Kafka's fatal error state refuses every transactional call:
+                    // redoing the item with it would spin
+                    replaceProducer(item, e);
+                    return false;
                 }
                 if (System.nanoTime() > deadline) {
                     throw new CommitUnresolved("teacher " + instanceId + ": aborting work item " + item.key()
@@ -430,7 +546,7 @@ public final class TeacherWorker implements Runnable {
         }
     }
 
-    private void abortQuietly(KafkaProducer<String, byte[]> producer) {
+    private void abortQuietly() {
         try {
             producer.abortTransaction();
             aborts.increment();
@@ -559,6 +675,7 @@ public final class TeacherWorker implements Runnable {
         private LeadMonitor leadMonitor;
         private long maxLeadRecords = Long.MAX_VALUE;
         private Duration transactionTimeout = Duration.ofMinutes(1);
+        private Function<Map<String, Object>, Producer<String, byte[]>> producerFactory = KafkaProducer::new;
 
         public Builder setClients(KafkaClients clients) {
             this.clients = clients;
@@ -596,6 +713,12 @@ public final class TeacherWorker implements Runnable {
         /** How long an open transaction of a dead teacher blocks students before the broker aborts it. */
         public Builder optTransactionTimeout(Duration timeout) {
             this.transactionTimeout = timeout;
+            return this;
+        }
+
+        /** Where the transactional producers come from (tests wrap them to inject faults). */
+        Builder optProducerFactory(Function<Map<String, Object>, Producer<String, byte[]>> factory) {
+            this.producerFactory = factory;
             return this;
         }
 

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -16,17 +18,24 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import java.util.function.Supplier;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InvalidTxnStateException;
+import org.apache.kafka.common.errors.ProducerFencedException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -118,6 +127,103 @@ class TeacherWorkerIT {
         assertThat(producers).as("the work was split between both teachers").containsExactlyInAnyOrder("A", "B");
         assertThat(bRegistry.get("kdstream.teacher.transactions").tag("outcome", "commit").counter().count())
                 .isLessThan(8);
+    }
+
+    @Test
+    void aProducerInKafkasFatalStateIsReplacedAndTheLostCommitRedone(TestKafka kafka) throws Exception {
+        assertFatalProducerIsReplaced(kafka, false, () -> new InvalidTxnStateException("injected"), Duration.ZERO);
+    }
+
+    @Test
+    void aProducerInKafkasFatalStateIsReplacedAndACommitThatLandedIsNotRedone(TestKafka kafka) throws Exception {
+        assertFatalProducerIsReplaced(kafka, true, () -> new InvalidTxnStateException("injected"), Duration.ZERO);
+    }
+
+    /** The broker aborted a transaction that outlived its timeout and bumped the epoch: no twin, no exit 5. */
+    @Test
+    void aProducerFencedAfterItsTransactionTimedOutIsReplaced(TestKafka kafka) throws Exception {
+        assertFatalProducerIsReplaced(kafka, false, () -> new ProducerFencedException("injected"),
+                Duration.ofSeconds(2));
+    }
+
+    /**
+     * The first producer's first commit fails as after a broker came back from a full disk: the
+     * commit ends in {@code InvalidTxnStateException} (having reached the broker or not) and the
+     * producer refuses every transactional call after it. The teacher must neither spin nor stop:
+     * it replaces the producer and goes on, redoing the item only if its commit was lost.
+     */
+    private static void assertFatalProducerIsReplaced(TestKafka kafka, boolean commitLands,
+                                                      Supplier<KafkaException> error, Duration transactionTimeout)
+            throws Exception {
+        RunSpec spec = spec("fatal-" + commitLands + "-" + UUID.randomUUID(), 2, 5);
+        KafkaClients clients = kafka.clients();
+        RunSetup.prepare(clients, spec, new RunSetup.Settings(2, 3, 2, (short) -1, TIMEOUT));
+        AtomicInteger producers = new AtomicInteger();
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        TeacherWorker worker = TeacherWorker.builder().setClients(clients).setRunSpec(spec)
+                .setSource(new SyntheticSource(spec, "t")).optInstanceId("fatal-" + spec.runId())
+                .optRegistry(registry).optTransactionTimeout(transactionTimeout.isZero() ? Duration.ofMinutes(1)
+                        : transactionTimeout)
+                .optProducerFactory(firstBreaksAtFirstCommit(commitLands, error, transactionTimeout, producers))
+                .build();
+        runToCompletion(worker);
+
+        List<String> keys = TestTopics.readToEnd(clients, new RunTopics(spec.runId()).features()).stream()
+                .map(ConsumerRecord::key).toList();
+        assertThat(keys).as("each batch exactly once").doesNotHaveDuplicates().containsExactlyInAnyOrder(
+                "0/0", "0/1", "0/2", "0/3", "0/4", "1/0", "1/1", "1/2", "1/3", "1/4");
+        assertThat(producers.get()).as("producers made").isEqualTo(2);
+        assertThat(registry.get("kdstream.teacher.producer.replacements").counter().count()).isEqualTo(1);
+        assertThat(registry.get("kdstream.teacher.transactions").tag("outcome", "commit").counter().count())
+                .isEqualTo(6);
+        assertThat(registry.get("kdstream.teacher.batches").counter().count()).isEqualTo(10);
+    }
+
+    /**
+     * Producers as usual, except that the first one's first commit fails with {@code error}, after
+     * its transaction has been open for {@code openFor} (a slow broker), and every transactional call
+     * after it fails too.
+     */
+    private static Function<Map<String, Object>, Producer<String, byte[]>> firstBreaksAtFirstCommit(
+            boolean commitLands, Supplier<KafkaException> error, Duration openFor, AtomicInteger made) {
+        return cfg -> {
+            KafkaProducer<String, byte[]> real = new KafkaProducer<>(cfg);
+            if (made.incrementAndGet() > 1) {
+                return real;
+            }
+            AtomicInteger commits = new AtomicInteger();
+            AtomicBoolean fatal = new AtomicBoolean();
+            AtomicLong begun = new AtomicLong();
+            Set<String> transactional = Set.of("beginTransaction", "send", "sendOffsetsToTransaction",
+                    "commitTransaction", "abortTransaction");
+            @SuppressWarnings("unchecked")
+            Producer<String, byte[]> broken = (Producer<String, byte[]>) Proxy.newProxyInstance(
+                    Producer.class.getClassLoader(), new Class<?>[] {Producer.class}, (proxy, method, args) -> {
+                        if (fatal.get() && transactional.contains(method.getName())) {
+                            throw new KafkaException("injected: the producer is in a fatal error state");
+                        }
+                        if (method.getName().equals("beginTransaction")) {
+                            begun.set(System.nanoTime());
+                        }
+                        if (method.getName().equals("commitTransaction") && commits.incrementAndGet() == 1) {
+                            long late = begun.get() + openFor.toNanos() - System.nanoTime();
+                            if (late > 0) {
+                                TimeUnit.NANOSECONDS.sleep(late + 100_000_000L);
+                            }
+                            if (commitLands) {
+                                real.commitTransaction();
+                            }
+                            fatal.set(true);
+                            throw error.get();
+                        }
+                        try {
+                            return method.invoke(real, args);
+                        } catch (InvocationTargetException e) {
+                            throw e.getCause();
+                        }
+                    });
+            return broken;
+        };
     }
 
     @Test
