@@ -97,8 +97,9 @@ class StudyReportTest {
     @Test
     void tuningChoosesTheBestValidationCandidateAndTiesKeepTheFirst() {
         StudyRow row = StudyRow.all().stream().filter(r -> r.id().equals("VkD")).findFirst().orElseThrow();
-        List<StudentState> tuned = List.of(student("VkD alpha=0.5", 101, 0.80, List.of()),
-                student("VkD alpha=1", 101, 0.82, List.of()), student("VkD alpha=2", 101, 0.82, List.of()));
+        // candidates in order alpha=2, 1, 4: a tie between 1 and 4 keeps 1
+        List<StudentState> tuned = List.of(student("VkD alpha=2", 101, 0.80, List.of()),
+                student("VkD alpha=4", 101, 0.82, List.of()), student("VkD alpha=1", 101, 0.82, List.of()));
         StudyReport.Tuning t = StudyReport.Tuning.choose(row, tuned);
         assertThat(t.chosenLabel()).isEqualTo("alpha=1");
         assertThat(StudyReport.Tuning.choose(row, List.of()).chosen()).as("no tuning: first candidate").isZero();
