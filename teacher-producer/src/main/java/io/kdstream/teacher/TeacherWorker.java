@@ -447,6 +447,7 @@ public final class TeacherWorker implements Runnable {
             if (c.assignment().contains(tp)) {
                 long next = aborted || stopping.get() ? r.offset() : resumeOffset(c, tp, r.offset(), item);
                 if (next > r.offset()) {
+                    replacements = 0;
                     countCommitted(item, committedSamples);
                 }
                 c.seek(tp, next);
