@@ -125,35 +125,60 @@ public final class StudyCommand implements Callable<Integer> {
                 }
             }
 
-            // phase 1: every candidate of every row, on the validation split
+            // phase 1: every candidate of every row, on the validation split; first the row that
+            // tunes the learning rate, since the other rows train with the rate it chooses
             int tuneLimit = trainLimits.get(0);
             Map<String, StudyReport.Tuning> tuning = new LinkedHashMap<>();
+            Map<String, String> learningRates = new LinkedHashMap<>();
             List<StudentState> tuneStudents = new ArrayList<>();
             Map<String, List<StudentState>> byRow = new LinkedHashMap<>();
-            for (String arch : archs) {
-                for (StudyRow r : rows) {
-                    List<StudentState> mine = byRow.computeIfAbsent(arch + "/" + r.id(), k -> new ArrayList<>());
-                    for (int c = 0; c < r.candidates().size() && tuneSeeds > 0; c++) {
-                        for (int s = 1; s <= tuneSeeds; s++) {
-                            StudyRow.Candidate cand = r.candidates().get(c);
-                            Experiment e = new Experiment(r.id() + " " + cand.label(), 100 + s, r.args(cand, arch));
-                            StudentState st = new StudentState(e, group("tune", arch, tuneLimit, r.id() + "-c" + c, 100 + s));
-                            jobs.put(st.group, new String[] {run(tuneLimit, r.teacherNorm()), arch});
-                            tuneStudents.add(st);
-                            mine.add(st);
+            int failures = 0;
+            for (boolean lrRows : List.of(true, false)) {
+                List<StudentState> phase = new ArrayList<>();
+                for (String arch : archs) {
+                    for (StudyRow r : rows) {
+                        if (r.tunesLearningRate() != lrRows) {
+                            continue;
+                        }
+                        List<StudentState> mine = byRow.computeIfAbsent(arch + "/" + r.id(), k -> new ArrayList<>());
+                        for (int c = 0; c < r.candidates().size() && tuneSeeds > 0; c++) {
+                            for (int s = 1; s <= tuneSeeds; s++) {
+                                StudyRow.Candidate cand = r.candidates().get(c);
+                                Experiment e = new Experiment(r.id() + " " + cand.label(), 100 + s,
+                                        r.args(cand, arch, learningRates.getOrDefault(arch, StudyRow.DEFAULT_LR)));
+                                StudentState st = new StudentState(e, group("tune", arch, tuneLimit, r.id() + "-c" + c, 100 + s));
+                                jobs.put(st.group, new String[] {run(tuneLimit, r.teacherNorm()), arch});
+                                phase.add(st);
+                                mine.add(st);
+                            }
+                        }
+                    }
+                }
+                failures += train(o, store, phase, bs, logs, studyDir, lrRows ? "tuning the learning rate" : "tuning", true);
+                if (o.interrupted()) {
+                    return stopped(o, studyDir);
+                }
+                tuneStudents.addAll(phase);
+                for (String arch : archs) {
+                    for (StudyRow r : rows) {
+                        if (r.tunesLearningRate() == lrRows) {
+                            StudyReport.Tuning t = StudyReport.Tuning.choose(r, byRow.get(arch + "/" + r.id()));
+                            tuning.put(arch + "/" + r.id(), t);
+                            if (lrRows) {
+                                learningRates.put(arch, StudyRow.learningRate(r.candidates().get(t.chosen())));
+                            }
                         }
                     }
                 }
             }
-            int failures = train(o, store, tuneStudents, bs, logs, studyDir, "tuning", true);
-            if (o.interrupted()) {
-                return stopped(o, studyDir);
-            }
+            // the report lists the rows in their own order, not the order they were tuned in
+            Map<String, StudyReport.Tuning> ordered = new LinkedHashMap<>();
             for (String arch : archs) {
                 for (StudyRow r : rows) {
-                    tuning.put(arch + "/" + r.id(), StudyReport.Tuning.choose(r, byRow.get(arch + "/" + r.id())));
+                    ordered.put(arch + "/" + r.id(), tuning.get(arch + "/" + r.id()));
                 }
             }
+            tuning = ordered;
 
             // phase 2: the chosen setting of every row, --seeds seeds, on the test split
             List<StudyReport.Cell> cells = new ArrayList<>();
@@ -165,7 +190,8 @@ public final class StudyCommand implements Callable<Integer> {
                     for (int s = 1; s <= seeds; s++) {
                         for (StudyRow r : rows) {
                             StudyRow.Candidate cand = r.candidates().get(tuning.get(arch + "/" + r.id()).chosen());
-                            Experiment e = new Experiment(r.id(), s, r.args(cand, arch));
+                            Experiment e = new Experiment(r.id(), s,
+                                    r.args(cand, arch, learningRates.getOrDefault(arch, StudyRow.DEFAULT_LR)));
                             StudentState st = new StudentState(e, group("final", arch, limit, r.id(), s));
                             jobs.put(st.group, new String[] {run(limit, r.teacherNorm()), arch});
                             cell.students().computeIfAbsent(r.id(), k -> new ArrayList<>()).add(st);
@@ -199,7 +225,8 @@ public final class StudyCommand implements Callable<Integer> {
                     + "on the whole 10,000-image test split");
             setup.put("stream", streamEpochs + " teacher epochs (flip augmentation, f16 features, teacher logits) per subset "
                     + "and normalization, replayed " + (epochs / streamEpochs) + "x: " + epochs + " student epochs, batches of " + batch);
-            setup.put("students", archs + ", AdamW lr 0.002 (alone: tuned), weight decay 5e-4, cosine schedule, 20 warm-up steps");
+            setup.put("students", archs + ", AdamW, learning rate " + (learningRates.isEmpty() ? StudyRow.DEFAULT_LR
+                    : "tuned on the alone row and shared by every row: " + learningRates) + ", weight decay 5e-4, cosine schedule, 20 warm-up steps");
             setup.put("tuning", tuneSeeds == 0 ? "none (each row's first candidate)"
                     : rows.get(0).candidates().size() + " candidates per row, " + tuneSeeds + " seed(s) each, on the "
                     + tuneLimit + "-image subset, chosen by validation accuracy and reused for every subset");
@@ -281,7 +308,11 @@ public final class StudyCommand implements Callable<Integer> {
         List<String> a = new ArrayList<>(List.of("--name", name, "--archs", String.join(",", archs),
                 "--train-limits", String.join(",", trainLimits.stream().map(String::valueOf).toList()),
                 "--epochs", Integer.toString(epochs), "--stream-epochs", Integer.toString(streamEpochs),
-                "--seeds", Integer.toString(seeds), "--tune-seeds", Integer.toString(tuneSeeds)));
+                "--seeds", Integer.toString(seeds), "--tune-seeds", Integer.toString(tuneSeeds),
+                "--parallel", Integer.toString(parallel), "--eval-every", Integer.toString(evalEvery)));
+        if (reportDir != null) {
+            a.addAll(List.of("--report-dir", reportDir.toString()));
+        }
         if (rowFilter != null) {
             a.addAll(List.of("--rows", String.join(",", rowFilter)));
         }

@@ -105,9 +105,30 @@ class StudyReportTest {
         assertThat(StudyReport.Tuning.choose(row, List.of()).chosen()).as("no tuning: first candidate").isZero();
         assertThat(StudyRow.all()).allSatisfy(r -> assertThat(r.candidates()).as(r.id()).hasSize(3));
         // the ViT's embedding is layer-normalized already; a CNN's is standardized before the rotation
-        assertThat(row.args(row.candidates().get(0), "vit")).containsSequence("--student-norm", "none")
+        assertThat(row.args(row.candidates().get(0), "vit", StudyRow.DEFAULT_LR)).containsSequence("--student-norm", "none")
                 .containsSequence("--projection", "matrix_exp");
-        assertThat(row.args(row.candidates().get(0), "cnn")).containsSequence("--student-norm", "layer");
+        assertThat(row.args(row.candidates().get(0), "cnn", StudyRow.DEFAULT_LR)).containsSequence("--student-norm", "layer");
+    }
+
+    @Test
+    void theLearningRateChosenOnTheAloneRowIsWhatEveryOtherRowTrainsWith() {
+        List<StudyRow> rows = StudyRow.all();
+        assertThat(rows).filteredOn(StudyRow::tunesLearningRate).extracting(StudyRow::id).containsExactly("alone");
+        StudyRow alone = rows.get(0);
+        StudyReport.Tuning t = StudyReport.Tuning.choose(alone, List.of(student("alone lr=0.002", 101, 0.79, List.of()),
+                student("alone lr=0.004", 101, 0.81, List.of()), student("alone lr=0.008", 101, 0.80, List.of())));
+        String lr = StudyRow.learningRate(alone.candidates().get(t.chosen()));
+        assertThat(lr).isEqualTo("0.004");
+        for (StudyRow r : rows.subList(1, rows.size())) {
+            for (StudyRow.Candidate c : r.candidates()) {
+                assertThat(r.args(c, "cnn", lr)).as(r.id() + " " + c.label()).containsSequence("--lr", "0.004");
+                // the default stays implicit: students stored before the rate was shared keep matching
+                assertThat(r.args(c, "cnn", StudyRow.DEFAULT_LR)).as(r.id()).doesNotContain("--lr");
+            }
+        }
+        // alone's own candidates keep their rate whatever is passed
+        assertThat(alone.args(alone.candidates().get(0), "cnn", "0.004")).containsSequence("--lr", "0.002")
+                .doesNotContain("0.004");
     }
 
     private static StudentState student(String variant, int seed, double accuracy, List<String> args) {
