@@ -52,7 +52,7 @@ public final class StudyCommand implements Callable<Integer> {
             description = "Training subsets (images); the first is where rows are tuned (default: ${DEFAULT-VALUE}).")
     List<Integer> trainLimits;
 
-    @Option(names = "--rows", split = ",", description = "Only these rows (default: all: alone, logit, linear, VkD, VkD+logit, VkD-batch, VkD-whiten).")
+    @Option(names = "--rows", split = ",", description = "Only these rows (default: all: alone, logit, linear, VkD, VkD+logit, VkD-batch, VkD-batch+logit, VkD-whiten).")
     List<String> rowFilter;
 
     @Option(names = "--epochs", defaultValue = "40", description = "Student epochs (default: ${DEFAULT-VALUE}).")
@@ -64,6 +64,10 @@ public final class StudyCommand implements Callable<Integer> {
 
     @Option(names = "--seeds", defaultValue = "5", description = "Seeds per row (default: ${DEFAULT-VALUE}).")
     int seeds;
+
+    @Option(names = "--first-seed", defaultValue = "1",
+            description = "Seed of the first final student of every row; a replication with new seeds starts past the last run's (default: ${DEFAULT-VALUE}).")
+    int firstSeed;
 
     @Option(names = "--tune-seeds", defaultValue = "1",
             description = "Seeds per tuning candidate; 0 = no tuning, each row's first candidate (default: ${DEFAULT-VALUE}).")
@@ -85,6 +89,9 @@ public final class StudyCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "128", description = "Batch size (default: ${DEFAULT-VALUE}).")
     int batch;
 
+    /** Tuning students' seeds are {@code TUNING_SEED + 1..}: apart from every final student's. */
+    private static final int TUNING_SEED = 100;
+
     /** Which stream and architecture each student (by group) trains on. */
     private final Map<String, String[]> jobs = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -92,6 +99,11 @@ public final class StudyCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (epochs % streamEpochs != 0) {
             throw new IllegalArgumentException("--epochs " + epochs + " must be a multiple of --stream-epochs " + streamEpochs);
+        }
+        if (firstSeed < 1 || firstSeed + seeds > TUNING_SEED) {
+            // tuning students train with seeds 101.., a final student must not repeat one of them
+            throw new IllegalArgumentException("--first-seed " + firstSeed + " with --seeds " + seeds
+                    + " must give seeds in 1.." + (TUNING_SEED - 1));
         }
         List<StudyRow> rows = StudyRow.all().stream()
                 .filter(r -> rowFilter == null || rowFilter.contains(r.id())).toList();
@@ -144,9 +156,9 @@ public final class StudyCommand implements Callable<Integer> {
                         for (int c = 0; c < r.candidates().size() && tuneSeeds > 0; c++) {
                             for (int s = 1; s <= tuneSeeds; s++) {
                                 StudyRow.Candidate cand = r.candidates().get(c);
-                                Experiment e = new Experiment(r.id() + " " + cand.label(), 100 + s,
+                                Experiment e = new Experiment(r.id() + " " + cand.label(), TUNING_SEED + s,
                                         r.args(cand, arch, learningRates.getOrDefault(arch, StudyRow.DEFAULT_LR)));
-                                StudentState st = new StudentState(e, group("tune", arch, tuneLimit, r.id() + "-c" + c, 100 + s));
+                                StudentState st = new StudentState(e, group("tune", arch, tuneLimit, r.id() + "-c" + c, TUNING_SEED + s));
                                 jobs.put(st.group, new String[] {run(tuneLimit, r.teacherNorm()), arch});
                                 phase.add(st);
                                 mine.add(st);
@@ -187,7 +199,7 @@ public final class StudyCommand implements Callable<Integer> {
                 for (int limit : trainLimits) {
                     StudyReport.Cell cell = new StudyReport.Cell(arch, limit, new LinkedHashMap<>());
                     // seed-major: a study cut short still has complete, paired seeds for every row
-                    for (int s = 1; s <= seeds; s++) {
+                    for (int s = firstSeed; s < firstSeed + seeds; s++) {
                         for (StudyRow r : rows) {
                             StudyRow.Candidate cand = r.candidates().get(tuning.get(arch + "/" + r.id()).chosen());
                             Experiment e = new Experiment(r.id(), s,
@@ -230,7 +242,8 @@ public final class StudyCommand implements Callable<Integer> {
             setup.put("tuning", tuneSeeds == 0 ? "none (each row's first candidate)"
                     : rows.get(0).candidates().size() + " candidates per row, " + tuneSeeds + " seed(s) each, on the "
                     + tuneLimit + "-image subset, chosen by validation accuracy and reused for every subset");
-            setup.put("seeds", seeds + " per row (the same seeds 1.." + seeds + " in every row, so differences are paired)");
+            setup.put("seeds", seeds + " per row (the same seeds " + firstSeed + ".." + (firstSeed + seeds - 1)
+                    + " in every row, so differences are paired)");
             setup.put("wall_time", reportOnly ? "n/a (--report-only: written from the stored students)"
                     : String.format(Locale.ROOT, "%.1f min", (System.nanoTime() - t0) / 60e9));
             double studentSeconds = java.util.stream.Stream.concat(tuneStudents.stream(), finals.stream())
@@ -309,7 +322,11 @@ public final class StudyCommand implements Callable<Integer> {
                 "--train-limits", String.join(",", trainLimits.stream().map(String::valueOf).toList()),
                 "--epochs", Integer.toString(epochs), "--stream-epochs", Integer.toString(streamEpochs),
                 "--seeds", Integer.toString(seeds), "--tune-seeds", Integer.toString(tuneSeeds),
+                "--validation-size", Integer.toString(validationSize),
                 "--parallel", Integer.toString(parallel), "--eval-every", Integer.toString(evalEvery)));
+        if (firstSeed != 1) {
+            a.addAll(List.of("--first-seed", Integer.toString(firstSeed)));
+        }
         if (reportDir != null) {
             a.addAll(List.of("--report-dir", reportDir.toString()));
         }

@@ -111,6 +111,17 @@ class StudyReportTest {
     }
 
     @Test
+    void vkdBatchPlusLogitCombinesTheBatchStreamWithLogitDistillation() {
+        StudyRow row = StudyRow.all().stream().filter(r -> r.id().equals("VkD-batch+logit")).findFirst().orElseThrow();
+        assertThat(row.teacherNorm()).isEqualTo("batch");
+        assertThat(row.vkd()).isTrue();
+        for (StudyRow.Candidate c : row.candidates()) {
+            assertThat(row.args(c, "vit", StudyRow.DEFAULT_LR)).as(c.label()).containsSequence("--alpha", "4")
+                    .containsSequence("--projection", "matrix_exp").contains("--gamma").doesNotContainSequence("--gamma", "0");
+        }
+    }
+
+    @Test
     void theLearningRateChosenOnTheAloneRowIsWhatEveryOtherRowTrainsWith() {
         List<StudyRow> rows = StudyRow.all();
         assertThat(rows).filteredOn(StudyRow::tunesLearningRate).extracting(StudyRow::id).containsExactly("alone");
