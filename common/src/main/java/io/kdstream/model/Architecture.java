@@ -29,6 +29,9 @@ import ai.djl.nn.pooling.Pool;
  *       patches (7 px for 28×28, 8 px for 32×32), class token, 4 pre-norm blocks of width 128 with
  *       4 heads and MLP 256, final LayerNorm: d = 128, the layer-normalized class token, ~0.54 M
  *       parameters ({@link VisionTransformer}).</li>
+ *   <li>{@code vit-pool} (student): the same transformer, distilling what the official VkD DeiT code
+ *       distills: the mean of the layer-normalized patch tokens (d = 128), while the classifier
+ *       reads the class token.</li>
  * </ul>
  */
 public enum Architecture {
@@ -73,6 +76,12 @@ public enum Architecture {
             // 16 tokens + class token: small enough to train many students on 2 cores
             return new VisionTransformer(channels == 1 ? 7 : 8, 128, 4, 4, 256);
         }
+    },
+    VIT_POOL(128) {
+        @Override
+        Block trunk(int channels) {
+            return new VisionTransformer(channels == 1 ? 7 : 8, 128, 4, 4, 256, VisionTransformer.Pooling.PATCH_MEAN);
+        }
     };
 
     private final int featureDim;
@@ -87,9 +96,9 @@ public enum Architecture {
         return featureDim;
     }
 
-    /** Lower-case name used on the command line and in model cards. */
+    /** Lower-case name used on the command line and in model cards ({@code VIT_POOL} is {@code vit-pool}). */
     public String id() {
-        return name().toLowerCase(Locale.ROOT);
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
     public static Architecture parse(String name) {

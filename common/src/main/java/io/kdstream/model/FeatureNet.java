@@ -14,7 +14,8 @@ import ai.djl.util.PairList;
 /**
  * A zoo network: a trunk mapping [B, C, H, W] to pooled features [B, d] and a linear classifier
  * head. One forward returns both, {@code NDList(features, logits)}, so a student's VkD loss and
- * cross-entropy share one pass.
+ * cross-entropy share one pass. A trunk may output a second array [B, d'], the classifier's own
+ * input, when what it distills is not what it classifies (a ViT's patch mean and class token).
  */
 public final class FeatureNet extends AbstractBlock {
     private static final byte VERSION = 1;
@@ -46,8 +47,9 @@ public final class FeatureNet extends AbstractBlock {
 
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-        NDArray features = trunk.forward(ps, inputs, training, params).singletonOrThrow();
-        NDArray logits = head.forward(ps, new NDList(features), training, params).singletonOrThrow();
+        NDList out = trunk.forward(ps, inputs, training, params);
+        NDArray features = out.get(0);
+        NDArray logits = head.forward(ps, new NDList(out.get(out.size() - 1)), training, params).singletonOrThrow();
         return new NDList(features, logits);
     }
 
@@ -61,10 +63,11 @@ public final class FeatureNet extends AbstractBlock {
     protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
         trunk.initialize(manager, dataType, inputShapes);
         Shape[] f = trunk.getOutputShapes(inputShapes);
-        if (f.length != 1 || f[0].dimension() != 2 || f[0].get(1) != featureDim) {
+        if (f.length < 1 || f.length > 2 || f[0].dimension() != 2 || f[0].get(1) != featureDim
+                || f[f.length - 1].dimension() != 2) {
             throw new IllegalStateException("trunk outputs " + java.util.Arrays.toString(f)
-                    + ", expected [B, " + featureDim + "]");
+                    + ", expected [B, " + featureDim + "] and optionally the classifier's input [B, d]");
         }
-        head.initialize(manager, dataType, f);
+        head.initialize(manager, dataType, f[f.length - 1]);
     }
 }

@@ -22,8 +22,10 @@ import io.kdstream.vkd.Scalars;
 /**
  * A small DeiT-style vision transformer trunk: non-overlapping patch embedding (a strided
  * convolution), a class token and learned position embeddings, pre-norm transformer blocks
- * ({@code x + attn(ln(x))}, {@code x + mlp(ln(x))}) and a final LayerNorm; the output is the
- * layer-normalized class token [B, dim], the embedding VkD distills (arXiv 2403.06213 uses DeiT).
+ * ({@code x + attn(ln(x))}, {@code x + mlp(ln(x))}) and a final LayerNorm. What it outputs depends
+ * on its {@link Pooling}: the layer-normalized class token [B, dim] as both the distilled embedding
+ * and the classifier's input, or, as the official VkD DeiT code does, the mean of the
+ * layer-normalized patch tokens as the distilled embedding and the class token for the classifier.
  *
  * <p>Attention is built from matMul and softmax rather than DJL's {@code ScaledDotProductAttentionBlock}
  * so the 1/sqrt(d_head) scale is a libtorch-owned constant ({@link Scalars}): a Java-owned scalar
@@ -32,8 +34,21 @@ import io.kdstream.vkd.Scalars;
 public final class VisionTransformer extends AbstractBlock {
     private static final byte VERSION = 1;
 
+    /** Which tokens make the distilled embedding. */
+    public enum Pooling {
+        /** The class token: one output [B, dim], distilled and classified. */
+        CLASS_TOKEN,
+        /**
+         * Two outputs: the mean of the patch tokens [B, dim] (distilled) and the class token [B, dim]
+         * (classified), both after the final LayerNorm. The feature loss then shapes the patch
+         * tokens while cross-entropy keeps a token of its own (arXiv 2403.06213's DeiT setup).
+         */
+        PATCH_MEAN
+    }
+
     private final int dim;
     private final int heads;
+    private final Pooling pooling;
     private final Conv2d patchEmbed;
     private final List<EncoderBlock> blocks = new ArrayList<>();
     private final LayerNorm finalNorm;
@@ -48,18 +63,25 @@ public final class VisionTransformer extends AbstractBlock {
      * @param mlpDim  hidden width of each block's MLP
      */
     public VisionTransformer(int patch, int dim, int depth, int heads, int mlpDim) {
+        this(patch, dim, depth, heads, mlpDim, Pooling.CLASS_TOKEN);
+    }
+
+    /** As above, with the distilled embedding chosen by {@code pooling}. */
+    public VisionTransformer(int patch, int dim, int depth, int heads, int mlpDim, Pooling pooling) {
         super(VERSION);
         if (dim % heads != 0) {
             throw new IllegalArgumentException("dim " + dim + " is not a multiple of heads " + heads);
         }
         this.dim = dim;
         this.heads = heads;
+        this.pooling = pooling;
         this.patchEmbed = addChildBlock("patch", Conv2d.builder().setFilters(dim)
                 .setKernelShape(new Shape(patch, patch)).optStride(new Shape(patch, patch)).build());
         for (int i = 0; i < depth; i++) {
             blocks.add(addChildBlock("block" + i, new EncoderBlock(dim, heads, mlpDim)));
         }
-        this.finalNorm = addChildBlock("norm", LayerNorm.builder().axis(1).build());
+        // the same [dim] scale and shift either way; PATCH_MEAN normalizes every token, not one
+        this.finalNorm = addChildBlock("norm", LayerNorm.builder().axis(pooling == Pooling.CLASS_TOKEN ? 1 : 2).build());
         this.classToken = addParameter(Parameter.builder().setName("cls").setType(Parameter.Type.WEIGHT)
                 .optShape(new Shape(1, 1, dim)).optInitializer(new TruncatedNormalInitializer(0.02f)).build());
         this.positions = addParameter(Parameter.builder().setName("pos").setType(Parameter.Type.WEIGHT)
@@ -81,13 +103,17 @@ public final class VisionTransformer extends AbstractBlock {
         for (EncoderBlock block : blocks) {
             x = block.forward(ps, new NDList(x), training, params).singletonOrThrow();
         }
-        NDArray token = x.get(":, 0, :");
-        return finalNorm.forward(ps, new NDList(token), training, params);
+        if (pooling == Pooling.CLASS_TOKEN) {
+            return finalNorm.forward(ps, new NDList(x.get(":, 0, :")), training, params);
+        }
+        x = finalNorm.forward(ps, new NDList(x), training, params).singletonOrThrow();
+        return new NDList(x.get(":, 1:, :").mean(new int[] {1}), x.get(":, 0, :"));
     }
 
     @Override
     public Shape[] getOutputShapes(Shape[] inputShapes) {
-        return new Shape[] {new Shape(inputShapes[0].get(0), dim)};
+        Shape token = new Shape(inputShapes[0].get(0), dim);
+        return pooling == Pooling.CLASS_TOKEN ? new Shape[] {token} : new Shape[] {token, token};
     }
 
     @Override
@@ -104,7 +130,7 @@ public final class VisionTransformer extends AbstractBlock {
         for (EncoderBlock block : blocks) {
             block.initialize(manager, dataType, tokens);
         }
-        finalNorm.initialize(manager, dataType, new Shape(inputShapes[0].get(0), dim));
+        finalNorm.initialize(manager, dataType, pooling == Pooling.CLASS_TOKEN ? new Shape(inputShapes[0].get(0), dim) : tokens);
     }
 
     int heads() {

@@ -47,6 +47,34 @@ class ModelZooTest {
     }
 
     @Test
+    void vitPoolDistillsThePatchMeanWhileTheClassifierReadsTheClassToken() {
+        assertThat(Architecture.parse("vit-pool")).isEqualTo(Architecture.VIT_POOL);
+        assertThat(Architecture.VIT_POOL.id()).isEqualTo("vit-pool");
+        for (Architecture arch : new Architecture[] {Architecture.VIT, Architecture.VIT_POOL}) {
+            try (DjlFeatureModel m = DjlFeatureModel.create(arch, 1, 28, 28, 10, "test", GRAY);
+                 NDManager sub = m.model().getNDManager().newSubManager()) {
+                NDArray x = sub.randomNormal(new Shape(4, 1, 28, 28));
+                NDList out = m.forward(x);
+                ai.djl.nn.Block head = m.model().getBlock().getChildren().stream() // DJL prefixes child names
+                        .filter(c -> c.getKey().endsWith("head")).findFirst().orElseThrow().getValue();
+                NDArray w = head.getParameters().valueAt(0).getArray();
+                NDArray b = head.getParameters().valueAt(1).getArray();
+                // logits from the returned features through the head: equal only where the head reads them
+                NDArray fromFeatures = out.get(0).matMul(w.transpose()).add(b);
+                boolean same = fromFeatures.sub(out.get(1)).abs().max().getFloat() < 1e-4f;
+                assertThat(same).as(arch + ": head reads the distilled features").isEqualTo(arch == Architecture.VIT);
+                if (arch == Architecture.VIT_POOL) {
+                    // a mean of layer-normalized tokens is not itself normalized: unlike the class token's
+                    // features, its per-sample variance is below 1
+                    NDArray f = out.get(0);
+                    NDArray var = f.sub(f.mean(new int[] {1}, true)).square().mean(new int[] {1});
+                    assertThat(var.max().getFloat()).isLessThan(0.99f);
+                }
+            }
+        }
+    }
+
+    @Test
     void saveLoadRoundTripKeepsOutputsAndTeacherId() throws IOException {
         Path dir = tmp.resolve("teacher");
         try (DjlFeatureModel m = DjlFeatureModel.create(Architecture.RESNET, 1, 28, 28, 10, "fashion-mnist", GRAY);

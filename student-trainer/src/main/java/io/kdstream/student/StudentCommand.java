@@ -46,7 +46,7 @@ public final class StudentCommand implements Callable<Integer> {
     @Option(names = "--group", required = true, description = "Consumer group: one per experiment.")
     String group;
 
-    @Option(names = "--arch", defaultValue = "cnn", description = "Student architecture: cnn | mlp | vit (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--arch", defaultValue = "cnn", description = "Student architecture: cnn | mlp | vit | vit-pool (default: ${DEFAULT-VALUE}).")
     String arch;
 
     @Option(names = "--projection", defaultValue = "matrix_exp",
