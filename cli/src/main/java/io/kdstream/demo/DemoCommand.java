@@ -84,7 +84,7 @@ public final class DemoCommand implements Callable<Integer> {
             }
             Map<String, Object> teacherState = new LinkedHashMap<>();
             long teacherStart = System.nanoTime();
-            ChildProcess producer = o.startTeacher(run, bs, teacherDir, limit, nEpochs, batch, "layer",
+            ChildProcess producer = o.startTeacher(run, bs, teacherDir, limit, nEpochs, batch, "layer", "flip",
                     runDir.resolve("logs/teacher.log"), teacherState);
 
             ProgressBoard board = new ProgressBoard(teacherState, students);

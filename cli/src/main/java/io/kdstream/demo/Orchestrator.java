@@ -81,16 +81,16 @@ final class Orchestrator implements AutoCloseable {
 
     /**
      * Starts a teacher-producer for {@code run}: {@code limit} training images, {@code epochs} passes of
-     * flip-augmented batches, features normalized by {@code norm}, f16, inline inputs, with logits.
+     * batches augmented by {@code augment}, features normalized by {@code norm}, f16, inline inputs, with logits.
      * Its progress lines go into {@code state} under "last". A finished run's producer exits at once.
      */
     ChildProcess startTeacher(String run, String bootstrap, Path teacherDir, int limit, int epochs, int batch,
-                              String norm, Path log, Map<String, Object> state) throws IOException {
+                              String norm, String augment, Path log, Map<String, Object> state) throws IOException {
         ChildProcess producer = ChildProcess.start("teacher-" + run, ChildProcess.kdstream("1g", List.of("teacher",
                 "--run", run, "--bootstrap-servers", bootstrap, "--teacher", teacherDir.toString(),
                 "--train-limit", Integer.toString(limit), "--seed", "7", "--epochs", Integer.toString(epochs),
                 "--batch-size", Integer.toString(batch), "--norm", norm, "--feature-dtype", "f16",
-                "--inputs", "inline", "--augment", "flip", "--logits", "--progress-interval", "2")),
+                "--inputs", "inline", "--augment", augment, "--logits", "--progress-interval", "2")),
                 log, e -> state.put("last", e));
         children.add(producer);
         return producer;

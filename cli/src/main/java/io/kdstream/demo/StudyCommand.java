@@ -62,6 +62,10 @@ public final class StudyCommand implements Callable<Integer> {
             description = "Epochs the teacher streams (distinct augmentations); students replay them to reach --epochs (default: ${DEFAULT-VALUE}).")
     int streamEpochs;
 
+    @Option(names = "--augment", defaultValue = "flip",
+            description = "Augmentation of the streamed batches, e.g. flip or crop+flip: every stream epoch is a new view (default: ${DEFAULT-VALUE}).")
+    String augment;
+
     @Option(names = "--seeds", defaultValue = "5", description = "Seeds per row (default: ${DEFAULT-VALUE}).")
     int seeds;
 
@@ -100,6 +104,7 @@ public final class StudyCommand implements Callable<Integer> {
         if (epochs % streamEpochs != 0) {
             throw new IllegalArgumentException("--epochs " + epochs + " must be a multiple of --stream-epochs " + streamEpochs);
         }
+        io.kdstream.data.AugmentPolicy.parse(augment); // a bad policy fails here, not in every teacher's log
         if (firstSeed < 1 || firstSeed + seeds > TUNING_SEED) {
             // tuning students train with seeds 101.., a final student must not repeat one of them
             throw new IllegalArgumentException("--first-seed " + firstSeed + " with --seeds " + seeds
@@ -132,7 +137,7 @@ public final class StudyCommand implements Callable<Integer> {
                     String run = run(limit, norm);
                     Map<String, Object> state = new java.util.concurrent.ConcurrentHashMap<>();
                     teacherStates.put(run, state);
-                    producers.add(o.startTeacher(run, bs, teacherDir, limit, streamEpochs, batch, norm,
+                    producers.add(o.startTeacher(run, bs, teacherDir, limit, streamEpochs, batch, norm, augment,
                             logs.resolve("teacher-" + run + ".log"), state));
                 }
             }
@@ -235,7 +240,7 @@ public final class StudyCommand implements Callable<Integer> {
             setup.put("data", "Fashion-MNIST, stratified training subsets of " + trainLimits + " images; tuning on a "
                     + validationSize + "-image validation set carved from the rest of the training split; final accuracy "
                     + "on the whole 10,000-image test split");
-            setup.put("stream", streamEpochs + " teacher epochs (flip augmentation, f16 features, teacher logits) per subset "
+            setup.put("stream", streamEpochs + " teacher epochs (" + augment + " augmentation, f16 features, teacher logits) per subset "
                     + "and normalization, replayed " + (epochs / streamEpochs) + "x: " + epochs + " student epochs, batches of " + batch);
             setup.put("students", archs + ", AdamW, learning rate " + (learningRates.isEmpty() ? StudyRow.DEFAULT_LR
                     : "tuned on the alone row and shared by every row: " + learningRates) + ", weight decay 5e-4, cosine schedule, 20 warm-up steps");
@@ -309,12 +314,20 @@ public final class StudyCommand implements Callable<Integer> {
     }
 
     private String run(int limit, String norm) {
-        return name + "-n" + limit + "-e" + streamEpochs + "-" + norm; // a new stream config is a new run
+        return name + "-n" + limit + "-e" + streamEpochs + augmentTag() + "-" + norm; // a new stream config is a new run
     }
 
-    /** {@code <name>-<phase>-<arch>-n<limit>-e<epochs>-<row>-s<seed>}: also the consumer group and the stored file's name. */
+    /**
+     * {@code <name>-<phase>-<arch>-n<limit>-e<epochs>[-a<augment>]-<row>-s<seed>}: also the consumer group and
+     * the stored file's name, so a student stored under another augmentation is never reused.
+     */
     private String group(String phase, String arch, int limit, String row, int seed) {
-        return name + "-" + phase + "-" + arch + "-n" + limit + "-e" + epochs + "-" + row.replace('+', 'p') + "-s" + seed;
+        return name + "-" + phase + "-" + arch + "-n" + limit + "-e" + epochs + augmentTag() + "-" + row.replace('+', 'p') + "-s" + seed;
+    }
+
+    /** Empty for the default {@code flip}, so studies stored before --augment existed still resume. */
+    private String augmentTag() {
+        return augment.equals("flip") ? "" : "-a" + augment.replaceAll("[^A-Za-z0-9]", "");
     }
 
     private List<String> commandArgs() {
@@ -324,6 +337,9 @@ public final class StudyCommand implements Callable<Integer> {
                 "--seeds", Integer.toString(seeds), "--tune-seeds", Integer.toString(tuneSeeds),
                 "--validation-size", Integer.toString(validationSize),
                 "--parallel", Integer.toString(parallel), "--eval-every", Integer.toString(evalEvery)));
+        if (!augment.equals("flip")) {
+            a.addAll(List.of("--augment", augment));
+        }
         if (firstSeed != 1) {
             a.addAll(List.of("--first-seed", Integer.toString(firstSeed)));
         }

@@ -42,7 +42,7 @@ record StudyRow(String id, String teacherNorm, boolean vkd, String tuned, List<C
             out.addAll(List.of("--lr", lr));
         }
         if (vkd) {
-            out.addAll(List.of("--projection", "matrix_exp", "--student-norm", arch.equals("vit") ? "none" : "layer"));
+            out.addAll(List.of("--projection", "matrix_exp", "--student-norm", arch.startsWith("vit") ? "none" : "layer"));
         }
         return out;
     }

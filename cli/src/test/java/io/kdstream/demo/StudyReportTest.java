@@ -104,9 +104,12 @@ class StudyReportTest {
         assertThat(t.chosenLabel()).isEqualTo("alpha=1");
         assertThat(StudyReport.Tuning.choose(row, List.of()).chosen()).as("no tuning: first candidate").isZero();
         assertThat(StudyRow.all()).allSatisfy(r -> assertThat(r.candidates()).as(r.id()).hasSize(3));
-        // the ViT's embedding is layer-normalized already; a CNN's is standardized before the rotation
-        assertThat(row.args(row.candidates().get(0), "vit", StudyRow.DEFAULT_LR)).containsSequence("--student-norm", "none")
-                .containsSequence("--projection", "matrix_exp");
+        // the ViT's embedding is layer-normalized already (vit-pool's is a mean of normalized tokens,
+        // distilled as the official code does); a CNN's is standardized before the rotation
+        for (String vit : List.of("vit", "vit-pool")) {
+            assertThat(row.args(row.candidates().get(0), vit, StudyRow.DEFAULT_LR)).as(vit).containsSequence("--student-norm", "none")
+                    .containsSequence("--projection", "matrix_exp");
+        }
         assertThat(row.args(row.candidates().get(0), "cnn", StudyRow.DEFAULT_LR)).containsSequence("--student-norm", "layer");
     }
 
