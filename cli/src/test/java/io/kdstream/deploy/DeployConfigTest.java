@@ -42,7 +42,9 @@ class DeployConfigTest {
     private static final List<String> REQUIRED_ALERT_SERIES = List.of(
             "kdstream_student_steps_total", "kdstream_consumer_lag_records", "kdstream_dlq_records_total",
             "kdstream_student_nonfinite_steps_total", "kdstream_student_orthogonality_error",
-            "kdstream_teacher_transactions_total", "kdstream_checkpoint_age_seconds");
+            "kdstream_teacher_transactions_total", "kdstream_checkpoint_age_seconds",
+            // added after issue 8: the teacher replacing a producer in Kafka's fatal state
+            "kdstream_teacher_producer_replacements_total");
 
     private static Path need(String name, String debianPackage) {
         var t = tool(name);
@@ -58,7 +60,7 @@ class DeployConfigTest {
         Path promtool = need("promtool", "prometheus");
         var r = run(deploy().resolve("prometheus"), 60, List.of(promtool.toString(), "check", "config", "prometheus.yml"));
         assertThat(r.exitCode()).as(r.output()).isZero();
-        assertThat(r.output()).contains("SUCCESS: prometheus.yml is valid", "SUCCESS: 8 rules found");
+        assertThat(r.output()).contains("SUCCESS: prometheus.yml is valid", "SUCCESS: 9 rules found");
     }
 
     @Test
