@@ -314,7 +314,7 @@ public final class StudyCommand implements Callable<Integer> {
     }
 
     private String run(int limit, String norm) {
-        return name + "-n" + limit + "-e" + streamEpochs + augmentTag() + "-" + norm; // a new stream config is a new run
+        return name + "-n" + limit + "-e" + streamEpochs + augmentTag(augment) + "-" + norm; // a new stream config is a new run
     }
 
     /**
@@ -322,11 +322,11 @@ public final class StudyCommand implements Callable<Integer> {
      * the stored file's name, so a student stored under another augmentation is never reused.
      */
     private String group(String phase, String arch, int limit, String row, int seed) {
-        return name + "-" + phase + "-" + arch + "-n" + limit + "-e" + epochs + augmentTag() + "-" + row.replace('+', 'p') + "-s" + seed;
+        return name + "-" + phase + "-" + arch + "-n" + limit + "-e" + epochs + augmentTag(augment) + "-" + row.replace('+', 'p') + "-s" + seed;
     }
 
     /** Empty for the default {@code flip}, so studies stored before --augment existed still resume. */
-    private String augmentTag() {
+    static String augmentTag(String augment) {
         return augment.equals("flip") ? "" : "-a" + augment.replaceAll("[^A-Za-z0-9]", "");
     }
 

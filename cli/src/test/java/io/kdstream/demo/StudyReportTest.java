@@ -114,6 +114,15 @@ class StudyReportTest {
     }
 
     @Test
+    void anAugmentationOtherThanFlipNamesItsOwnStreamsAndStudents() {
+        // flip adds nothing, so a study stored before --augment existed resumes under the same names
+        assertThat(StudyCommand.augmentTag("flip")).isEmpty();
+        assertThat(StudyCommand.augmentTag("crop+flip")).isEqualTo("-acropflip");
+        assertThat(StudyCommand.augmentTag("crop:2+flip+erase")).isEqualTo("-acrop2fliperase")
+                .isNotEqualTo(StudyCommand.augmentTag("crop+flip"));
+    }
+
+    @Test
     void vkdBatchPlusLogitCombinesTheBatchStreamWithLogitDistillation() {
         StudyRow row = StudyRow.all().stream().filter(r -> r.id().equals("VkD-batch+logit")).findFirst().orElseThrow();
         assertThat(row.teacherNorm()).isEqualTo("batch");
