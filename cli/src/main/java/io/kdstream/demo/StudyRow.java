@@ -3,6 +3,8 @@ package io.kdstream.demo;
 import java.util.ArrayList;
 import java.util.List;
 
+import io.kdstream.model.Architecture;
+
 /**
  * One row of the study: an objective, the teacher normalization its stream needs, and the
  * candidate settings its tuning chooses from. Every row has the same number of candidates
@@ -15,7 +17,8 @@ import java.util.List;
  * rate alone, which is what the first two-architecture study measured for the CNN.
  *
  * @param vkd orthogonal projection: a CNN student's embedding is standardized first
- *            ({@code --student-norm layer}); a ViT's embedding is layer-normalized already
+ *            ({@code --student-norm layer}); a ViT's leaves it through a LayerNorm
+ *            ({@link Architecture#normalizedEmbedding()})
  */
 record StudyRow(String id, String teacherNorm, boolean vkd, String tuned, List<Candidate> candidates) {
 
@@ -42,7 +45,8 @@ record StudyRow(String id, String teacherNorm, boolean vkd, String tuned, List<C
             out.addAll(List.of("--lr", lr));
         }
         if (vkd) {
-            out.addAll(List.of("--projection", "matrix_exp", "--student-norm", arch.startsWith("vit") ? "none" : "layer"));
+            boolean normalized = Architecture.parse(arch).normalizedEmbedding();
+            out.addAll(List.of("--projection", "matrix_exp", "--student-norm", normalized ? "none" : "layer"));
         }
         return out;
     }

@@ -35,7 +35,7 @@ import ai.djl.nn.pooling.Pool;
  * </ul>
  */
 public enum Architecture {
-    RESNET(256) {
+    RESNET(256, false) {
         @Override
         Block trunk(int channels) {
             return new SequentialBlock()
@@ -46,7 +46,7 @@ public enum Architecture {
                     .add(Pool.globalAvgPool2dBlock());
         }
     },
-    CNN(128) {
+    CNN(128, false) {
         @Override
         Block trunk(int channels) {
             return new SequentialBlock()
@@ -59,7 +59,7 @@ public enum Architecture {
                     .add(Pool.globalAvgPool2dBlock());
         }
     },
-    MLP(64) {
+    MLP(64, false) {
         @Override
         Block trunk(int channels) {
             return new SequentialBlock()
@@ -70,14 +70,14 @@ public enum Architecture {
                     .add(Activation.reluBlock());
         }
     },
-    VIT(128) {
+    VIT(128, true) {
         @Override
         Block trunk(int channels) {
             // 16 tokens + class token: small enough to train many students on 2 cores
             return new VisionTransformer(channels == 1 ? 7 : 8, 128, 4, 4, 256);
         }
     },
-    VIT_POOL(128) {
+    VIT_POOL(128, true) {
         @Override
         Block trunk(int channels) {
             return new VisionTransformer(channels == 1 ? 7 : 8, 128, 4, 4, 256, VisionTransformer.Pooling.PATCH_MEAN);
@@ -85,15 +85,25 @@ public enum Architecture {
     };
 
     private final int featureDim;
+    private final boolean normalizedEmbedding;
 
-    Architecture(int featureDim) {
+    Architecture(int featureDim, boolean normalizedEmbedding) {
         this.featureDim = featureDim;
+        this.normalizedEmbedding = normalizedEmbedding;
     }
 
     abstract Block trunk(int channels);
 
     public int featureDim() {
         return featureDim;
+    }
+
+    /**
+     * Whether the embedding leaves the network through a LayerNorm (the ViTs), so VkD distills it as
+     * it is, as the official code does; otherwise a student standardizes it first ({@code --student-norm layer}).
+     */
+    public boolean normalizedEmbedding() {
+        return normalizedEmbedding;
     }
 
     /** Lower-case name used on the command line and in model cards ({@code VIT_POOL} is {@code vit-pool}). */
