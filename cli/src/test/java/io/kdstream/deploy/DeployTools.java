@@ -92,6 +92,15 @@ final class DeployTools {
         return YAML.readTree(file.toFile());
     }
 
+    /** How many alert rules deploy/prometheus/alerts.yml defines, over all its groups. */
+    static int alertRuleCount() throws IOException {
+        int rules = 0;
+        for (JsonNode g : readYaml(deploy().resolve("prometheus/alerts.yml")).get("groups")) {
+            rules += g.get("rules").size();
+        }
+        return rules;
+    }
+
     /** Every document of a multi-document YAML stream (e.g. kubectl kustomize output). */
     static List<JsonNode> readYamlDocuments(String yaml) throws IOException {
         List<JsonNode> docs = new ArrayList<>();
