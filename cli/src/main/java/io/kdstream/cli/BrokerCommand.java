@@ -5,7 +5,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
 import io.kdstream.kafka.EmbeddedKafkaBroker;
-import io.kdstream.kafka.RecordLimits;
+import io.kdstream.codec.RecordLimits;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

@@ -1,6 +1,6 @@
 package io.kdstream.cli;
 
-import io.kdstream.config.KafkaAccessErrors;
+import io.kdstream.kafka.KafkaAccessErrors;
 import picocli.CommandLine;
 
 /**

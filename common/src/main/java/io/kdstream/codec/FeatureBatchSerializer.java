@@ -7,7 +7,6 @@ import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.Serializer;
 
-import io.kdstream.kafka.RecordLimits;
 
 /**
  * Kafka {@link Serializer} writing a {@link FeatureBatch} as safetensors and the batch's facts

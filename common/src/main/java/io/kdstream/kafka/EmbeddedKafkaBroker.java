@@ -25,6 +25,8 @@ import org.apache.kafka.common.utils.Time;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.kdstream.codec.RecordLimits;
+
 /**
  * A real single-node Kafka cluster (broker and KRaft controller in one JVM) started from the
  * Kafka broker jars, not a mock. Used by the demo ({@code kdstream broker}) and by integration

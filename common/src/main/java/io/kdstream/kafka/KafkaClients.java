@@ -18,6 +18,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
+import io.kdstream.codec.RecordLimits;
+
 /**
  * Client configurations with kdstream's defaults: idempotent producers with {@code acks=all},
  * {@code read_committed} consumers, and record-size limits large enough for one feature batch.

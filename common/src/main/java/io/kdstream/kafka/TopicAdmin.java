@@ -18,6 +18,8 @@ import org.apache.kafka.common.errors.TopicExistsException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.kdstream.codec.RecordLimits;
+
 /** Creates topics idempotently and waits until they are usable. */
 public final class TopicAdmin {
 

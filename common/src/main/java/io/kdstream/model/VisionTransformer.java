@@ -17,7 +17,7 @@ import ai.djl.nn.norm.LayerNorm;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.TruncatedNormalInitializer;
 import ai.djl.util.PairList;
-import io.kdstream.vkd.Scalars;
+import io.kdstream.autograd.Scalars;
 
 /**
  * A small DeiT-style vision transformer trunk: non-overlapping patch embedding (a strided

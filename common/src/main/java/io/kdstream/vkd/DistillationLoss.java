@@ -3,6 +3,8 @@ package io.kdstream.vkd;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 
+import io.kdstream.autograd.Scalars;
+
 /**
  * The VkD training objective {@code ce + α·feature + γ·kd} (DESIGN §3), in PyTorch semantics:
  * {@code F.cross_entropy(label_smoothing=ε)}, {@code F.mse_loss} / {@code F.smooth_l1_loss(beta=1)},

@@ -3,6 +3,8 @@ package io.kdstream.vkd;
 import ai.djl.ndarray.NDArray;
 import java.util.Locale;
 
+import io.kdstream.autograd.Scalars;
+
 /** Loss between projected student features and normalized teacher features, mean over all entries. */
 public enum FeatureLoss {
     /** Mean squared error ({@code F.mse_loss}). */

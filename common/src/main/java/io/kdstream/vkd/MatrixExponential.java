@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 
+import io.kdstream.autograd.Scalars;
+
 /**
  * Differentiable matrix exponential from matMul and inverse only (DJL has no matrix_exp): Padé
  * degree-13 approximant with scaling and squaring (Higham 2005, the algorithm behind scipy's expm).

@@ -16,6 +16,8 @@ import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
 import org.ejml.interfaces.decomposition.QRDecomposition;
 
+import io.kdstream.autograd.Scalars;
+
 /**
  * Maps student features [B, d_s] to the teacher space [B, d_t] through a weight P [d_t, d_s] that
  * stays on the Stiefel manifold (PᵀP = I when d_t ≥ d_s, PPᵀ = I otherwise).

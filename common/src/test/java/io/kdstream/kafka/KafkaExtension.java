@@ -8,6 +8,8 @@ import org.slf4j.LoggerFactory;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.kafka.KafkaContainer;
 
+import io.kdstream.codec.RecordLimits;
+
 /**
  * Gives integration tests a real Kafka cluster, one per test JVM: Testcontainers' Kafka module
  * when a Docker engine is available, otherwise the embedded KRaft broker (the normal path on

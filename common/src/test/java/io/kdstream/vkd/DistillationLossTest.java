@@ -18,6 +18,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import io.kdstream.autograd.Scalars;
+
 class DistillationLossTest {
     private static NDManager root;
 

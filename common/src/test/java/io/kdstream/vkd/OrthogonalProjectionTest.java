@@ -14,6 +14,7 @@ import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
+import io.kdstream.autograd.Scalars;
 import io.kdstream.vkd.OrthogonalProjection.Path;
 import java.util.ArrayList;
 import java.util.List;

@@ -11,7 +11,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import io.kdstream.config.KafkaAccessErrors;
+import io.kdstream.kafka.KafkaAccessErrors;
 import io.kdstream.codec.RunSpec;
 import io.kdstream.config.ServiceOptions;
 import io.kdstream.data.DatasetRef;

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import io.kdstream.codec.InputMode;
 import io.kdstream.codec.RunSpec;
-import io.kdstream.config.KafkaAccessErrors;
+import io.kdstream.kafka.KafkaAccessErrors;
 import io.kdstream.data.DatasetRef;
 import io.kdstream.data.RequiresDataset;
 import io.kdstream.kafka.KafkaClients;

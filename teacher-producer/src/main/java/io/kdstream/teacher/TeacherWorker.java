@@ -584,7 +584,7 @@ public final class TeacherWorker implements Runnable {
         } catch (WakeupException e) {
             throw e;
         } catch (Exception e) {
-            if (io.kdstream.config.KafkaAccessErrors.describe(e).isPresent()) {
+            if (io.kdstream.kafka.KafkaAccessErrors.describe(e).isPresent()) {
                 // e.g. no Describe ACL on a --student-groups group: waiting cannot fix it, and
                 // going on would publish without flow control and warn at every work item
                 throw new IllegalStateException("teacher " + instanceId + " cannot measure its lead over the "

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.kdstream.codec.RunSpec;
-import io.kdstream.config.KafkaAccessErrors;
+import io.kdstream.kafka.KafkaAccessErrors;
 import io.kdstream.data.RequiresDataset;
 import io.kdstream.kafka.ManifestStore;
 import io.kdstream.kafka.RunAcls;

@@ -1,4 +1,4 @@
-package io.kdstream.kafka;
+package io.kdstream.codec;
 
 /** Record-size limits shared by the broker, producers and consumers (DESIGN.md §4). */
 public final class RecordLimits {

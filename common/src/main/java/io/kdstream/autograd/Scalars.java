@@ -1,4 +1,4 @@
-package io.kdstream.vkd;
+package io.kdstream.autograd;
 
 import ai.djl.ndarray.NDArray;
 

@@ -1,4 +1,4 @@
-package io.kdstream.config;
+package io.kdstream.kafka;
 
 import java.util.Optional;
 
