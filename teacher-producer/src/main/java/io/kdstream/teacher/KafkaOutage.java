@@ -1,6 +1,7 @@
 package io.kdstream.teacher;
 
 import java.time.Duration;
+import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 
 import org.apache.kafka.common.errors.RetriableException;
@@ -10,7 +11,9 @@ import org.slf4j.Logger;
  * What a teacher says while Kafka does not answer (a broker down, restarting, or halted on a full
  * log directory): one line when the outage starts, one every {@link #REMINDER} while it lasts,
  * one when Kafka answers again — instead of a line per failed call — and the bounded,
- * exponential backoff between retries of a work item.
+ * exponential backoff between retries. {@link #retryUntil} is the one loop that waits an outage
+ * out; every Kafka call a teacher must see through (commit, abort, a new producer's
+ * {@code initTransactions}) goes through it.
  */
 final class KafkaOutage {
 
@@ -69,6 +72,66 @@ final class KafkaOutage {
         failures = 0;
     }
 
+    /**
+     * Calls {@code action} until it completes, waiting an outage out: a failure that says Kafka is
+     * not answering ({@link #isOutage}) is logged as part of the outage and retried after the
+     * {@link #backoff}; any other failure is thrown as it is.
+     *
+     * @param deadlineNanos {@link System#nanoTime()}-based: after it, the next outage failure ends
+     *                      the wait with {@link OutlastedException}
+     * @param doing         what the call does, for the log lines ("committing work item 3/8")
+     * @param stopping      when it turns true the wait ends early
+     * @return true once {@code action} completed; false if the teacher is stopping before it did
+     *         (the call's outcome is then unknown)
+     * @throws OutlastedException if Kafka did not answer before the deadline
+     */
+    boolean retryUntil(long deadlineNanos, String doing, BooleanSupplier stopping, Runnable action) {
+        while (true) {
+            try {
+                action.run();
+                return true; // the caller decides whether this ends the outage (an abort alone does not)
+            } catch (RuntimeException e) {
+                if (!isOutage(e)) {
+                    throw e;
+                }
+                if (stopping.getAsBoolean()) {
+                    log.warn("{}: stopping, so not retrying {}: {}", who, doing, rootMessage(e));
+                    return false;
+                }
+                if (nanoClock.getAsLong() - deadlineNanos > 0) {
+                    throw new OutlastedException(who + ": " + doing + " got no answer from Kafka until the deadline ("
+                            + failures + " failed calls); is the broker reachable? " + rootMessage(e), e);
+                }
+                failed(doing, e);
+                if (!sleep(backoff(), stopping)) {
+                    return false;
+                }
+            }
+        }
+    }
+
+    /**
+     * Waits {@code d}, or less once {@code stopping} turns true.
+     *
+     * @return false if the wait was cut short by {@code stopping} or an interrupt (the interrupt
+     *         flag is kept)
+     */
+    static boolean sleep(Duration d, BooleanSupplier stopping) {
+        long until = System.nanoTime() + d.toNanos();
+        try {
+            while (System.nanoTime() < until) {
+                if (stopping.getAsBoolean()) {
+                    return false;
+                }
+                Thread.sleep(Math.min(100, Math.max(1, (until - System.nanoTime()) / 1_000_000)));
+            }
+            return !stopping.getAsBoolean();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
     synchronized boolean ongoing() {
         return since >= 0;
     }
@@ -89,5 +152,14 @@ final class KafkaOutage {
             c = c.getCause();
         }
         return c.getClass().getSimpleName() + (c.getMessage() != null ? ": " + c.getMessage() : "");
+    }
+
+    /** Kafka did not answer a call that {@link #retryUntil} had to see through before its deadline. */
+    static final class OutlastedException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        OutlastedException(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
 }

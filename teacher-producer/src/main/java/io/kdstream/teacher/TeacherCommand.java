@@ -158,6 +158,8 @@ public final class TeacherCommand implements Callable<Integer> {
         ImageDataset train = data.train();
         KafkaClients clients = service.clients();
         PrometheusMeterRegistry registry = MetricsServer.newRegistry("teacher", "run", run);
+        TeacherMetrics metrics = new TeacherMetrics();
+        metrics.bindTo(registry);
 
         try (FeatureModel teacher = openTeacher(train)) {
             ModelCard card = teacher.card();
@@ -189,22 +191,24 @@ public final class TeacherCommand implements Callable<Integer> {
             InputNormalization inputNorm = new InputNormalization(floats(card.normMean()), floats(card.normStd()));
             try (Admin admin = Admin.create(clients.admin());
                  TeacherPipeline pipeline = new TeacherPipeline(teacher, batches, inputNorm,
-                         normalization.create(), spec, instance, registry)) {
+                         normalization.create(), spec, instance, metrics)) {
                 LeadMonitor monitor = new LeadMonitor(admin, new RunTopics(run).features(), studentGroups, true,
                         Set.of(TeacherWorker.groupId(run)), Duration.ofSeconds(30));
                 TeacherWorker worker = TeacherWorker.builder().setClients(clients).setRunSpec(spec).setSource(pipeline)
-                        .optInstanceId(instance).optRegistry(registry).optFlowControl(monitor, maxLeadBatches)
+                        .optInstanceId(instance).optRegistry(registry).optMetrics(metrics)
+                        .optFlowControl(monitor, maxLeadBatches)
                         .optTransactionTimeout(transactionTimeout).build();
-                return serve(worker, registry, spec);
+                return serve(worker, registry, metrics, spec);
             }
         }
     }
 
-    private int serve(TeacherWorker worker, PrometheusMeterRegistry registry, RunSpec spec) throws Exception {
-        MetricsServer metrics = service.metricsPort >= 0
+    private int serve(TeacherWorker worker, PrometheusMeterRegistry registry, TeacherMetrics metrics, RunSpec spec)
+            throws Exception {
+        MetricsServer server = service.metricsPort >= 0
                 ? MetricsServer.start(registry, service.metricsPort, worker::isReady) : null;
-        if (metrics != null) {
-            LOG.info("metrics on http://0.0.0.0:{}/metrics", metrics.port());
+        if (server != null) {
+            LOG.info("metrics on http://0.0.0.0:{}/metrics", server.port());
         }
         ScheduledExecutorService progress = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "kdstream-progress");
@@ -213,7 +217,7 @@ public final class TeacherCommand implements Callable<Integer> {
         });
         int total = spec.epochs() * spec.batchesPerEpoch();
         if (progressInterval > 0) {
-            progress.scheduleAtFixedRate(() -> printProgress(registry, total, "progress"), progressInterval,
+            progress.scheduleAtFixedRate(() -> printProgress(metrics, total, "progress"), progressInterval,
                     progressInterval, TimeUnit.SECONDS);
         }
         long t0 = System.nanoTime();
@@ -221,7 +225,7 @@ public final class TeacherCommand implements Callable<Integer> {
         try (GracefulShutdown shutdown = GracefulShutdown.install(worker::stop, Duration.ofSeconds(30))) {
             try {
                 worker.run();
-            } catch (TeacherWorker.InstanceFencedException e) {
+            } catch (InstanceFencedException e) {
                 // not a crash to retry or debug: one line, a distinct exit code
                 System.err.println("teacher: " + e.getMessage());
                 System.err.flush();
@@ -232,11 +236,11 @@ public final class TeacherCommand implements Callable<Integer> {
                 throw e;
             } finally {
                 progress.shutdownNow();
-                if (metrics != null) {
-                    metrics.close();
+                if (server != null) {
+                    server.close();
                 }
             }
-            Map<String, Object> done = printProgress(registry, total, "result");
+            Map<String, Object> done = printProgress(metrics, total, "result");
             LOG.info("teacher finished: {} batches in {} s", done.get("batches"),
                     (System.nanoTime() - t0) / 1_000_000_000L);
             shutdown.done(0);
@@ -244,16 +248,15 @@ public final class TeacherCommand implements Callable<Integer> {
         }
     }
 
-    private static Map<String, Object> printProgress(PrometheusMeterRegistry registry, int total, String event) {
+    private static Map<String, Object> printProgress(TeacherMetrics metrics, int total, String event) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("event", event);
         m.put("role", "teacher");
-        m.put("batches", (long) registry.get("kdstream.teacher.batches").counter().count());
+        m.put("batches", metrics.batches());
         m.put("total", total);
-        m.put("samples", (long) registry.get("kdstream.teacher.samples").counter().count());
-        var fwd = registry.get("kdstream.teacher.forward").timer();
-        m.put("forward_seconds", fwd.totalTime(TimeUnit.MILLISECONDS) / 1000.0);
-        m.put("paused_seconds", registry.get("kdstream.teacher.paused").counter().count());
+        m.put("samples", metrics.samples());
+        m.put("forward_seconds", metrics.forwardSeconds());
+        m.put("paused_seconds", metrics.pausedSeconds());
         try {
             System.out.println(new ObjectMapper().writeValueAsString(m));
             System.out.flush();

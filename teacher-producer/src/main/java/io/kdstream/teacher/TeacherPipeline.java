@@ -24,8 +24,6 @@ import io.kdstream.data.BatchSource;
 import io.kdstream.data.InputNormalization;
 import io.kdstream.model.FeatureModel;
 import io.kdstream.vkd.FeatureNormalizer;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 
 /**
  * The real {@link FeatureSource}: seeded batch (shuffle + augmentation) → teacher forward without
@@ -43,7 +41,7 @@ public final class TeacherPipeline implements FeatureSource {
     private final String producerId;
     private final boolean logits;
     private final NDManager manager;
-    private final Timer forward;
+    private final TeacherMetrics metrics;
     private final ExecutorService loader = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "kdstream-teacher-loader");
         t.setDaemon(true);
@@ -52,7 +50,7 @@ public final class TeacherPipeline implements FeatureSource {
     private final Map<String, CompletableFuture<Batch>> ahead = new LinkedHashMap<>();
 
     public TeacherPipeline(FeatureModel teacher, BatchSource batches, InputNormalization norm,
-                           FeatureNormalizer normalizer, RunSpec spec, String producerId, MeterRegistry registry) {
+                           FeatureNormalizer normalizer, RunSpec spec, String producerId, TeacherMetrics metrics) {
         this.teacher = teacher;
         this.batches = batches;
         this.norm = norm;
@@ -61,9 +59,7 @@ public final class TeacherPipeline implements FeatureSource {
         this.producerId = producerId;
         this.logits = spec.logitClasses() > 0;
         this.manager = NDManager.newBaseManager("PyTorch");
-        this.forward = Timer.builder("kdstream.teacher.forward")
-                .description("Teacher forward, pooling and normalization of one batch")
-                .publishPercentileHistogram().register(registry);
+        this.metrics = metrics;
     }
 
     @Override
@@ -96,7 +92,7 @@ public final class TeacherPipeline implements FeatureSource {
             }
             out.forEach(NDArray::close);
         }
-        forward.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+        metrics.forward().record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
         Tensor inputs = spec.inputMode() == InputMode.INLINE
                 ? new Tensor(DType.U8, new int[] {b, data.channels(), data.height(), data.width()}, data.inputs().clone())
                 : null;

@@ -2,11 +2,14 @@ package io.kdstream.teacher;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.BooleanSupplier;
 
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -137,6 +140,23 @@ public final class WorkPlanner {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while planning", e);
         }
+    }
+
+    /**
+     * Run completion: whether any committed work item lies at or after the offsets that the
+     * teachers' group (of which {@code member} is a member) committed on {@code <run>.work}, that
+     * is, whether some teacher still has to do an item. Unknown counts as work left.
+     */
+    static boolean workLeft(KafkaClients clients, Consumer<?, ?> member, String workTopic, BooleanSupplier cancelled) {
+        List<TopicPartition> parts = member.partitionsFor(workTopic).stream()
+                .map(p -> new TopicPartition(workTopic, p.partition())).toList();
+        Map<TopicPartition, Long> from = new HashMap<>();
+        member.committed(Set.copyOf(parts)).forEach((tp, om) -> {
+            if (om != null) {
+                from.put(tp, om.offset());
+            }
+        });
+        return anyCommittedRecord(clients, workTopic, from, clients.timeout(), cancelled);
     }
 
     /**

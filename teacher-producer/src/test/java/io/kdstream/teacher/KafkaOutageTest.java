@@ -1,9 +1,11 @@
 package io.kdstream.teacher;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.apache.kafka.common.errors.KafkaStorageException;
@@ -63,5 +65,44 @@ class KafkaOutageTest {
                 + "because the previous call to `abortTransaction` timed out and must be retried"))).isTrue();
         assertThat(KafkaOutage.isOutage(new TopicAuthorizationException("Not authorized"))).isFalse();
         assertThat(KafkaOutage.isOutage(new IllegalStateException("some other state"))).isFalse();
+    }
+
+    @Test
+    void retryUntilSeesACallThroughAnOutageAndThrowsAnyOtherFailureAtOnce() {
+        KafkaOutage outage = new KafkaOutage(LoggerFactory.getLogger("kafka-outage-test"), "teacher t",
+                System::nanoTime);
+        AtomicInteger calls = new AtomicInteger();
+        boolean done = outage.retryUntil(System.nanoTime() + Duration.ofMinutes(1).toNanos(), "committing", () -> false,
+                () -> {
+                    if (calls.incrementAndGet() == 1) {
+                        throw new TimeoutException("Timeout expired while awaiting EndTxn");
+                    }
+                });
+        assertThat(done).isTrue();
+        assertThat(calls).hasValue(2);
+        assertThat(outage.ongoing()).as("the caller ends the outage, not the retry").isTrue();
+
+        calls.set(0);
+        assertThatThrownBy(() -> outage.retryUntil(System.nanoTime() + Duration.ofMinutes(1).toNanos(), "aborting",
+                () -> false, () -> {
+                    calls.incrementAndGet();
+                    throw new TopicAuthorizationException("Not authorized");
+                })).isInstanceOf(TopicAuthorizationException.class);
+        assertThat(calls).as("a refusal is not retried").hasValue(1);
+    }
+
+    @Test
+    void retryUntilGivesUpAtTheDeadlineAndWhenStopping() {
+        AtomicLong now = new AtomicLong(0);
+        KafkaOutage outage = new KafkaOutage(LoggerFactory.getLogger("kafka-outage-test"), "teacher t", now::get);
+        Runnable timesOut = () -> {
+            now.addAndGet(Duration.ofMinutes(11).toNanos());
+            throw new TimeoutException("Timeout expired");
+        };
+        assertThatThrownBy(() -> outage.retryUntil(Duration.ofMinutes(10).toNanos(), "committing work item 2/4",
+                () -> false, timesOut)).isInstanceOf(KafkaOutage.OutlastedException.class)
+                .hasMessageContaining("committing work item 2/4 got no answer from Kafka");
+        assertThat(outage.retryUntil(Long.MAX_VALUE, "aborting", () -> true, timesOut))
+                .as("a stopping teacher leaves the outcome to the broker").isFalse();
     }
 }

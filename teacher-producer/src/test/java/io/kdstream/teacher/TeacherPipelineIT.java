@@ -52,6 +52,8 @@ class TeacherPipelineIT {
         ImageDataset train = DATA.train();
         InputNormalization norm = InputNormalization.forDataset(train);
         PrometheusMeterRegistry registry = MetricsServer.newRegistry("teacher");
+        TeacherMetrics teacherMetrics = new TeacherMetrics();
+        teacherMetrics.bindTo(registry);
         try (DjlFeatureModel teacher = DjlFeatureModel.create(Architecture.CNN, 1, 28, 28, 10, "fashion-mnist", norm)) {
             teacher.save(tmp.resolve("teacher"));
             BatchSource batches = new BatchSource(train, 5L, 64, AugmentPolicy.parse("crop+flip"));
@@ -60,10 +62,11 @@ class TeacherPipelineIT {
                     InputMode.INLINE, "crop+flip", 64, 1, batches.batchesPerEpoch(), 5L);
             RunSetup.prepare(kafka.clients(), spec, RunSetup.Settings.defaults());
             try (TeacherPipeline pipeline = new TeacherPipeline(teacher, batches, norm, Normalization.LAYER.create(),
-                    spec, "t1", registry);
+                    spec, "t1", teacherMetrics);
                  MetricsServer metrics = MetricsServer.start(registry, 0, () -> true)) {
                 TeacherWorker worker = TeacherWorker.builder().setClients(kafka.clients()).setRunSpec(spec)
-                        .setSource(pipeline).optInstanceId("pipe-" + spec.runId()).optRegistry(registry).build();
+                        .setSource(pipeline).optInstanceId("pipe-" + spec.runId()).optRegistry(registry)
+                        .optMetrics(teacherMetrics).build();
                 Thread t = new Thread(worker);
                 t.start();
                 org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).until(worker::isReady);

@@ -83,10 +83,10 @@ class TeacherWorkerIT {
                     SyntheticSource.features(spec, b.metadata().epoch(), b.metadata().batchIndex()));
         }
         // 2 epochs x 5 batches in items of 2 = 6 transactions
-        assertThat(registry.get("kdstream.teacher.transactions").tag("outcome", "commit").counter().count())
+        assertThat(registry.get("kdstream.teacher.transactions").tag("outcome", "commit").functionCounter().count())
                 .isEqualTo(6);
-        assertThat(registry.get("kdstream.teacher.batches").counter().count()).isEqualTo(10);
-        assertThat(registry.get("kdstream.teacher.samples").counter().count()).isEqualTo(40);
+        assertThat(registry.get("kdstream.teacher.batches").functionCounter().count()).isEqualTo(10);
+        assertThat(registry.get("kdstream.teacher.samples").functionCounter().count()).isEqualTo(40);
     }
 
     @Test
@@ -125,25 +125,28 @@ class TeacherWorkerIT {
         Set<String> producers = new java.util.HashSet<>();
         got.values().forEach(f -> producers.add(f.metadata().producerId()));
         assertThat(producers).as("the work was split between both teachers").containsExactlyInAnyOrder("A", "B");
-        assertThat(bRegistry.get("kdstream.teacher.transactions").tag("outcome", "commit").counter().count())
+        assertThat(bRegistry.get("kdstream.teacher.transactions").tag("outcome", "commit").functionCounter().count())
                 .isLessThan(8);
     }
 
     @Test
     void aProducerInKafkasFatalStateIsReplacedAndTheLostCommitRedone(TestKafka kafka) throws Exception {
-        assertFatalProducerIsReplaced(kafka, false, () -> new InvalidTxnStateException("injected"), Duration.ZERO);
+        assertFatalProducerIsReplaced(kafka, false, () -> new InvalidTxnStateException("injected"), Duration.ZERO,
+                Duration.ofMinutes(1));
     }
 
     @Test
     void aProducerInKafkasFatalStateIsReplacedAndACommitThatLandedIsNotRedone(TestKafka kafka) throws Exception {
-        assertFatalProducerIsReplaced(kafka, true, () -> new InvalidTxnStateException("injected"), Duration.ZERO);
+        assertFatalProducerIsReplaced(kafka, true, () -> new InvalidTxnStateException("injected"), Duration.ZERO,
+                Duration.ofMinutes(1));
     }
 
     /** The broker aborted a transaction that outlived its timeout and bumped the epoch: no twin, no exit 5. */
     @Test
     void aProducerFencedAfterItsTransactionTimedOutIsReplaced(TestKafka kafka) throws Exception {
+        // the commit fails after the transaction has been open longer than its timeout
         assertFatalProducerIsReplaced(kafka, false, () -> new ProducerFencedException("injected"),
-                Duration.ofSeconds(2));
+                Duration.ofSeconds(2), Duration.ofSeconds(2));
     }
 
     /**
@@ -151,10 +154,12 @@ class TeacherWorkerIT {
      * commit ends in {@code InvalidTxnStateException} (having reached the broker or not) and the
      * producer refuses every transactional call after it. The teacher must neither spin nor stop:
      * it replaces the producer and goes on, redoing the item only if its commit was lost.
+     *
+     * @param openFor how long the first transaction has been open when its commit fails
      */
     private static void assertFatalProducerIsReplaced(TestKafka kafka, boolean commitLands,
-                                                      Supplier<KafkaException> error, Duration transactionTimeout)
-            throws Exception {
+                                                      Supplier<KafkaException> error, Duration openFor,
+                                                      Duration transactionTimeout) throws Exception {
         RunSpec spec = spec("fatal-" + commitLands + "-" + UUID.randomUUID(), 2, 5);
         KafkaClients clients = kafka.clients();
         RunSetup.prepare(clients, spec, new RunSetup.Settings(2, 3, 2, (short) -1, TIMEOUT));
@@ -162,9 +167,8 @@ class TeacherWorkerIT {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         TeacherWorker worker = TeacherWorker.builder().setClients(clients).setRunSpec(spec)
                 .setSource(new SyntheticSource(spec, "t")).optInstanceId("fatal-" + spec.runId())
-                .optRegistry(registry).optTransactionTimeout(transactionTimeout.isZero() ? Duration.ofMinutes(1)
-                        : transactionTimeout)
-                .optProducerFactory(firstBreaksAtFirstCommit(commitLands, error, transactionTimeout, producers))
+                .optRegistry(registry).optTransactionTimeout(transactionTimeout)
+                .optProducerFactory(firstBreaksAtFirstCommit(commitLands, error, openFor, producers))
                 .build();
         runToCompletion(worker);
 
@@ -173,10 +177,10 @@ class TeacherWorkerIT {
         assertThat(keys).as("each batch exactly once").doesNotHaveDuplicates().containsExactlyInAnyOrder(
                 "0/0", "0/1", "0/2", "0/3", "0/4", "1/0", "1/1", "1/2", "1/3", "1/4");
         assertThat(producers.get()).as("producers made").isEqualTo(2);
-        assertThat(registry.get("kdstream.teacher.producer.replacements").counter().count()).isEqualTo(1);
-        assertThat(registry.get("kdstream.teacher.transactions").tag("outcome", "commit").counter().count())
+        assertThat(registry.get("kdstream.teacher.producer.replacements").functionCounter().count()).isEqualTo(1);
+        assertThat(registry.get("kdstream.teacher.transactions").tag("outcome", "commit").functionCounter().count())
                 .isEqualTo(6);
-        assertThat(registry.get("kdstream.teacher.batches").counter().count()).isEqualTo(10);
+        assertThat(registry.get("kdstream.teacher.batches").functionCounter().count()).isEqualTo(10);
     }
 
     /**
@@ -287,12 +291,12 @@ class TeacherWorkerIT {
             Thread t = new Thread(worker, "teacher-lead");
             t.start();
             // Bound 4 records: after two items (4 batches + 2 markers) the teacher must wait.
-            await().atMost(TIMEOUT).until(() -> registry.get("kdstream.teacher.batches").counter().count() >= 4
+            await().atMost(TIMEOUT).until(() -> registry.get("kdstream.teacher.batches").functionCounter().count() >= 4
                     && registry.get("kdstream.teacher.work.items.in.progress").gauge().value() == 0);
             long before = endOffset(clients, spec);
             await().atMost(TIMEOUT).until(() -> monitor.lead().orElse(0) > 4);
             assertThat(endOffset(clients, spec)).as("no progress while the student lags").isEqualTo(before);
-            assertThat(registry.get("kdstream.teacher.batches").counter().count()).isLessThanOrEqualTo(6);
+            assertThat(registry.get("kdstream.teacher.batches").functionCounter().count()).isLessThanOrEqualTo(6);
 
             // The student catches up by committing its position: the teacher resumes and finishes.
             try (KafkaConsumer<String, byte[]> student = new KafkaConsumer<>(clients.consumer(group, "slow"))) {
@@ -302,8 +306,8 @@ class TeacherWorkerIT {
                     t.join(200);
                 }
             }
-            assertThat(registry.get("kdstream.teacher.batches").counter().count()).isEqualTo(12);
-            assertThat(registry.get("kdstream.teacher.paused").counter().count()).isGreaterThan(0);
+            assertThat(registry.get("kdstream.teacher.batches").functionCounter().count()).isEqualTo(12);
+            assertThat(registry.get("kdstream.teacher.paused").functionCounter().count()).isGreaterThan(0);
         }
     }
 
