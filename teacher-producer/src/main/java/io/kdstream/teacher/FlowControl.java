@@ -3,8 +3,11 @@ package io.kdstream.teacher;
 import java.time.Duration;
 import java.util.OptionalLong;
 import java.util.function.BooleanSupplier;
+import java.util.function.LongSupplier;
 
 import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -16,17 +19,28 @@ import io.kdstream.kafka.KafkaAccessErrors;
  * slowest student group ({@link LeadMonitor}) exceeds a bound, instead of filling the broker's
  * disk. It keeps polling its work consumer with the partitions paused meanwhile, so that the
  * group does not consider it dead.
+ *
+ * <p>Measuring the lead takes several admin round trips, so it is measured at most once per
+ * {@link #REFRESH} (and at every check while paused); in between, the records this teacher handed
+ * to its publisher since the last measurement are added to it. That estimate errs high (an item
+ * that fails is counted until the next measurement), never low for this teacher's own records;
+ * other teachers' records show up at the next measurement.
  */
 final class FlowControl {
 
     private static final Logger LOG = LoggerFactory.getLogger(FlowControl.class);
     private static final Duration POLL = Duration.ofMillis(500);
+    static final Duration REFRESH = Duration.ofSeconds(1);
 
     private final LeadMonitor monitor;
     private final long maxLeadRecords;
     private final String instanceId;
     private final TeacherMetrics metrics;
     private final KafkaOutage outage;
+    private OptionalLong measured = OptionalLong.empty();
+    private long measuredAt;
+    private boolean everMeasured;
+    private long handedOverSince; // records handed to the publisher since the last measurement
 
     FlowControl(LeadMonitor monitor, long maxLeadRecords, String instanceId, TeacherMetrics metrics,
                 KafkaOutage outage) {
@@ -45,13 +59,17 @@ final class FlowControl {
      * @throws IllegalStateException if an ACL keeps the lead from being measured: waiting cannot fix
      *         that, and going on would publish without flow control
      */
-    boolean awaitLeadWithinBound(Consumer<?, ?> work, BooleanSupplier stopping) {
+    boolean awaitLeadWithinBound(Consumer<?, ?> work, BooleanSupplier stopping, LongSupplier inFlightRecords) {
         boolean wasPaused = false;
         long last = System.nanoTime();
         try {
             while (!stopping.getAsBoolean()) {
-                OptionalLong lead = monitor.lead();
-                if (lead.isEmpty() || lead.getAsLong() <= maxLeadRecords) {
+                // an estimate over the bound is measured again before the teacher pauses for it
+                OptionalLong lead = lead(wasPaused, inFlightRecords);
+                if (!wasPaused && over(lead)) {
+                    lead = lead(true, inFlightRecords);
+                }
+                if (!over(lead)) {
                     break;
                 }
                 if (!wasPaused) {
@@ -60,7 +78,12 @@ final class FlowControl {
                     wasPaused = true;
                 }
                 work.pause(work.assignment());
-                work.poll(POLL);
+                ConsumerRecords<?, ?> got = work.poll(POLL);
+                // a rebalance inside this poll can assign partitions that are not paused: give
+                // their records back, or the teacher would go on past items it never did
+                for (TopicPartition tp : got.partitions()) {
+                    work.seek(tp, got.records(tp).get(0).offset());
+                }
                 long now = System.nanoTime();
                 metrics.paused((now - last) / 1e9);
                 last = now;
@@ -82,5 +105,33 @@ final class FlowControl {
             work.resume(work.paused());
         }
         return !stopping.getAsBoolean();
+    }
+
+    private boolean over(OptionalLong lead) {
+        return lead.isPresent() && lead.getAsLong() > maxLeadRecords;
+    }
+
+    /**
+     * The records of a work item the teacher just handed to its publisher: its batches and a
+     * transaction marker.
+     */
+    void handedOver(WorkItem item) {
+        handedOverSince += item.batchCount() + 1;
+    }
+
+    /**
+     * The lead, measured again when the last measurement is older than {@link #REFRESH} or
+     * {@code now} is set; records still in flight count as published, since the measurement may
+     * not include them yet.
+     */
+    private OptionalLong lead(boolean now, LongSupplier inFlightRecords) throws Exception {
+        long t = System.nanoTime();
+        if (now || !everMeasured || t - measuredAt >= REFRESH.toNanos()) {
+            measuredAt = t;
+            everMeasured = true;
+            handedOverSince = inFlightRecords.getAsLong();
+            measured = monitor.lead();
+        }
+        return measured.isEmpty() ? measured : OptionalLong.of(measured.getAsLong() + handedOverSince);
     }
 }

@@ -1,6 +1,11 @@
 package io.kdstream.teacher;
 
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Deque;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -9,6 +14,7 @@ import java.util.function.Function;
 
 import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.GroupProtocol;
@@ -19,9 +25,7 @@ import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.FencedInstanceIdException;
-import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.UnreleasedInstanceIdException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
@@ -55,6 +59,9 @@ import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 public final class TeacherWorker implements Runnable {
 
     private static final Logger LOG = LoggerFactory.getLogger(TeacherWorker.class);
+
+    /** Computed work items that wait for the publisher: one, so the forward runs one item ahead of the commit. */
+    static final int PIPELINE_DEPTH = 1;
 
     private final KafkaClients clients;
     private final RunSpec spec;
@@ -147,7 +154,11 @@ public final class TeacherWorker implements Runnable {
                 transactionTimeout, registry, metrics, outage, stopping::get);
     }
 
-    /** Joins the run's teachers, then takes and publishes work items until the run is complete or {@link #stop}. */
+    /**
+     * Joins the run's teachers, then takes work items and runs the teacher forward on them, handing
+     * each computed item to the publisher thread ({@link PublishLoop}), until the run is complete
+     * or {@link #stop}.
+     */
     @Override
     public void run() {
         Map<String, Object> consumerCfg = consumerConfig();
@@ -158,32 +169,46 @@ public final class TeacherWorker implements Runnable {
         // partitions); a teacher that stops for good leaves, so the others take its work at once
         boolean leave = false;
         try (KafkaClientMetrics consumerMetrics = new KafkaClientMetrics(c);
-             TransactionalPublisher publisher = newPublisher()) {
+             PublishLoop lane = new PublishLoop(newPublisher(), PIPELINE_DEPTH, instanceId, metrics, outage,
+                     stopping::get)) {
             consumerMetrics.bindTo(registry);
             consumer = c;
             if (stopping.get()) {
                 return;
             }
-            publisher.initTransactions();
-            c.subscribe(List.of(topics.work()));
+            lane.initTransactions();
+            InFlight inFlight = new InFlight(c, lane);
+            c.subscribe(List.of(topics.work()), inFlight);
             ready = true;
             LOG.info("teacher {} serving run {} (group {}{})", instanceId, spec.runId(), groupId(spec.runId()),
                     consumerCfg.containsKey(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG)
                             ? ", static member " + consumerCfg.get(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG) : "");
             while (!stopping.get()) {
-                if (flow != null && !flow.awaitLeadWithinBound(c, stopping::get)) {
+                if (!inFlight.settle(Duration.ZERO)) {
+                    inFlight.settle(Duration.ofMillis(100)); // a failed item: wait for the items after it
+                    continue;
+                }
+                if (flow != null && !flow.awaitLeadWithinBound(c, stopping::get, lane::pendingRecords)) {
                     break;
                 }
                 ConsumerRecords<String, byte[]> records = c.poll(Duration.ofMillis(500));
                 if (records.isEmpty()) {
-                    if (runComplete(c)) {
+                    if (inFlight.isEmpty() && runComplete(c)) {
                         LOG.info("teacher {}: every work item of run {} is committed", instanceId, spec.runId());
                         break;
                     }
                     continue;
                 }
                 for (ConsumerRecord<String, byte[]> r : records) {
-                    process(c, publisher, r);
+                    PublishLoop.Job job = inFlight.failed() ? null : compute(c, r);
+                    if (job == null || !lane.submit(job)) {
+                        inFlight.redo(r); // not handed over: done again after the rewind
+                        continue;
+                    }
+                    inFlight.add(job);
+                    if (flow != null) {
+                        flow.handedOver(job.item());
+                    }
                 }
             }
             leave = true;
@@ -191,6 +216,9 @@ public final class TeacherWorker implements Runnable {
             if (!stopping.get()) {
                 throw e;
             }
+            leave = true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
             leave = true;
         } catch (KafkaException e) {
             // the work consumer's static membership: another live teacher joined with this
@@ -208,76 +236,136 @@ public final class TeacherWorker implements Runnable {
         LOG.info("teacher {} stopped", instanceId);
     }
 
-    /**
-     * One work item, one transaction: its batches and its work offset commit together or not at
-     * all. A failure aborts the transaction and the item is redone, by this teacher once Kafka
-     * answers, or by whichever teacher owns the partition after a rebalance.
-     */
-    private void process(KafkaConsumer<String, byte[]> c, TransactionalPublisher publisher,
-                         ConsumerRecord<String, byte[]> r) {
+    /** The teacher forward for one work item, on this thread; null if the teacher is asked to stop meanwhile. */
+    private PublishLoop.Job compute(KafkaConsumer<String, byte[]> c, ConsumerRecord<String, byte[]> r) {
         WorkItem item = WorkItem.fromJson(r.value());
-        TopicPartition tp = new TopicPartition(r.topic(), r.partition());
-        metrics.itemStarted();
-        long samples = 0;
-        try {
-            publisher.begin();
-            source.prefetch(item.epoch(), item.firstBatch(), item.batchCount());
-            for (int i = 0; i < item.batchCount(); i++) {
-                if (stopping.get()) {
-                    throw new StopRequested();
+        source.prefetch(item.epoch(), item.firstBatch(), item.batchCount());
+        List<FeatureBatch> batches = new ArrayList<>(item.batchCount());
+        for (int i = 0; i < item.batchCount(); i++) {
+            if (stopping.get()) {
+                return null;
+            }
+            batches.add(source.batch(item.epoch(), item.firstBatch() + i));
+        }
+        return new PublishLoop.Job(item, new TopicPartition(r.topic(), r.partition()), r.offset(), c.groupMetadata(),
+                batches);
+    }
+
+    /**
+     * The work items handed to the publisher whose outcome this thread has not seen yet, and what
+     * a failure leaves to redo. After a failure every later item is skipped by the publisher; once
+     * all their outcomes are in, each partition is sought back to its first item not committed
+     * (past it if an item of unknown outcome turns out committed), and publishing resumes.
+     * Before partitions are revoked, the items in flight are waited for, so that a rebalance finds
+     * nothing half done.
+     */
+    private final class InFlight implements ConsumerRebalanceListener {
+        private final KafkaConsumer<String, byte[]> consumer;
+        private final PublishLoop lane;
+        private final Deque<PublishLoop.Job> jobs = new ArrayDeque<>();
+        private final Map<TopicPartition, Redo> redo = new HashMap<>();
+        private boolean backOff;
+
+        /** Where a partition starts again; {@code unknown} is the job there if its commit's outcome is unknown. */
+        private record Redo(long offset, PublishLoop.Job unknown) {
+        }
+
+        InFlight(KafkaConsumer<String, byte[]> consumer, PublishLoop lane) {
+            this.consumer = consumer;
+            this.lane = lane;
+        }
+
+        void add(PublishLoop.Job job) {
+            jobs.add(job);
+        }
+
+        boolean isEmpty() {
+            return jobs.isEmpty();
+        }
+
+        boolean failed() {
+            return !redo.isEmpty();
+        }
+
+        /** A polled item that was not handed over (stopping, or after a failure): it is done again. */
+        void redo(ConsumerRecord<String, byte[]> r) {
+            redoFrom(new TopicPartition(r.topic(), r.partition()), r.offset(), null);
+        }
+
+        private void redoFrom(TopicPartition tp, long offset, PublishLoop.Job unknown) {
+            redo.merge(tp, new Redo(offset, unknown), (a, b) -> a.offset() <= b.offset() ? a : b);
+        }
+
+        /**
+         * Takes the outcomes that are in, waiting up to {@code wait} for one; once a failure's
+         * items are all in, rewinds and resumes the publisher.
+         *
+         * @return true if nothing failed is waiting to be redone
+         */
+        boolean settle(Duration wait) throws InterruptedException {
+            take(wait);
+            if (failed() && jobs.isEmpty()) {
+                rewind();
+            }
+            return !failed();
+        }
+
+        private void take(Duration wait) throws InterruptedException {
+            for (PublishLoop.Outcome o = lane.outcome(jobs.isEmpty() ? Duration.ZERO : wait); o != null;
+                 o = lane.outcome(Duration.ZERO)) {
+                jobs.remove(o.job());
+                PublishLoop.Job j = o.job();
+                if (o instanceof PublishLoop.Fatal f) {
+                    throw f.error();
+                } else if (o instanceof PublishLoop.Failed f) {
+                    redoFrom(j.workPartition(), j.offset(), f.aborted() || stopping.get() ? null : j);
+                    backOff |= f.outage();
+                } else if (o instanceof PublishLoop.Skipped) {
+                    redoFrom(j.workPartition(), j.offset(), null);
                 }
-                FeatureBatch batch = source.batch(item.epoch(), item.firstBatch() + i);
-                publisher.send(batch);
-                samples += batch.batchSize();
             }
-            if (!publisher.commit(item, Map.of(tp, new OffsetAndMetadata(r.offset() + 1)), c.groupMetadata())) {
-                LOG.info("teacher {} stopping while the commit of work item {} was unresolved; the broker completes "
-                        + "or aborts it, and the teachers' committed offset says which", instanceId, item.key());
-                return;
-            }
-            outage.answered();
-            metrics.committed(item.batchCount(), samples);
-            LOG.debug("teacher {} committed work item {}", instanceId, item.key());
-        } catch (AuthorizationException e) {
-            // this principal lacks an ACL: no producer can do better
-            throw new IllegalStateException("teacher " + instanceId + " cannot continue: " + e.getMessage(), e);
-        } catch (StopRequested | WakeupException e) {
-            publisher.abortQuietly();
-            LOG.info("teacher {} stopping: aborted work item {}; another teacher will redo it", instanceId, item.key());
-            stopping.set(true);
-        } catch (RecordTooLargeException e) {
-            publisher.abortQuietly();
-            throw e; // a configuration error: redoing the item cannot help
-        } catch (KafkaException | IllegalStateException e) {
-            RuntimeException twin = publisher.twinOr(e);
-            if (twin != e) {
-                throw twin; // redoing the item cannot help
-            }
-            boolean unreachable = KafkaOutage.isOutage(e);
-            if (unreachable) {
-                // a broker down, restarting or halted on a full disk: nothing of the item is
-                // committed, so it is redone once Kafka answers; say so once, not per call
-                outage.failed("publishing work item " + item.key(), e);
-            } else {
-                LOG.warn("teacher {}: work item {} failed and will be retried: {}", instanceId, item.key(),
-                        e.toString());
-            }
-            boolean aborted = publisher.abort(item);
-            // after a rebalance the item's partition may belong to another teacher, which redoes it
+        }
+
+        private void rewind() {
+            // after a rebalance the partition may belong to another teacher, which redoes the item
             // from the committed offset; seeking an unassigned partition would throw and end this one
-            if (c.assignment().contains(tp)) {
-                long next = aborted || stopping.get() ? r.offset() : resumeOffset(c, tp, r.offset(), item);
-                if (next > r.offset()) {
-                    publisher.committed();
-                    metrics.committed(item.batchCount(), samples);
+            Set<TopicPartition> assigned = consumer.assignment();
+            redo.forEach((tp, r) -> {
+                if (!assigned.contains(tp)) {
+                    return;
                 }
-                c.seek(tp, next);
-            }
-            if (unreachable) {
+                long next = r.unknown() == null ? r.offset() : resumeOffset(consumer, tp, r.offset(), r.unknown().item());
+                if (next > r.offset()) {
+                    lane.committedAfterAll(r.unknown());
+                }
+                consumer.seek(tp, next);
+            });
+            redo.clear();
+            if (backOff) {
+                backOff = false;
                 pauseForBackoff();
             }
-        } finally {
-            metrics.itemEnded();
+            lane.resume();
+        }
+
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            long deadline = System.nanoTime() + TransactionalPublisher.PATIENCE.toNanos();
+            try {
+                // a stopping teacher aborts what is in flight, and a closed publisher has no outcomes to give
+                while (!jobs.isEmpty() && !stopping.get() && lane.isRunning() && System.nanoTime() < deadline) {
+                    take(Duration.ofMillis(100));
+                }
+                if (failed()) {
+                    rewind(); // seeks only partitions that stay assigned after the rebalance
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
         }
     }
 
@@ -329,15 +417,6 @@ public final class TeacherWorker implements Runnable {
                     : CloseOptions.GroupMembershipOperation.DEFAULT).withTimeout(Duration.ofSeconds(10)));
         } catch (RuntimeException e) {
             LOG.debug("closing the work consumer: {}", e.toString());
-        }
-    }
-
-    /** Thrown inside an item when {@link #stop} was called. */
-    private static final class StopRequested extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        StopRequested() {
-            super(null, null, false, false);
         }
     }
 

@@ -95,7 +95,7 @@ class TeacherWorkerIT {
         KafkaClients clients = kafka.clients();
         RunSetup.prepare(clients, spec, new RunSetup.Settings(2, 4, 2, (short) -1, TIMEOUT));
 
-        // A dies in the middle of its second item: one batch of that item is already sent.
+        // A dies in the middle of its second item's forward, while its publisher commits the first.
         AtomicInteger aCalls = new AtomicInteger();
         TeacherWorker a = TeacherWorker.builder().setClients(clients).setRunSpec(spec)
                 .setSource(new SyntheticSource(spec, "A", call -> aCalls.incrementAndGet() == 4))
