@@ -112,10 +112,7 @@ public final class StudentTrainer {
             TrainingState state = resume(model, passes);
             listeners.forEach(l -> l.onStart(state.step()));
             LrSchedule schedule = LrSchedule.of(cfg.schedule(), cfg.lr(), cfg.warmupSteps(), state.trained().total());
-            BatchSource replay = run.inputMode() == InputMode.REFERENCE
-                    ? new BatchSource(requireTrain(), run.seed(), run.batchSize(), AugmentPolicy.parse(run.augmentation()))
-                    : null;
-            BatchTensors tensors = new BatchTensors(norm, replay, model.inputShape());
+            BatchTensors tensors = batchTensors(model);
             StudentMetrics metrics = new StudentMetrics(state, model::orthogonalityError);
             metrics.bindTo(registry);
             Evaluator evaluator = new Evaluator(group, model, norm, test, periodicTest, evalEvery, metrics, listeners,
@@ -125,7 +122,7 @@ public final class StudentTrainer {
             long lastRecordNanos = System.nanoTime();
             Outcome outcome = Outcome.COMPLETED;
 
-            try (BatchFeed stream = opener(topics, dlqProducer, replay != null).open(state.offsets(), state.pass())) {
+            try (BatchFeed stream = opener(topics, dlqProducer).open(state.offsets(), state.pass())) {
                 metrics.watch(stream);
                 while (!state.complete()) {
                     if (stopping.get()) {
@@ -182,14 +179,9 @@ public final class StudentTrainer {
                     }
                     evaluator.afterStep(state);
                     long sinceCheckpoint = state.step() - lastCheckpointStep;
-                    if (state.commitsOffsets() && state.step() % PROGRESS_COMMIT_STEPS == 0
-                            && sinceCheckpoint < checkpointEvery) {
-                        // Progress commits keep the group's lag current between checkpoints: teachers
-                        // throttle on it, and a bound below the checkpoint interval would deadlock.
-                        // Resume never reads them; it uses the checkpoint's offsets.
-                        stream.commit(state.offsets());
-                    }
-                    if (sinceCheckpoint >= checkpointEvery) {
+                    if (sinceCheckpoint < checkpointEvery) {
+                        commitProgress(state, stream);
+                    } else {
                         saveCheckpoint(model, state, stream, metrics);
                         lastCheckpointStep = state.step();
                     }
@@ -229,13 +221,21 @@ public final class StudentTrainer {
         return state;
     }
 
+    /** Model inputs from the record (inline), or rebuilt from the training split (reference mode). */
+    private BatchTensors batchTensors(StudentModel model) {
+        BatchSource replay = run.inputMode() == InputMode.REFERENCE
+                ? new BatchSource(requireTrain(), run.seed(), run.batchSize(), AugmentPolicy.parse(run.augmentation()))
+                : null;
+        return new BatchTensors(norm, replay, model.inputShape());
+    }
+
     /** The feed given to the builder, or {@code <run>.features} with its dead-letter queue. */
-    private BatchFeed.Opener opener(RunTopics topics, KafkaProducer<String, byte[]> dlqProducer, boolean byReference) {
+    private BatchFeed.Opener opener(RunTopics topics, KafkaProducer<String, byte[]> dlqProducer) {
         if (feed != null) {
             return feed;
         }
         DeadLetterQueue dlq = new DeadLetterQueue(dlqProducer, topics.dlq(), group, registry, Duration.ofSeconds(30));
-        FeatureBatchValidator validator = byReference
+        FeatureBatchValidator validator = run.inputMode() == InputMode.REFERENCE
                 ? new FeatureBatchValidator(run).withSampleIds(requireTrain()::contains)
                 : new FeatureBatchValidator(run);
         return (offsets, startPass) -> new BatchStream(clients, topics.features(), group, offsets, startPass,
@@ -286,6 +286,18 @@ public final class StudentTrainer {
 
     private Checkpoint checkpoint(StudentModel model, TrainingState state) {
         return state.toCheckpoint(model.stateTensors(), model.optimizerUpdates(), experiment());
+    }
+
+    /**
+     * Every {@link #PROGRESS_COMMIT_STEPS} steps between checkpoints, commits the offsets without
+     * waiting. Progress commits keep the group's lag current between checkpoints: teachers throttle
+     * on it, and a bound below the checkpoint interval would deadlock. Resume never reads them; it
+     * uses the checkpoint's offsets.
+     */
+    private void commitProgress(TrainingState state, BatchFeed stream) {
+        if (state.commitsOffsets() && state.step() % PROGRESS_COMMIT_STEPS == 0) {
+            stream.commit(state.offsets());
+        }
     }
 
     /** Writes a checkpoint, then commits its offsets to the group so that lag is visible (DESIGN.md §6). */
