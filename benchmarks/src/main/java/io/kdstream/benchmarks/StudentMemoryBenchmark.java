@@ -1,62 +1,80 @@
-package io.kdstream.student;
+package io.kdstream.benchmarks;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
-
-import io.kdstream.codec.DType;
-import io.kdstream.codec.InputMode;
+import io.kdstream.benchmarks.feed.MemoryFeed;
+import io.kdstream.benchmarks.feed.SyntheticBatches;
+import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.RunSpec;
+import io.kdstream.data.InputNormalization;
+import io.kdstream.model.Architecture;
+import io.kdstream.student.LrSchedule;
+import io.kdstream.student.StudentConfig;
+import io.kdstream.student.StudentListener;
+import io.kdstream.student.StudentTrainer;
 
 /**
  * Resident memory over a long run of student steps (VkD projection, AdamW, logit KD), printed every
- * 1,000 steps: the figure behind "native memory stays flat" in docs/benchmarks.md.
+ * 1,000 steps: the figure behind "native memory stays flat" in docs/benchmarks.md. The product's
+ * trainer runs fed from memory ({@link MemoryFeed}: 100 batches, replayed as often as the steps
+ * need, so steps round up to a multiple of 100; no Kafka, no evaluation, one checkpoint at the end).
  *
- * <pre>java -cp ... io.kdstream.student.StudentMemoryBenchmark [steps=10000] [arch=mlp] [batch=64]</pre>
+ * <pre>java -cp ... io.kdstream.benchmarks.StudentMemoryBenchmark [steps=10000] [arch=mlp] [batch=64]</pre>
  */
 public final class StudentMemoryBenchmark {
+
+    private static final int BATCHES = 100;
 
     private StudentMemoryBenchmark() {
     }
 
-    public static void main(String[] args) throws IOException {
+    public static void main(String[] args) throws Exception {
         int steps = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
         String arch = args.length > 1 ? args[1] : "mlp";
         int batch = args.length > 2 ? Integer.parseInt(args[2]) : 64;
-        RunSpec run = new RunSpec(RunSpec.SCHEMA_VERSION, "mem", "synthetic", "t", "pool", 256, 10, 10,
-                List.of(1, 28, 28), "layer", DType.F16, InputMode.INLINE, "none", batch, 1, 1, 1L);
-        StudentConfig cfg = new StudentConfig(arch, "matrix_exp", "l2", 1.0, 1.0, 4, 0,
-                ParameterOptimizer.Kind.ADAMW, 1e-3, 1e-4, LrSchedule.Kind.CONSTANT, 0, 0, 3L);
+        RunSpec run = SyntheticBatches.spec("mem", batch, 256, BATCHES);
+        List<FeatureBatch> data = SyntheticBatches.batches(run);
+        StudentConfig cfg = StudentConfig.builder().optArch(Architecture.parse(arch)).optGamma(1.0).optLr(1e-3)
+                .optWeightDecay(1e-4).optSchedule(LrSchedule.Kind.CONSTANT).optWarmupSteps(0)
+                .optReplayEpochs((steps + BATCHES - 1) / BATCHES - 1).optSeed(3L).build();
+        Path checkpoints = Files.createTempDirectory("kdstream-memory-bench-");
         long t0 = System.nanoTime();
-        try (StudentModel model = new StudentModel(cfg, run)) {
-            System.out.printf("step rss_mib ms_per_step%n");
-            long last = System.nanoTime();
-            for (int s = 1; s <= steps; s++) {
-                try (NDManager sub = model.manager().newSubManager()) {
-                    model.step(sub, sub.randomNormal(new Shape(batch, 1, 28, 28)),
-                            sub.randomInteger(0, 10, new Shape(batch), DataType.INT64),
-                            sub.randomNormal(new Shape(batch, 256)), sub.randomNormal(new Shape(batch, 10)), 1e-3);
-                }
-                if (s % 1000 == 0 || s == 1) {
-                    long now = System.nanoTime();
-                    System.out.printf("%d %d %.2f%n", s, rssKiB() / 1024, (now - last) / 1e6 / (s == 1 ? 1 : 1000));
-                    last = now;
-                }
-            }
-        }
+        System.out.printf("step rss_mib ms_per_step%n");
+        long[] last = {System.nanoTime()};
+        StudentTrainer trainer = StudentTrainer.builder().setRun(run).setGroup("memory")
+                .setCheckpointDir(checkpoints)
+                .setInputNormalization(new InputNormalization(new float[] {0.2860f}, new float[] {0.3530f}))
+                .optConfig(cfg).optCheckpointEvery(Integer.MAX_VALUE)
+                .optFeed((offsets, pass) -> new MemoryFeed(data, offsets, pass))
+                .addListener(new StudentListener() {
+                    @Override
+                    public void onStep(StepEvent e) {
+                        long s = e.step();
+                        if (s % 1000 == 0 || s == 1) {
+                            long now = System.nanoTime();
+                            System.out.printf("%d %d %.2f%n", s, rssKiB() / 1024,
+                                    (now - last[0]) / 1e6 / (s == 1 ? 1 : 1000));
+                            last[0] = now;
+                        }
+                    }
+                }).build();
+        trainer.run();
         System.out.printf("total %.1f s%n", (System.nanoTime() - t0) / 1e9);
     }
 
-    private static long rssKiB() throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith("VmRSS:")) {
-                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+    /** Resident set size of this JVM in KiB (-1 where /proc is missing). */
+    public static long rssKiB() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
+                }
             }
+        } catch (IOException e) {
+            // not Linux
         }
         return -1;
     }
