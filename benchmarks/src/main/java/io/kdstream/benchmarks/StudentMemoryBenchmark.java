@@ -9,7 +9,6 @@ import io.kdstream.benchmarks.feed.MemoryFeed;
 import io.kdstream.benchmarks.feed.SyntheticBatches;
 import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.RunSpec;
-import io.kdstream.data.InputNormalization;
 import io.kdstream.model.Architecture;
 import io.kdstream.student.LrSchedule;
 import io.kdstream.student.StudentConfig;
@@ -46,7 +45,7 @@ public final class StudentMemoryBenchmark {
         long[] last = {System.nanoTime()};
         StudentTrainer trainer = StudentTrainer.builder().setRun(run).setGroup("memory")
                 .setCheckpointDir(checkpoints)
-                .setInputNormalization(new InputNormalization(new float[] {0.2860f}, new float[] {0.3530f}))
+                .setInputNormalization(SyntheticBatches.inputNormalization())
                 .optConfig(cfg).optCheckpointEvery(Integer.MAX_VALUE)
                 .optFeed((offsets, pass) -> new MemoryFeed(data, offsets, pass))
                 .addListener(new StudentListener() {

@@ -10,6 +10,7 @@ import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.InputMode;
 import io.kdstream.codec.RunSpec;
 import io.kdstream.codec.Tensor;
+import io.kdstream.data.InputNormalization;
 
 /**
  * Demo-shaped runs and batches for benchmarks: 28×28×1 images inline (u8), f16 teacher features
@@ -18,6 +19,11 @@ import io.kdstream.codec.Tensor;
 public final class SyntheticBatches {
 
     private SyntheticBatches() {
+    }
+
+    /** Fashion-MNIST's mean and standard deviation, as the demo's student normalizes its inputs. */
+    public static InputNormalization inputNormalization() {
+        return new InputNormalization(new float[] {0.2860f}, new float[] {0.3530f});
     }
 
     /** One epoch of {@code batches} batches of {@code batchSize}, d_t = {@code teacherDim}. */

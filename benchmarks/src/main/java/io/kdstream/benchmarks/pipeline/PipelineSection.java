@@ -65,7 +65,7 @@ abstract class PipelineSection {
 
     /** What a run of the trainer measured; steps are timed by a listener, from step {@code warmup} on. */
     record Fed(double samplesPerSecond, List<Long> stepNanos, Map<String, Long> stepAt, double gcSeconds,
-                       Map<String, Double> phaseMillis) {
+               Map<String, Double> phaseMillis) {
     }
 
     /** Collection time of every collector of this JVM so far (the broker's and the clients' included). */
@@ -115,7 +115,6 @@ abstract class PipelineSection {
                 gcSeconds() - gc0, phases);
     }
 
-
     /** The demo's run shape: {@code batches} batches of {@link #BATCH}, d_t = {@link #TEACHER_DIM}. */
     static RunSpec spec(String runId, int batches) {
         return SyntheticBatches.spec(runId, BATCH, TEACHER_DIM, batches);
@@ -135,7 +134,7 @@ abstract class PipelineSection {
     }
 
     static InputNormalization normalization() {
-        return new InputNormalization(new float[] {0.2860f}, new float[] {0.3530f});
+        return SyntheticBatches.inputNormalization();
     }
 
     void createTopic(String topic) {
