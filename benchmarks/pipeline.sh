@@ -17,4 +17,4 @@ export OMP_NUM_THREADS=1 DJL_OFFLINE=true
 # -Xms = -Xmx with pre-touch: the heap is resident from the start, so the memory row's RSS growth is
 # what the student adds (native memory, leaks), not G1 touching more of its heap over the run.
 exec java -Xms2g -Xmx2g -XX:+AlwaysPreTouch -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=1 \
-  -cp "$root/benchmarks/target/classes:$(cat "$cp_file")" io.kdstream.student.PipelineBenchmark "$@"
+  -cp "$root/benchmarks/target/classes:$(cat "$cp_file")" io.kdstream.benchmarks.pipeline.PipelineBenchmark "$@"

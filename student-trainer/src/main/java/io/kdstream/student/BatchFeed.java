@@ -7,11 +7,12 @@ import java.util.concurrent.CompletableFuture;
 import io.kdstream.codec.FeatureBatch;
 
 /**
- * Where a trainer's batches come from, in record order with their positions: {@link BatchStream}
- * reads {@code <run>.features}; a benchmark can feed the same trainer from memory to measure what
- * the stream costs (docs/benchmarks.md, pipeline).
+ * Where a trainer's batches come from, in record order with their positions (DESIGN.md §6): the
+ * product's feed reads {@code <run>.features}; {@link StudentTrainer.Builder#optFeed} is the one
+ * public seam for another feed, e.g. the pipeline benchmark's in-memory feed that measures what
+ * the stream costs (docs/benchmarks.md, pipeline). A feed belongs to one trainer's thread.
  */
-interface BatchFeed extends AutoCloseable {
+public interface BatchFeed extends AutoCloseable {
 
     /** What the feed hands to the trainer. */
     sealed interface Item permits Fetched, Rejected {

@@ -17,9 +17,10 @@ import io.kdstream.data.InputNormalization;
 /**
  * Turns a decoded batch into the arrays of one student step: model inputs (inline, or rebuilt from
  * the dataset in reference mode) and float32 teacher tensors. One place, so the trainer and the
- * pipeline benchmark's in-memory feed do exactly the same work per step.
+ * pipeline benchmark's in-memory feed do exactly the same work per step: a {@link BatchFeed} stages
+ * its batches with {@link #stage}, and the public statics are what the benchmark's codec rows time.
  */
-final class BatchTensors {
+public final class BatchTensors {
 
     private final InputNormalization norm;
     private final BatchSource replay;
@@ -55,21 +56,21 @@ final class BatchTensors {
      * and DJL's per-array direct-buffer allocation cost more than a small student's step
      * (docs/benchmarks.md, pipeline).
      */
-    record Staged(ByteBuffer features, ByteBuffer logits) {
+    public record Staged(ByteBuffer features, ByteBuffer logits) {
     }
 
     /** Stages F16 and F32 tensors; others (BF16) take the Java path at step time. */
-    static Staged stage(FeatureBatch b) {
+    public static Staged stage(FeatureBatch b) {
         return new Staged(direct(b.teacherFeatures()), b.logits().map(BatchTensors::direct).orElse(null));
     }
 
     /** The batch's teacher features as float32, from its staged copy when there is one. */
-    static NDArray features(NDManager sub, FeatureBatch b, Staged staged) {
+    public static NDArray features(NDManager sub, FeatureBatch b, Staged staged) {
         return staged != null ? floats(sub, b.teacherFeatures(), staged.features()) : floats(sub, b.teacherFeatures());
     }
 
     /** The batch's teacher logits as float32, or null when it has none. */
-    static NDArray logits(NDManager sub, FeatureBatch b, Staged staged) {
+    public static NDArray logits(NDManager sub, FeatureBatch b, Staged staged) {
         if (b.logits().isEmpty()) {
             return null;
         }
@@ -97,7 +98,7 @@ final class BatchTensors {
     }
 
     /** A [B, D] teacher tensor (features or logits) as float32. */
-    static NDArray floats(NDManager sub, Tensor t) {
+    public static NDArray floats(NDManager sub, Tensor t) {
         return sub.create(t.toFloats(), new Shape(t.dim(0), t.dim(1))).toType(DataType.FLOAT32, false);
     }
 }

@@ -20,7 +20,10 @@ import io.kdstream.data.InputNormalization;
 import io.kdstream.kafka.ManifestStore;
 import io.kdstream.lifecycle.GracefulShutdown;
 import io.kdstream.metrics.MetricsServer;
+import io.kdstream.model.Architecture;
 import io.kdstream.model.Devices;
+import io.kdstream.vkd.FeatureLoss;
+import io.kdstream.vkd.Normalization;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -160,9 +163,7 @@ public final class StudentCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         LOG.info("student device: {}", Devices.resolve(device));
-        StudentConfig cfg = new StudentConfig(arch, projection, featureLoss, alpha, gamma, temperature, labelSmoothing,
-                ParameterOptimizer.Kind.parse(optimizer), lr, weightDecay, LrSchedule.Kind.parse(schedule), warmupSteps,
-                replayEpochs, seed, studentNorm);
+        StudentConfig cfg = config();
         var clients = service.clients();
         RunSpec spec = new ManifestStore(clients).await(run, manifestTimeout);
         checkManifest(spec);
@@ -224,6 +225,26 @@ public final class StudentCommand implements Callable<Integer> {
             shutdown.done(code);
             return code;
         }
+    }
+
+    /** The options as a configuration; a misspelt option fails here, before Kafka is contacted. */
+    StudentConfig config() {
+        return StudentConfig.builder().optArch(Architecture.parse(arch))
+                .optProjection(Projection.fromConfigName(projection))
+                .optFeatureLoss(FeatureLoss.fromConfigName(featureLoss)).optStudentNorm(studentNorm(studentNorm))
+                .optAlpha(alpha).optGamma(gamma).optTemperature(temperature).optLabelSmoothing(labelSmoothing)
+                .optOptimizer(ParameterOptimizer.Kind.parse(optimizer)).optLr(lr).optWeightDecay(weightDecay)
+                .optSchedule(LrSchedule.Kind.parse(schedule)).optWarmupSteps(warmupSteps)
+                .optReplayEpochs(replayEpochs).optSeed(seed).build();
+    }
+
+    private static Normalization studentNorm(String name) {
+        for (Normalization n : new Normalization[] {Normalization.NONE, Normalization.LAYER}) {
+            if (n.configName().equalsIgnoreCase(name)) {
+                return n;
+            }
+        }
+        throw new IllegalArgumentException("--student-norm must be none or layer, got " + name);
     }
 
     private void printResult(StudentTrainer.Result result) {

@@ -1,64 +1,290 @@
 package io.kdstream.student;
 
-import java.util.Locale;
+import io.kdstream.model.Architecture;
+import io.kdstream.vkd.FeatureLoss;
+import io.kdstream.vkd.Normalization;
 
 /**
  * A student experiment's hyper-parameters; everything except the run (which comes from the
- * manifest) and the infrastructure (Kafka, directories, ports).
+ * manifest) and the infrastructure (Kafka, directories, ports). Built in the DJL style:
+ * {@code StudentConfig.builder().optArch(Architecture.MLP).optAlpha(1.0).build()}; every option has
+ * the default of the {@code kdstream student} command line, and {@link Builder#build()} validates.
  *
- * @param arch            student architecture from the model zoo ({@code cnn}, {@code mlp})
- * @param projection      {@code matrix_exp} or {@code cayley} (VkD), {@code linear} (FitNet-style), {@code none}
- * @param featureLoss     {@code l2} or {@code smooth_l1}
- * @param alpha           weight of the feature loss (0 = no feature distillation)
- * @param gamma           weight of logit distillation (used when the teacher publishes logits)
- * @param temperature     logit distillation temperature
- * @param labelSmoothing  cross-entropy label smoothing
- * @param optimizer       {@code adamw} or {@code sgd}
- * @param lr              base learning rate
- * @param weightDecay     weight decay (decoupled for AdamW)
- * @param schedule        {@code cosine}, {@code step} or {@code constant}
- * @param warmupSteps     linear warm-up steps
- * @param replayEpochs    extra passes over the retained topic after the teacher's epochs
- * @param seed            initialization seed
- * @param studentNorm     {@code none}, or {@code layer}: standardize the student embedding (no affine)
- *                        before the projection, for the feature loss only
+ * <p>{@link #toString()} is this experiment's identity in a checkpoint: a resumed student compares
+ * it with the checkpoint's and warns when they differ. Its form is the one the configuration had as
+ * a record (option names, command-line spellings), so checkpoints written before keep matching.
  */
-public record StudentConfig(String arch, String projection, String featureLoss, double alpha, double gamma,
-                            double temperature, double labelSmoothing, ParameterOptimizer.Kind optimizer, double lr,
-                            double weightDecay, LrSchedule.Kind schedule, int warmupSteps, int replayEpochs,
-                            long seed, String studentNorm) {
+public final class StudentConfig {
 
-    public StudentConfig {
-        arch = arch.toLowerCase(Locale.ROOT);
-        projection = projection.toLowerCase(Locale.ROOT);
-        featureLoss = featureLoss.toLowerCase(Locale.ROOT);
-        if (!java.util.Set.of("matrix_exp", "cayley", "linear", "none").contains(projection)) {
-            throw new IllegalArgumentException("--projection must be matrix_exp, cayley, linear or none, got "
-                    + projection);
-        }
-        if (alpha < 0 || gamma < 0 || temperature <= 0 || labelSmoothing < 0 || labelSmoothing >= 1) {
-            throw new IllegalArgumentException("need alpha >= 0, gamma >= 0, temperature > 0, 0 <= label smoothing < 1");
-        }
-        studentNorm = studentNorm.toLowerCase(Locale.ROOT);
-        if (!studentNorm.equals("none") && !studentNorm.equals("layer")) {
-            throw new IllegalArgumentException("--student-norm must be none or layer, got " + studentNorm);
-        }
-        if (lr <= 0 || weightDecay < 0 || warmupSteps < 0 || replayEpochs < 0) {
-            throw new IllegalArgumentException("need lr > 0, weight decay >= 0, warmup >= 0, replay epochs >= 0");
-        }
+    private final Architecture arch;
+    private final Projection projection;
+    private final FeatureLoss featureLoss;
+    private final double alpha;
+    private final double gamma;
+    private final double temperature;
+    private final double labelSmoothing;
+    private final ParameterOptimizer.Kind optimizer;
+    private final double lr;
+    private final double weightDecay;
+    private final LrSchedule.Kind schedule;
+    private final int warmupSteps;
+    private final int replayEpochs;
+    private final long seed;
+    private final Normalization studentNorm;
+
+    private StudentConfig(Builder b) {
+        this.arch = b.arch;
+        this.projection = b.projection;
+        this.featureLoss = b.featureLoss;
+        this.alpha = b.alpha;
+        this.gamma = b.gamma;
+        this.temperature = b.temperature;
+        this.labelSmoothing = b.labelSmoothing;
+        this.optimizer = b.optimizer;
+        this.lr = b.lr;
+        this.weightDecay = b.weightDecay;
+        this.schedule = b.schedule;
+        this.warmupSteps = b.warmupSteps;
+        this.replayEpochs = b.replayEpochs;
+        this.seed = b.seed;
+        this.studentNorm = b.studentNorm;
     }
 
-    /** Without student-side normalization. */
-    public StudentConfig(String arch, String projection, String featureLoss, double alpha, double gamma,
-                         double temperature, double labelSmoothing, ParameterOptimizer.Kind optimizer, double lr,
-                         double weightDecay, LrSchedule.Kind schedule, int warmupSteps, int replayEpochs, long seed) {
-        this(arch, projection, featureLoss, alpha, gamma, temperature, labelSmoothing, optimizer, lr, weightDecay,
-                schedule, warmupSteps, replayEpochs, seed, "none");
+    public static Builder builder() {
+        return new Builder();
     }
 
-    /** Defaults that work for the zoo students on Fashion-MNIST. */
+    /** Defaults that work for the zoo students on Fashion-MNIST (those of the command line). */
     public static StudentConfig defaults() {
-        return new StudentConfig("cnn", "matrix_exp", "l2", 1.0, 0.0, 4.0, 0.0, ParameterOptimizer.Kind.ADAMW,
-                2e-3, 5e-4, LrSchedule.Kind.COSINE, 20, 0, 0L);
+        return builder().build();
+    }
+
+    /** Student architecture from the model zoo. */
+    public Architecture arch() {
+        return arch;
+    }
+
+    public Projection projection() {
+        return projection;
+    }
+
+    public FeatureLoss featureLoss() {
+        return featureLoss;
+    }
+
+    /** Weight of the feature loss (0 = no feature distillation). */
+    public double alpha() {
+        return alpha;
+    }
+
+    /** Weight of logit distillation (used when the teacher publishes logits). */
+    public double gamma() {
+        return gamma;
+    }
+
+    /** Logit distillation temperature. */
+    public double temperature() {
+        return temperature;
+    }
+
+    /** Cross-entropy label smoothing. */
+    public double labelSmoothing() {
+        return labelSmoothing;
+    }
+
+    public ParameterOptimizer.Kind optimizer() {
+        return optimizer;
+    }
+
+    /** Base learning rate. */
+    public double lr() {
+        return lr;
+    }
+
+    /** Weight decay (decoupled for AdamW). */
+    public double weightDecay() {
+        return weightDecay;
+    }
+
+    public LrSchedule.Kind schedule() {
+        return schedule;
+    }
+
+    /** Linear warm-up steps. */
+    public int warmupSteps() {
+        return warmupSteps;
+    }
+
+    /** Extra passes over the retained topic after the teacher's epochs. */
+    public int replayEpochs() {
+        return replayEpochs;
+    }
+
+    /** Initialization seed. */
+    public long seed() {
+        return seed;
+    }
+
+    /**
+     * {@link Normalization#NONE}, or {@link Normalization#LAYER}: standardize the student embedding
+     * (no affine) before the projection, for the feature loss only.
+     */
+    public Normalization studentNorm() {
+        return studentNorm;
+    }
+
+    /** The form checkpoints store (see the class comment); do not change it for an unchanged configuration. */
+    @Override
+    public String toString() {
+        return "StudentConfig[arch=" + arch.id() + ", projection=" + projection.configName() + ", featureLoss="
+                + featureLoss.configName() + ", alpha=" + alpha + ", gamma=" + gamma + ", temperature=" + temperature
+                + ", labelSmoothing=" + labelSmoothing + ", optimizer=" + optimizer + ", lr=" + lr + ", weightDecay="
+                + weightDecay + ", schedule=" + schedule + ", warmupSteps=" + warmupSteps + ", replayEpochs="
+                + replayEpochs + ", seed=" + seed + ", studentNorm=" + studentNorm.configName() + "]";
+    }
+
+    /** Equal when every option is: the same identity a checkpoint compares. */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof StudentConfig c && c.toString().equals(toString());
+    }
+
+    @Override
+    public int hashCode() {
+        return toString().hashCode();
+    }
+
+    /** Builder in the DJL style; starts from the defaults of the command line. */
+    public static final class Builder {
+        private Architecture arch = Architecture.CNN;
+        private Projection projection = Projection.MATRIX_EXP;
+        private FeatureLoss featureLoss = FeatureLoss.L2;
+        private double alpha = 1.0;
+        private double gamma = 0.0;
+        private double temperature = 4.0;
+        private double labelSmoothing = 0.0;
+        private ParameterOptimizer.Kind optimizer = ParameterOptimizer.Kind.ADAMW;
+        private double lr = 2e-3;
+        private double weightDecay = 5e-4;
+        private LrSchedule.Kind schedule = LrSchedule.Kind.COSINE;
+        private int warmupSteps = 20;
+        private int replayEpochs = 0;
+        private long seed = 0L;
+        private Normalization studentNorm = Normalization.NONE;
+
+        private Builder() {
+        }
+
+        /** Student architecture from the model zoo (default {@code cnn}). */
+        public Builder optArch(Architecture arch) {
+            this.arch = arch;
+            return this;
+        }
+
+        /** Default {@link Projection#MATRIX_EXP}. */
+        public Builder optProjection(Projection projection) {
+            this.projection = projection;
+            return this;
+        }
+
+        /** Default {@link FeatureLoss#L2}. */
+        public Builder optFeatureLoss(FeatureLoss featureLoss) {
+            this.featureLoss = featureLoss;
+            return this;
+        }
+
+        /** Weight of the feature loss, &ge; 0 (default 1; 0 = no feature distillation). */
+        public Builder optAlpha(double alpha) {
+            this.alpha = alpha;
+            return this;
+        }
+
+        /** Weight of logit distillation, &ge; 0 (default 0). */
+        public Builder optGamma(double gamma) {
+            this.gamma = gamma;
+            return this;
+        }
+
+        /** Logit distillation temperature, &gt; 0 (default 4). */
+        public Builder optTemperature(double temperature) {
+            this.temperature = temperature;
+            return this;
+        }
+
+        /** Cross-entropy label smoothing in [0, 1) (default 0). */
+        public Builder optLabelSmoothing(double labelSmoothing) {
+            this.labelSmoothing = labelSmoothing;
+            return this;
+        }
+
+        /** Default {@link ParameterOptimizer.Kind#ADAMW}. */
+        public Builder optOptimizer(ParameterOptimizer.Kind optimizer) {
+            this.optimizer = optimizer;
+            return this;
+        }
+
+        /** Base learning rate, &gt; 0 (default 0.002). */
+        public Builder optLr(double lr) {
+            this.lr = lr;
+            return this;
+        }
+
+        /** Weight decay, &ge; 0 (default 0.0005). */
+        public Builder optWeightDecay(double weightDecay) {
+            this.weightDecay = weightDecay;
+            return this;
+        }
+
+        /** Default {@link LrSchedule.Kind#COSINE}. */
+        public Builder optSchedule(LrSchedule.Kind schedule) {
+            this.schedule = schedule;
+            return this;
+        }
+
+        /** Linear warm-up steps, &ge; 0 (default 20). */
+        public Builder optWarmupSteps(int warmupSteps) {
+            this.warmupSteps = warmupSteps;
+            return this;
+        }
+
+        /** Extra passes over the retained topic after the run's epochs, &ge; 0 (default 0). */
+        public Builder optReplayEpochs(int replayEpochs) {
+            this.replayEpochs = replayEpochs;
+            return this;
+        }
+
+        /** Initialization seed (default 0). */
+        public Builder optSeed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        /** {@link Normalization#NONE} (default) or {@link Normalization#LAYER}. */
+        public Builder optStudentNorm(Normalization studentNorm) {
+            this.studentNorm = studentNorm;
+            return this;
+        }
+
+        /** @throws IllegalArgumentException naming the option that is out of range */
+        public StudentConfig build() {
+            if (arch == null || projection == null || featureLoss == null || optimizer == null || schedule == null
+                    || studentNorm == null) {
+                throw new IllegalArgumentException("arch, projection, feature loss, optimizer, schedule and student "
+                        + "norm must not be null");
+            }
+            if (alpha < 0 || gamma < 0 || temperature <= 0 || labelSmoothing < 0 || labelSmoothing >= 1) {
+                throw new IllegalArgumentException(
+                        "need alpha >= 0, gamma >= 0, temperature > 0, 0 <= label smoothing < 1");
+            }
+            if (studentNorm != Normalization.NONE && studentNorm != Normalization.LAYER) {
+                throw new IllegalArgumentException("--student-norm must be none or layer, got "
+                        + studentNorm.configName());
+            }
+            if (lr <= 0 || weightDecay < 0 || warmupSteps < 0 || replayEpochs < 0) {
+                throw new IllegalArgumentException(
+                        "need lr > 0, weight decay >= 0, warmup >= 0, replay epochs >= 0");
+            }
+            return new StudentConfig(this);
+        }
     }
 }

@@ -26,9 +26,8 @@ import io.kdstream.data.InputNormalization;
 import io.kdstream.model.Architecture;
 import io.kdstream.model.FeatureNet;
 import io.kdstream.vkd.DistillationLoss;
-import io.kdstream.vkd.FeatureLoss;
 import io.kdstream.vkd.LossBreakdown;
-import io.kdstream.vkd.OrthogonalMap;
+import io.kdstream.vkd.Normalization;
 import io.kdstream.vkd.OrthogonalProjection;
 
 /**
@@ -62,35 +61,35 @@ final class StudentModel implements AutoCloseable {
         Engine.getEngine("PyTorch").setRandomSeed((int) cfg.seed());
         List<Integer> in = run.inputShape();
         this.inputShape = new Shape(in.get(0), in.get(1), in.get(2));
-        Architecture arch = Architecture.parse(cfg.arch());
+        Architecture arch = cfg.arch();
         int ds = arch.featureDim();
         int dt = run.featureDim();
         try {
             student = arch.build(in.get(0), run.numClasses());
             student.initialize(manager, DataType.FLOAT32, new Shape(1, in.get(0), in.get(1), in.get(2)));
             switch (cfg.projection()) {
-                case "none" -> {
+                case NONE -> {
                     if (ds != dt) {
                         throw new IllegalArgumentException("--projection none needs d_s = d_t, but student "
-                                + cfg.arch() + " has d_s=" + ds + " and the teacher d_t=" + dt);
+                                + arch.id() + " has d_s=" + ds + " and the teacher d_t=" + dt);
                     }
                     orthogonal = null;
                     projection = null;
                 }
-                case "linear" -> {
+                case LINEAR -> {
                     orthogonal = null;
                     projection = Linear.builder().setUnits(dt).optBias(false).build();
                 }
                 default -> {
                     orthogonal = OrthogonalProjection.builder().setDims(ds, dt)
-                            .optMap(OrthogonalMap.fromTorchName(cfg.projection())).build();
+                            .optMap(cfg.projection().orthogonalMap()).build();
                     projection = orthogonal;
                 }
             }
             if (projection != null) {
                 projection.initialize(manager, DataType.FLOAT32, new Shape(1, ds));
             }
-            if (cfg.studentNorm().equals("layer")) {
+            if (cfg.studentNorm() == Normalization.LAYER) {
                 embeddingNorm = LayerNorm.builder().axis(1).optCenter(false).optScale(false).build();
                 embeddingNorm.initialize(manager, DataType.FLOAT32, new Shape(1, ds));
             } else {
@@ -108,7 +107,7 @@ final class StudentModel implements AutoCloseable {
                 params.put("proj/" + p.getKey(), p.getValue());
             }
         }
-        this.loss = DistillationLoss.builder().optFeatureLoss(FeatureLoss.fromConfigName(cfg.featureLoss()))
+        this.loss = DistillationLoss.builder().optFeatureLoss(cfg.featureLoss())
                 .optAlpha(cfg.alpha()).optGamma(cfg.gamma()).optTemperature(cfg.temperature())
                 .optLabelSmoothing(cfg.labelSmoothing()).build();
         this.optimizer = ParameterOptimizer.create(cfg.optimizer(), manager, cfg.weightDecay());

@@ -4,13 +4,9 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 
 import ai.djl.ndarray.NDManager;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -28,16 +24,14 @@ import io.kdstream.data.InputNormalization;
 import io.kdstream.kafka.DeadLetterQueue;
 import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.RunTopics;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 
 /**
  * Trains one student experiment from a run's feature stream (DESIGN.md §1, §3, §5, §6): reads
  * {@code <run>.features} in its own consumer group, trains on each batch exactly once per pass,
  * checkpoints parameters, optimizer state and stream position together, evaluates on the test
- * split, and stops when every batch of every pass is trained.
+ * split, and stops when every batch of every pass is trained. The exactly-once bookkeeping is
+ * {@link TrainingState}'s, evaluation the {@link Evaluator}'s, the meters {@link StudentMetrics}'.
  */
 public final class StudentTrainer {
 
@@ -72,7 +66,6 @@ public final class StudentTrainer {
     private final List<StudentListener> listeners;
     private final BatchFeed.Opener feed;
     private final AtomicBoolean stopping = new AtomicBoolean();
-    private final Map<String, AtomicLong> lossGauges = new ConcurrentHashMap<>();
 
     private StudentTrainer(Builder b) {
         this.clients = b.clients;
@@ -104,7 +97,9 @@ public final class StudentTrainer {
     }
 
     /**
-     * Trains until done, stopped or idle.
+     * Trains until done, stopped or idle, in the order of DESIGN.md §6: resume from the newest valid
+     * checkpoint, then per record take → de-duplicate → step → rewind at the end of a pass →
+     * evaluate → commit progress → checkpoint; at the end evaluate on the test split and checkpoint.
      *
      * @throws TrainingDivergedException after {@code maxNonFinite} non-finite losses in a row
      */
@@ -112,154 +107,168 @@ public final class StudentTrainer {
         int passes = 1 + cfg.replayEpochs();
         RunTopics topics = new RunTopics(run.runId());
         try (StudentModel model = new StudentModel(cfg, run);
-             KafkaProducer<String, byte[]> dlqProducer = new KafkaProducer<>(clients.producer(group + "-dlq"))) {
-            TrainedBatches trained = new TrainedBatches(passes, run.epochs(), run.batchesPerEpoch());
-            Map<Integer, Long> next = new HashMap<>();
-            long step = 0;
-            int pass = 0;
-            double best = Double.NaN;
-            var restored = checkpoints.latestValid();
-            if (restored.isPresent()) {
-                Checkpoint c = restored.get();
-                requireSameExperiment(c);
-                model.loadState(c.tensors(), Long.parseLong(c.attributes().getOrDefault("optimizer_updates", "0")));
-                trained = TrainedBatches.decode(c.trained());
-                next.putAll(c.offsets());
-                step = c.step();
-                pass = Integer.parseInt(c.attributes().getOrDefault("pass", "0"));
-                best = Double.parseDouble(c.attributes().getOrDefault("best_accuracy", "NaN"));
-                LOG.info("resumed {} from step {} ({} of {} batches trained)", group, step, trained.count(),
-                        trained.total());
-            }
-            final long startStep = step;
-            listeners.forEach(l -> l.onStart(startStep));
-            LrSchedule schedule = LrSchedule.of(cfg.schedule(), cfg.lr(), cfg.warmupSteps(), trained.total());
-            BatchSource replay = run.inputMode() == InputMode.REFERENCE
-                    ? new BatchSource(requireTrain(), run.seed(), run.batchSize(), AugmentPolicy.parse(run.augmentation()))
-                    : null;
-            BatchTensors tensors = new BatchTensors(norm, replay, model.inputShape());
-
-            Metrics m = new Metrics(model, trained);
-            DeadLetterQueue dlq = new DeadLetterQueue(dlqProducer, topics.dlq(), group, registry, Duration.ofSeconds(30));
-            long nonFiniteInRow = 0;
-            long duplicates = 0;
-            long rejected = 0;
-            long nonFinite = 0;
-            long lastCheckpointStep = step;
+             KafkaProducer<String, byte[]> dlqProducer = feed == null
+                     ? new KafkaProducer<>(clients.producer(group + "-dlq")) : null) {
+            TrainingState state = resume(model, passes);
+            listeners.forEach(l -> l.onStart(state.step()));
+            LrSchedule schedule = LrSchedule.of(cfg.schedule(), cfg.lr(), cfg.warmupSteps(), state.trained().total());
+            BatchTensors tensors = batchTensors(model);
+            StudentMetrics metrics = new StudentMetrics(state, model::orthogonalityError);
+            metrics.bindTo(registry);
+            Evaluator evaluator = new Evaluator(group, model, norm, test, periodicTest, evalEvery, metrics, listeners,
+                    checkpoints, s -> checkpoint(model, s));
+            Tally tally = new Tally();
+            long lastCheckpointStep = state.step();
             long lastRecordNanos = System.nanoTime();
-            double lastAccuracy = Double.NaN;
             Outcome outcome = Outcome.COMPLETED;
 
-            FeatureBatchValidator validator = replay == null ? new FeatureBatchValidator(run)
-                    : new FeatureBatchValidator(run).withSampleIds(requireTrain()::contains);
-            BatchFeed.Opener opener = feed != null ? feed : (offsets, startPass) -> new BatchStream(clients,
-                    topics.features(), group, offsets, startPass, validator, dlq, prefetch, registry);
-            try (BatchFeed stream = opener.open(next, pass)) {
-                m.stream = stream;
-                m.next = next;
-                while (!trained.complete()) {
+            try (BatchFeed stream = opener(topics, dlqProducer).open(state.offsets(), state.pass())) {
+                metrics.watch(stream);
+                while (!state.complete()) {
                     if (stopping.get()) {
                         outcome = Outcome.STOPPED;
                         break;
                     }
                     long w0 = System.nanoTime();
                     BatchFeed.Item item = stream.take(Duration.ofMillis(500));
-                    m.waitTimer.record(System.nanoTime() - w0, TimeUnit.NANOSECONDS);
+                    metrics.waited(System.nanoTime() - w0);
                     if (item == null) {
                         if (System.nanoTime() - lastRecordNanos > idleTimeout.toNanos()) {
                             LOG.warn("{}: no new batch for {} s; stopping with {} of {} batches trained", group,
-                                    idleTimeout.toSeconds(), trained.count(), trained.total());
+                                    idleTimeout.toSeconds(), state.trained().count(), state.trained().total());
                             outcome = Outcome.IDLE_TIMEOUT;
                             break;
                         }
                         continue;
                     }
                     lastRecordNanos = System.nanoTime();
-                    if (item.pass() != pass) {
+                    if (item.pass() != state.pass()) {
                         continue; // queued before a rewind
                     }
-                    next.put(item.partition(), item.offset() + 1);
-                    if (item instanceof BatchFeed.Rejected) {
-                        rejected++;
+                    state.consumed(item.partition(), item.offset());
+                    if (!(item instanceof BatchFeed.Fetched fetched)) {
+                        tally.rejected++; // the feed sent it to the DLQ
                         continue;
                     }
-                    BatchFeed.Fetched fetched = (BatchFeed.Fetched) item;
                     FeatureBatch batch = fetched.batch();
                     int epoch = batch.metadata().epoch();
                     int index = batch.metadata().batchIndex();
-                    if (trained.contains(pass, epoch, index)) {
-                        duplicates++;
-                        m.duplicates.increment();
+                    if (state.alreadyTrained(epoch, index)) {
+                        tally.duplicates++;
+                        metrics.duplicate();
                         continue;
                     }
-                    double lr = schedule.at(step);
-                    StudentModel.StepResult r;
-                    try (NDManager sub = model.manager().newSubManager()) {
-                        r = model.step(sub, tensors.inputs(sub, batch), sub.create(batch.labels()),
-                                BatchTensors.features(sub, batch, fetched.staged()),
-                                BatchTensors.logits(sub, batch, fetched.staged()), lr);
-                    }
-                    m.forwardTimer.record(r.forwardNanos(), TimeUnit.NANOSECONDS);
-                    m.backwardTimer.record(r.backwardNanos(), TimeUnit.NANOSECONDS);
+                    double lr = schedule.at(state.step());
+                    StudentModel.StepResult r = step(model, tensors, fetched, lr);
+                    metrics.timed(r);
                     if (!r.applied()) {
-                        nonFinite++;
-                        m.nonFinite.increment();
-                        LOG.warn("{}: non-finite loss {} on batch {}, step skipped ({} in a row)", group, r.total(),
-                                batch.recordKey(), nonFiniteInRow + 1);
-                        if (++nonFiniteInRow >= maxNonFinite) {
-                            restoreLastGood(model);
-                            throw new TrainingDivergedException(group + ": " + nonFiniteInRow
-                                    + " non-finite losses in a row; restored the last checkpoint and stopped "
-                                    + "(lower the learning rate or check the teacher features)");
-                        }
+                        skipNonFinite(model, batch, r, tally, metrics);
                         continue;
                     }
-                    nonFiniteInRow = 0;
-                    trained.add(pass, epoch, index);
-                    step++;
-                    m.afterStep(r, batch.batchSize());
-                    StudentListener.StepEvent ev = new StudentListener.StepEvent(step, pass, batch.recordKey(), lr,
-                            r.total(), r.ce(), r.feature(), r.kd(), trained.count(), trained.total(),
-                            m.samplesPerSecond());
+                    tally.nonFiniteInRow = 0;
+                    state.stepped(epoch, index);
+                    metrics.stepped(r, batch.batchSize());
+                    StudentListener.StepEvent ev = new StudentListener.StepEvent(state.step(), state.pass(),
+                            batch.recordKey(), lr, r.total(), r.ce(), r.feature(), r.kd(), state.trained().count(),
+                            state.trained().total(), metrics.samplesPerSecond());
                     listeners.forEach(l -> l.onStep(ev));
 
-                    if (trained.countInPass(pass) == trained.batchesPerPass() && pass + 1 < passes) {
-                        pass++;
-                        next.clear();
-                        stream.rewind(pass);
-                        LOG.info("{}: pass {} of {} starts (replaying the topic)", group, pass + 1, passes);
+                    if (state.advancePass(passes)) {
+                        stream.rewind(state.pass());
+                        LOG.info("{}: pass {} of {} starts (replaying the topic)", group, state.pass() + 1, passes);
                     }
-                    if (evalEvery > 0 && step % evalEvery == 0 && test != null && !trained.complete()) {
-                        lastAccuracy = evaluate(model, step, m, periodicTest != null ? periodicTest : test);
-                        if (!(lastAccuracy <= best)) {
-                            best = lastAccuracy;
-                            checkpoints.saveBest(checkpoint(model, trained, next, step, pass, best));
-                        }
-                    }
-                    if (pass == 0 && step % PROGRESS_COMMIT_STEPS == 0 && step - lastCheckpointStep < checkpointEvery) {
-                        // Progress commits keep the group's lag current between checkpoints: teachers
-                        // throttle on it, and a bound below the checkpoint interval would deadlock.
-                        // Resume never reads them; it uses the checkpoint's offsets.
-                        stream.commit(Map.copyOf(next));
-                    }
-                    if (step - lastCheckpointStep >= checkpointEvery) {
-                        saveCheckpoint(model, trained, next, step, pass, best, stream, m);
-                        lastCheckpointStep = step;
+                    evaluator.afterStep(state);
+                    long sinceCheckpoint = state.step() - lastCheckpointStep;
+                    if (sinceCheckpoint < checkpointEvery) {
+                        commitProgress(state, stream);
+                    } else {
+                        saveCheckpoint(model, state, stream, metrics);
+                        lastCheckpointStep = state.step();
                     }
                 }
-                if (test != null && outcome != Outcome.STOPPED) {
-                    lastAccuracy = evaluate(model, step, m, test);
-                    if (!(lastAccuracy <= best)) {
-                        best = lastAccuracy;
-                        checkpoints.saveBest(checkpoint(model, trained, next, step, pass, best));
-                    }
+                if (outcome != Outcome.STOPPED) {
+                    evaluator.finish(state);
                 }
-                saveCheckpoint(model, trained, next, step, pass, best, stream, m);
+                saveCheckpoint(model, state, stream, metrics);
             }
-            LOG.info("{}: {} after {} steps, {} of {} batches trained, test accuracy {}", group, outcome, step,
-                    trained.count(), trained.total(), lastAccuracy);
-            return new Result(outcome, step, trained.count(), trained.total(), lastAccuracy, best, duplicates,
-                    rejected, nonFinite);
+            LOG.info("{}: {} after {} steps, {} of {} batches trained, test accuracy {}", group, outcome, state.step(),
+                    state.trained().count(), state.trained().total(), evaluator.lastAccuracy());
+            return new Result(outcome, state.step(), state.trained().count(), state.trained().total(),
+                    evaluator.lastAccuracy(), state.best(), tally.duplicates, tally.rejected, tally.nonFinite);
+        }
+    }
+
+    /** Records skipped on the way, for the result. */
+    private static final class Tally {
+        long duplicates;
+        long rejected;
+        long nonFinite;
+        int nonFiniteInRow;
+    }
+
+    /** The newest valid checkpoint's state, loaded into {@code model}; a fresh state without one. */
+    private TrainingState resume(StudentModel model, int passes) {
+        var restored = checkpoints.latestValid();
+        if (restored.isEmpty()) {
+            return TrainingState.fresh(passes, run.epochs(), run.batchesPerEpoch());
+        }
+        Checkpoint c = restored.get();
+        experiment().requireResumable(c, checkpoints.dir());
+        TrainingState state = TrainingState.from(c);
+        model.loadState(c.tensors(), state.optimizerUpdates());
+        LOG.info("resumed {} from step {} ({} of {} batches trained)", group, state.step(), state.trained().count(),
+                state.trained().total());
+        return state;
+    }
+
+    /** Model inputs from the record (inline), or rebuilt from the training split (reference mode). */
+    private BatchTensors batchTensors(StudentModel model) {
+        BatchSource replay = run.inputMode() == InputMode.REFERENCE
+                ? new BatchSource(requireTrain(), run.seed(), run.batchSize(), AugmentPolicy.parse(run.augmentation()))
+                : null;
+        return new BatchTensors(norm, replay, model.inputShape());
+    }
+
+    /** The feed given to the builder, or {@code <run>.features} with its dead-letter queue. */
+    private BatchFeed.Opener opener(RunTopics topics, KafkaProducer<String, byte[]> dlqProducer) {
+        if (feed != null) {
+            return feed;
+        }
+        DeadLetterQueue dlq = new DeadLetterQueue(dlqProducer, topics.dlq(), group, registry, Duration.ofSeconds(30));
+        FeatureBatchValidator validator = run.inputMode() == InputMode.REFERENCE
+                ? new FeatureBatchValidator(run).withSampleIds(requireTrain()::contains)
+                : new FeatureBatchValidator(run);
+        return (offsets, startPass) -> new BatchStream(clients, topics.features(), group, offsets, startPass,
+                validator, dlq, prefetch, registry);
+    }
+
+    /** One optimizer step on {@code fetched}; every array of it lives in a sub-manager closed here. */
+    private static StudentModel.StepResult step(StudentModel model, BatchTensors tensors, BatchFeed.Fetched fetched,
+                                                double lr) {
+        FeatureBatch batch = fetched.batch();
+        try (NDManager sub = model.manager().newSubManager()) {
+            return model.step(sub, tensors.inputs(sub, batch), sub.create(batch.labels()),
+                    BatchTensors.features(sub, batch, fetched.staged()),
+                    BatchTensors.logits(sub, batch, fetched.staged()), lr);
+        }
+    }
+
+    /**
+     * A non-finite loss: the step was skipped; after {@code maxNonFinite} in a row the model goes
+     * back to the last checkpoint and training stops (DESIGN.md §6).
+     */
+    private void skipNonFinite(StudentModel model, FeatureBatch batch, StudentModel.StepResult r, Tally tally,
+                               StudentMetrics metrics) {
+        tally.nonFinite++;
+        metrics.nonFinite();
+        LOG.warn("{}: non-finite loss {} on batch {}, step skipped ({} in a row)", group, r.total(),
+                batch.recordKey(), tally.nonFiniteInRow + 1);
+        if (++tally.nonFiniteInRow >= maxNonFinite) {
+            checkpoints.latestValid().ifPresent(c -> model.loadState(c.tensors(),
+                    TrainingState.from(c).optimizerUpdates()));
+            throw new TrainingDivergedException(group + ": " + tally.nonFiniteInRow
+                    + " non-finite losses in a row; restored the last checkpoint and stopped "
+                    + "(lower the learning rate or check the teacher features)");
         }
     }
 
@@ -271,163 +280,41 @@ public final class StudentTrainer {
         return train;
     }
 
-    private double evaluate(StudentModel model, long step, Metrics m, ImageDataset data) {
-        StudentModel.EvalResult e = model.evaluate(data, norm, 500);
-        m.accuracy.set(Double.doubleToLongBits(e.accuracy()));
-        m.evalLoss.set(Double.doubleToLongBits(e.loss()));
-        LOG.info("{}: step {} test accuracy {} loss {}", group, step, String.format("%.4f", e.accuracy()),
-                String.format("%.4f", e.loss()));
-        listeners.forEach(l -> l.onEval(step, e.accuracy(), e.loss()));
-        return e.accuracy();
+    private TrainingState.Experiment experiment() {
+        return new TrainingState.Experiment(run.runId(), run.teacherId(), group, cfg.toString());
     }
 
-    private Checkpoint checkpoint(StudentModel model, TrainedBatches trained, Map<Integer, Long> next, long step,
-                                  int pass, double best) {
-        Map<String, String> attrs = new HashMap<>();
-        attrs.put("pass", Integer.toString(pass));
-        attrs.put("best_accuracy", Double.toString(best));
-        attrs.put("optimizer_updates", Long.toString(model.optimizerUpdates()));
-        attrs.put("run_id", run.runId());
-        attrs.put("teacher_id", run.teacherId());
-        attrs.put("group", group);
-        attrs.put("config", cfg.toString());
-        return new Checkpoint(model.stateTensors(), step, next, trained.encode(), attrs);
+    private Checkpoint checkpoint(StudentModel model, TrainingState state) {
+        return state.toCheckpoint(model.stateTensors(), model.optimizerUpdates(), experiment());
     }
 
-    private void saveCheckpoint(StudentModel model, TrainedBatches trained, Map<Integer, Long> next, long step,
-                                int pass, double best, BatchFeed stream, Metrics m) throws IOException {
-        Path file = checkpoints.save(checkpoint(model, trained, next, step, pass, best));
-        m.lastCheckpointNanos.set(System.nanoTime());
+    /**
+     * Every {@link #PROGRESS_COMMIT_STEPS} steps between checkpoints, commits the offsets without
+     * waiting. Progress commits keep the group's lag current between checkpoints: teachers throttle
+     * on it, and a bound below the checkpoint interval would deadlock. Resume never reads them; it
+     * uses the checkpoint's offsets.
+     */
+    private void commitProgress(TrainingState state, BatchFeed stream) {
+        if (state.commitsOffsets() && state.step() % PROGRESS_COMMIT_STEPS == 0) {
+            stream.commit(state.offsets());
+        }
+    }
+
+    /** Writes a checkpoint, then commits its offsets to the group so that lag is visible (DESIGN.md §6). */
+    private void saveCheckpoint(StudentModel model, TrainingState state, BatchFeed stream, StudentMetrics metrics)
+            throws IOException {
+        Path file = checkpoints.save(checkpoint(model, state));
+        metrics.checkpointed();
         try {
-            // offsets of the pass in progress; a replay's positions would look like negative lag
-            if (pass == 0) {
-                stream.commit(Map.copyOf(next)).get(30, TimeUnit.SECONDS);
+            if (state.commitsOffsets()) {
+                stream.commit(state.offsets()).get(30, TimeUnit.SECONDS);
             }
         } catch (Exception e) {
             LOG.warn("{}: committing offsets after checkpoint failed (lag metrics may be stale): {}", group,
                     e.toString());
         }
+        long step = state.step();
         listeners.forEach(l -> l.onCheckpoint(step, file));
-    }
-
-    private void requireSameExperiment(Checkpoint c) {
-        String runId = c.attributes().get("run_id");
-        String teacher = c.attributes().get("teacher_id");
-        if (!run.runId().equals(runId) || !run.teacherId().equals(teacher)) {
-            throw new IllegalStateException("checkpoint directory " + checkpoints.dir() + " belongs to run " + runId
-                    + " (teacher " + teacher + "), not " + run.runId() + " (teacher " + run.teacherId()
-                    + "): use another --checkpoint-dir");
-        }
-        String config = c.attributes().get("config");
-        if (config != null && !config.equals(cfg.toString())) {
-            LOG.warn("{}: resuming with a configuration that differs from the checkpoint's: was {}", group, config);
-        }
-    }
-
-    private void restoreLastGood(StudentModel model) {
-        checkpoints.latestValid().ifPresent(c -> model.loadState(c.tensors(),
-                Long.parseLong(c.attributes().getOrDefault("optimizer_updates", "0"))));
-    }
-
-    /** The student's meters (DESIGN.md §7). */
-    private final class Metrics {
-        final Timer waitTimer;
-        final Timer forwardTimer;
-        final Timer backwardTimer;
-        final Counter steps;
-        final Counter samples;
-        final Counter nonFinite;
-        final Counter duplicates;
-        final AtomicLong accuracy = new AtomicLong(Double.doubleToLongBits(Double.NaN));
-        final AtomicLong evalLoss = new AtomicLong(Double.doubleToLongBits(Double.NaN));
-        final AtomicLong lastCheckpointNanos = new AtomicLong(System.nanoTime());
-        final AtomicLong orthoError = new AtomicLong(Double.doubleToLongBits(Double.NaN));
-        volatile BatchFeed stream;
-        volatile Map<Integer, Long> next;
-        private final StudentModel model;
-        private double throughput;
-        private long lastStepNanos;
-
-        // Gauges hold their objects strongly so the last values stay scrapable after training ends.
-        Metrics(StudentModel model, TrainedBatches trained) {
-            this.model = model;
-            waitTimer = stepTimer("wait");
-            forwardTimer = stepTimer("forward");
-            backwardTimer = stepTimer("backward");
-            steps = Counter.builder("kdstream.student.steps").description("Optimizer steps").register(registry);
-            samples = Counter.builder("kdstream.student.samples").description("Samples trained").register(registry);
-            nonFinite = Counter.builder("kdstream.student.nonfinite.steps")
-                    .description("Steps skipped because the loss was not finite").register(registry);
-            duplicates = Counter.builder("kdstream.student.duplicate.batches")
-                    .description("Batches skipped because this pass already trained them").register(registry);
-            for (String c : List.of("total", "ce", "feature", "kd")) {
-                AtomicLong g = lossGauges.computeIfAbsent(c, k -> new AtomicLong(Double.doubleToLongBits(Double.NaN)));
-                Gauge.builder("kdstream.student.loss", g, a -> Double.longBitsToDouble(a.get())).tag("component", c)
-                        .description("Loss of the last step, by component").strongReference(true).register(registry);
-            }
-            Gauge.builder("kdstream.student.orthogonality.error", orthoError, a -> Double.longBitsToDouble(a.get()))
-                    .description("Frobenius norm of P^T P - I of the projection").strongReference(true)
-                    .register(registry);
-            Gauge.builder("kdstream.student.samples.per.second", this, x -> x.throughput)
-                    .description("Training throughput (exponential moving average)").strongReference(true)
-                    .register(registry);
-            Gauge.builder("kdstream.eval.accuracy", accuracy, a -> Double.longBitsToDouble(a.get()))
-                    .description("Test-split accuracy at the last evaluation").strongReference(true)
-                    .register(registry);
-            Gauge.builder("kdstream.eval.loss", evalLoss, a -> Double.longBitsToDouble(a.get()))
-                    .description("Test-split cross-entropy at the last evaluation").strongReference(true)
-                    .register(registry);
-            Gauge.builder("kdstream.checkpoint.age", lastCheckpointNanos,
-                    a -> (System.nanoTime() - a.get()) / 1e9).baseUnit("seconds")
-                    .description("Time since the last checkpoint").strongReference(true)
-                    .register(registry);
-            Gauge.builder("kdstream.student.progress", trained, t -> (double) t.count() / t.total())
-                    .description("Fraction of all batches (all passes) trained").strongReference(true)
-                    .register(registry);
-            Gauge.builder("kdstream.consumer.lag", this, Metrics::lag).baseUnit("records")
-                    .description("Records on the features topic not yet trained (all partitions)").strongReference(true)
-                    .register(registry);
-        }
-
-        private Timer stepTimer(String phase) {
-            return Timer.builder("kdstream.student.step").tag("phase", phase)
-                    .description("Student step time by phase").publishPercentileHistogram().register(registry);
-        }
-
-        private double lag() {
-            BatchFeed s = stream;
-            Map<Integer, Long> n = next;
-            if (s == null || n == null) {
-                return Double.NaN;
-            }
-            long lag = 0;
-            for (Map.Entry<Integer, Long> e : s.endOffsets().entrySet()) {
-                lag += Math.max(0, e.getValue() - n.getOrDefault(e.getKey(), 0L));
-            }
-            return lag;
-        }
-
-        void afterStep(StudentModel.StepResult r, int batchSize) {
-            steps.increment();
-            samples.increment(batchSize);
-            lossGauges.get("total").set(Double.doubleToLongBits(r.total()));
-            lossGauges.get("ce").set(Double.doubleToLongBits(r.ce()));
-            lossGauges.get("feature").set(Double.doubleToLongBits(r.feature()));
-            lossGauges.get("kd").set(Double.doubleToLongBits(r.kd()));
-            long now = System.nanoTime();
-            if (lastStepNanos != 0) {
-                double sps = batchSize / ((now - lastStepNanos) / 1e9);
-                throughput = throughput == 0 ? sps : 0.9 * throughput + 0.1 * sps;
-            }
-            lastStepNanos = now;
-            if (steps.count() % 10 == 1) {
-                orthoError.set(Double.doubleToLongBits(model.orthogonalityError()));
-            }
-        }
-
-        double samplesPerSecond() {
-            return throughput;
-        }
     }
 
     /** Builder in the DJL style. */
@@ -548,15 +435,21 @@ public final class StudentTrainer {
             return this;
         }
 
-        /** Another source of batches than {@code <run>.features} (the pipeline benchmark's in-memory feed). */
-        Builder optFeed(BatchFeed.Opener feed) {
+        /**
+         * Another source of batches than {@code <run>.features}: the seam for in-memory feeds (the
+         * pipeline benchmark measures what Kafka costs against one). Everything else about training
+         * is unchanged; offsets and passes are the feed's, and no Kafka client is needed.
+         */
+        public Builder optFeed(BatchFeed.Opener feed) {
             this.feed = feed;
             return this;
         }
 
         public StudentTrainer build() {
-            if (clients == null || run == null || group == null || checkpointDir == null || norm == null) {
-                throw new IllegalStateException("clients, run, group, checkpoint dir and input normalization are required");
+            if (clients == null && feed == null || run == null || group == null || checkpointDir == null
+                    || norm == null) {
+                throw new IllegalStateException("clients (unless a feed is given), run, group, checkpoint dir and "
+                        + "input normalization are required");
             }
             if (checkpointEvery <= 0 || maxNonFinite <= 0 || prefetch <= 0) {
                 throw new IllegalArgumentException("checkpoint interval, K and prefetch must be > 0");

@@ -30,6 +30,7 @@ import io.kdstream.data.RequiresDataset;
 import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.TestKafka;
+import io.kdstream.model.Architecture;
 
 /**
  * The checkpoint directory on a small tmpfs that fills up, or turns read-only, in the middle of a
@@ -139,8 +140,8 @@ class CheckpointDiskFaultsIT {
         return StudentTrainer.builder().setClients(clients).setRun(spec).setGroup("disk").setCheckpointDir(dir)
                 .setInputNormalization(InputNormalization.forDataset(train)).optTrainData(train)
                 .optIdleTimeout(Duration.ofSeconds(30)).optCheckpointEvery(4)
-                .optConfig(new StudentConfig("mlp", "matrix_exp", "l2", 1.0, 0, 4, 0,
-                        ParameterOptimizer.Kind.ADAMW, 3e-3, 1e-4, LrSchedule.Kind.COSINE, 5, 0, 1L));
+                .optConfig(StudentConfig.builder().optArch(Architecture.MLP).optLr(3e-3).optWeightDecay(1e-4)
+                        .optSchedule(LrSchedule.Kind.COSINE).optWarmupSteps(5).optSeed(1L).build());
     }
 
     /** Writes until the file system is full (tmpfs: no reserved blocks). */

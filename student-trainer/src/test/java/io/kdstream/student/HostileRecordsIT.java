@@ -40,6 +40,7 @@ import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TestKafka;
 import io.kdstream.kafka.TestTopics;
+import io.kdstream.model.Architecture;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 /**
@@ -127,8 +128,8 @@ class HostileRecordsIT {
         StudentTrainer.Result r = StudentTrainer.builder().setClients(clients).setRun(spec).setGroup("hostile")
                 .setCheckpointDir(tmp.resolve("ckpt")).setInputNormalization(InputNormalization.forDataset(train))
                 .optTrainData(train).optIdleTimeout(Duration.ofSeconds(30)).optRegistry(registry)
-                .optConfig(new StudentConfig("mlp", "matrix_exp", "l2", 1.0, 0, 4, 0,
-                        ParameterOptimizer.Kind.ADAMW, 3e-3, 1e-4, LrSchedule.Kind.COSINE, 5, 0, 1L))
+                .optConfig(StudentConfig.builder().optArch(Architecture.MLP).optLr(3e-3).optWeightDecay(1e-4)
+                        .optSchedule(LrSchedule.Kind.COSINE).optWarmupSteps(5).optSeed(1L).build())
                 .build().run();
 
         // the row of docs/reliability.md (printed before the assertions, so a failing run reports too)

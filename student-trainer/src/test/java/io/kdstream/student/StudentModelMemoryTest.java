@@ -19,6 +19,7 @@ import org.junit.jupiter.api.condition.OS;
 import io.kdstream.codec.DType;
 import io.kdstream.codec.InputMode;
 import io.kdstream.codec.RunSpec;
+import io.kdstream.model.Architecture;
 
 /** Native memory stays flat over many steps: every step's arrays die with its sub-manager. */
 class StudentModelMemoryTest {
@@ -28,8 +29,8 @@ class StudentModelMemoryTest {
     void residentMemoryStaysFlatOverHundredsOfSteps() throws IOException {
         RunSpec run = new RunSpec(RunSpec.SCHEMA_VERSION, "mem", "synthetic", "t", "pool", 256, 10, 10,
                 List.of(1, 28, 28), "layer", DType.F16, InputMode.INLINE, "none", 32, 1, 1, 1L);
-        StudentConfig cfg = new StudentConfig("mlp", "matrix_exp", "l2", 1.0, 1.0, 4, 0,
-                ParameterOptimizer.Kind.ADAMW, 1e-3, 1e-4, LrSchedule.Kind.CONSTANT, 0, 0, 3L);
+        StudentConfig cfg = StudentConfig.builder().optArch(Architecture.MLP).optGamma(1.0).optLr(1e-3)
+                .optWeightDecay(1e-4).optSchedule(LrSchedule.Kind.CONSTANT).optWarmupSteps(0).optSeed(3L).build();
         try (StudentModel model = new StudentModel(cfg, run)) {
             // Warm up until the JVM has collected its young generation a few times: until then RSS
             // grows as the heap is first touched, which says nothing about native memory.

@@ -16,6 +16,8 @@ import org.junit.jupiter.api.Test;
 import io.kdstream.codec.DType;
 import io.kdstream.codec.InputMode;
 import io.kdstream.codec.RunSpec;
+import io.kdstream.model.Architecture;
+import io.kdstream.vkd.Normalization;
 
 class StudentModelTest {
 
@@ -25,8 +27,8 @@ class StudentModelTest {
     @ParameterizedTest
     @CsvSource({"matrix_exp,none", "matrix_exp,layer", "cayley,none", "linear,layer"})
     void repeatedStepsOnOneBatchDriveTheFeatureLossDown(String projection, String studentNorm) {
-        StudentConfig cfg = new StudentConfig("mlp", projection, "l2", 1.0, 0, 4, 0, ParameterOptimizer.Kind.ADAMW,
-                3e-3, 0, LrSchedule.Kind.CONSTANT, 0, 0, 1L, studentNorm);
+        StudentConfig cfg = config().optProjection(Projection.fromConfigName(projection))
+                .optStudentNorm(Normalization.fromConfigName(studentNorm)).optLr(3e-3).build();
         try (StudentModel model = new StudentModel(cfg, RUN); NDManager data = model.manager().newSubManager()) {
             NDArray x = data.randomNormal(new Shape(16, 1, 28, 28));
             NDArray y = data.randomInteger(0, 10, new Shape(16), DataType.INT64);
@@ -52,11 +54,15 @@ class StudentModelTest {
 
     @Test
     void rejectsAnUnknownStudentNormAndAnIdentityProjectionOfTheWrongWidth() {
-        assertThatThrownBy(() -> new StudentConfig("mlp", "matrix_exp", "l2", 1, 0, 4, 0,
-                ParameterOptimizer.Kind.ADAMW, 1e-3, 0, LrSchedule.Kind.CONSTANT, 0, 0, 1L, "batch"))
+        assertThatThrownBy(() -> config().optStudentNorm(Normalization.BATCH).build())
                 .hasMessageContaining("--student-norm");
-        StudentConfig none = new StudentConfig("mlp", "none", "l2", 1, 0, 4, 0, ParameterOptimizer.Kind.ADAMW, 1e-3, 0,
-                LrSchedule.Kind.CONSTANT, 0, 0, 1L);
+        StudentConfig none = config().optProjection(Projection.NONE).build();
         assertThatThrownBy(() -> new StudentModel(none, RUN)).hasMessageContaining("d_s = d_t");
+    }
+
+    /** An mlp student, constant learning rate 1e-3 without weight decay or warm-up, seed 1. */
+    private static StudentConfig.Builder config() {
+        return StudentConfig.builder().optArch(Architecture.MLP).optLr(1e-3).optWeightDecay(0)
+                .optSchedule(LrSchedule.Kind.CONSTANT).optWarmupSteps(0).optSeed(1L);
     }
 }

@@ -39,6 +39,7 @@ import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TestKafka;
 import io.kdstream.kafka.TestTopics;
 import io.kdstream.metrics.MetricsServer;
+import io.kdstream.model.Architecture;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
@@ -56,8 +57,8 @@ class StudentTrainerIT {
         return StudentTrainer.builder().setClients(clients).setRun(spec).setGroup(group).setCheckpointDir(dir)
                 .setInputNormalization(InputNormalization.forDataset(train)).optTrainData(train)
                 .optIdleTimeout(Duration.ofSeconds(30))
-                .optConfig(new StudentConfig("mlp", "matrix_exp", "l2", 1.0, 0, 4, 0,
-                        ParameterOptimizer.Kind.ADAMW, 3e-3, 1e-4, LrSchedule.Kind.COSINE, 5, 0, 1L));
+                .optConfig(StudentConfig.builder().optArch(Architecture.MLP).optLr(3e-3).optWeightDecay(1e-4)
+                        .optSchedule(LrSchedule.Kind.COSINE).optWarmupSteps(5).optSeed(1L).build());
     }
 
     @Test
@@ -196,8 +197,9 @@ class StudentTrainerIT {
         RunSpec spec = FeatureStreams.produce(kafka.clients(), "nan-" + UUID.randomUUID(), DATA, 100, 1,
                 InputMode.INLINE);
         StudentTrainer.Builder b = trainer(kafka.clients(), spec, "diverge", tmp.resolve("d")).optMaxNonFinite(2)
-                .optConfig(new StudentConfig("mlp", "matrix_exp", "l2", 1.0, 0, 4, 0, ParameterOptimizer.Kind.SGD,
-                        1e12, 0, LrSchedule.Kind.CONSTANT, 0, 0, 1L));
+                .optConfig(StudentConfig.builder().optArch(Architecture.MLP)
+                        .optOptimizer(ParameterOptimizer.Kind.SGD).optLr(1e12).optWeightDecay(0)
+                        .optSchedule(LrSchedule.Kind.CONSTANT).optWarmupSteps(0).optSeed(1L).build());
         assertThatThrownBy(() -> b.build().run()).isInstanceOf(TrainingDivergedException.class)
                 .hasMessageContaining("non-finite");
     }

@@ -1,4 +1,4 @@
-package io.kdstream.student;
+package io.kdstream.benchmarks.feed;
 
 import java.time.Duration;
 import java.util.List;
@@ -16,6 +16,7 @@ import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.Tensor;
 import io.kdstream.data.InputNormalization;
 import io.kdstream.model.FeatureModel;
+import io.kdstream.student.BatchFeed;
 import io.kdstream.vkd.FeatureNormalizer;
 import io.kdstream.vkd.Normalization;
 
@@ -24,7 +25,7 @@ import io.kdstream.vkd.Normalization;
  * thread before every student step (no Kafka, no second process). The benchmark's baseline for
  * what streaming hides.
  */
-final class OnlineTeacherFeed implements BatchFeed {
+public final class OnlineTeacherFeed implements BatchFeed {
 
     private final FeatureModel teacher;
     private final InputNormalization norm;
@@ -33,14 +34,14 @@ final class OnlineTeacherFeed implements BatchFeed {
     private final NDManager manager = NDManager.newBaseManager();
     private long teacherNanos;
 
-    OnlineTeacherFeed(FeatureModel teacher, InputNormalization norm, List<FeatureBatch> batches) {
+    public OnlineTeacherFeed(FeatureModel teacher, InputNormalization norm, List<FeatureBatch> batches) {
         this.teacher = teacher;
         this.norm = norm;
         this.inputs = new MemoryFeed(batches, Map.of(), 0);
     }
 
     /** Time spent in the teacher so far. */
-    long teacherNanos() {
+    public long teacherNanos() {
         return teacherNanos;
     }
 

@@ -1,4 +1,4 @@
-package io.kdstream.student;
+package io.kdstream.benchmarks.pipeline;
 
 import java.awt.BasicStroke;
 import java.awt.Color;

@@ -1,4 +1,4 @@
-package io.kdstream.student;
+package io.kdstream.benchmarks.feed;
 
 import java.time.Duration;
 import java.util.List;
@@ -6,19 +6,22 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 import io.kdstream.codec.FeatureBatch;
+import io.kdstream.student.BatchFeed;
+import io.kdstream.student.BatchTensors;
 
 /**
  * The trainer's feed from an in-memory list of decoded, staged batches (one partition, offsets = list
- * indices): the baseline that {@link PipelineBenchmark} holds the Kafka feed against.
+ * indices), given to the product's trainer through {@code StudentTrainer.Builder.optFeed}: the
+ * baseline that the pipeline benchmark holds the Kafka feed against.
  */
-final class MemoryFeed implements BatchFeed {
+public final class MemoryFeed implements BatchFeed {
 
     private final List<FeatureBatch> batches;
     private final List<BatchTensors.Staged> staged;
     private int next;
     private int pass;
 
-    MemoryFeed(List<FeatureBatch> batches, Map<Integer, Long> startOffsets, int startPass) {
+    public MemoryFeed(List<FeatureBatch> batches, Map<Integer, Long> startOffsets, int startPass) {
         this.batches = batches;
         // staged once, as the Kafka feed's fetch thread does per record
         this.staged = batches.stream().map(BatchTensors::stage).toList();

@@ -1,0 +1,100 @@
+package io.kdstream.benchmarks.pipeline;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.UUID;
+
+import io.kdstream.benchmarks.feed.SyntheticBatches;
+import io.kdstream.codec.FeatureBatch;
+import io.kdstream.codec.RunSpec;
+import io.kdstream.kafka.EmbeddedKafkaBroker;
+import io.kdstream.kafka.KafkaClients;
+import io.kdstream.kafka.RunTopics;
+
+/**
+ * What streaming teacher features through Kafka costs a student, measured side by side in one run
+ * on the embedded broker (issue 13): feed cost (memory-fed vs Kafka-fed, same student, same
+ * batches, same steps), codec throughput against {@code System.arraycopy}, the broker path
+ * (transactional + read_committed vs plain), send-to-step latency, and memory over 10,000
+ * Kafka-fed steps. Every ratio is taken from interleaved repetitions in this JVM, so load from
+ * other jobs hits both sides alike. Prints Markdown rows for docs/benchmarks.md. Each section is a
+ * class of this package ({@link CodecSection}, {@link BrokerSection}, {@link FeedCostSection},
+ * {@link LatencySection}, {@link TeacherCostSection}, {@link MemorySection}); they reach the student
+ * through its public API, in-memory feeds through {@code StudentTrainer.Builder.optFeed}.
+ *
+ * <pre>benchmarks/pipeline.sh [--quick] [--only SECTION,...]</pre>
+ */
+public final class PipelineBenchmark {
+
+    private final PipelineSection.Bench bench;
+
+    private PipelineBenchmark(String bootstrap, Path work, boolean quick) {
+        this.bench = new PipelineSection.Bench(KafkaClients.of(bootstrap), bootstrap, work, quick, new ArrayList<>(),
+                new PipelinePlot());
+    }
+
+    private static final List<String> SECTIONS = List.of("codec", "broker", "feed", "latency", "teacher", "memory");
+
+    /** {@code [--quick] [--only SECTION,...]} with sections codec, broker, feed, latency, teacher, memory. */
+    public static void main(String[] args) throws Exception {
+        List<String> a = Arrays.asList(args);
+        boolean quick = a.contains("--quick");
+        int only = a.indexOf("--only");
+        List<String> sections = only < 0 ? SECTIONS
+                : only + 1 < a.size() ? Arrays.asList(a.get(only + 1).split(",")) : List.of();
+        if (sections.isEmpty() || !SECTIONS.containsAll(sections)
+                || a.stream().anyMatch(x -> x.startsWith("--") && !x.equals("--quick") && !x.equals("--only"))) {
+            System.err.println("usage: pipeline.sh [--quick] [--only " + String.join(",", SECTIONS) + "]");
+            System.exit(2);
+        }
+        Path work = Files.createTempDirectory("kdstream-pipeline-bench-");
+        try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().optDataDir(work.resolve("kafka"))
+                .optCleanStart(true).build().start()) {
+            PipelineBenchmark b = new PipelineBenchmark(broker.bootstrapServers(), work, quick);
+            b.runAll(sections);
+        }
+    }
+
+    private void runAll(List<String> sections) throws Exception {
+        boolean quick = bench.quick();
+        int batches = quick ? 60 : 300;
+        RunSpec run = PipelineSection.spec("bench-" + UUID.randomUUID().toString().substring(0, 8), batches);
+        List<FeatureBatch> data = SyntheticBatches.batches(run);
+        BrokerSection broker = new BrokerSection(bench);
+        broker.createTopic(new RunTopics(run.runId()).features());
+        broker.createTopic(new RunTopics(run.runId()).dlq());
+
+        if (sections.contains("codec")) {
+            new CodecSection(bench).run(data.get(0));
+        }
+        if (sections.contains("broker") || sections.contains("feed") || sections.contains("memory")) {
+            broker.run(run, data); // also fills <run>.features for the Kafka-fed rows
+        }
+        if (sections.contains("feed")) {
+            new FeedCostSection(bench).run(run, data, "mlp", 1);
+            new FeedCostSection(bench).run(run, data, "cnn", 0);
+        }
+        if (sections.contains("latency")) {
+            new LatencySection(bench).run(run, data);
+        }
+        if (sections.contains("teacher")) {
+            new TeacherCostSection(bench).run(quick ? 12 : 80);
+        }
+        if (sections.contains("memory")) {
+            new MemorySection(bench).run(run, quick ? 1_000 : 10_000);
+        }
+
+        System.out.println();
+        System.out.println("| measurement | result |");
+        System.out.println("|---|---|");
+        bench.rows().forEach(System.out::println);
+        // a full run's figure goes to the docs; a smoke or partial run's must not replace it
+        Path figure = Path.of(quick || sections.size() < SECTIONS.size() ? "benchmarks/target/pipeline-partial.png"
+                : "docs/pipeline.png");
+        bench.plot().write(figure);
+        System.out.println("figure: " + figure.toAbsolutePath());
+    }
+}

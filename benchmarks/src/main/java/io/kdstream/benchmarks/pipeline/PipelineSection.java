@@ -1,0 +1,160 @@
+package io.kdstream.benchmarks.pipeline;
+
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
+import io.kdstream.benchmarks.feed.SyntheticBatches;
+import io.kdstream.codec.RunSpec;
+import io.kdstream.data.InputNormalization;
+import io.kdstream.kafka.KafkaClients;
+import io.kdstream.kafka.TopicAdmin;
+import io.kdstream.model.Architecture;
+import io.kdstream.student.BatchFeed;
+import io.kdstream.student.LrSchedule;
+import io.kdstream.student.ParameterOptimizer;
+import io.kdstream.student.Projection;
+import io.kdstream.student.StudentConfig;
+import io.kdstream.student.StudentListener;
+import io.kdstream.student.StudentTrainer;
+import io.kdstream.vkd.FeatureLoss;
+import io.kdstream.vkd.Normalization;
+
+/**
+ * What every section of the pipeline benchmark shares: the broker's clients, a work directory,
+ * the table rows and the figure being filled, the demo-shaped run, and the product's trainer run
+ * and timed ({@link #train}).
+ */
+abstract class PipelineSection {
+
+    /** The demo's batch: 128 Fashion-MNIST images inline (u8), d_t = 256 f16 features, 10 logits. */
+    static final int BATCH = 128;
+    static final int TEACHER_DIM = 256;
+
+    /** One benchmark run's shared facts; {@code quick} is the smoke mode (fewer batches and repetitions). */
+    record Bench(KafkaClients clients, String bootstrap, Path work, boolean quick, List<String> rows,
+                 PipelinePlot plot) {
+    }
+
+    protected final KafkaClients clients;
+    protected final String bootstrap;
+    protected final Path work;
+    protected final boolean quick;
+    protected final List<String> rows;
+    protected final PipelinePlot plot;
+
+    PipelineSection(Bench bench) {
+        this.clients = bench.clients();
+        this.bootstrap = bench.bootstrap();
+        this.work = bench.work();
+        this.quick = bench.quick();
+        this.rows = bench.rows();
+        this.plot = bench.plot();
+    }
+
+    /** What a run of the trainer measured; steps are timed by a listener, from step {@code warmup} on. */
+    record Fed(double samplesPerSecond, List<Long> stepNanos, Map<String, Long> stepAt, double gcSeconds,
+               Map<String, Double> phaseMillis) {
+    }
+
+    /** Collection time of every collector of this JVM so far (the broker's and the clients' included). */
+    private static double gcSeconds() {
+        return ManagementFactory.getGarbageCollectorMXBeans().stream()
+                .mapToLong(GarbageCollectorMXBean::getCollectionTime).filter(t -> t > 0).sum() / 1e3;
+    }
+
+    /** The product's trainer, fed by {@code feed} (null: from {@code <run>.features}). */
+    Fed train(RunSpec run, String arch, int replayEpochs, int warmup, String group, BatchFeed.Opener feed)
+            throws Exception {
+        return train(run, config(arch, replayEpochs), warmup, group, feed);
+    }
+
+    Fed train(RunSpec run, StudentConfig config, int warmup, String group, BatchFeed.Opener feed)
+            throws Exception {
+        List<Long> stepNanos = new ArrayList<>();
+        Map<String, Long> stepAt = new ConcurrentHashMap<>();
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        StudentTrainer trainer = StudentTrainer.builder().setClients(clients).setRun(run).setGroup(group)
+                .optRegistry(registry)
+                .setCheckpointDir(work.resolve("ckpt-" + group)).setInputNormalization(normalization())
+                .optConfig(config).optCheckpointEvery(1_000_000).optPrefetch(4)
+                .optIdleTimeout(Duration.ofSeconds(120)).optFeed(feed)
+                .addListener(new StudentListener() {
+                    @Override
+                    public void onStep(StepEvent e) {
+                        long now = System.nanoTime();
+                        stepNanos.add(now);
+                        if (e.pass() == 0) {
+                            stepAt.put(e.key(), now);
+                        }
+                    }
+                }).build();
+        double gc0 = gcSeconds();
+        StudentTrainer.Result r = trainer.run();
+        if (r.outcome() != StudentTrainer.Outcome.COMPLETED) {
+            throw new IllegalStateException(group + " did not complete: " + r);
+        }
+        long t0 = stepNanos.get(warmup - 1);
+        long t1 = stepNanos.get(stepNanos.size() - 1);
+        Map<String, Double> phases = new TreeMap<>();
+        for (Timer t : registry.find("kdstream.student.step").timers()) {
+            phases.put(t.getId().getTag("phase"), Math.round(t.mean(TimeUnit.MILLISECONDS) * 100) / 100.0);
+        }
+        return new Fed((double) (stepNanos.size() - warmup) * BATCH / ((t1 - t0) / 1e9), stepNanos, stepAt,
+                gcSeconds() - gc0, phases);
+    }
+
+    /** The demo's run shape: {@code batches} batches of {@link #BATCH}, d_t = {@link #TEACHER_DIM}. */
+    static RunSpec spec(String runId, int batches) {
+        return SyntheticBatches.spec(runId, BATCH, TEACHER_DIM, batches);
+    }
+
+    /** The demo's VkD row with logit KD. */
+    static StudentConfig config(String arch, int replayEpochs) {
+        return config(arch, replayEpochs, 1.0, 0.5);
+    }
+
+    static StudentConfig config(String arch, int replayEpochs, double alpha, double gamma) {
+        return StudentConfig.builder().optArch(Architecture.parse(arch)).optProjection(Projection.MATRIX_EXP)
+                .optFeatureLoss(FeatureLoss.L2).optAlpha(alpha).optGamma(gamma).optTemperature(2.0)
+                .optLabelSmoothing(0.0).optOptimizer(ParameterOptimizer.Kind.ADAMW).optLr(1e-3).optWeightDecay(1e-4)
+                .optSchedule(LrSchedule.Kind.CONSTANT).optWarmupSteps(0).optReplayEpochs(replayEpochs).optSeed(3L)
+                .optStudentNorm(Normalization.LAYER).build();
+    }
+
+    static InputNormalization normalization() {
+        return SyntheticBatches.inputNormalization();
+    }
+
+    void createTopic(String topic) {
+        try (var admin = org.apache.kafka.clients.admin.Admin.create(clients.admin())) {
+            TopicAdmin.ensureTopics(admin, List.of(new org.apache.kafka.clients.admin.NewTopic(topic, 1, (short) -1)
+                    .configs(TopicAdmin.maxMessageBytes(clients.maxRecordBytes()))), Duration.ofSeconds(60));
+        }
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    static long[] round(double[] v) {
+        return Arrays.stream(v).mapToLong(Math::round).toArray();
+    }
+
+    static String round2(double[] v) {
+        return Arrays.toString(Arrays.stream(v).mapToObj(x -> String.format("%.2f", x)).toArray());
+    }
+}
