@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SetupScriptTest {
 
-    private static final List<String> TEST_PACKAGES = List.of("dataset-fashion-mnist", "python3-numpy",
+    private static final List<String> TEST_PACKAGES = List.of("dataset-fashion-mnist", "libjemalloc2", "python3-numpy",
             "python3-confluent-kafka", "prometheus", "docker-compose", "yamllint");
 
     @TempDir
@@ -41,7 +41,7 @@ class SetupScriptTest {
 
     @Test
     void asRootItInstallsExactlyWhatIsMissing() throws Exception {
-        stub("dpkg-query", installed(List.of("python3-numpy", "prometheus", "yamllint")));
+        stub("dpkg-query", installed(List.of("libjemalloc2", "python3-numpy", "prometheus", "yamllint")));
         stubId(0);
         Run r = setup("test");
         assertThat(r.exitCode()).as(r.output()).isZero();
@@ -52,18 +52,18 @@ class SetupScriptTest {
     }
 
     @Test
-    void theDemoNeedsOnlyTheDataset() throws Exception {
+    void theDemoNeedsOnlyTheDatasetAndTheAllocator() throws Exception {
         stub("dpkg-query", installed(List.of()));
         stubId(0);
         Run r = setup("demo");
         assertThat(r.exitCode()).as(r.output()).isZero();
-        assertThat(r.aptCalls()).contains("install -y -qq --no-install-recommends dataset-fashion-mnist\n")
+        assertThat(r.aptCalls()).contains("install -y -qq --no-install-recommends dataset-fashion-mnist libjemalloc2\n")
                 .doesNotContain("prometheus");
     }
 
     @Test
     void aUserWithSudoInstallsThroughSudo() throws Exception {
-        stub("dpkg-query", installed(List.of()));
+        stub("dpkg-query", installed(List.of("libjemalloc2")));
         stubId(1000);
         stub("sudo", "[ \"$1\" = -n ] && exit 0\necho \"sudo\" >> \"$STUBS/sudo.log\"\nexec \"$@\"");
         Run r = setup("demo");
@@ -75,7 +75,7 @@ class SetupScriptTest {
 
     @Test
     void withoutRootOrSudoItStopsWithOneLineNamingTheCommand() throws Exception {
-        stub("dpkg-query", installed(List.of("python3-numpy")));
+        stub("dpkg-query", installed(List.of("libjemalloc2", "python3-numpy")));
         stubId(1000);
         stub("sudo", "exit 1"); // present but not usable without a password, and stdin is no terminal
         Run r = setup("test");
