@@ -153,7 +153,7 @@ public final class StudentTrainer {
             FeatureBatchValidator validator = replay == null ? new FeatureBatchValidator(run)
                     : new FeatureBatchValidator(run).withSampleIds(requireTrain()::contains);
             BatchFeed.Opener opener = feed != null ? feed : (offsets, startPass) -> new BatchStream(clients,
-                    topics.features(), group, offsets, startPass, validator, dlq, prefetch, registry);
+                    topics, group, offsets, startPass, passes, validator, dlq, prefetch, registry);
             try (BatchFeed stream = opener.open(next, pass)) {
                 m.stream = stream;
                 m.next = next;
