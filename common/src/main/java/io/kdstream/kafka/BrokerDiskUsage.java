@@ -6,9 +6,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.LogDirDescription;
@@ -29,30 +26,20 @@ public final class BrokerDiskUsage {
     /** Bytes per topic (only topics in {@code topics} that have replicas; others are absent). */
     public static Map<String, Long> bytesByTopic(Admin admin, Collection<String> topics, Duration timeout) {
         Set<String> wanted = Set.copyOf(topics);
-        try {
-            Collection<Node> nodes = admin.describeCluster().nodes().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            List<Integer> brokers = nodes.stream().map(Node::id).toList();
-            Map<Integer, Map<String, LogDirDescription>> dirs = admin.describeLogDirs(brokers).allDescriptions()
-                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            Map<String, Long> out = new HashMap<>();
-            for (Map<String, LogDirDescription> byDir : dirs.values()) {
-                for (LogDirDescription d : byDir.values()) {
-                    for (Map.Entry<TopicPartition, ReplicaInfo> r : d.replicaInfos().entrySet()) {
-                        if (wanted.contains(r.getKey().topic())) {
-                            out.merge(r.getKey().topic(), r.getValue().size(), Long::sum);
-                        }
+        Collection<Node> nodes = AdminCalls.get(admin.describeCluster().nodes(), timeout, "describe the cluster");
+        List<Integer> brokers = nodes.stream().map(Node::id).toList();
+        Map<Integer, Map<String, LogDirDescription>> dirs = AdminCalls.get(
+                admin.describeLogDirs(brokers).allDescriptions(), timeout, "describe the brokers' log dirs");
+        Map<String, Long> out = new HashMap<>();
+        for (Map<String, LogDirDescription> byDir : dirs.values()) {
+            for (LogDirDescription d : byDir.values()) {
+                for (Map.Entry<TopicPartition, ReplicaInfo> r : d.replicaInfos().entrySet()) {
+                    if (wanted.contains(r.getKey().topic())) {
+                        out.merge(r.getKey().topic(), r.getValue().size(), Long::sum);
                     }
                 }
             }
-            return out;
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("cannot describe the brokers' log dirs: " + e.getCause().getMessage(),
-                    e.getCause());
-        } catch (TimeoutException e) {
-            throw new IllegalStateException("timed out describing the brokers' log dirs", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
         }
+        return out;
     }
 }

@@ -7,15 +7,13 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
 /**
  * The topic-level retention each topic of a run gets, so nothing depends on the cluster default
@@ -121,17 +119,11 @@ public record RunRetention(Duration keep) {
                 .map(t -> new ConfigResource(ConfigResource.Type.TOPIC, t)).toList();
         admin.describeConfigs(resources).values().forEach((r, f) -> {
             try {
-                out.put(r.name(), f.get(timeout.toMillis(), TimeUnit.MILLISECONDS));
-            } catch (ExecutionException e) {
-                if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)) {
-                    throw new IllegalStateException("cannot describe the configuration of topic " + r.name() + ": "
-                            + e.getCause().getMessage(), e.getCause());
+                out.put(r.name(), AdminCalls.get(f, timeout, "describe the configuration of topic " + r.name()));
+            } catch (IllegalStateException e) {
+                if (!(e.getCause() instanceof UnknownTopicOrPartitionException)) {
+                    throw e;
                 }
-            } catch (TimeoutException e) {
-                throw new IllegalStateException("timed out describing topic " + r.name(), e);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted", e);
             }
         });
         return out;

@@ -1,6 +1,7 @@
 package io.kdstream.student;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,6 +27,7 @@ import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.FeatureBatchValidator;
 import io.kdstream.codec.InvalidBatchException;
 import io.kdstream.kafka.DeadLetterQueue;
+import io.kdstream.kafka.CommitTimes;
 import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.RunTopics;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -151,7 +153,8 @@ final class BatchStream implements BatchFeed {
         CompletableFuture<Void> done = new CompletableFuture<>();
         commands.add(c -> {
             Map<TopicPartition, OffsetAndMetadata> m = new HashMap<>();
-            offsets.forEach((p, o) -> m.put(new TopicPartition(topic, p), new OffsetAndMetadata(o)));
+            Instant now = Instant.now(); // the admin API has no commit time; `kdstream runs` reads this one
+            offsets.forEach((p, o) -> m.put(new TopicPartition(topic, p), CommitTimes.stamped(o, now)));
             try {
                 c.commitSync(m);
                 done.complete(null);
