@@ -2,11 +2,8 @@ package io.kdstream.runs;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,7 +21,6 @@ import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import io.kdstream.cli.KdstreamCommand;
 import io.kdstream.codec.DType;
 import io.kdstream.codec.InputMode;
 import io.kdstream.codec.RunSpec;
@@ -35,7 +31,6 @@ import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TestKafka;
 import io.kdstream.teacher.RunSetup;
 import io.kdstream.teacher.TeacherWorker;
-import picocli.CommandLine;
 
 /**
  * {@code kdstream runs list|describe|delete} against the embedded broker: a run set up as a
@@ -68,17 +63,17 @@ class RunsCommandIT {
             c.commitSync(Map.of(new TopicPartition(t.features(), 0), CommitTimes.stamped(4, Instant.now())));
         }
 
-        Result list = kdstream(clients, "runs", "list");
-        assertThat(list.code).as(list.err).isZero();
-        String line = list.out.lines().filter(l -> l.startsWith("run=" + run + " ")).findFirst().orElseThrow();
+        Kdstream list = kdstream(clients, "runs", "list");
+        assertThat(list.code()).as(list.err()).isZero();
+        String line = list.out().lines().filter(l -> l.startsWith("run=" + run + " ")).findFirst().orElseThrow();
         assertThat(line).contains("teacher_id=teacher-hash-1", "epochs=1/1", "topics=4", "teachers=0",
                 "student-a(lag 2, last commit ");
         long bytes = Long.parseLong(line.replaceAll(".*bytes=(\\d+).*", "$1"));
         assertThat(bytes).as("bytes on the broker").isGreaterThan(BATCHES * 1000L);
 
-        Result describe = kdstream(clients, "runs", "describe", run);
-        assertThat(describe.code).as(describe.err).isZero();
-        assertThat(describe.out).contains("\"teacher_id\":\"teacher-hash-1\"",
+        Kdstream describe = kdstream(clients, "runs", "describe", run);
+        assertThat(describe.code()).as(describe.err()).isZero();
+        assertThat(describe.out()).contains("\"teacher_id\":\"teacher-hash-1\"",
                 "  " + t.features() + "  cleanup.policy=delete  retention.ms=-1  retention.bytes=-1",
                 "  " + t.work() + "  cleanup.policy=delete  retention.ms=-1  retention.bytes=-1",
                 "  " + t.manifest() + "  cleanup.policy=compact",
@@ -88,9 +83,9 @@ class RunsCommandIT {
         AtomicBoolean stop = new AtomicBoolean();
         Thread teacher = activeTeacher(clients, t, stop);
         try {
-            Result refused = kdstream(clients, "runs", "delete", run, "--grace", "PT0S");
-            assertThat(refused.code).isEqualTo(RunsCommand.EXIT_REFUSED);
-            assertThat(refused.err.strip()).startsWith("runs delete: refusing to delete run " + run + ": 1 teacher(s) "
+            Kdstream refused = kdstream(clients, "runs", "delete", run, "--grace", "PT0S");
+            assertThat(refused.code()).isEqualTo(RunsCommand.EXIT_REFUSED);
+            assertThat(refused.err().strip()).startsWith("runs delete: refusing to delete run " + run + ": 1 teacher(s) "
                     + "hold the run").doesNotContain("\n");
         } finally {
             stop.set(true);
@@ -98,14 +93,14 @@ class RunsCommandIT {
         }
         awaitNoMembers(clients, TeacherWorker.groupId(run));
 
-        Result recent = kdstream(clients, "runs", "delete", run);
-        assertThat(recent.code).isEqualTo(RunsCommand.EXIT_REFUSED);
-        assertThat(recent.err).contains("student group student-a committed at ", "within the grace period of PT1H");
+        Kdstream recent = kdstream(clients, "runs", "delete", run);
+        assertThat(recent.code()).isEqualTo(RunsCommand.EXIT_REFUSED);
+        assertThat(recent.err()).contains("student group student-a committed at ", "within the grace period of PT1H");
         assertThat(topics(clients)).as("nothing deleted after a refusal").containsAll(t.all());
 
-        Result deleted = kdstream(clients, "runs", "delete", run, "--grace", "PT0S");
-        assertThat(deleted.code).as(deleted.err).isZero();
-        assertThat(deleted.out).contains("deleted group student-a", "deleted group " + TeacherWorker.groupId(run),
+        Kdstream deleted = kdstream(clients, "runs", "delete", run, "--grace", "PT0S");
+        assertThat(deleted.code()).as(deleted.err()).isZero();
+        assertThat(deleted.out()).contains("deleted group student-a", "deleted group " + TeacherWorker.groupId(run),
                 "deleted topic " + t.features(), "deleted topic " + t.manifest(), "run " + run + " deleted");
         long deadline = System.nanoTime() + TIMEOUT.toNanos();
         while (t.all().stream().anyMatch(topics(clients)::contains) && System.nanoTime() < deadline) {
@@ -116,14 +111,14 @@ class RunsCommandIT {
             assertThat(admin.listGroups().all().get(30, TimeUnit.SECONDS)).noneMatch(g ->
                     g.groupId().equals("student-a") || g.groupId().equals(TeacherWorker.groupId(run)));
         }
-        assertThat(kdstream(clients, "runs", "list").out).doesNotContain("run=" + run + " ");
+        assertThat(kdstream(clients, "runs", "list").out()).doesNotContain("run=" + run + " ");
     }
 
     @Test
     void describingOrDeletingAnUnknownRunSaysSo(TestKafka kafka) {
-        Result r = kdstream(kafka.clients(), "runs", "delete", "no-such-run");
-        assertThat(r.code).isEqualTo(1);
-        assertThat(r.err).contains("no run no-such-run (no topic no-such-run.manifest)");
+        Kdstream r = kdstream(kafka.clients(), "runs", "delete", "no-such-run");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("no run no-such-run (no topic no-such-run.manifest)");
     }
 
     /** The teachers' group commits past every work item, as after publishing the whole run. */
@@ -177,18 +172,7 @@ class RunsCommandIT {
         }
     }
 
-    private record Result(int code, String out, String err) {
-    }
-
-    private static Result kdstream(KafkaClients clients, String... args) {
-        List<String> all = new ArrayList<>(List.of(args));
-        all.addAll(List.of("--bootstrap-servers", clients.bootstrapServers()));
-        CommandLine cmd = KdstreamCommand.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cmd.setOut(new PrintWriter(out, true));
-        cmd.setErr(new PrintWriter(err, true));
-        int code = cmd.execute(all.toArray(String[]::new));
-        return new Result(code, out.toString(), err.toString());
+    private static Kdstream kdstream(KafkaClients clients, String... args) {
+        return Kdstream.run(List.of("--bootstrap-servers", clients.bootstrapServers()), args);
     }
 }
