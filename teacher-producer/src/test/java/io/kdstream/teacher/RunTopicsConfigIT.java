@@ -25,7 +25,8 @@ import io.kdstream.kafka.RunRetention;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TestKafka;
 import io.kdstream.kafka.TopicAdmin;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.kdstream.metrics.MetricsServer;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 /**
  * Every topic a run creates carries the topic-level settings of its role, read back with the
@@ -109,7 +110,7 @@ class RunTopicsConfigIT {
         try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(clients.producer("cfg-bytes"))) {
             p.send(new ProducerRecord<>(t.features(), "0/0", new byte[50_000])).get();
         }
-        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        PrometheusMeterRegistry registry = MetricsServer.newRegistry("teacher", "run", t.runId());
         try (Admin admin = Admin.create(clients.admin());
              RunDiskMetrics m = new RunDiskMetrics(admin, t.runId(), 1_000_000, Duration.ofMillis(200))) {
             m.bindTo(registry);
@@ -120,6 +121,9 @@ class RunTopicsConfigIT {
             }
             assertThat(registry.get("kdstream.run.broker").tag("topic", t.manifest()).gauge().value()).isPositive();
             assertThat(registry.get("kdstream.run.broker.budget").gauge().value()).isEqualTo(1_000_000);
+            assertThat(registry.scrape()).as("the names the alert and the dashboard use")
+                    .contains("kdstream_run_broker_bytes{run=\"" + t.runId() + "\",service=\"teacher\",topic=\""
+                            + t.features() + "\"}", "kdstream_run_broker_budget_bytes{run=\"" + t.runId() + "\"");
         }
     }
 
