@@ -47,81 +47,61 @@ public final class RunsCommand implements Runnable {
     @Command(name = "list", mixinStandardHelpOptions = true,
             description = {"One line per run: teacher id, epochs published, topics, bytes on the brokers (all replicas),",
                     "teachers holding it, and its student groups with lag (records) and last commit time."})
-    static final class ListRuns implements Callable<Integer> {
-        @Mixin
-        ServiceOptions service;
-
-        @Spec
-        CommandSpec spec;
-
+    static final class ListRuns extends OnCatalog {
         @Override
-        public Integer call() {
-            PrintWriter out = spec.commandLine().getOut();
+        int call(RunCatalog catalog, PrintWriter out) {
             Instant now = Instant.now();
-            try (RunCatalog catalog = new RunCatalog(service.clients())) {
-                List<String> runs = catalog.runs();
-                if (runs.isEmpty()) {
-                    out.println("no runs");
-                }
-                for (String run : runs) {
-                    RunCatalog.RunReport r = catalog.report(run);
-                    out.println(String.join("  ", "run=" + run,
-                            "teacher_id=" + r.manifest().map(m -> m.teacherId()).orElse("?"),
-                            "epochs=" + epochs(r),
-                            "topics=" + r.topics().size(),
-                            "bytes=" + bytes(r.totalBytes()),
-                            "teachers=" + r.teachers(),
-                            "groups=" + (r.groups().isEmpty() ? "-" : r.groups().stream()
-                                    .map(g -> g.group() + "(lag " + g.lag() + ", " + lastCommit(g, now) + ")")
-                                    .collect(Collectors.joining(",")))));
-                }
+            List<String> runs = catalog.runs();
+            if (runs.isEmpty()) {
+                out.println("no runs");
             }
-            out.flush();
+            for (String run : runs) {
+                RunCatalog.RunReport r = catalog.report(run);
+                out.println(String.join("  ", "run=" + run,
+                        "teacher_id=" + r.manifest().map(m -> m.teacherId()).orElse("?"),
+                        "epochs=" + epochs(r),
+                        "topics=" + r.topics().size(),
+                        "bytes=" + bytes(r.totalBytes()),
+                        "teachers=" + r.teachers(),
+                        "groups=" + (r.groups().isEmpty() ? "-" : r.groups().stream()
+                                .map(g -> g.group() + "(lag " + g.lag() + ", " + lastCommit(g, now) + ")")
+                                .collect(Collectors.joining(",")))));
+            }
             return 0;
         }
     }
 
     @Command(name = "describe", mixinStandardHelpOptions = true,
             description = "The run's manifest, each topic's partitions, retention and bytes, its teachers and student groups.")
-    static final class DescribeRun implements Callable<Integer> {
-        @Mixin
-        ServiceOptions service;
-
-        @Spec
-        CommandSpec spec;
-
+    static final class DescribeRun extends OnCatalog {
         @Parameters(paramLabel = "RUN", description = "Run id.")
         String run;
 
         @Override
-        public Integer call() {
-            PrintWriter out = spec.commandLine().getOut();
+        int call(RunCatalog catalog, PrintWriter out) {
             Instant now = Instant.now();
-            try (RunCatalog catalog = new RunCatalog(service.clients())) {
-                requireExists(catalog, run);
-                RunCatalog.RunReport r = catalog.report(run);
-                Map<String, Config> configs = catalog.configs(run);
-                out.println("run: " + run);
-                out.println("manifest: " + r.manifest().map(m -> new String(m.toJson(), StandardCharsets.UTF_8))
-                        .orElse("(none readable)"));
-                out.println("epochs published: " + epochs(r));
-                out.println("teachers holding it: " + r.teachers());
-                out.println("bytes on the brokers (all replicas): " + bytes(r.totalBytes()));
-                out.println("topics:");
-                for (String topic : r.topics()) {
-                    Config c = configs.get(topic);
-                    out.println("  " + topic + "  " + config(c, TopicConfig.CLEANUP_POLICY_CONFIG) + "  "
-                            + config(c, TopicConfig.RETENTION_MS_CONFIG) + "  "
-                            + config(c, TopicConfig.RETENTION_BYTES_CONFIG) + "  bytes="
-                            + r.bytes().map(b -> bytes(b.getOrDefault(topic, 0L))).orElse("?"));
-                }
-                out.println("student groups:" + (r.groups().isEmpty() ? " none" : ""));
-                for (RunCatalog.StudentGroup g : r.groups()) {
-                    out.println("  " + g.group() + "  state=" + g.state() + "  members=" + g.members() + "  lag="
-                            + g.lag() + "  last_commit=" + lastCommit(g, now));
-                }
+            requireExists(catalog, run);
+            RunCatalog.RunReport r = catalog.report(run);
+            Map<String, Config> configs = catalog.configs(run);
+            out.println("run: " + run);
+            out.println("manifest: " + r.manifest().map(m -> new String(m.toJson(), StandardCharsets.UTF_8))
+                    .orElse("(none readable)"));
+            out.println("epochs published: " + epochs(r));
+            out.println("teachers holding it: " + r.teachers());
+            out.println("bytes on the brokers (all replicas): " + bytes(r.totalBytes()));
+            out.println("topics:");
+            for (String topic : r.topics()) {
+                Config c = configs.get(topic);
+                out.println("  " + topic + "  " + config(c, TopicConfig.CLEANUP_POLICY_CONFIG) + "  "
+                        + config(c, TopicConfig.RETENTION_MS_CONFIG) + "  "
+                        + config(c, TopicConfig.RETENTION_BYTES_CONFIG) + "  bytes="
+                        + r.bytes().map(b -> bytes(b.getOrDefault(topic, 0L))).orElse("?"));
             }
-            out.flush();
+            out.println("student groups:" + (r.groups().isEmpty() ? " none" : ""));
+            for (RunCatalog.StudentGroup g : r.groups()) {
+                out.println("  " + g.group() + "  state=" + g.state() + "  members=" + g.members() + "  lag="
+                        + g.lag() + "  last_commit=" + lastCommit(g, now));
+            }
             return 0;
         }
     }
@@ -129,13 +109,7 @@ public final class RunsCommand implements Runnable {
     @Command(name = "delete", mixinStandardHelpOptions = true,
             description = {"Deletes every topic of the run and its groups' offsets. Refuses while a teacher holds the run",
                     "or a student group committed within --grace (or has members), unless --force."})
-    static final class DeleteRun implements Callable<Integer> {
-        @Mixin
-        ServiceOptions service;
-
-        @Spec
-        CommandSpec spec;
-
+    static final class DeleteRun extends OnCatalog {
         @Parameters(paramLabel = "RUN", description = "Run id.")
         String run;
 
@@ -147,26 +121,43 @@ public final class RunsCommand implements Runnable {
         Duration grace;
 
         @Override
+        int call(RunCatalog catalog, PrintWriter out) {
+            requireExists(catalog, run);
+            RunCatalog.RunReport r = catalog.report(run);
+            List<String> inUse = catalog.inUse(r, grace, Instant.now());
+            if (!inUse.isEmpty() && !force) {
+                spec.commandLine().getErr().println("runs delete: refusing to delete run " + run + ": "
+                        + String.join("; ", inUse) + " (--force deletes anyway)");
+                spec.commandLine().getErr().flush();
+                return EXIT_REFUSED;
+            }
+            for (String what : catalog.delete(r)) {
+                out.println("deleted " + what);
+            }
+            out.println("run " + run + " deleted");
+            return 0;
+        }
+    }
+
+    /** A subcommand that reads the cluster: the shared Kafka options, and a catalog open while it runs. */
+    abstract static class OnCatalog implements Callable<Integer> {
+        @Mixin
+        ServiceOptions service;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
             try (RunCatalog catalog = new RunCatalog(service.clients())) {
-                requireExists(catalog, run);
-                RunCatalog.RunReport r = catalog.report(run);
-                List<String> inUse = catalog.inUse(r, grace, Instant.now());
-                if (!inUse.isEmpty() && !force) {
-                    spec.commandLine().getErr().println("runs delete: refusing to delete run " + run + ": "
-                            + String.join("; ", inUse) + " (--force deletes anyway)");
-                    spec.commandLine().getErr().flush();
-                    return EXIT_REFUSED;
-                }
-                for (String what : catalog.delete(r)) {
-                    out.println("deleted " + what);
-                }
-                out.println("run " + run + " deleted");
+                return call(catalog, out);
+            } finally {
+                out.flush();
             }
-            out.flush();
-            return 0;
         }
+
+        abstract int call(RunCatalog catalog, PrintWriter out);
     }
 
     private static void requireExists(RunCatalog catalog, String run) {

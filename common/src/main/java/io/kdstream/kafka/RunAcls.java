@@ -37,8 +37,9 @@ public final class RunAcls {
         topic(acls, principal, t.dlq(), AclOperation.CREATE, AclOperation.DESCRIBE);
         // to check the retention of topics that existed before this teacher; without it the
         // teacher says it cannot check and goes on (RunSetup)
-        topic(acls, principal, t.features(), AclOperation.DESCRIBE_CONFIGS);
-        topic(acls, principal, t.work(), AclOperation.DESCRIBE_CONFIGS);
+        for (String topic : List.of(t.features(), t.work(), t.manifest())) {
+            topic(acls, principal, topic, AclOperation.DESCRIBE_CONFIGS);
+        }
         // the teachers' consumer group on <run>.work (and the offsets committed in its transactions)
         allow(acls, principal, new ResourcePattern(ResourceType.GROUP, "kdstream-" + runId + "-teachers",
                 PatternType.LITERAL), AclOperation.READ);
