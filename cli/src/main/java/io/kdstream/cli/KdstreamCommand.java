@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
                 io.kdstream.demo.DemoCommand.class,
                 io.kdstream.demo.StudyCommand.class,
                 io.kdstream.chaos.ChaosCommand.class,
+                io.kdstream.runs.RunsCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class KdstreamCommand implements Runnable {

@@ -35,6 +35,11 @@ public final class RunAcls {
         topic(acls, principal, t.work(), AclOperation.CREATE, AclOperation.READ, AclOperation.WRITE);
         topic(acls, principal, t.manifest(), AclOperation.CREATE, AclOperation.READ, AclOperation.WRITE);
         topic(acls, principal, t.dlq(), AclOperation.CREATE, AclOperation.DESCRIBE);
+        // to check the retention of topics that existed before this teacher; without it the
+        // teacher says it cannot check and goes on (RunSetup)
+        for (String topic : List.of(t.features(), t.work(), t.manifest())) {
+            topic(acls, principal, topic, AclOperation.DESCRIBE_CONFIGS);
+        }
         // the teachers' consumer group on <run>.work (and the offsets committed in its transactions)
         allow(acls, principal, new ResourcePattern(ResourceType.GROUP, "kdstream-" + runId + "-teachers",
                 PatternType.LITERAL), AclOperation.READ);
@@ -46,6 +51,25 @@ public final class RunAcls {
         // the planner's and every instance's transactional ids: kdstream-<run>-planner, kdstream-<run>-teacher-<id>
         allow(acls, principal, new ResourcePattern(ResourceType.TRANSACTIONAL_ID, "kdstream-" + runId + "-",
                 PatternType.PREFIXED), AclOperation.WRITE);
+        return acls;
+    }
+
+    /**
+     * {@code kdstream runs} on every run: find runs and their configuration (Describe,
+     * DescribeConfigs on topics), read manifests and work plans (Read), see consumer groups and
+     * their offsets (Describe on groups), bytes on the brokers and the list of groups (Describe on
+     * the cluster, which also lets the principal list ACLs). {@code runs delete} also needs Delete
+     * on topics and groups; a read-only operator leaves those out.
+     */
+    public static List<AclBinding> runsOperator(String principal) {
+        List<AclBinding> acls = new ArrayList<>();
+        ResourcePattern anyTopic = new ResourcePattern(ResourceType.TOPIC, "*", PatternType.LITERAL);
+        allow(acls, principal, anyTopic, AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS, AclOperation.READ,
+                AclOperation.DELETE);
+        allow(acls, principal, new ResourcePattern(ResourceType.GROUP, "*", PatternType.LITERAL),
+                AclOperation.DESCRIBE, AclOperation.DELETE);
+        allow(acls, principal, new ResourcePattern(ResourceType.CLUSTER, "kafka-cluster", PatternType.LITERAL),
+                AclOperation.DESCRIBE);
         return acls;
     }
 

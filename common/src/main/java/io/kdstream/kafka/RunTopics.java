@@ -1,7 +1,24 @@
 package io.kdstream.kafka;
 
+import java.util.List;
+import java.util.Optional;
+
 /** The four topics of a run (DESIGN.md §1). */
 public record RunTopics(String runId) {
+
+    private static final String MANIFEST_SUFFIX = ".manifest";
+
+    /** The run whose manifest topic this is, if {@code topic} is one; a run exists once its manifest topic does. */
+    public static Optional<RunTopics> ofManifest(String topic) {
+        return topic.endsWith(MANIFEST_SUFFIX) && topic.length() > MANIFEST_SUFFIX.length()
+                ? Optional.of(new RunTopics(topic.substring(0, topic.length() - MANIFEST_SUFFIX.length())))
+                : Optional.empty();
+    }
+
+    /** All four, in the order of this class. */
+    public List<String> all() {
+        return List.of(features(), work(), manifest(), dlq());
+    }
 
     public String features() {
         return runId + ".features";
@@ -14,7 +31,7 @@ public record RunTopics(String runId) {
 
     /** Compacted; holds the run's {@link io.kdstream.codec.RunSpec}. */
     public String manifest() {
-        return runId + ".manifest";
+        return runId + MANIFEST_SUFFIX;
     }
 
     /** Records a consumer could not decode or validate, with the reason in headers. */

@@ -1,6 +1,7 @@
 package io.kdstream.student;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,6 +17,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
@@ -25,7 +27,9 @@ import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.FeatureBatchValidator;
 import io.kdstream.codec.InvalidBatchException;
 import io.kdstream.kafka.DeadLetterQueue;
+import io.kdstream.kafka.CommitTimes;
 import io.kdstream.kafka.KafkaClients;
+import io.kdstream.kafka.RunTopics;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
@@ -37,6 +41,12 @@ import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
  * reaches the trainer, as a batch or as a rejection, so checkpoint offsets cover both.
  *
  * <p>The consumer is confined to the fetch thread; offset commits and rewinds are handed to it.
+ *
+ * <p>Records that were deleted before they were read (retention, {@code deleteRecords}) end the
+ * stream with a {@link BatchesGoneException}: when it opens (the offsets it starts from, and the
+ * whole topic if replays follow), when a fetch finds its offset below the log start offset (the
+ * consumer runs with {@code auto.offset.reset=none}, so it cannot jump over them silently; a
+ * replay starts at offset 0 for the same reason), and once a second while replays are to come.
  */
 final class BatchStream implements BatchFeed {
 
@@ -56,6 +66,9 @@ final class BatchStream implements BatchFeed {
     private volatile boolean closing;
     private volatile Throwable failure;
     private volatile int pass;
+    private final int passes;
+    private final DeletedBatches deleted;
+    private final Map<Integer, String> lastKeys = new HashMap<>();
     private long unreachableSince;
     private long lastUnreachableLog;
 
@@ -63,9 +76,12 @@ final class BatchStream implements BatchFeed {
     private static final Duration POLL_TIMEOUT = Duration.ofMillis(50);
     private static final Duration UNREACHABLE_LOG_INTERVAL = Duration.ofSeconds(30);
 
-    BatchStream(KafkaClients clients, String topic, String group, Map<Integer, Long> startOffsets, int startPass,
-                FeatureBatchValidator validator, DeadLetterQueue dlq, int prefetch, MeterRegistry registry) {
-        this.topic = topic;
+    /** @param passes how many passes over the topic the trainer makes in all (1 + replays) */
+    BatchStream(KafkaClients clients, RunTopics run, String group, Map<Integer, Long> startOffsets, int startPass,
+                int passes, FeatureBatchValidator validator, DeadLetterQueue dlq, int prefetch, MeterRegistry registry) {
+        this.topic = run.features();
+        this.passes = passes;
+        this.deleted = new DeletedBatches(clients, run.runId());
         this.queue = new ArrayBlockingQueue<>(prefetch);
         this.validator = validator;
         this.dlq = dlq;
@@ -77,6 +93,9 @@ final class BatchStream implements BatchFeed {
         // at every pass boundary (docs/benchmarks.md, pipeline). Records still arrive the moment
         // they are written; only an idle poll comes back sooner.
         cfg.putIfAbsent(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, (int) POLL_TIMEOUT.toMillis());
+        // every position is set by seek(); an offset out of range means deleted records (or a
+        // recreated topic), which "earliest" would skip without a word
+        cfg.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
         this.consumer = new KafkaConsumer<>(cfg);
         this.clientMetrics = new KafkaClientMetrics(consumer);
         clientMetrics.bindTo(registry);
@@ -90,6 +109,7 @@ final class BatchStream implements BatchFeed {
             throw new IllegalStateException("topic " + topic + " does not exist: has a teacher started this run?");
         }
         consumer.assign(parts);
+        Map<TopicPartition, Long> needed = new HashMap<>();
         for (TopicPartition tp : parts) {
             Long start = startOffsets.get(tp.partition());
             if (start != null) {
@@ -97,6 +117,14 @@ final class BatchStream implements BatchFeed {
             } else {
                 consumer.seekToBeginning(List.of(tp));
             }
+            needed.put(tp, replaysFollow(startPass) || start == null ? 0L : start);
+        }
+        try {
+            deleted.require(needed, consumer.beginningOffsets(parts, Duration.ofSeconds(60)), lastKeys);
+        } catch (RuntimeException e) {
+            clientMetrics.close();
+            consumer.close();
+            throw e;
         }
         this.thread = new Thread(this::fetchLoop, "kdstream-fetch-" + group);
         thread.setDaemon(true);
@@ -106,6 +134,9 @@ final class BatchStream implements BatchFeed {
     @Override
     public Item take(Duration timeout) throws InterruptedException {
         Throwable f = failure;
+        if (f instanceof BatchesGoneException gone) {
+            throw gone; // at once: the batches queued before the gap do not make the run whole
+        }
         if (f != null && queue.isEmpty()) {
             throw new IllegalStateException("reading " + topic + " failed: " + f.getMessage(), f);
         }
@@ -122,7 +153,8 @@ final class BatchStream implements BatchFeed {
         CompletableFuture<Void> done = new CompletableFuture<>();
         commands.add(c -> {
             Map<TopicPartition, OffsetAndMetadata> m = new HashMap<>();
-            offsets.forEach((p, o) -> m.put(new TopicPartition(topic, p), new OffsetAndMetadata(o)));
+            Instant now = Instant.now(); // the admin API has no commit time; `kdstream runs` reads this one
+            offsets.forEach((p, o) -> m.put(new TopicPartition(topic, p), CommitTimes.stamped(o, now)));
             try {
                 c.commitSync(m);
                 done.complete(null);
@@ -136,9 +168,12 @@ final class BatchStream implements BatchFeed {
     @Override
     public void rewind(int newPass) {
         commands.add(c -> {
-            c.seekToBeginning(c.assignment());
+            // offset 0, not seekToBeginning(): if records were deleted, the fetch fails as out of
+            // range and says so, instead of the replay starting at the new log start
+            c.assignment().forEach(tp -> c.seek(tp, 0));
             queue.clear();
             pass = newPass;
+            lastKeys.clear();
         });
     }
 
@@ -151,7 +186,8 @@ final class BatchStream implements BatchFeed {
                     probeEndOffsets();
                     lastEnd = System.nanoTime();
                 }
-                for (ConsumerRecord<String, byte[]> r : consumer.poll(POLL_TIMEOUT)) {
+                for (ConsumerRecord<String, byte[]> r : poll()) {
+                    lastKeys.put(r.partition(), r.key());
                     Item item = toItem(r, pass);
                     while (!closing && !queue.offer(item, 100, TimeUnit.MILLISECONDS)) {
                         runCommands(); // commits must not wait for the trainer to drain the queue
@@ -163,6 +199,9 @@ final class BatchStream implements BatchFeed {
             }
         } catch (WakeupException e) {
             // close() interrupts a poll this way
+        } catch (BatchesGoneException e) {
+            LOG.error(e.getMessage());
+            failure = e;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Throwable t) {
@@ -175,10 +214,42 @@ final class BatchStream implements BatchFeed {
                 runCommands();
             } catch (WakeupException e) {
                 // closing: pending commits fail and their callers are told so
+            } catch (BatchesGoneException e) {
+                failure = e; // a gap found by a last command; the trainer is told at its next take()
             }
             clientMetrics.close();
             consumer.close(Duration.ofSeconds(5));
         }
+    }
+
+    private boolean replaysFollow(int currentPass) {
+        return currentPass + 1 < passes;
+    }
+
+    /**
+     * Polls; a position below the log start offset is a gap of deleted records and ends the
+     * stream. A position above the end (the topic was recreated) starts over from the beginning,
+     * as {@code auto.offset.reset=earliest} did.
+     */
+    private Iterable<ConsumerRecord<String, byte[]>> poll() {
+        try {
+            return consumer.poll(POLL_TIMEOUT);
+        } catch (OffsetOutOfRangeException e) {
+            Map<TopicPartition, Long> starts = consumer.beginningOffsets(e.offsetOutOfRangePartitions().keySet(),
+                    PROBE_TIMEOUT);
+            deleted.require(e.offsetOutOfRangePartitions(), starts, lastKeys);
+            LOG.warn("{}: offsets {} are past the end of the topic (was it recreated?); reading from the beginning",
+                    topic, e.offsetOutOfRangePartitions());
+            consumer.seekToBeginning(e.offsetOutOfRangePartitions().keySet());
+            return List.of();
+        }
+    }
+
+    /** A replay still to come needs every record from offset 0. */
+    private void requireWholeTopic() {
+        Map<TopicPartition, Long> zero = new HashMap<>();
+        consumer.assignment().forEach(tp -> zero.put(tp, 0L));
+        deleted.require(zero, consumer.beginningOffsets(consumer.assignment(), PROBE_TIMEOUT), Map.of());
     }
 
     /**
@@ -191,6 +262,9 @@ final class BatchStream implements BatchFeed {
         try {
             consumer.endOffsets(consumer.assignment(), PROBE_TIMEOUT)
                     .forEach((tp, o) -> endOffsets.put(tp.partition(), o));
+            if (replaysFollow(pass)) {
+                requireWholeTopic();
+            }
             if (unreachableSince != 0) {
                 LOG.info("{}: Kafka reachable again after {} s; reading on", topic,
                         (System.nanoTime() - unreachableSince) / 1_000_000_000L);

@@ -34,7 +34,8 @@ import picocli.CommandLine.Option;
 @Command(name = "student", mixinStandardHelpOptions = true,
         description = {"Trains one student from a run's feature stream (VkD objective).",
                 "Runs in its own consumer group. Resumes from the newest valid checkpoint. Exit codes: 0 done (or stopped by SIGTERM after a",
-                "checkpoint), 1 error, 3 stopped idle before every batch arrived."})
+                "checkpoint), 1 error, 3 stopped idle before every batch arrived, 4 Kafka refused the login or an ACL,",
+                "6 batches it still needed were deleted from <run>.features (retention or deleteRecords; one line names the range)."})
 public final class StudentCommand implements Callable<Integer> {
 
     private static final Logger LOG = LoggerFactory.getLogger(StudentCommand.class);
@@ -203,6 +204,15 @@ public final class StudentCommand implements Callable<Integer> {
         try (GracefulShutdown shutdown = GracefulShutdown.install(trainer::stop, Duration.ofSeconds(120))) {
             try {
                 result = trainer.run();
+            } catch (BatchesGoneException e) {
+                // nothing to retry or debug: the batches cannot come back; one line, a distinct code
+                if (metrics != null) {
+                    metrics.markFailed(e.getMessage());
+                }
+                System.err.println("student: " + e.getMessage());
+                System.err.flush();
+                shutdown.done(BatchesGoneException.EXIT_CODE);
+                return BatchesGoneException.EXIT_CODE;
             } catch (TrainingDivergedException e) {
                 if (metrics != null) {
                     metrics.markFailed(e.getMessage());

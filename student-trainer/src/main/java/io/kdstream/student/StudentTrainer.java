@@ -122,7 +122,7 @@ public final class StudentTrainer {
             long lastRecordNanos = System.nanoTime();
             Outcome outcome = Outcome.COMPLETED;
 
-            try (BatchFeed stream = opener(topics, dlqProducer).open(state.offsets(), state.pass())) {
+            try (BatchFeed stream = opener(topics, dlqProducer, passes).open(state.offsets(), state.pass())) {
                 metrics.watch(stream);
                 while (!state.complete()) {
                     if (stopping.get()) {
@@ -230,7 +230,7 @@ public final class StudentTrainer {
     }
 
     /** The feed given to the builder, or {@code <run>.features} with its dead-letter queue. */
-    private BatchFeed.Opener opener(RunTopics topics, KafkaProducer<String, byte[]> dlqProducer) {
+    private BatchFeed.Opener opener(RunTopics topics, KafkaProducer<String, byte[]> dlqProducer, int passes) {
         if (feed != null) {
             return feed;
         }
@@ -238,7 +238,7 @@ public final class StudentTrainer {
         FeatureBatchValidator validator = run.inputMode() == InputMode.REFERENCE
                 ? new FeatureBatchValidator(run).withSampleIds(requireTrain()::contains)
                 : new FeatureBatchValidator(run);
-        return (offsets, startPass) -> new BatchStream(clients, topics.features(), group, offsets, startPass,
+        return (offsets, startPass) -> new BatchStream(clients, topics, group, offsets, startPass, passes,
                 validator, dlq, prefetch, registry);
     }
 

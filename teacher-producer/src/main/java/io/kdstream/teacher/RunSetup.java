@@ -2,13 +2,18 @@ package io.kdstream.teacher;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import io.kdstream.codec.RunSpec;
+import io.kdstream.kafka.KafkaAccessErrors;
 import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.ManifestStore;
+import io.kdstream.kafka.RunRetention;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TopicAdmin;
 
@@ -19,18 +24,31 @@ import io.kdstream.kafka.TopicAdmin;
  */
 public final class RunSetup {
 
+    private static final Logger LOG = LoggerFactory.getLogger(RunSetup.class);
+
     /**
      * @param featurePartitions partitions of {@code <run>.features}
      * @param workPartitions    partitions of {@code <run>.work}, the most teachers that can work at once
      * @param batchesPerItem    batches per work item (one transaction)
      * @param replicationFactor topic replication factor; -1 for the broker default
+     * @param retention         topic-level retention of the run's topics when created
      */
     public record Settings(int featurePartitions, int workPartitions, int batchesPerItem, short replicationFactor,
-                           Duration timeout) {
+                           Duration timeout, RunRetention retention) {
         public Settings {
             if (featurePartitions <= 0 || workPartitions <= 0 || batchesPerItem <= 0) {
                 throw new IllegalArgumentException("partitions and batches per item must be > 0");
             }
+            if (retention == null) {
+                throw new IllegalArgumentException("retention is required (RunRetention.untilDeleted())");
+            }
+        }
+
+        /** Settings whose features and work items stay until the run is deleted. */
+        public Settings(int featurePartitions, int workPartitions, int batchesPerItem, short replicationFactor,
+                        Duration timeout) {
+            this(featurePartitions, workPartitions, batchesPerItem, replicationFactor, timeout,
+                    RunRetention.untilDeleted());
         }
 
         public static Settings defaults() {
@@ -47,18 +65,42 @@ public final class RunSetup {
      */
     public static RunSpec prepare(KafkaClients clients, RunSpec spec, Settings settings) {
         RunTopics t = new RunTopics(spec.runId());
+        RunRetention retention = settings.retention();
+        Map<String, String> maxBytes = TopicAdmin.maxMessageBytes(clients.maxRecordBytes());
         try (Admin admin = Admin.create(clients.admin())) {
             TopicAdmin.ensureTopics(admin, List.of(
                     new NewTopic(t.features(), settings.featurePartitions(), settings.replicationFactor())
-                            .configs(TopicAdmin.maxMessageBytes(clients.maxRecordBytes())),
-                    new NewTopic(t.work(), settings.workPartitions(), settings.replicationFactor()),
+                            .configs(RunRetention.merge(maxBytes, retention.stream())),
+                    new NewTopic(t.work(), settings.workPartitions(), settings.replicationFactor())
+                            .configs(retention.stream()),
                     new NewTopic(t.dlq(), 1, settings.replicationFactor())
-                            .configs(TopicAdmin.maxMessageBytes(clients.maxRecordBytes()))),
+                            .configs(RunRetention.merge(maxBytes, RunRetention.dlq()))),
                     settings.timeout());
         }
         RunSpec manifest = new ManifestStore(clients).publishIfAbsent(spec, settings.timeout());
+        warnAboutShortRetention(clients, t, retention, settings.timeout());
         manifest.requireMatches(spec);
         WorkPlanner.planOnce(clients, spec, settings.batchesPerItem(), settings.timeout());
         return manifest;
+    }
+
+    /**
+     * Topics that existed before (an older teacher, or created by hand) may keep records for less
+     * time than the run needs. The teacher says so once, with the command that fixes it, and does
+     * not alter the topic itself: retention is the operator's decision (it may be deliberate, and
+     * AlterConfigs is more than a teacher's ACLs should hold). Without DescribeConfigs on the
+     * topics it cannot check and says that instead.
+     */
+    private static void warnAboutShortRetention(KafkaClients clients, RunTopics t, RunRetention retention,
+                                                Duration timeout) {
+        try (Admin admin = Admin.create(clients.admin())) {
+            retention.shortfalls(admin, t, clients.bootstrapServers(), timeout).forEach(LOG::warn);
+        } catch (IllegalStateException e) {
+            if (KafkaAccessErrors.describe(e).isEmpty()) {
+                throw e;
+            }
+            LOG.warn("cannot check the retention of run {}'s topics (no DescribeConfigs ACL on them): {}",
+                    t.runId(), e.getMessage());
+        }
     }
 }

@@ -29,6 +29,7 @@ import io.kdstream.data.DatasetRef;
 import io.kdstream.data.ImageDataset;
 import io.kdstream.data.InputNormalization;
 import io.kdstream.kafka.KafkaClients;
+import io.kdstream.kafka.RunRetention;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.lifecycle.GracefulShutdown;
 import io.kdstream.metrics.MetricsServer;
@@ -140,6 +141,16 @@ public final class TeacherCommand implements Callable<Integer> {
             description = "How long a dead teacher's open transaction blocks students (ISO-8601; default: ${DEFAULT-VALUE}).")
     Duration transactionTimeout;
 
+    @Option(names = "--retention", paramLabel = "DURATION",
+            description = {"How long <run>.features and <run>.work keep records when this teacher creates them (ISO-8601,",
+                    "e.g. P90D). Default: until the run is deleted (kdstream runs delete). The manifest is compacted, the",
+                    "DLQ keeps 7 days. A shorter retention on an existing topic is reported once with the command to fix it."})
+    Duration retention;
+
+    @Option(names = "--broker-bytes-budget", defaultValue = "0", paramLabel = "BYTES",
+            description = "Disk the run may use on the brokers, all replicas; exported for the alert (0 = none).")
+    long brokerBytesBudget;
+
     @Option(names = "--progress-interval", defaultValue = "5",
             description = "Seconds between JSON progress lines on stdout; 0 disables (default: ${DEFAULT-VALUE}).")
     int progressInterval;
@@ -186,10 +197,11 @@ public final class TeacherCommand implements Callable<Integer> {
                     InputMode.valueOf(inputs.toUpperCase(java.util.Locale.ROOT)), policy.toString(), batchSize, epochs,
                     batches.batchesPerEpoch(), seed);
             RunSetup.prepare(clients, spec, new RunSetup.Settings(featurePartitions, workPartitions, batchesPerItem,
-                    replicationFactor, clients.timeout()));
+                    replicationFactor, clients.timeout(), new RunRetention(retention)));
 
             InputNormalization inputNorm = new InputNormalization(floats(card.normMean()), floats(card.normStd()));
             try (Admin admin = Admin.create(clients.admin());
+                 RunDiskMetrics disk = RunDiskMetrics.start(admin, run, brokerBytesBudget, registry);
                  TeacherPipeline pipeline = new TeacherPipeline(teacher, batches, inputNorm,
                          normalization.create(), spec, instance, metrics)) {
                 LeadMonitor monitor = new LeadMonitor(admin, new RunTopics(run).features(), studentGroups, true,
