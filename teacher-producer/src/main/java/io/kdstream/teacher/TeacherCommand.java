@@ -4,16 +4,13 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.kafka.clients.admin.Admin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,6 +34,7 @@ import io.kdstream.model.FeatureModel;
 import io.kdstream.model.FeatureModels;
 import io.kdstream.model.ModelCard;
 import io.kdstream.model.TorchScriptFeatureModel;
+import io.kdstream.progress.ProgressEvent;
 import io.kdstream.vkd.Normalization;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import picocli.CommandLine;
@@ -213,7 +211,7 @@ public final class TeacherCommand implements Callable<Integer> {
         });
         int total = spec.epochs() * spec.batchesPerEpoch();
         if (progressInterval > 0) {
-            progress.scheduleAtFixedRate(() -> printProgress(registry, total, "progress"), progressInterval,
+            progress.scheduleAtFixedRate(() -> printProgress(registry, total, ProgressEvent.Kind.PROGRESS), progressInterval,
                     progressInterval, TimeUnit.SECONDS);
         }
         long t0 = System.nanoTime();
@@ -236,31 +234,23 @@ public final class TeacherCommand implements Callable<Integer> {
                     metrics.close();
                 }
             }
-            Map<String, Object> done = printProgress(registry, total, "result");
-            LOG.info("teacher finished: {} batches in {} s", done.get("batches"),
+            ProgressEvent.TeacherProgress done = printProgress(registry, total, ProgressEvent.Kind.RESULT);
+            LOG.info("teacher finished: {} batches in {} s", done.batches(),
                     (System.nanoTime() - t0) / 1_000_000_000L);
             shutdown.done(0);
             return 0;
         }
     }
 
-    private static Map<String, Object> printProgress(PrometheusMeterRegistry registry, int total, String event) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("event", event);
-        m.put("role", "teacher");
-        m.put("batches", (long) registry.get("kdstream.teacher.batches").counter().count());
-        m.put("total", total);
-        m.put("samples", (long) registry.get("kdstream.teacher.samples").counter().count());
-        var fwd = registry.get("kdstream.teacher.forward").timer();
-        m.put("forward_seconds", fwd.totalTime(TimeUnit.MILLISECONDS) / 1000.0);
-        m.put("paused_seconds", registry.get("kdstream.teacher.paused").counter().count());
-        try {
-            System.out.println(new ObjectMapper().writeValueAsString(m));
-            System.out.flush();
-        } catch (IOException e) {
-            LOG.debug("progress line failed", e);
-        }
-        return m;
+    private static ProgressEvent.TeacherProgress printProgress(PrometheusMeterRegistry registry, int total,
+                                                               ProgressEvent.Kind event) {
+        ProgressEvent.TeacherProgress p = new ProgressEvent.TeacherProgress(event,
+                (long) registry.get("kdstream.teacher.batches").counter().count(), total,
+                (long) registry.get("kdstream.teacher.samples").counter().count(),
+                registry.get("kdstream.teacher.forward").timer().totalTime(TimeUnit.MILLISECONDS) / 1000.0,
+                registry.get("kdstream.teacher.paused").counter().count());
+        p.print();
+        return p;
     }
 
     private FeatureModel openTeacher(ImageDataset train) throws IOException {
