@@ -71,7 +71,7 @@ final class ChaosRig {
     ChildProcess launch(String name, List<String> args) throws IOException {
         Path log = log(name);
         Files.createDirectories(log.getParent());
-        return ChildProcess.start(name, KdstreamJvm.mainClass(KdstreamJvm.KDSTREAM_MAIN).optJar(jar).addArgs(args)
+        return ChildProcess.start(name, KdstreamJvm.kdstream(args).optJar(jar)
                 .optSingleTorchThread().optHeap("512m").optLog(log).build());
     }
 

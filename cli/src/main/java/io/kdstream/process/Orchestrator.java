@@ -74,7 +74,7 @@ public final class Orchestrator implements AutoCloseable {
                 : List.of("train-teacher", "--arch", "resnet", "--epochs", "10", "--threads", "1",
                         "--out", dir.toString());
         say("training the teacher (once; cached in %s)", dir);
-        Process p = KdstreamJvm.mainClass(KdstreamJvm.KDSTREAM_MAIN).addArgs(args).optHeap("2g")
+        Process p = KdstreamJvm.kdstream(args).optHeap("2g")
                 .optJvmOption("-XX:+UseSerialGC").optInheritIO().build().start();
         int code = p.waitFor();
         if (code != 0) {
@@ -176,7 +176,7 @@ public final class Orchestrator implements AutoCloseable {
      * and one libtorch thread unless the user set OMP_NUM_THREADS.
      */
     private static KdstreamJvm.Builder service(String maxHeap, List<String> args) {
-        KdstreamJvm.Builder jvm = KdstreamJvm.mainClass(KdstreamJvm.KDSTREAM_MAIN).addArgs(args).optHeap(maxHeap)
+        KdstreamJvm.Builder jvm = KdstreamJvm.kdstream(args).optHeap(maxHeap)
                 .optJvmOption("-XX:+UseSerialGC");
         return System.getenv("OMP_NUM_THREADS") == null ? jvm.optEnv("OMP_NUM_THREADS", "1") : jvm;
     }

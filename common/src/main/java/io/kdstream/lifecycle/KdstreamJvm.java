@@ -1,6 +1,5 @@
 package io.kdstream.lifecycle;
 
-import java.io.File;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,7 +16,7 @@ import java.util.function.Consumer;
  * JVM's {@code java}; process-wide settings that every child needs go here, nowhere else.
  *
  * <pre>{@code
- * Process student = KdstreamJvm.subcommand("student", "--run", run, "--group", group)
+ * Process student = KdstreamJvm.kdstream(List.of("student", "--run", run, "--group", group))
  *         .optHeap("512m")
  *         .optLog(logFile)
  *         .build()
@@ -47,7 +46,7 @@ public final class KdstreamJvm {
         if (b.jar != null) {
             cmd.addAll(List.of("-jar", b.jar.toString()));
         } else {
-            cmd.addAll(List.of("-cp", b.classPath, b.mainClass));
+            cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), b.mainClass));
         }
         cmd.addAll(b.args);
         this.command = List.copyOf(cmd);
@@ -67,9 +66,9 @@ public final class KdstreamJvm {
         return b.addArgs(args);
     }
 
-    /** {@code kdstream <name> <args>} on this JVM's class path (or {@link Builder#optJar a jar}). */
-    public static Builder subcommand(String name, String... args) {
-        return mainClass(KDSTREAM_MAIN, name).addArgs(args);
+    /** {@code kdstream <args>} (the first argument names the subcommand) on this JVM's class path or {@link Builder#optJar a jar}. */
+    public static Builder kdstream(List<String> args) {
+        return mainClass(KDSTREAM_MAIN).addArgs(args);
     }
 
     /** The whole command line, {@code java} first. */
@@ -101,7 +100,6 @@ public final class KdstreamJvm {
         private final List<String> args = new ArrayList<>();
         private final Map<String, String> env = new LinkedHashMap<>();
         private String mainClass;
-        private String classPath = System.getProperty("java.class.path");
         private Path jar;
         private String heap;
         private String cpus;
@@ -155,13 +153,7 @@ public final class KdstreamJvm {
             return this;
         }
 
-        /** The class path (default: this JVM's). */
-        public Builder optClassPath(List<Path> entries) {
-            this.classPath = String.join(File.pathSeparator, entries.stream().map(Path::toString).toList());
-            return this;
-        }
-
-        /** Pins the JVM to these CPUs with {@code taskset -c}, e.g. {@code "0"}. */
+        /** Pins the JVM to these CPUs with {@code taskset -c}, e.g. {@code "0"} (the pipeline benchmark's teacher). */
         public Builder optCpus(String cpuList) {
             this.cpus = cpuList;
             return this;

@@ -43,7 +43,7 @@ class ProgressEventTest {
 
         Map<String, Object> result = line("result", "student");
         result.put("group", "g1");
-        result.put("outcome", "finished");
+        result.put("outcome", "completed");
         result.put("steps", 80L);
         result.put("trained", 80);
         result.put("total", 80);
@@ -53,7 +53,7 @@ class ProgressEventTest {
         result.put("duplicates", 1L);
         result.put("rejected", 2L);
         result.put("nonfinite", 3L);
-        assertThat(new StudentResult("g1", "finished", 80, 80, 80, Double.NaN, "test", 0.5, 1, 2, 3).toJson())
+        assertThat(new StudentResult("g1", "completed", 80, 80, 80, Double.NaN, "test", 0.5, 1, 2, 3).toJson())
                 .isEqualTo(JSON.writeValueAsString(result));
     }
 
@@ -85,7 +85,7 @@ class ProgressEventTest {
                 .orElseThrow()).finished()).isTrue();
         // NaN travels as "NaN" and reads back as NaN
         StudentResult nan = (StudentResult) ProgressEvent.parse(
-                new StudentResult("g", "finished", 1, 1, 1, Double.NaN, "test", Double.NaN, 0, 0, 0).toJson()).orElseThrow();
+                new StudentResult("g", "completed", 1, 1, 1, Double.NaN, "test", Double.NaN, 0, 0, 0).toJson()).orElseThrow();
         assertThat(nan.accuracy()).isNaN();
     }
 
