@@ -74,8 +74,8 @@ public final class Orchestrator implements AutoCloseable {
                 : List.of("train-teacher", "--arch", "resnet", "--epochs", "10", "--threads", "1",
                         "--out", dir.toString());
         say("training the teacher (once; cached in %s)", dir);
-        Process p = KdstreamJvm.kdstream(args).optHeap("2g")
-                .optJvmOption("-XX:+UseSerialGC").optInheritIO().build().start();
+        Process p = KdstreamJvm.kdstream(args).optHeap("2g").optJvmOption("-XX:+UseSerialGC").optInheritIO().build()
+                .start();
         int code = p.waitFor();
         if (code != 0) {
             throw new IllegalStateException("teacher training failed with exit code " + code);
@@ -110,8 +110,8 @@ public final class Orchestrator implements AutoCloseable {
      * with {@code args.apply(student)}; {@code onDone} sees each one that exits. Returns the number
      * that failed (non-zero exit or not every batch trained).
      */
-    public int runStudents(List<StudentState> students, Function<StudentState, List<String>> args, Path logDir, int parallel,
-                    Consumer<StudentState> onDone) throws IOException, InterruptedException {
+    public int runStudents(List<StudentState> students, Function<StudentState, List<String>> args, Path logDir,
+                           int parallel, Consumer<StudentState> onDone) throws IOException, InterruptedException {
         Deque<StudentState> queue = new ArrayDeque<>(students);
         List<Map.Entry<StudentState, ChildProcess>> running = new ArrayList<>();
         int failures = 0;
@@ -176,8 +176,7 @@ public final class Orchestrator implements AutoCloseable {
      * and one libtorch thread unless the user set OMP_NUM_THREADS.
      */
     private static KdstreamJvm.Builder service(String maxHeap, List<String> args) {
-        KdstreamJvm.Builder jvm = KdstreamJvm.kdstream(args).optHeap(maxHeap)
-                .optJvmOption("-XX:+UseSerialGC");
+        KdstreamJvm.Builder jvm = KdstreamJvm.kdstream(args).optHeap(maxHeap).optJvmOption("-XX:+UseSerialGC");
         return System.getenv("OMP_NUM_THREADS") == null ? jvm.optEnv("OMP_NUM_THREADS", "1") : jvm;
     }
 
