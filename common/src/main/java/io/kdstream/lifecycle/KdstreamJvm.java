@@ -66,7 +66,10 @@ public final class KdstreamJvm {
         return b.addArgs(args);
     }
 
-    /** {@code kdstream <args>} (the first argument names the subcommand) on this JVM's class path or {@link Builder#optJar a jar}. */
+    /**
+     * {@code kdstream <args>} (the first argument names the subcommand), on this JVM's class path
+     * or from {@link Builder#optJar the kdstream jar}.
+     */
     public static Builder kdstream(List<String> args) {
         return mainClass(KDSTREAM_MAIN).addArgs(args);
     }
@@ -147,7 +150,7 @@ public final class KdstreamJvm {
             return this;
         }
 
-        /** Runs {@code java -jar jar} instead of the main class on this JVM's class path. */
+        /** Runs {@code java -jar kdstreamJar} (its manifest names the main class) instead of this JVM's class path. */
         public Builder optJar(Path kdstreamJar) {
             this.jar = kdstreamJar;
             return this;
