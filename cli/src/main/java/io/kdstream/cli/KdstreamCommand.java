@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
                 io.kdstream.teacher.TeacherCommand.class,
                 io.kdstream.student.StudentCommand.class,
                 io.kdstream.demo.DemoCommand.class,
-                io.kdstream.demo.StudyCommand.class,
+                io.kdstream.study.StudyCommand.class,
                 io.kdstream.chaos.ChaosCommand.class,
                 io.kdstream.runs.RunsCommand.class,
                 CommandLine.HelpCommand.class

@@ -10,10 +10,15 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
 
-import com.fasterxml.jackson.databind.JsonNode;
-
+import io.kdstream.experiment.Experiment;
+import io.kdstream.experiment.SetupFacts;
+import io.kdstream.experiment.StudentState;
 import io.kdstream.model.ModelCard;
+import io.kdstream.process.ChildProcess;
+import io.kdstream.process.Orchestrator;
+import io.kdstream.progress.ProgressEvent.TeacherProgress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -76,18 +81,18 @@ public final class DemoCommand implements Callable<Integer> {
                     : o.startBroker(workDir.resolve("kafka"), true, runDir.resolve("logs/broker.log"));
             Path teacherDir = teacher != null ? teacher : o.teacher(teacherCacheDir(), quick);
             ModelCard card = ModelCard.read(teacherDir);
-            say("teacher %s (d_t=%d), test accuracy %s", card.arch(), card.featureDim(), percent(card.testAccuracy()));
+            say("teacher %s (d_t=%d), test accuracy %s", card.arch(), card.featureDim(), SetupFacts.percent(card.testAccuracy()));
 
             List<StudentState> students = new ArrayList<>();
             for (Experiment e : Experiment.all(nSeeds)) {
                 students.add(new StudentState(e, e.group(run)));
             }
-            Map<String, Object> teacherState = new LinkedHashMap<>();
+            AtomicReference<TeacherProgress> teacherProgress = new AtomicReference<>();
             long teacherStart = System.nanoTime();
             ChildProcess producer = o.startTeacher(run, bs, teacherDir, limit, nEpochs, batch, "layer", "flip",
-                    runDir.resolve("logs/teacher.log"), teacherState);
+                    runDir.resolve("logs/teacher.log"), teacherProgress::set);
 
-            ProgressBoard board = new ProgressBoard(teacherState, students);
+            ProgressBoard board = new ProgressBoard(teacherProgress::get, students);
             board.start();
             int failures = o.runStudents(students, s -> studentArgs(s, run, bs, arch, runDir), runDir.resolve("logs"),
                     parallel, s -> { });
@@ -100,20 +105,19 @@ public final class DemoCommand implements Callable<Integer> {
             }
             o.stopAll();
 
-            JsonNode tr = (JsonNode) teacherState.get("last");
+            TeacherProgress tr = teacherProgress.get();
             Map<String, Object> setup = new LinkedHashMap<>();
             setup.put("command", "kdstream demo" + (quick ? " --quick" : ""));
             setup.put("date", LocalDateTime.now().format(DateTimeFormatter.ISO_LOCAL_DATE_TIME));
-            setup.put("machine", machine());
+            setup.put("machine", SetupFacts.machine());
             setup.put("run", run);
             setup.put("data", "Fashion-MNIST, " + limit + " training images (stratified), full 10,000-image test split");
-            setup.put("teacher", card.arch() + ", d_t=" + card.featureDim() + ", test accuracy "
-                    + percent(card.testAccuracy()) + ", id " + card.parametersSha256());
-            setup.put("stream", nEpochs + " epochs x " + (tr != null ? tr.path("total").asInt() / nEpochs : 0)
+            setup.put("teacher", SetupFacts.teacher(card));
+            setup.put("stream", nEpochs + " epochs x " + (tr != null ? tr.total() / nEpochs : 0)
                     + " batches of " + batch + ", flip augmentation, layer-normalized f16 features, inline inputs");
             setup.put("students", arch + ", AdamW lr 0.002, cosine schedule, " + nSeeds + " seed(s) per row");
             setup.put("teacher_throughput", tr == null ? "n/a" : String.format(Locale.ROOT, "%.0f samples/s over %.0f s",
-                    tr.path("samples").asDouble() / teacherSeconds, teacherSeconds));
+                    tr.samples() / teacherSeconds, teacherSeconds));
             setup.put("wall_time", String.format(Locale.ROOT, "%.0f s", (System.nanoTime() - t0) / 1e9));
             List<DemoReport.Row> rows = DemoReport.rows(students);
             Path report = DemoReport.write(runDir, setup, students, rows);
@@ -159,26 +163,17 @@ public final class DemoCommand implements Callable<Integer> {
     }
 
     private List<String> studentArgs(StudentState s, String run, String bs, String arch, Path runDir) {
-        List<String> args = new ArrayList<>(List.of("--run", run, "--group", s.group,
-                "--bootstrap-servers", bs, "--arch", arch, "--seed", Integer.toString(s.experiment.seed()),
-                "--checkpoint-dir", runDir.resolve("checkpoints").resolve(s.group).toString(),
+        List<String> args = new ArrayList<>(List.of("--run", run, "--group", s.group(),
+                "--bootstrap-servers", bs, "--arch", arch, "--seed", Integer.toString(s.experiment().seed()),
+                "--checkpoint-dir", runDir.resolve("checkpoints").resolve(s.group()).toString(),
                 "--checkpoint-every", "1000", "--eval-every", quick ? "0" : "50", "--eval-limit", "2000",
                 "--progress-interval", "2", "--idle-timeout", "PT10M"));
-        args.addAll(s.experiment.objectiveArgs());
+        args.addAll(s.experiment().objectiveArgs());
         return args;
-    }
-
-    static String machine() {
-        return Runtime.getRuntime().availableProcessors() + " cores, " + System.getProperty("os.name") + " "
-                + System.getProperty("os.arch") + ", Java " + System.getProperty("java.version");
     }
 
     static void say(String fmt, Object... args) {
         System.out.println("[demo] " + String.format(Locale.ROOT, fmt, args));
         System.out.flush();
-    }
-
-    static String percent(Double d) {
-        return d == null ? "unknown" : String.format(Locale.ROOT, "%.2f%%", 100 * d);
     }
 }

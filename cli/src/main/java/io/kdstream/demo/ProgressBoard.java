@@ -2,11 +2,11 @@ package io.kdstream.demo;
 
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
+import java.util.function.Supplier;
 
-import com.fasterxml.jackson.databind.JsonNode;
-
-import io.kdstream.cli.Terminal;
+import io.kdstream.console.Terminal;
+import io.kdstream.experiment.StudentState;
+import io.kdstream.progress.ProgressEvent.TeacherProgress;
 
 /**
  * The combined live view: one line for the teacher and one per student (batches, loss, samples/s,
@@ -15,7 +15,7 @@ import io.kdstream.cli.Terminal;
  */
 final class ProgressBoard {
 
-    private final Map<String, Object> teacher;
+    private final Supplier<TeacherProgress> teacher; // the teacher's last progress line, null before the first
     private final List<StudentState> students;
     private final boolean tty = Terminal.isInteractive();
     private final long start = System.nanoTime();
@@ -23,7 +23,7 @@ final class ProgressBoard {
     private volatile boolean running;
     private int drawnLines;
 
-    ProgressBoard(Map<String, Object> teacher, List<StudentState> students) {
+    ProgressBoard(Supplier<TeacherProgress> teacher, List<StudentState> students) {
         this.teacher = teacher;
         this.students = students;
     }
@@ -58,28 +58,30 @@ final class ProgressBoard {
             out.append("\u001b[").append(drawnLines).append("A"); // cursor up to redraw in place
         }
         List<String> lines = new java.util.ArrayList<>();
-        JsonNode t = (JsonNode) teacher.get("last");
-        long tb = t == null ? 0 : t.path("batches").asLong();
-        long tt = t == null ? 0 : t.path("total").asLong();
+        TeacherProgress t = teacher.get();
+        long tb = t == null ? 0 : t.batches();
+        long tt = t == null ? 0 : t.total();
         double sinceStart = (System.nanoTime() - start) / 1e9;
         String teacherEta = tb > 0 && tt > tb ? String.format(Locale.ROOT, "  ETA %3.0f s", sinceStart / tb * (tt - tb)) : "";
         lines.add(String.format(Locale.ROOT, "%-26s %s %5d/%-5d batches  %s%s", "teacher-producer", bar(tb, tt), tb, tt,
-                t == null ? "starting" : String.format(Locale.ROOT, "forward %.0f s", t.path("forward_seconds").asDouble()),
+                t == null ? "starting" : String.format(Locale.ROOT, "forward %.0f s", t.forwardSeconds()),
                 teacherEta));
         int done = 0;
         int waiting = 0;
         for (StudentState s : students) {
-            if (!all && (s.endNanos != 0 || s.startNanos == 0)) {
-                done += s.endNanos != 0 ? 1 : 0;
-                waiting += s.startNanos == 0 ? 1 : 0;
+            if (!all && (s.hasEnded() || !s.hasStarted())) {
+                done += s.hasEnded() ? 1 : 0;
+                waiting += s.hasStarted() ? 0 : 1;
                 continue;
             }
             double elapsed = s.wallSeconds();
-            String eta = s.trained > 0 && s.total > s.trained
-                    ? String.format(Locale.ROOT, "ETA %3.0f s", elapsed / s.trained * (s.total - s.trained)) : "";
+            long trained = s.trained();
+            long total = s.total();
+            String eta = trained > 0 && total > trained
+                    ? String.format(Locale.ROOT, "ETA %3.0f s", elapsed / trained * (total - trained)) : "";
             lines.add(String.format(Locale.ROOT, "%-26s %s %5d/%-5d loss %6.3f  %5.0f img/s  lag %4d  %-9s %s",
-                    s.experiment.variant() + " seed " + s.experiment.seed(), bar(s.trained, s.total), s.trained,
-                    s.total, s.loss, s.samplesPerSecond, Math.max(0, tb - s.trained), s.status, eta));
+                    s.experiment().variant() + " seed " + s.experiment().seed(), bar(trained, total), trained,
+                    total, s.loss(), s.samplesPerSecond(), Math.max(0, tb - trained), s.status(), eta));
         }
         lines.add(all ? String.format(Locale.ROOT, "elapsed %.0f s", sinceStart)
                 : String.format(Locale.ROOT, "elapsed %.0f s, students done %d, waiting %d, of %d",

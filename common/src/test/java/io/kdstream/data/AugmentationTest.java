@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
@@ -12,6 +11,8 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
+
+import io.kdstream.lifecycle.KdstreamJvm;
 
 class AugmentationTest {
     private static final int H = 6;
@@ -120,11 +121,7 @@ class AugmentationTest {
     @RequiresDataset
     void bitIdenticalInASecondJvm() throws Exception {
         String here = AugmentDigest.digest();
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        Process p = new ProcessBuilder(java.toString(), "-Xmx512m", "-cp", System.getProperty("java.class.path"),
-                AugmentDigest.class.getName())
-                .redirectErrorStream(true)
-                .start();
+        Process p = KdstreamJvm.mainClass(AugmentDigest.class).optHeap("512m").optMergedOutput().build().start();
         boolean done = p.waitFor(60, TimeUnit.SECONDS);
         if (!done) {
             p.destroyForcibly();

@@ -2,12 +2,8 @@ package io.kdstream.student;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,6 +18,7 @@ import io.kdstream.lifecycle.GracefulShutdown;
 import io.kdstream.metrics.MetricsServer;
 import io.kdstream.model.Architecture;
 import io.kdstream.model.Devices;
+import io.kdstream.progress.ProgressEvent;
 import io.kdstream.vkd.FeatureLoss;
 import io.kdstream.vkd.Normalization;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -39,7 +36,6 @@ import picocli.CommandLine.Option;
 public final class StudentCommand implements Callable<Integer> {
 
     private static final Logger LOG = LoggerFactory.getLogger(StudentCommand.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     @Mixin
     ServiceOptions service;
@@ -258,21 +254,9 @@ public final class StudentCommand implements Callable<Integer> {
     }
 
     private void printResult(StudentTrainer.Result result) {
-        Map<String, Object> line = new LinkedHashMap<>();
-        line.put("event", "result");
-        line.put("role", "student");
-        line.put("group", group);
-        line.put("outcome", result.outcome().name().toLowerCase(java.util.Locale.ROOT));
-        line.put("steps", result.steps());
-        line.put("trained", result.trainedBatches());
-        line.put("total", result.totalBatches());
-        line.put("accuracy", result.finalAccuracy());
-        line.put("eval_split", evalSplit);
-        line.put("best_accuracy", result.bestAccuracy());
-        line.put("duplicates", result.duplicatesSkipped());
-        line.put("rejected", result.rejected());
-        line.put("nonfinite", result.nonFiniteSteps());
-        print(line);
+        new ProgressEvent.StudentResult(group, result.outcome().name().toLowerCase(java.util.Locale.ROOT),
+                result.steps(), result.trainedBatches(), result.totalBatches(), result.finalAccuracy(), evalSplit,
+                result.bestAccuracy(), result.duplicatesSkipped(), result.rejected(), result.nonFiniteSteps()).print();
     }
 
     private void checkManifest(RunSpec spec) {
@@ -283,15 +267,6 @@ public final class StudentCommand implements Callable<Integer> {
         if (expectedTeacherId != null && !expectedTeacherId.equals(spec.teacherId())) {
             throw new IllegalStateException("teacher_id: manifest of run " + run + " has " + spec.teacherId()
                     + ", expected " + expectedTeacherId);
-        }
-    }
-
-    static void print(Map<String, Object> line) {
-        try {
-            System.out.println(JSON.writeValueAsString(line));
-            System.out.flush();
-        } catch (JsonProcessingException e) {
-            LOG.debug("progress line failed", e);
         }
     }
 
@@ -313,31 +288,13 @@ public final class StudentCommand implements Callable<Integer> {
                 return;
             }
             last = now;
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("event", "progress");
-            m.put("role", "student");
-            m.put("group", group);
-            m.put("step", e.step());
-            m.put("trained", e.trained());
-            m.put("total", e.totalBatches());
-            m.put("loss", e.total());
-            m.put("ce", e.ce());
-            m.put("feature", e.feature());
-            m.put("kd", e.kd());
-            m.put("samples_per_second", e.samplesPerSecond());
-            print(m);
+            new ProgressEvent.StudentProgress(group, e.step(), e.trained(), e.totalBatches(), e.total(), e.ce(),
+                    e.feature(), e.kd(), e.samplesPerSecond()).print();
         }
 
         @Override
         public void onEval(long step, double accuracy, double loss) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("event", "eval");
-            m.put("role", "student");
-            m.put("group", group);
-            m.put("step", step);
-            m.put("accuracy", accuracy);
-            m.put("loss", loss);
-            print(m);
+            new ProgressEvent.StudentEval(group, step, accuracy, loss).print();
         }
     }
 }

@@ -37,6 +37,7 @@ import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.RunAcls;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.SecuredKafka;
+import io.kdstream.lifecycle.KdstreamJvm;
 
 /**
  * The embedded broker with a SASL_SSL (SCRAM-SHA-512) listener and ACLs, its certificate made
@@ -148,15 +149,12 @@ class SecureClusterIT {
 
     private static Process startStudent(String run, String group, Path props, int metricsPort, String name)
             throws IOException {
-        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Dai.djl.offline=true", "-Xmx512m", "-cp", System.getProperty("java.class.path"),
-                StudentCommand.class.getName(), "--run", run, "--group", group,
+        return KdstreamJvm.mainClass(StudentCommand.class, "--run", run, "--group", group,
                 "--bootstrap-servers", broker.bootstrapServers(), "--kafka-config", props.toString(),
                 "--checkpoint-dir", dir.resolve("ckpt-" + name).toString(), "--arch", "mlp",
                 "--metrics-port", Integer.toString(metricsPort), "--progress-interval", "1",
-                "--manifest-timeout", "PT60S", "--idle-timeout", "PT60S", "--kafka-timeout", "PT60S");
-        return new ProcessBuilder(cmd).redirectOutput(dir.resolve(name + ".out").toFile())
-                .redirectError(dir.resolve(name + ".err").toFile()).start();
+                "--manifest-timeout", "PT60S", "--idle-timeout", "PT60S", "--kafka-timeout", "PT60S")
+                .optHeap("512m").optOutput(dir.resolve(name + ".out"), dir.resolve(name + ".err")).build().start();
     }
 
     private static boolean scrape(int port, List<String> into) {

@@ -8,7 +8,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -26,6 +25,7 @@ import io.kdstream.data.DatasetRef;
 import io.kdstream.data.RequiresDataset;
 import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.TestKafka;
+import io.kdstream.lifecycle.KdstreamJvm;
 
 /**
  * kill -9 of the student process at random points: after the restarts finish the run, its
@@ -138,13 +138,9 @@ class StudentKillIT {
     }
 
     private Process start(TestKafka kafka, RunSpec spec, String group, Path ckpt, Path trace) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=1", "-Dai.djl.pytorch.num_interop_threads=1",
-                "-Xmx512m", "-cp", System.getProperty("java.class.path"), StudentCommand.class.getName(),
-                "--run", spec.runId(), "--group", group, "--bootstrap-servers", kafka.bootstrapServers(),
-                "--checkpoint-dir", ckpt.toString(), "--arch", "cnn", "--checkpoint-every", "" + CHECKPOINT_EVERY,
-                "--progress-interval", "0", "--trace", trace.toString()));
-        return new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(tmp.resolve(group + ".log").toFile())).start();
+        return KdstreamJvm.mainClass(StudentCommand.class, "--run", spec.runId(), "--group", group,
+                "--bootstrap-servers", kafka.bootstrapServers(), "--checkpoint-dir", ckpt.toString(), "--arch", "cnn",
+                "--checkpoint-every", "" + CHECKPOINT_EVERY, "--progress-interval", "0", "--trace", trace.toString())
+                .optSingleTorchThread().optHeap("512m").optLog(tmp.resolve(group + ".log")).build().start();
     }
 }

@@ -8,12 +8,10 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,6 +22,9 @@ import io.kdstream.data.DatasetRef;
 import io.kdstream.data.RequiresDataset;
 import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.TestKafka;
+import io.kdstream.lifecycle.KdstreamJvm;
+import io.kdstream.progress.ProgressEvent;
+import io.kdstream.progress.ProgressEvent.StudentProgress;
 
 /** The student-trainer as its own process: SIGTERM writes a checkpoint and exits 0; a restart resumes. */
 @RequiresDataset
@@ -67,19 +68,15 @@ class StudentProcessIT {
     }
 
     private Process start(TestKafka kafka, RunSpec spec, Path ckpt, AtomicLong trained) throws Exception {
-        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Dai.djl.offline=true", "-Xmx512m", "-cp", System.getProperty("java.class.path"),
-                StudentCommand.class.getName(), "--run", spec.runId(), "--group", "sigterm",
+        Process p = KdstreamJvm.mainClass(StudentCommand.class, "--run", spec.runId(), "--group", "sigterm",
                 "--bootstrap-servers", kafka.bootstrapServers(), "--checkpoint-dir", ckpt.toString(), "--arch", "cnn",
-                "--checkpoint-every", "1000", "--progress-interval", "1");
-        Process p = new ProcessBuilder(cmd).redirectError(tmp.resolve("student.log").toFile()).start();
+                "--checkpoint-every", "1000", "--progress-interval", "1")
+                .optHeap("512m").optErrorLog(tmp.resolve("student.log")).build().start();
         Thread reader = new Thread(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
                 String line;
                 while ((line = r.readLine()) != null) {
-                    if (line.startsWith("{")) {
-                        trained.set(new ObjectMapper().readTree(line).path("trained").asLong());
-                    }
+                    ProgressEvent.parse(line, StudentProgress.class).ifPresent(e -> trained.set(e.trained()));
                 }
             } catch (java.io.IOException e) {
                 // process ended

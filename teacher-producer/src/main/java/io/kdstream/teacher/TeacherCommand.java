@@ -4,16 +4,13 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.kafka.clients.admin.Admin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,6 +35,7 @@ import io.kdstream.model.FeatureModel;
 import io.kdstream.model.FeatureModels;
 import io.kdstream.model.ModelCard;
 import io.kdstream.model.TorchScriptFeatureModel;
+import io.kdstream.progress.ProgressEvent;
 import io.kdstream.vkd.Normalization;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import picocli.CommandLine;
@@ -229,8 +227,8 @@ public final class TeacherCommand implements Callable<Integer> {
         });
         int total = spec.epochs() * spec.batchesPerEpoch();
         if (progressInterval > 0) {
-            progress.scheduleAtFixedRate(() -> printProgress(metrics, total, "progress"), progressInterval,
-                    progressInterval, TimeUnit.SECONDS);
+            progress.scheduleAtFixedRate(() -> printProgress(metrics, total, ProgressEvent.Kind.PROGRESS),
+                    progressInterval, progressInterval, TimeUnit.SECONDS);
         }
         long t0 = System.nanoTime();
         // SIGTERM: abort the open transaction, close the clients, exit 0
@@ -252,30 +250,20 @@ public final class TeacherCommand implements Callable<Integer> {
                     server.close();
                 }
             }
-            Map<String, Object> done = printProgress(metrics, total, "result");
-            LOG.info("teacher finished: {} batches in {} s", done.get("batches"),
+            ProgressEvent.TeacherProgress done = printProgress(metrics, total, ProgressEvent.Kind.RESULT);
+            LOG.info("teacher finished: {} batches in {} s", done.batches(),
                     (System.nanoTime() - t0) / 1_000_000_000L);
             shutdown.done(0);
             return 0;
         }
     }
 
-    private static Map<String, Object> printProgress(TeacherMetrics metrics, int total, String event) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("event", event);
-        m.put("role", "teacher");
-        m.put("batches", metrics.batches());
-        m.put("total", total);
-        m.put("samples", metrics.samples());
-        m.put("forward_seconds", metrics.forwardSeconds());
-        m.put("paused_seconds", metrics.pausedSeconds());
-        try {
-            System.out.println(new ObjectMapper().writeValueAsString(m));
-            System.out.flush();
-        } catch (IOException e) {
-            LOG.debug("progress line failed", e);
-        }
-        return m;
+    private static ProgressEvent.TeacherProgress printProgress(TeacherMetrics metrics, int total,
+                                                               ProgressEvent.Kind event) {
+        ProgressEvent.TeacherProgress p = new ProgressEvent.TeacherProgress(event, metrics.batches(), total,
+                metrics.samples(), metrics.forwardSeconds(), metrics.pausedSeconds());
+        p.print();
+        return p;
     }
 
     private FeatureModel openTeacher(ImageDataset train) throws IOException {

@@ -8,13 +8,11 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,6 +25,8 @@ import io.kdstream.kafka.ManifestStore;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TestKafka;
 import io.kdstream.kafka.TestTopics;
+import io.kdstream.progress.ProgressEvent;
+import io.kdstream.progress.ProgressEvent.TeacherProgress;
 
 /** The teacher-producer as its own process: SIGTERM aborts the open transaction and exits 0. */
 @RequiresDataset
@@ -40,18 +40,16 @@ class TeacherProcessIT {
     void sigtermMidRunExitsZeroAndLeavesOnlyWholeWorkItems(TestKafka kafka) throws Exception {
         Path teacherDir = TeacherProcesses.saveCnnTeacher(tmp.resolve("teacher"), 2000);
         String run = "sigterm-" + UUID.randomUUID();
-        List<String> cmd = TeacherProcesses.command("--run", run, "--bootstrap-servers", kafka.bootstrapServers(),
+        Process p = TeacherProcesses.jvm("--run", run, "--bootstrap-servers", kafka.bootstrapServers(),
                 "--teacher", teacherDir.toString(), "--train-limit", "2000", "--epochs", "20",
-                "--batch-size", "50", "--batches-per-item", "4", "--progress-interval", "1");
-        Process p = new ProcessBuilder(cmd).redirectError(tmp.resolve("teacher.log").toFile()).start();
+                "--batch-size", "50", "--batches-per-item", "4", "--progress-interval", "1")
+                .optErrorLog(tmp.resolve("teacher.log")).build().start();
         AtomicLong batches = new AtomicLong();
         Thread reader = new Thread(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
                 String line;
                 while ((line = r.readLine()) != null) {
-                    if (line.startsWith("{")) {
-                        batches.set(new ObjectMapper().readTree(line).path("batches").asLong());
-                    }
+                    ProgressEvent.parse(line, TeacherProgress.class).ifPresent(t -> batches.set(t.batches()));
                 }
             } catch (java.io.IOException e) {
                 // process ended

@@ -2,11 +2,10 @@ package io.kdstream.teacher;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 
 import io.kdstream.data.DatasetRef;
 import io.kdstream.data.InputNormalization;
+import io.kdstream.lifecycle.KdstreamJvm;
 import io.kdstream.model.Architecture;
 import io.kdstream.model.DjlFeatureModel;
 
@@ -27,17 +26,12 @@ final class TeacherProcesses {
     }
 
     /** {@code java ... TeacherCommand} on this test's classpath, followed by {@code args}. */
-    static List<String> command(String... args) {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Dai.djl.offline=true", "-Xmx512m", "-cp", System.getProperty("java.class.path"),
-                TeacherCommand.class.getName()));
-        cmd.addAll(List.of(args));
-        return cmd;
+    static KdstreamJvm.Builder jvm(String... args) {
+        return KdstreamJvm.mainClass(TeacherCommand.class, args).optHeap("512m");
     }
 
     /** Starts a teacher whose stdout and stderr go to {@code log}. */
     static Process start(Path log, String... args) throws IOException {
-        return new ProcessBuilder(command(args)).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        return jvm(args).optLog(log).build().start();
     }
 }

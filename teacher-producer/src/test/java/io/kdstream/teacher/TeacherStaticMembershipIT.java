@@ -28,6 +28,8 @@ import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TestKafka;
 import io.kdstream.kafka.TestTopics;
+import io.kdstream.progress.ProgressEvent;
+import io.kdstream.progress.ProgressEvent.TeacherProgress;
 
 /**
  * Static membership of the teachers' work group ({@code group.instance.id} from
@@ -163,14 +165,9 @@ class TeacherStaticMembershipIT {
 
     /** Batches the process committed itself, from its last JSON progress line (0 before the first). */
     private long batchesCommitted(String logName) throws java.io.IOException {
-        return log(logName).lines().filter(l -> l.startsWith("{\"event\"")).reduce((a, b) -> b)
-                .map(l -> {
-                    try {
-                        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(l).path("batches").asLong();
-                    } catch (java.io.IOException e) {
-                        return 0L; // a line cut by the kill
-                    }
-                }).orElse(0L);
+        // a line cut by the kill is no event
+        return log(logName).lines().flatMap(l -> ProgressEvent.parse(l, TeacherProgress.class).stream())
+                .reduce((a, b) -> b).map(TeacherProgress::batches).orElse(0L);
     }
 
     private String log(String name) throws java.io.IOException {

@@ -1,4 +1,4 @@
-package io.kdstream.demo;
+package io.kdstream.process;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -14,33 +14,36 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
+import io.kdstream.experiment.StudentState;
+import io.kdstream.lifecycle.KdstreamJvm;
 import io.kdstream.model.ModelCard;
+import io.kdstream.progress.ProgressEvent.TeacherProgress;
 
 /**
  * The processes of a local experiment, shared by {@code demo} and {@code study}: the embedded
  * broker, the teacher (trained once and cached), teacher-producers and a pool of students, each
  * its own JVM. Stops every child on {@link #close} and on JVM shutdown (Ctrl-C).
  */
-final class Orchestrator implements AutoCloseable {
+public final class Orchestrator implements AutoCloseable {
 
     private final String tag;
     private final List<ChildProcess> children = new CopyOnWriteArrayList<>();
     private final Thread hook;
     private volatile boolean interrupted;
 
-    Orchestrator(String tag) {
+    public Orchestrator(String tag) {
         this.tag = tag;
         this.hook = new Thread(this::stopAll, "kdstream-" + tag + "-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
     }
 
     /** Starts the broker on {@code dataDir} ({@code clean}: an empty cluster) and returns its bootstrap address. */
-    String startBroker(Path dataDir, boolean clean, Path log) throws IOException, InterruptedException {
+    public String startBroker(Path dataDir, boolean clean, Path log) throws IOException, InterruptedException {
         List<String> args = new ArrayList<>(List.of("broker", "--port", "0", "--data-dir", dataDir.toString()));
         if (clean) {
             args.add("--clean");
         }
-        ChildProcess broker = ChildProcess.start("broker", ChildProcess.kdstream("384m", args), log, e -> { });
+        ChildProcess broker = ChildProcess.start("broker", service("384m", args).optErrorLog(log).build(), e -> { });
         children.add(broker);
         long deadline = System.nanoTime() + 90_000_000_000L;
         while (System.nanoTime() < deadline) {
@@ -60,7 +63,7 @@ final class Orchestrator implements AutoCloseable {
     }
 
     /** The cached teacher in {@code dir}, training it first if missing (quick: a tiny CNN teacher). */
-    Path teacher(Path dir, boolean quick) throws IOException, InterruptedException {
+    public Path teacher(Path dir, boolean quick) throws IOException, InterruptedException {
         if (Files.isRegularFile(dir.resolve(ModelCard.FILE_NAME))) {
             say("using the cached teacher in %s", dir);
             return dir;
@@ -71,7 +74,8 @@ final class Orchestrator implements AutoCloseable {
                 : List.of("train-teacher", "--arch", "resnet", "--epochs", "10", "--threads", "1",
                         "--out", dir.toString());
         say("training the teacher (once; cached in %s)", dir);
-        Process p = ChildProcess.startInherited(ChildProcess.kdstream("2g", args));
+        Process p = KdstreamJvm.kdstream(args).optHeap("2g").optJvmOption("-XX:+UseSerialGC").optInheritIO().build()
+                .start();
         int code = p.waitFor();
         if (code != 0) {
             throw new IllegalStateException("teacher training failed with exit code " + code);
@@ -82,16 +86,21 @@ final class Orchestrator implements AutoCloseable {
     /**
      * Starts a teacher-producer for {@code run}: {@code limit} training images, {@code epochs} passes of
      * batches augmented by {@code augment}, features normalized by {@code norm}, f16, inline inputs, with logits.
-     * Its progress lines go into {@code state} under "last". A finished run's producer exits at once.
+     * Its progress lines go to {@code progress}. A finished run's producer exits at once.
      */
-    ChildProcess startTeacher(String run, String bootstrap, Path teacherDir, int limit, int epochs, int batch,
-                              String norm, String augment, Path log, Map<String, Object> state) throws IOException {
-        ChildProcess producer = ChildProcess.start("teacher-" + run, ChildProcess.kdstream("1g", List.of("teacher",
+    public ChildProcess startTeacher(String run, String bootstrap, Path teacherDir, int limit, int epochs, int batch,
+                                     String norm, String augment, Path log, Consumer<TeacherProgress> progress)
+            throws IOException {
+        ChildProcess producer = ChildProcess.start("teacher-" + run, service("1g", List.of("teacher",
                 "--run", run, "--bootstrap-servers", bootstrap, "--teacher", teacherDir.toString(),
                 "--train-limit", Integer.toString(limit), "--seed", "7", "--epochs", Integer.toString(epochs),
                 "--batch-size", Integer.toString(batch), "--norm", norm, "--feature-dtype", "f16",
-                "--inputs", "inline", "--augment", augment, "--logits", "--progress-interval", "2")),
-                log, e -> state.put("last", e));
+                "--inputs", "inline", "--augment", augment, "--logits", "--progress-interval", "2"))
+                .optErrorLog(log).build(), e -> {
+                    if (e instanceof TeacherProgress t) {
+                        progress.accept(t);
+                    }
+                });
         children.add(producer);
         return producer;
     }
@@ -101,8 +110,8 @@ final class Orchestrator implements AutoCloseable {
      * with {@code args.apply(student)}; {@code onDone} sees each one that exits. Returns the number
      * that failed (non-zero exit or not every batch trained).
      */
-    int runStudents(List<StudentState> students, Function<StudentState, List<String>> args, Path logDir, int parallel,
-                    Consumer<StudentState> onDone) throws IOException, InterruptedException {
+    public int runStudents(List<StudentState> students, Function<StudentState, List<String>> args, Path logDir,
+                           int parallel, Consumer<StudentState> onDone) throws IOException, InterruptedException {
         Deque<StudentState> queue = new ArrayDeque<>(students);
         List<Map.Entry<StudentState, ChildProcess>> running = new ArrayList<>();
         int failures = 0;
@@ -111,10 +120,9 @@ final class Orchestrator implements AutoCloseable {
                 StudentState s = queue.poll();
                 List<String> cmd = new ArrayList<>(List.of("student"));
                 cmd.addAll(args.apply(s));
-                s.startNanos = System.nanoTime();
-                s.status = "starting";
-                ChildProcess p = ChildProcess.start(s.group, ChildProcess.kdstream("1g", cmd),
-                        logDir.resolve(s.group + ".log"), s::accept);
+                s.started();
+                ChildProcess p = ChildProcess.start(s.group(),
+                        service("1g", cmd).optErrorLog(logDir.resolve(s.group() + ".log")).build(), s::accept);
                 children.add(p);
                 running.add(Map.entry(s, p));
             }
@@ -123,13 +131,11 @@ final class Orchestrator implements AutoCloseable {
                 var e = it.next();
                 if (!e.getValue().isAlive()) {
                     StudentState s = e.getKey();
-                    s.exitCode = e.getValue().waitFor();
-                    s.endNanos = System.nanoTime();
-                    s.status = s.exitCode == 0 ? "done" : "failed (" + s.exitCode + ")";
+                    s.exited(e.getValue().waitFor());
                     if (!s.succeeded()) {
                         failures++;
-                        say("student %s exited %d having trained %d of %d batches: see %s", s.group, s.exitCode,
-                                s.trained, s.total, logDir.resolve(s.group + ".log"));
+                        say("student %s exited %d having trained %d of %d batches: see %s", s.group(), s.exitCode(),
+                                s.trained(), s.total(), logDir.resolve(s.group() + ".log"));
                     }
                     children.remove(e.getValue());
                     it.remove();
@@ -140,12 +146,12 @@ final class Orchestrator implements AutoCloseable {
         return failures;
     }
 
-    boolean interrupted() {
+    public boolean interrupted() {
         return interrupted;
     }
 
     /** Stops students and teachers first, the broker last, so they can finish their transactions. */
-    void stopAll() {
+    public void stopAll() {
         interrupted = true;
         List<ChildProcess> all = new ArrayList<>(children);
         all.sort(Comparator.comparing((ChildProcess c) -> c.name().equals("broker")));
@@ -160,9 +166,18 @@ final class Orchestrator implements AutoCloseable {
         children.clear();
     }
 
-    void say(String fmt, Object... args) {
+    public void say(String fmt, Object... args) {
         System.out.println("[" + tag + "] " + String.format(Locale.ROOT, fmt, args));
         System.out.flush();
+    }
+
+    /**
+     * {@code kdstream <args>} as a small service on shared cores: serial GC (no parallel GC threads)
+     * and one libtorch thread unless the user set OMP_NUM_THREADS.
+     */
+    private static KdstreamJvm.Builder service(String maxHeap, List<String> args) {
+        KdstreamJvm.Builder jvm = KdstreamJvm.kdstream(args).optHeap(maxHeap).optJvmOption("-XX:+UseSerialGC");
+        return System.getenv("OMP_NUM_THREADS") == null ? jvm.optEnv("OMP_NUM_THREADS", "1") : jvm;
     }
 
     @Override

@@ -1,4 +1,4 @@
-package io.kdstream.cli;
+package io.kdstream.console;
 
 import java.io.Console;
 

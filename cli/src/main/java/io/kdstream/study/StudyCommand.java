@@ -1,4 +1,4 @@
-package io.kdstream.demo;
+package io.kdstream.study;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,7 +11,12 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
+import io.kdstream.experiment.Experiment;
+import io.kdstream.experiment.SetupFacts;
+import io.kdstream.experiment.StudentState;
 import io.kdstream.model.ModelCard;
+import io.kdstream.process.ChildProcess;
+import io.kdstream.process.Orchestrator;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -127,18 +132,15 @@ public final class StudyCommand implements Callable<Integer> {
                     : o.startBroker(studyDir.resolve("kafka"), false, logs.resolve("broker.log"));
             Path teacherDir = teacher != null ? teacher : reportOnly ? workDir.resolve("teacher") : o.teacher(workDir.resolve("teacher"), false);
             ModelCard card = ModelCard.read(teacherDir);
-            o.say("teacher %s (d_t=%d), test accuracy %s", card.arch(), card.featureDim(), DemoCommand.percent(card.testAccuracy()));
+            o.say("teacher %s (d_t=%d), test accuracy %s", card.arch(), card.featureDim(), SetupFacts.percent(card.testAccuracy()));
 
             // one teacher pass per (subset, normalization), all started now: they are short next to the students
-            Map<String, Map<String, Object>> teacherStates = new LinkedHashMap<>();
             List<ChildProcess> producers = new ArrayList<>();
             for (int limit : reportOnly ? List.<Integer>of() : trainLimits) {
                 for (String norm : rows.stream().map(StudyRow::teacherNorm).distinct().toList()) {
                     String run = run(limit, norm);
-                    Map<String, Object> state = new java.util.concurrent.ConcurrentHashMap<>();
-                    teacherStates.put(run, state);
                     producers.add(o.startTeacher(run, bs, teacherDir, limit, streamEpochs, batch, norm, augment,
-                            logs.resolve("teacher-" + run + ".log"), state));
+                            logs.resolve("teacher-" + run + ".log"), progress -> { }));
                 }
             }
 
@@ -164,7 +166,7 @@ public final class StudyCommand implements Callable<Integer> {
                                 Experiment e = new Experiment(r.id() + " " + cand.label(), TUNING_SEED + s,
                                         r.args(cand, arch, learningRates.getOrDefault(arch, StudyRow.DEFAULT_LR)));
                                 StudentState st = new StudentState(e, group("tune", arch, tuneLimit, r.id() + "-c" + c, TUNING_SEED + s));
-                                jobs.put(st.group, new String[] {run(tuneLimit, r.teacherNorm()), arch});
+                                jobs.put(st.group(), new String[] {run(tuneLimit, r.teacherNorm()), arch});
                                 phase.add(st);
                                 mine.add(st);
                             }
@@ -210,7 +212,7 @@ public final class StudyCommand implements Callable<Integer> {
                             Experiment e = new Experiment(r.id(), s,
                                     r.args(cand, arch, learningRates.getOrDefault(arch, StudyRow.DEFAULT_LR)));
                             StudentState st = new StudentState(e, group("final", arch, limit, r.id(), s));
-                            jobs.put(st.group, new String[] {run(limit, r.teacherNorm()), arch});
+                            jobs.put(st.group(), new String[] {run(limit, r.teacherNorm()), arch});
                             cell.students().computeIfAbsent(r.id(), k -> new ArrayList<>()).add(st);
                             finals.add(st);
                         }
@@ -234,9 +236,8 @@ public final class StudyCommand implements Callable<Integer> {
             Map<String, Object> setup = new LinkedHashMap<>();
             setup.put("command", "kdstream study " + String.join(" ", commandArgs()));
             setup.put("date", LocalDateTime.now().format(DateTimeFormatter.ISO_LOCAL_DATE_TIME));
-            setup.put("machine", DemoCommand.machine());
-            setup.put("teacher", card.arch() + ", d_t=" + card.featureDim() + ", test accuracy "
-                    + DemoCommand.percent(card.testAccuracy()) + ", id " + card.parametersSha256());
+            setup.put("machine", SetupFacts.machine());
+            setup.put("teacher", SetupFacts.teacher(card));
             setup.put("data", "Fashion-MNIST, stratified training subsets of " + trainLimits + " images; tuning on a "
                     + validationSize + "-image validation set carved from the rest of the training split; final accuracy "
                     + "on the whole 10,000-image test split");
@@ -286,29 +287,29 @@ public final class StudyCommand implements Callable<Integer> {
         long start = System.nanoTime();
         int[] done = {0};
         return o.runStudents(todo, s -> {
-            String[] job = jobs.get(s.group);
-            List<String> args = new ArrayList<>(List.of("--run", job[0], "--group", s.group,
-                    "--bootstrap-servers", bs, "--arch", job[1], "--seed", Integer.toString(s.experiment.seed()),
-                    "--checkpoint-dir", studyDir.resolve("checkpoints").resolve(s.group).toString(),
+            String[] job = jobs.get(s.group());
+            List<String> args = new ArrayList<>(List.of("--run", job[0], "--group", s.group(),
+                    "--bootstrap-servers", bs, "--arch", job[1], "--seed", Integer.toString(s.experiment().seed()),
+                    "--checkpoint-dir", studyDir.resolve("checkpoints").resolve(s.group()).toString(),
                     "--checkpoint-every", "200", "--eval-every", Integer.toString(evalEvery), "--eval-limit", "2000",
                     "--eval-split", validation ? "validation" : "test", "--validation-size", Integer.toString(validationSize),
                     "--replay-epochs", Integer.toString(epochs / streamEpochs - 1),
                     "--progress-interval", "5", "--idle-timeout", "PT30M"));
-            args.addAll(s.experiment.objectiveArgs());
+            args.addAll(s.experiment().objectiveArgs());
             return args;
         }, logs, parallel, s -> {
             try {
                 store.save(s);
                 if (s.succeeded()) {
-                    deleteTree(studyDir.resolve("checkpoints").resolve(s.group));
+                    deleteTree(studyDir.resolve("checkpoints").resolve(s.group()));
                 }
             } catch (java.io.IOException e) {
-                o.say("could not record %s: %s", s.group, e);
+                o.say("could not record %s: %s", s.group(), e);
             }
             done[0]++;
             double min = (System.nanoTime() - start) / 60e9;
             o.say("%s %d/%d: %s %s %.2f%% (%.0f s); %.1f min so far, ~%.0f min left", phase, done[0], todo.size(),
-                    s.group, validation ? "validation" : "test", 100 * s.finalAccuracy, s.wallSeconds(), min,
+                    s.group(), validation ? "validation" : "test", 100 * s.finalAccuracy(), s.wallSeconds(), min,
                     min / done[0] * (todo.size() - done[0]));
         });
     }

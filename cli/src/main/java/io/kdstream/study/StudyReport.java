@@ -1,4 +1,4 @@
-package io.kdstream.demo;
+package io.kdstream.study;
 
 import java.awt.BasicStroke;
 import java.awt.Color;
@@ -21,6 +21,9 @@ import javax.imageio.ImageIO;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
+import io.kdstream.experiment.CurveChart;
+import io.kdstream.experiment.StudentState;
+
 /**
  * The study's results: {@code report.md}, {@code report.json}, and per (student architecture,
  * training subset) {@code accuracy-<arch>-n<limit>.png} (every seed's test accuracy per row) and
@@ -39,8 +42,8 @@ final class StudyReport {
             int best = -1;
             for (int c = 0; c < labels.size(); c++) {
                 String variant = row.id() + " " + labels.get(c);
-                double mean = students.stream().filter(s -> s.experiment.variant().equals(variant))
-                        .mapToDouble(s -> s.finalAccuracy).filter(Double::isFinite).average().orElse(Double.NaN);
+                double mean = students.stream().filter(s -> s.experiment().variant().equals(variant))
+                        .mapToDouble(StudentState::finalAccuracy).filter(Double::isFinite).average().orElse(Double.NaN);
                 acc.add(mean);
                 if (Double.isFinite(mean) && (best < 0 || mean > acc.get(best))) {
                     best = c; // ties keep the earlier candidate
@@ -62,7 +65,7 @@ final class StudyReport {
     /** One architecture on one training subset: the final students of every row. */
     record Cell(String arch, int limit, Map<String, List<StudentState>> students) {
         List<Double> accuracies(String row) {
-            return students.get(row).stream().map(s -> s.finalAccuracy).toList();
+            return students.get(row).stream().map(StudentState::finalAccuracy).toList();
         }
 
         boolean complete(String row) {
@@ -98,7 +101,7 @@ final class StudyReport {
             writePoints(dir.resolve("accuracy-" + cell.key() + ".png"), cell, rows);
             List<StudentState> all = cell.students().values().stream().flatMap(List::stream)
                     .filter(StudentState::succeeded).toList();
-            DemoReport.writeChart(dir.resolve("curves-" + cell.key() + ".png"), all);
+            CurveChart.write(dir.resolve("curves-" + cell.key() + ".png"), all);
             jsonCells.add(cellJson(cell, rows, tuning));
         }
         md.append("\n## Target\n\nBest VkD row (by validation accuracy in tuning) at least 1.0 point above both the "
@@ -131,7 +134,7 @@ final class StudyReport {
             if (list == null) {
                 continue;
             }
-            List<Double> acc = list.stream().map(s -> s.finalAccuracy).filter(Double::isFinite).toList();
+            List<Double> acc = list.stream().map(StudentState::finalAccuracy).filter(Double::isFinite).toList();
             double mean = acc.stream().mapToDouble(d -> d).average().orElse(Double.NaN);
             double sd = acc.size() < 2 ? 0 : Math.sqrt(acc.stream().mapToDouble(d -> (d - mean) * (d - mean)).sum() / (acc.size() - 1));
             Tuning tu = tuning.get(cell.arch() + "/" + r.id());
@@ -208,20 +211,8 @@ final class StudyReport {
             Map<String, Object> row = new LinkedHashMap<>();
             Tuning t = tuning.get(cell.arch() + "/" + r.id());
             row.put("setting", t == null ? null : t.chosenLabel());
-            row.put("args", list.get(0).experiment.objectiveArgs());
-            List<Map<String, Object>> per = new ArrayList<>();
-            for (StudentState s : list) {
-                Map<String, Object> p = new LinkedHashMap<>();
-                p.put("group", s.group);
-                p.put("seed", s.experiment.seed());
-                p.put("accuracy", s.finalAccuracy);
-                p.put("trained", s.trained);
-                p.put("total", s.total);
-                p.put("wall_seconds", s.wallSeconds());
-                p.put("eval_curve", s.evalCurve());
-                per.add(p);
-            }
-            row.put("students", per);
+            row.put("args", list.get(0).experiment().objectiveArgs());
+            row.put("students", list.stream().map(StudentState::summary).toList());
             if (r.vkd() && cell.complete(r.id())) {
                 Map<String, Object> diffs = new LinkedHashMap<>();
                 for (String b : BASELINES) {

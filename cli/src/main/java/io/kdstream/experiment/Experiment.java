@@ -1,4 +1,4 @@
-package io.kdstream.demo;
+package io.kdstream.experiment;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -7,7 +7,7 @@ import java.util.List;
  * One student of the demo's comparison: a variant (the ablation row) and a seed. All students
  * share the architecture, data, budget and teacher stream; only the objective differs.
  */
-record Experiment(String variant, int seed, List<String> objectiveArgs) {
+public record Experiment(String variant, int seed, List<String> objectiveArgs) {
 
     /**
      * The rows of the report, in order: the student alone, logit KD, FitNet-style linear projector, VkD.
@@ -15,7 +15,7 @@ record Experiment(String variant, int seed, List<String> objectiveArgs) {
      * student's embedding is layer-normalized): without it, a pure rotation must reproduce the
      * teacher's feature scale and VkD trailed the baselines (README, "Results").
      */
-    static List<Experiment> all(int seeds) {
+    public static List<Experiment> all(int seeds) {
         List<Experiment> out = new ArrayList<>();
         for (int s = 1; s <= seeds; s++) {
             out.add(new Experiment("alone", s, List.of("--alpha", "0", "--gamma", "0")));
@@ -27,7 +27,8 @@ record Experiment(String variant, int seed, List<String> objectiveArgs) {
         return out;
     }
 
-    String group(String run) {
+    /** The consumer group of this student on {@code run}. */
+    public String group(String run) {
         return run + "-" + variant.toLowerCase(java.util.Locale.ROOT) + "-s" + seed;
     }
 }

@@ -1,4 +1,4 @@
-package io.kdstream.demo;
+package io.kdstream.study;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -14,6 +14,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+
+import io.kdstream.experiment.Experiment;
+import io.kdstream.experiment.StudentState;
+import io.kdstream.experiment.StudentSummary;
 
 /** The study's statistics, its resumable store and its report, on made-up students (no processes). */
 class StudyReportTest {
@@ -38,23 +42,44 @@ class StudyReportTest {
     @Test
     void storeKeepsOnlyFinishedStudentsAndTheirObjective() throws Exception {
         StudyStore store = new StudyStore(tmp);
-        StudentState done = student("VkD", 1, 0.85, List.of("--alpha", "1"));
-        done.evals.add(new double[] {100, 0.7});
+        StudentState done = student("VkD", 1, 0.85, List.of("--alpha", "1"), 0, List.of(new double[] {100, 0.7}));
         store.save(done);
-        StudentState failed = student("alone", 1, 0.5, List.of("--alpha", "0"));
-        failed.exitCode = 1;
+        StudentState failed = student("alone", 1, 0.5, List.of("--alpha", "0"), 1, List.of());
         store.save(failed);
 
-        StudentState again = new StudentState(done.experiment, done.group);
+        StudentState again = new StudentState(done.experiment(), done.group());
         assertThat(store.restore(again)).isTrue();
-        assertThat(again.finalAccuracy).isEqualTo(0.85);
+        assertThat(again.finalAccuracy()).isEqualTo(0.85);
         assertThat(again.succeeded()).isTrue();
         assertThat(again.evalCurve()).hasSize(1);
         assertThat(again.wallSeconds()).isCloseTo(done.wallSeconds(), within(1e-6));
-        assertThat(store.restore(new StudentState(failed.experiment, failed.group))).as("a failed student reruns").isFalse();
-        StudentState changed = new StudentState(new Experiment("VkD", 1, List.of("--alpha", "2")), done.group);
+        assertThat(store.restore(new StudentState(failed.experiment(), failed.group()))).as("a failed student reruns").isFalse();
+        StudentState changed = new StudentState(new Experiment("VkD", 1, List.of("--alpha", "2")), done.group());
         assertThat(store.restore(changed)).as("same name, other objective: reruns").isFalse();
         assertThat(store.files()).hasSize(1);
+    }
+
+    /** Exactly what the store wrote before StudentSummary existed: a resumed study must still reuse it. */
+    private static final String STORED_BY_EARLIER_VERSION = "{\"group\":\"t-VkD-s1\",\"variant\":\"VkD\",\"seed\":1,"
+            + "\"args\":[\"--alpha\",\"1\"],\"accuracy\":0.85,\"trained\":10,\"total\":10,\"exit_code\":0,"
+            + "\"wall_seconds\":2.5,\"samples_per_second\":0.0,\"eval_curve\":[[100.0,0.7]],\"loss_curve\":[[5.0,1.0]]}";
+
+    @Test
+    void studentsStoredByEarlierVersionsAreReusedAndStoredAlike() throws Exception {
+        Path file = tmp.resolve("students/t-VkD-s1.json");
+        Files.createDirectories(file.getParent());
+        Files.writeString(file, STORED_BY_EARLIER_VERSION);
+        StudyStore store = new StudyStore(tmp);
+        StudentState s = new StudentState(new Experiment("VkD", 1, List.of("--alpha", "1")), "t-VkD-s1");
+        assertThat(store.restore(s)).isTrue();
+        assertThat(s.finalAccuracy()).isEqualTo(0.85);
+        assertThat(s.wallSeconds()).isCloseTo(2.5, within(1e-9));
+        assertThat(s.evalCurve()).containsExactly(new double[] {100, 0.7});
+        assertThat(s.lossCurve()).containsExactly(new double[] {5, 1.0});
+
+        Files.delete(file);
+        store.save(s);
+        assertThat(Files.readString(file)).as("same fields, same order").isEqualTo(STORED_BY_EARLIER_VERSION);
     }
 
     @Test
@@ -155,14 +180,16 @@ class StudyReportTest {
     }
 
     private static StudentState student(String variant, int seed, double accuracy, List<String> args) {
-        StudentState s = new StudentState(new Experiment(variant, seed, args), "t-" + variant.replace(' ', '_') + "-s" + seed);
-        s.finalAccuracy = accuracy;
-        s.exitCode = 0;
-        s.trained = 10;
-        s.total = 10;
-        s.startNanos = 1;
-        s.endNanos = 1 + 2_500_000_000L;
-        s.losses.add(new double[] {5, 1.0});
+        return student(variant, seed, accuracy, args, 0, List.of());
+    }
+
+    /** A student that trained 10 of 10 batches in 2.5 s and exited {@code exitCode}. */
+    private static StudentState student(String variant, int seed, double accuracy, List<String> args, int exitCode,
+                                        List<double[]> evalCurve) {
+        String group = "t-" + variant.replace(' ', '_') + "-s" + seed;
+        StudentState s = new StudentState(new Experiment(variant, seed, args), group);
+        s.restore(new StudentSummary(group, variant, seed, args, accuracy, 10, 10, exitCode, 2.5, 0, evalCurve,
+                List.<double[]>of(new double[] {5, 1.0})));
         return s;
     }
 }

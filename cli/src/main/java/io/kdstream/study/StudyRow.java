@@ -1,4 +1,4 @@
-package io.kdstream.demo;
+package io.kdstream.study;
 
 import java.util.ArrayList;
 import java.util.List;
