@@ -14,9 +14,9 @@ mvn -B -q -ntp -DskipTests -pl benchmarks -am package dependency:build-classpath
   -Dmdep.outputFile="$cp_file" -Dmdep.includeScope=runtime
 # One libtorch thread (as in the services' tests): the Kafka fetch thread gets the other core.
 export OMP_NUM_THREADS=1 DJL_OFFLINE=true
-# the product's allocator (jemalloc, decay off), so that the baselines and kdstream are timed alike
+# the product's allocator choice (KDSTREAM_ALLOCATOR), so that the baselines and kdstream are timed alike
 . "$root/bin/allocator.sh"
-kdstream_use_jemalloc
+kdstream_allocator
 # -Xms = -Xmx with pre-touch: the heap is resident from the start, so the memory row's RSS growth is
 # what the student adds (native memory, leaks), not G1 touching more of its heap over the run.
 exec java -Xms2g -Xmx2g -XX:+AlwaysPreTouch -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=1 \

@@ -11,9 +11,9 @@ cp_file="$root/benchmarks/target/classpath.txt"
 mvn -B -q -ntp -DskipTests -pl common,benchmarks package dependency:build-classpath \
   -Dmdep.outputFile="$cp_file" -Dmdep.includeScope=runtime
 export OMP_NUM_THREADS=1 DJL_OFFLINE=true
-# both sides on the product's allocator (jemalloc, decay off): PyTorch suffers glibc's the same way
+# both sides on the same allocator (KDSTREAM_ALLOCATOR): PyTorch suffers glibc's the same way
 . "$root/bin/allocator.sh"
-kdstream_use_jemalloc
+kdstream_allocator
 run_java() { java -cp "$root/benchmarks/target/classes:$(cat "$cp_file")" "$@"; }
 jmh() { run_java org.openjdk.jmh.Main ProjectionBenchmark -jvmArgsAppend "-Dai.djl.pytorch.num_threads=1" "$@"; }
 # The O(n³) dense path takes tens of seconds per step at n = 3024: one cold shot is all it gets.

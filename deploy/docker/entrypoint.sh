@@ -13,8 +13,8 @@ if [ "$offline" = "auto" ]; then
   fi
 fi
 export DJL_OFFLINE="$offline"
-# libtorch on jemalloc, decay off (installed in the image; KDSTREAM_ALLOCATOR=system turns it off)
+# libtorch's allocator: glibc keeping freed memory by default, KDSTREAM_ALLOCATOR=jemalloc|system
 . "${KDSTREAM_HOME:-/opt/kdstream}/allocator.sh"
-kdstream_use_jemalloc
+kdstream_allocator
 # shellcheck disable=SC2086 # KDSTREAM_JAVA_OPTS is a list of flags
 exec "${JAVA:-java}" -Dai.djl.offline="$offline" ${KDSTREAM_JAVA_OPTS:-} -jar "${KDSTREAM_HOME:-/opt/kdstream}/kdstream.jar" "$@"

@@ -14,9 +14,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * bin/allocator.sh, which bin/kdstream, the benchmarks and the container entry point source: it
- * preloads jemalloc with decay off when the library is there, says so in one line when it is not,
- * and stays out of the way with {@code KDSTREAM_ALLOCATOR=system}.
+ * bin/allocator.sh, which bin/kdstream, the benchmarks and the container entry point source: by
+ * default glibc keeps freed memory for reuse; {@code KDSTREAM_ALLOCATOR=jemalloc} preloads jemalloc
+ * with decay off, or says in one line that the library is missing; {@code system} changes nothing.
  */
 class AllocatorScriptTest {
 
@@ -34,43 +34,52 @@ class AllocatorScriptTest {
         // a preload the user had stays, behind jemalloc (a real library: sh itself is started with it)
         String other = "/lib/x86_64-linux-gnu/libm.so.6";
         assumeTrue(Files.isRegularFile(Path.of(other)), "needs " + other);
-        Run r = source("echo \"$LD_PRELOAD|$MALLOC_CONF\"", Map.of("KDSTREAM_JEMALLOC", lib.toString(),
-                "LD_PRELOAD", other));
+        Run r = source("echo \"$LD_PRELOAD|$MALLOC_CONF\"", Map.of("KDSTREAM_ALLOCATOR", "jemalloc",
+                "KDSTREAM_JEMALLOC", lib.toString(), "LD_PRELOAD", other));
         assertThat(r.stdout()).isEqualTo(lib + ":" + other + "|dirty_decay_ms:-1,muzzy_decay_ms:-1\n");
         assertThat(r.stderr()).isEmpty();
     }
 
     @Test
     void aMissingLibraryIsOneLineAndTheSystemAllocator() throws Exception {
-        Run r = source("echo \"[$LD_PRELOAD]\"", Map.of("KDSTREAM_JEMALLOC", tmp.resolve("absent.so").toString()));
+        Run r = source("echo \"[$LD_PRELOAD]\"", Map.of("KDSTREAM_ALLOCATOR", "jemalloc",
+                "KDSTREAM_JEMALLOC", tmp.resolve("absent.so").toString()));
         assertThat(r.stdout()).isEqualTo("[]\n");
         assertThat(r.stderr().lines().toList()).singleElement().asString()
-                .startsWith("kdstream: libjemalloc.so.2 not found").contains("KDSTREAM_ALLOCATOR=system");
+                .startsWith("kdstream: KDSTREAM_ALLOCATOR=jemalloc, but libjemalloc.so.2 was not found");
     }
 
     @Test
-    void kdstreamAllocatorSystemTurnsItOffWithoutALine() throws Exception {
+    void byDefaultGlibcKeepsFreedMemoryAndNothingIsPreloaded() throws Exception {
         Path lib = Files.createFile(tmp.resolve("libjemalloc.so.2"));
-        Run r = source("echo \"[$LD_PRELOAD]\"", Map.of("KDSTREAM_JEMALLOC", lib.toString(),
-                "KDSTREAM_ALLOCATOR", "system"));
-        assertThat(r.stdout()).isEqualTo("[]\n");
+        Run r = source("echo \"[$LD_PRELOAD] $MALLOC_MMAP_THRESHOLD_ $MALLOC_TRIM_THRESHOLD_\"",
+                Map.of("KDSTREAM_JEMALLOC", lib.toString()));
+        assertThat(r.stdout()).isEqualTo("[] 33554432 4294967296\n");
+        assertThat(r.stderr()).isEmpty();
+    }
+
+    @Test
+    void systemChangesNothing() throws Exception {
+        Run r = source("echo \"[$LD_PRELOAD][$MALLOC_MMAP_THRESHOLD_][$MALLOC_TRIM_THRESHOLD_]\"",
+                Map.of("KDSTREAM_ALLOCATOR", "system"));
+        assertThat(r.stdout()).isEqualTo("[][][]\n");
         assertThat(r.stderr()).isEmpty();
     }
 
     @Test
     void debiansJemallocIsReallyLoadedIntoTheProcess() throws Exception {
         assumeTrue(Files.isRegularFile(DEBIAN_JEMALLOC), "needs Debian's libjemalloc2 (bin/setup test installs it)");
-        Run r = source("exec cat /proc/self/maps", Map.of());
+        Run r = source("exec cat /proc/self/maps", Map.of("KDSTREAM_ALLOCATOR", "jemalloc"));
         assertThat(r.stdout()).contains("libjemalloc.so.2");
     }
 
     /** Sources the script in sh with {@code env} on top of a clean one, then runs {@code then}. */
     private Run source(String then, Map<String, String> env) throws Exception {
         Path script = repoRoot().resolve("bin/allocator.sh");
-        ProcessBuilder pb = new ProcessBuilder("sh", "-c", ". \"$0\"; kdstream_use_jemalloc; " + then,
+        ProcessBuilder pb = new ProcessBuilder("sh", "-c", ". \"$0\"; kdstream_allocator; " + then,
                 script.toString());
-        pb.environment().keySet().removeIf(k -> k.startsWith("KDSTREAM_") || k.equals("LD_PRELOAD")
-                || k.equals("MALLOC_CONF"));
+        pb.environment().keySet().removeIf(k -> k.startsWith("KDSTREAM_") || k.startsWith("MALLOC_")
+                || k.equals("LD_PRELOAD"));
         pb.environment().putAll(env);
         Path out = tmp.resolve("out");
         Path err = tmp.resolve("err");
