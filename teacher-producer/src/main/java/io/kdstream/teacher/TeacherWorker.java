@@ -313,8 +313,8 @@ public final class TeacherWorker implements Runnable {
         private void take(Duration wait) throws InterruptedException {
             for (PublishLoop.Outcome o = lane.outcome(jobs.isEmpty() ? Duration.ZERO : wait); o != null;
                  o = lane.outcome(Duration.ZERO)) {
-                jobs.remove(o.job());
                 PublishLoop.Job j = o.job();
+                jobs.removeIf(x -> x == j); // by identity: a job's equals would compare its batches
                 if (o instanceof PublishLoop.Fatal f) {
                     throw f.error();
                 } else if (o instanceof PublishLoop.Failed f) {
@@ -334,7 +334,8 @@ public final class TeacherWorker implements Runnable {
                 if (!assigned.contains(tp)) {
                     return;
                 }
-                long next = r.unknown() == null ? r.offset() : resumeOffset(consumer, tp, r.offset(), r.unknown().item());
+                long next = r.unknown() == null ? r.offset()
+                        : resumeOffset(consumer, tp, r.offset(), r.unknown().item());
                 if (next > r.offset()) {
                     lane.committedAfterAll(r.unknown());
                 }
