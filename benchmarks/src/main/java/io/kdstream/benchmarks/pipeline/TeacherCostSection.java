@@ -20,6 +20,7 @@ import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.RunSpec;
 import io.kdstream.kafka.ManifestStore;
 import io.kdstream.kafka.RunTopics;
+import io.kdstream.lifecycle.KdstreamJvm;
 import io.kdstream.model.Architecture;
 import io.kdstream.model.DjlFeatureModel;
 import io.kdstream.model.FeatureModel;
@@ -75,12 +76,11 @@ final class TeacherCostSection extends PipelineSection {
 
         String run = "streamed-" + UUID.randomUUID().toString().substring(0, 8);
         Path log = work.resolve("teacher-" + run + ".log");
-        List<String> cmd = List.of("taskset", "-c", "0", Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=1", "-Xmx1g", "-cp",
-                System.getProperty("java.class.path"), TeacherCommand.class.getName(), "--run", run,
-                "--bootstrap-servers", bootstrap, "--teacher", teacherDir.toString(), "--train-limit",
-                Integer.toString(batches * BATCH), "--epochs", "1", "--batch-size", Integer.toString(BATCH),
-                "--logits", "--augment", "flip", "--progress-interval", "0");
+        KdstreamJvm teacherJvm = KdstreamJvm.mainClass(TeacherCommand.class, "--run", run,
+                        "--bootstrap-servers", bootstrap, "--teacher", teacherDir.toString(), "--train-limit",
+                        Integer.toString(batches * BATCH), "--epochs", "1", "--batch-size", Integer.toString(BATCH),
+                        "--logits", "--augment", "flip", "--progress-interval", "0")
+                .optCpus("0").optSystemProperty("ai.djl.pytorch.num_threads", "1").optHeap("1g").optLog(log).build();
         Fed concurrent;
         double alone;
         double replay;
@@ -91,7 +91,7 @@ final class TeacherCostSection extends PipelineSection {
         double teacherWall;
         List<String> amortized;
         long t0 = System.nanoTime();
-        Process teacher = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process teacher = teacherJvm.start();
         try {
             CompletableFuture<Long> exited = teacher.onExit().thenApply(p -> System.nanoTime());
             RunSpec spec = awaitManifest(run, teacher, log);
