@@ -111,12 +111,9 @@ final class FlowControl {
         return lead.isPresent() && lead.getAsLong() > maxLeadRecords;
     }
 
-    /**
-     * The records of a work item the teacher just handed to its publisher: its batches and a
-     * transaction marker.
-     */
+    /** The teacher just handed this work item to its publisher. */
     void handedOver(WorkItem item) {
-        handedOverSince += item.batchCount() + 1;
+        handedOverSince += item.records();
     }
 
     /**

@@ -110,15 +110,17 @@ final class PublishLoop implements AutoCloseable {
      * @throws IllegalStateException if the publisher thread has died
      */
     boolean submit(Job job) throws InterruptedException {
+        // counted before the publisher can take it, so the count never dips below what is in flight
+        pendingRecords.addAndGet(job.item().records());
         while (!queue.offer(job, 100, TimeUnit.MILLISECONDS)) {
-            if (stopping.getAsBoolean()) {
-                return false;
-            }
-            if (!thread.isAlive()) {
+            if (stopping.getAsBoolean() || !thread.isAlive()) {
+                pendingRecords.addAndGet(-job.item().records());
+                if (stopping.getAsBoolean()) {
+                    return false;
+                }
                 throw new IllegalStateException("teacher " + instanceId + ": the publisher thread has ended");
             }
         }
-        pendingRecords.addAndGet(records(job));
         return true;
     }
 
@@ -128,10 +130,6 @@ final class PublishLoop implements AutoCloseable {
      */
     long pendingRecords() {
         return pendingRecords.get();
-    }
-
-    static long records(Job job) {
-        return job.item().batchCount() + 1;
     }
 
     /** The next outcome, waiting up to {@code timeout}; null if none came. */
@@ -160,7 +158,7 @@ final class PublishLoop implements AutoCloseable {
                 if (!(o instanceof Committed)) {
                     skipping = true;
                 }
-                pendingRecords.addAndGet(-records(job));
+                pendingRecords.addAndGet(-job.item().records());
                 outcomes.add(o);
             }
         } catch (InterruptedException e) {

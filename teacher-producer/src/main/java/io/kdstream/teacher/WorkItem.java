@@ -21,6 +21,11 @@ public record WorkItem(String runId, int epoch, int firstBatch, int batchCount) 
         }
     }
 
+    /** Records it adds to {@code <run>.features}: its batches and a transaction marker. */
+    public long records() {
+        return batchCount + 1L;
+    }
+
     public String key() {
         return epoch + "/" + firstBatch;
     }
