@@ -6,6 +6,7 @@ import java.util.concurrent.Callable;
 
 import io.kdstream.data.AugmentPolicy;
 import io.kdstream.model.Architecture;
+import io.kdstream.model.Devices;
 import io.kdstream.model.ModelCard;
 import io.kdstream.model.TeacherTrainer;
 import picocli.CommandLine.Command;
@@ -32,6 +33,9 @@ public final class TrainTeacherCommand implements Callable<Integer> {
     @Option(names = "--arch", defaultValue = "resnet",
             description = "Zoo architecture: resnet, cnn or mlp (default: ${DEFAULT-VALUE}).")
     String arch;
+
+    @Option(names = "--device", defaultValue = "auto", description = Devices.HELP)
+    String device;
 
     @Option(names = "--epochs", defaultValue = "10", description = "Epochs (default: ${DEFAULT-VALUE}).")
     int epochs;
@@ -96,6 +100,7 @@ public final class TrainTeacherCommand implements Callable<Integer> {
         ModelCard card = TeacherTrainer.builder()
                 .setDataset(dataset)
                 .setOutputDir(out)
+                .optDevice(Devices.resolve(device))
                 .optArchitecture(architecture)
                 .optEpochs(epochs)
                 .optBatchSize(batchSize)

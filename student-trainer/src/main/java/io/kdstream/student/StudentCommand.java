@@ -7,6 +7,8 @@ import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import ai.djl.Device;
+
 import io.kdstream.kafka.KafkaAccessErrors;
 import io.kdstream.codec.RunSpec;
 import io.kdstream.config.ServiceOptions;
@@ -139,7 +141,7 @@ public final class StudentCommand implements Callable<Integer> {
     @Option(names = "--teacher-id", description = "Refuse to train unless the run's teacher has this id (SHA-256).")
     String expectedTeacherId;
 
-    @Option(names = "--device", defaultValue = "auto", description = "auto | cpu | gpu[:i] (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--device", defaultValue = "auto", description = Devices.HELP)
     String device;
 
     @Option(names = "--progress-interval", defaultValue = "5",
@@ -159,7 +161,8 @@ public final class StudentCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        LOG.info("student device: {}", Devices.resolve(device));
+        Device onDevice = Devices.resolve(device);
+        LOG.info("student device: {}", onDevice);
         StudentConfig cfg = config();
         var clients = service.clients();
         RunSpec spec = new ManifestStore(clients).await(run, manifestTimeout);
@@ -180,6 +183,7 @@ public final class StudentCommand implements Callable<Integer> {
         StepTrace stepTrace = trace != null ? StepTrace.open(trace) : null;
         StudentTrainer.Builder builder = StudentTrainer.builder().setClients(clients).setRun(spec).setGroup(group)
                 .setCheckpointDir(checkpointDir).setInputNormalization(InputNormalization.forDataset(train))
+                .optDevice(onDevice)
                 .optConfig(cfg).optCheckpointEvery(checkpointEvery).optEvalEvery(evalEvery)
                 .optMaxNonFinite(maxNonFinite).optPrefetch(prefetch).optIdleTimeout(idleTimeout)
                 .optTrainData(train).optTestData(test)
