@@ -2,6 +2,7 @@ package io.kdstream.benchmarks.pipeline;
 
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -14,11 +15,15 @@ import java.util.concurrent.TimeUnit;
 
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
 
 import io.kdstream.benchmarks.feed.SyntheticBatches;
 import io.kdstream.codec.RunSpec;
 import io.kdstream.data.InputNormalization;
 import io.kdstream.kafka.KafkaClients;
+import io.kdstream.kafka.ManifestStore;
 import io.kdstream.kafka.TopicAdmin;
 import io.kdstream.model.Architecture;
 import io.kdstream.student.BatchFeed;
@@ -156,5 +161,51 @@ abstract class PipelineSection {
 
     static String round2(double[] v) {
         return Arrays.toString(Arrays.stream(v).mapToObj(x -> String.format("%.2f", x)).toArray());
+    }
+
+    /** Create-time of the first and of the last of {@code n} committed records of a topic (ms). */
+    long[] recordTimeSpan(String topic, int n) {
+        long first = Long.MAX_VALUE;
+        long last = Long.MIN_VALUE;
+        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(clients.consumer(null, "bench-span"))) {
+            List<TopicPartition> parts = c.partitionsFor(topic).stream()
+                    .map(i -> new TopicPartition(topic, i.partition())).toList();
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            int seen = 0;
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (seen < n && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    first = Math.min(first, r.timestamp());
+                    last = Math.max(last, r.timestamp());
+                    seen++;
+                }
+            }
+        }
+        return new long[] {first, last};
+    }
+
+    /** Pins every thread of this JVM to the given CPUs (taskset; threads started later inherit it). */
+    static void pin(String cpus) throws Exception {
+        Process p = new ProcessBuilder("taskset", "-a", "-p", "-c", cpus, Long.toString(ProcessHandle.current().pid()))
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException("taskset -a -p -c " + cpus + " failed");
+        }
+    }
+
+    RunSpec awaitManifest(String run, Process teacher, Path log) throws Exception {
+        ManifestStore manifests = new ManifestStore(clients);
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            if (!teacher.isAlive()) {
+                throw new IllegalStateException("teacher exited early; see " + log + ":\n" + Files.readString(log));
+            }
+            var spec = manifests.read(run, Duration.ofSeconds(5));
+            if (spec.isPresent()) {
+                return spec.get();
+            }
+        }
+        throw new IllegalStateException("no manifest for run " + run + " within 120 s; see " + log);
     }
 }
