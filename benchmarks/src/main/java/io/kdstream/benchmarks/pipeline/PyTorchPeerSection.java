@@ -34,8 +34,13 @@ final class PyTorchPeerSection extends PipelineSection {
     private static final Path IMAGES = Path.of("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz");
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** A teacher process's figures: images/s from launch to exit, of its forward alone, and of its publishing. */
-    private record TeacherRun(double wholeProcess, double forwardAlone, double publishing) {
+    /**
+     * A teacher process's figures: images/s from launch to exit, of its forward alone and of its
+     * publishing (first to last record); seconds from launch to the first record and from the last
+     * record to exit.
+     */
+    private record TeacherRun(double wholeProcess, double forwardAlone, double publishing, double beforeFirst,
+                              double afterLast) {
     }
 
     PyTorchPeerSection(Bench bench) {
@@ -81,8 +86,9 @@ final class PyTorchPeerSection extends PipelineSection {
             double whole = median(runs, TeacherRun::wholeProcess);
             double forward = median(runs, TeacherRun::forwardAlone);
             double publishing = median(runs, TeacherRun::publishing);
-            rows.add(String.format("| PyTorch peer: `kdstream teacher --teacher teacher.pt`, whole process for the epoch (flip, layer norm, logits, Kafka), core 0, %s | %.0f images/s = **%.2f×** PyTorch's forward alone (target ≥ 0.8×); publishing %.0f images/s = **%.2f×** its own forward alone in the same JVM (%.0f images/s; target ≥ 0.9×) |",
-                    e.getKey(), whole, whole / p, publishing, publishing / forward, forward));
+            rows.add(String.format("| PyTorch peer: `kdstream teacher --teacher teacher.pt`, whole process for the epoch (flip, layer norm, logits, Kafka), core 0, %s | %.0f images/s = **%.2f×** PyTorch's forward alone (target ≥ 0.8×); publishing %.0f images/s = **%.2f×** its own forward alone in the same JVM (%.0f images/s; target ≥ 0.9×); %.1f s from launch to the first record, %.1f s from the last to exit |",
+                    e.getKey(), whole, whole / p, publishing, publishing / forward, forward,
+                    median(runs, TeacherRun::beforeFirst), median(runs, TeacherRun::afterLast)));
         }
         twoTeachers(teacher, images, median(product, TeacherRun::wholeProcess));
     }
@@ -116,10 +122,12 @@ final class PyTorchPeerSection extends PipelineSection {
             throws Exception {
         String run = tag + "-" + UUID.randomUUID().toString().substring(0, 8);
         Path log = work.resolve("teacher-" + run + ".log");
+        long launchedMs = System.currentTimeMillis();
         long t0 = System.nanoTime();
         Process p = teacherJvm(teacher, images, core, env, run, log).start();
         awaitSuccess(p, log);
         double wall = (System.nanoTime() - t0) / 1e9;
+        long exitedMs = launchedMs + Math.round(wall * 1e3);
         ProgressEvent.TeacherProgress result = Files.readAllLines(log).stream()
                 .map(l -> ProgressEvent.parse(l, ProgressEvent.TeacherProgress.class))
                 .flatMap(java.util.Optional::stream).reduce((a, b) -> b)
@@ -127,7 +135,8 @@ final class PyTorchPeerSection extends PipelineSection {
         int batches = (int) result.batches();
         long[] span = recordTimeSpan(new RunTopics(run).features(), batches);
         double publishSeconds = (span[1] - span[0]) / 1e3 * batches / (batches - 1.0);
-        return new TeacherRun(images / wall, result.samples() / result.forwardSeconds(), images / publishSeconds);
+        return new TeacherRun(images / wall, result.samples() / result.forwardSeconds(), images / publishSeconds,
+                (span[0] - launchedMs) / 1e3, (exitedMs - span[1]) / 1e3);
     }
 
     private KdstreamJvm teacherJvm(Path teacher, int images, String core, Map<String, String> env, String run,
