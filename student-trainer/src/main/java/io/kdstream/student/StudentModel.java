@@ -31,9 +31,10 @@ import io.kdstream.vkd.Normalization;
 import io.kdstream.vkd.OrthogonalProjection;
 
 /**
- * The trainable part of a student experiment: the student network ({@link StudentNetwork}: zoo or TorchScript), the projection into the teacher's
- * feature space, the loss and the optimizer. One {@link #step} is one optimizer step on one
- * Kafka batch; every array it makes lives in a per-step sub-manager, so memory stays flat.
+ * The trainable part of a student experiment: the student network ({@link StudentNetwork}, zoo or
+ * TorchScript), the projection into the teacher's feature space, the loss and the optimizer. One
+ * {@link #step} is one optimizer step on one Kafka batch; every array it makes lives in a per-step
+ * sub-manager, so memory stays flat.
  */
 final class StudentModel implements AutoCloseable {
 

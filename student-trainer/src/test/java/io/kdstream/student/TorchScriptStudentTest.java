@@ -17,6 +17,7 @@ import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.ParameterStore;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -160,7 +161,7 @@ class TorchScriptStudentTest {
                 float[] back = evalLogits(reloaded);
                 assertThat(back.length).isEqualTo(trained.length);
                 for (int i = 0; i < back.length; i++) {
-                    assertThat(back[i]).as("logit %d", i).isCloseTo(trained[i], org.assertj.core.data.Offset.offset(1e-5f));
+                    assertThat(back[i]).as("logit %d", i).isCloseTo(trained[i], Offset.offset(1e-5f));
                 }
                 assertThat(((TorchScriptStudent) reloaded.student()).frozenParameters())
                         .as("saved with the frozen parameter still frozen").containsExactly("offset");
@@ -255,6 +256,28 @@ class TorchScriptStudentTest {
                 .hasMessageContaining("--projection none needs d_s = d_t").hasMessageContaining("d_s=24");
         assertThatThrownBy(() -> config("tiny_student.pt", "features"))
                 .hasMessageContaining("--student-outputs must be features,logits or logits,features");
+    }
+
+    @Test
+    void theCommandLineTakesEitherAnArchOrAStudentFile() {
+        String file = fixture("tiny_student_lf.pt").toString();
+        StudentConfig ts = command("--student", file, "--student-outputs", "logits,features").config();
+        assertThat(ts.torchScriptStudent()).isEqualTo(new TorchScriptStudent.Source(Path.of(file), "logits,features"));
+        assertThat(command("--arch", "mlp").config().torchScriptStudent()).isNull();
+        assertThat(command().config().arch().id()).as("the default student").isEqualTo("cnn");
+        assertThatThrownBy(() -> command("--arch", "mlp", "--student", file).config())
+                .hasMessage("give either --arch or --student, not both");
+        assertThatThrownBy(() -> command("--student", tmp.resolve("missing.pt").toString()).config())
+                .hasMessageContaining("cannot be read");
+    }
+
+    private static StudentCommand command(String... args) {
+        StudentCommand c = new StudentCommand();
+        List<String> all = new java.util.ArrayList<>(List.of("--run", "r", "--group", "g", "--checkpoint-dir", "x",
+                "--bootstrap-servers", "127.0.0.1:9"));
+        all.addAll(List.of(args));
+        new picocli.CommandLine(c).parseArgs(all.toArray(String[]::new));
+        return c;
     }
 
     @Test
