@@ -101,6 +101,13 @@ class StudentKillIT {
             assertThat(b.get(name).buffer()).as("%s equals the uninterrupted run's, bit for bit (seed %d)", name, seed)
                     .isEqualTo(a.get(name).buffer());
         }
+        if (student.equals("torchscript")) {
+            // the trained module handed back at the end: the same bytes as the uninterrupted run's
+            Path exported = ckpt.resolve(TorchScriptStudent.EXPORT_FILE);
+            assertThat(exported).exists();
+            assertThat(Files.readAllBytes(exported)).as("student.pt after %d kills (seed %d)", KILLS, seed)
+                    .isEqualTo(Files.readAllBytes(tmp.resolve("ref").resolve(TorchScriptStudent.EXPORT_FILE)));
+        }
     }
 
     private static Map<String, Tensor> params(Path dir) {
