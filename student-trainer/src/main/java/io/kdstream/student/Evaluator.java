@@ -13,8 +13,9 @@ import io.kdstream.data.InputNormalization;
 /**
  * A student's evaluations on the test split: every {@code evalEvery} steps while training (on the
  * cheaper periodic set when there is one) and once at the end (always the whole test split). Each
- * sets the accuracy and loss gauges, tells the listeners, and writes {@code best.safetensors} when
- * the accuracy is the best so far. Without a test split there is no evaluation.
+ * sets the accuracy and loss gauges, tells the listeners, and writes {@code best.safetensors} (and a
+ * TorchScript student's {@code student.pt}) when the accuracy is the best so far. Without a test
+ * split there is no evaluation.
  */
 final class Evaluator {
 
@@ -83,6 +84,7 @@ final class Evaluator {
         last = e.accuracy();
         if (state.improvedBy(e.accuracy())) {
             checkpoints.saveBest(snapshot.apply(state));
+            model.exportStudent(checkpoints.dir()); // student.pt follows the best model (TorchScript students)
         }
     }
 }

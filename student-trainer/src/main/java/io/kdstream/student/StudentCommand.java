@@ -48,8 +48,20 @@ public final class StudentCommand implements Callable<Integer> {
     @Option(names = "--group", required = true, description = "Consumer group: one per experiment.")
     String group;
 
-    @Option(names = "--arch", defaultValue = "cnn", description = "Student architecture: cnn | mlp | vit | vit-pool (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--arch", description = "Student architecture: cnn | mlp | vit | vit-pool (default: cnn; "
+            + "exclusive with --student).")
     String arch;
+
+    @Option(names = "--student", paramLabel = "FILE.pt",
+            description = "Train this TorchScript module (torch.jit.script, PyTorch >= 1.13) instead of an --arch; its "
+                    + "forward takes the normalized [B, C, H, W] input and returns features [B, d_s] and logits "
+                    + "(docs/pytorch.md). The trained module is written to <checkpoint-dir>/student.pt.")
+    Path student;
+
+    @Option(names = "--student-outputs", defaultValue = "features,logits",
+            description = "Order of the --student module's outputs: features,logits | logits,features "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String studentOutputs;
 
     @Option(names = "--projection", defaultValue = "matrix_exp",
             description = "matrix_exp | cayley (VkD) | linear (FitNet-style) | none (d_s = d_t) (default: ${DEFAULT-VALUE}).")
@@ -164,6 +176,10 @@ public final class StudentCommand implements Callable<Integer> {
         Device onDevice = Devices.resolve(device);
         LOG.info("student device: {}", onDevice);
         StudentConfig cfg = config();
+        if (cfg.torchScriptStudent() != null) {
+            // fail on a file that is not TorchScript now, not after waiting for the manifest
+            TorchScriptStudent.check(cfg.torchScriptStudent().file());
+        }
         var clients = service.clients();
         RunSpec spec = new ManifestStore(clients).await(run, manifestTimeout);
         checkManifest(spec);
@@ -239,7 +255,11 @@ public final class StudentCommand implements Callable<Integer> {
 
     /** The options as a configuration; a misspelt option fails here, before Kafka is contacted. */
     StudentConfig config() {
-        return StudentConfig.builder().optArch(Architecture.parse(arch))
+        if (arch != null && student != null) {
+            throw new IllegalArgumentException("give either --arch or --student, not both");
+        }
+        return StudentConfig.builder().optArch(Architecture.parse(arch != null ? arch : "cnn"))
+                .optTorchScriptStudent(student, studentOutputs)
                 .optProjection(Projection.fromConfigName(projection))
                 .optFeatureLoss(FeatureLoss.fromConfigName(featureLoss)).optStudentNorm(studentNorm(studentNorm))
                 .optAlpha(alpha).optGamma(gamma).optTemperature(temperature).optLabelSmoothing(labelSmoothing)

@@ -1,5 +1,12 @@
 package io.kdstream.student;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
 import io.kdstream.model.Architecture;
 import io.kdstream.vkd.FeatureLoss;
 import io.kdstream.vkd.Normalization;
@@ -12,7 +19,8 @@ import io.kdstream.vkd.Normalization;
  *
  * <p>{@link #toString()} is this experiment's identity in a checkpoint: a resumed student compares
  * it with the checkpoint's and warns when they differ. Its form is the one the configuration had as
- * a record (option names, command-line spellings), so checkpoints written before keep matching.
+ * a record (option names, command-line spellings), so checkpoints written before keep matching. A
+ * TorchScript student is identified by its file's SHA-256 and output order in place of {@code arch}.
  */
 public final class StudentConfig {
 
@@ -31,8 +39,10 @@ public final class StudentConfig {
     private final int replayEpochs;
     private final long seed;
     private final Normalization studentNorm;
+    private final TorchScriptStudent.Source torchScript;
+    private final String torchScriptSha256;
 
-    private StudentConfig(Builder b) {
+    private StudentConfig(Builder b, String torchScriptSha256) {
         this.arch = b.arch;
         this.projection = b.projection;
         this.featureLoss = b.featureLoss;
@@ -48,6 +58,8 @@ public final class StudentConfig {
         this.replayEpochs = b.replayEpochs;
         this.seed = b.seed;
         this.studentNorm = b.studentNorm;
+        this.torchScript = b.torchScript;
+        this.torchScriptSha256 = torchScriptSha256;
     }
 
     public static Builder builder() {
@@ -59,9 +71,19 @@ public final class StudentConfig {
         return builder().build();
     }
 
-    /** Student architecture from the model zoo. */
+    /** Student architecture from the model zoo (ignored when {@link #torchScriptStudent()} is set). */
     public Architecture arch() {
         return arch;
+    }
+
+    /** The TorchScript student to train instead of a zoo architecture, or null. */
+    public TorchScriptStudent.Source torchScriptStudent() {
+        return torchScript;
+    }
+
+    /** The student as messages name it: the zoo id, or the TorchScript file. */
+    public String studentName() {
+        return torchScript == null ? arch.id() : torchScript.file().toString();
     }
 
     public Projection projection() {
@@ -136,7 +158,9 @@ public final class StudentConfig {
     /** The form checkpoints store (see the class comment); do not change it for an unchanged configuration. */
     @Override
     public String toString() {
-        return "StudentConfig[arch=" + arch.id() + ", projection=" + projection.configName() + ", featureLoss="
+        String student = torchScript == null ? "arch=" + arch.id()
+                : "arch=torchscript, student=sha256:" + torchScriptSha256 + ", studentOutputs=" + torchScript.outputs();
+        return "StudentConfig[" + student + ", projection=" + projection.configName() + ", featureLoss="
                 + featureLoss.configName() + ", alpha=" + alpha + ", gamma=" + gamma + ", temperature=" + temperature
                 + ", labelSmoothing=" + labelSmoothing + ", optimizer=" + optimizer + ", lr=" + lr + ", weightDecay="
                 + weightDecay + ", schedule=" + schedule + ", warmupSteps=" + warmupSteps + ", replayEpochs="
@@ -171,6 +195,7 @@ public final class StudentConfig {
         private int replayEpochs = 0;
         private long seed = 0L;
         private Normalization studentNorm = Normalization.NONE;
+        private TorchScriptStudent.Source torchScript;
 
         private Builder() {
         }
@@ -178,6 +203,16 @@ public final class StudentConfig {
         /** Student architecture from the model zoo (default {@code cnn}). */
         public Builder optArch(Architecture arch) {
             this.arch = arch;
+            return this;
+        }
+
+        /**
+         * Trains the module in {@code file} (scripted by PyTorch &ge; 1.13) instead of a zoo
+         * architecture; {@code outputs} is the order its forward returns them in,
+         * {@code features,logits} or {@code logits,features}. Null file = a zoo student.
+         */
+        public Builder optTorchScriptStudent(Path file, String outputs) {
+            this.torchScript = file == null ? null : new TorchScriptStudent.Source(file, outputs);
             return this;
         }
 
@@ -284,7 +319,18 @@ public final class StudentConfig {
                 throw new IllegalArgumentException(
                         "need lr > 0, weight decay >= 0, warmup >= 0, replay epochs >= 0");
             }
-            return new StudentConfig(this);
+            String sha = null;
+            if (torchScript != null) {
+                try {
+                    sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                            .digest(Files.readAllBytes(torchScript.file())));
+                } catch (IOException e) {
+                    throw new IllegalArgumentException("--student " + torchScript.file() + " cannot be read: " + e);
+                } catch (NoSuchAlgorithmException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+            return new StudentConfig(this, sha);
         }
     }
 }

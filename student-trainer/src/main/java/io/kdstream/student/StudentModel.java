@@ -1,5 +1,7 @@
 package io.kdstream.student;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,17 +26,16 @@ import io.kdstream.codec.RunSpec;
 import io.kdstream.codec.Tensor;
 import io.kdstream.data.ImageDataset;
 import io.kdstream.data.InputNormalization;
-import io.kdstream.model.Architecture;
-import io.kdstream.model.FeatureNet;
 import io.kdstream.vkd.DistillationLoss;
 import io.kdstream.vkd.LossBreakdown;
 import io.kdstream.vkd.Normalization;
 import io.kdstream.vkd.OrthogonalProjection;
 
 /**
- * The trainable part of a student experiment: the zoo network, the projection into the teacher's
- * feature space, the loss and the optimizer. One {@link #step} is one optimizer step on one
- * Kafka batch; every array it makes lives in a per-step sub-manager, so memory stays flat.
+ * The trainable part of a student experiment: the student network ({@link StudentNetwork}, zoo or
+ * TorchScript), the projection into the teacher's feature space, the loss and the optimizer. One
+ * {@link #step} is one optimizer step on one Kafka batch; every array it makes lives in a per-step
+ * sub-manager, so memory stays flat.
  */
 final class StudentModel implements AutoCloseable {
 
@@ -48,7 +49,7 @@ final class StudentModel implements AutoCloseable {
     }
 
     private final NDManager manager;
-    private final FeatureNet student;
+    private final StudentNetwork student;
     private final Block projection; // null = identity (d_s = d_t)
     private final OrthogonalProjection orthogonal; // non-null for the VkD maps
     private final Block embeddingNorm; // null unless --student-norm layer
@@ -67,17 +68,20 @@ final class StudentModel implements AutoCloseable {
         Engine.getEngine("PyTorch").setRandomSeed((int) cfg.seed());
         List<Integer> in = run.inputShape();
         this.inputShape = new Shape(in.get(0), in.get(1), in.get(2));
-        Architecture arch = cfg.arch();
-        int ds = arch.featureDim();
         int dt = run.featureDim();
+        StudentNetwork network = null;
         try {
-            student = arch.build(in.get(0), run.numClasses());
-            student.initialize(manager, DataType.FLOAT32, new Shape(1, in.get(0), in.get(1), in.get(2)));
+            network = cfg.torchScriptStudent() != null
+                    ? new TorchScriptStudent(cfg.torchScriptStudent(), manager, cfg.seed(), in.get(0), in.get(1),
+                    in.get(2), run.numClasses())
+                    : new ZooStudent(cfg.arch(), manager, in.get(0), in.get(1), in.get(2), run.numClasses());
+            student = network;
+            int ds = student.featureDim();
             switch (cfg.projection()) {
                 case NONE -> {
                     if (ds != dt) {
                         throw new IllegalArgumentException("--projection none needs d_s = d_t, but student "
-                                + arch.id() + " has d_s=" + ds + " and the teacher d_t=" + dt);
+                                + cfg.studentName() + " has d_s=" + ds + " and the teacher d_t=" + dt);
                     }
                     orthogonal = null;
                     projection = null;
@@ -102,21 +106,28 @@ final class StudentModel implements AutoCloseable {
                 embeddingNorm = null;
             }
         } catch (RuntimeException e) {
+            if (network != null) {
+                network.close();
+            }
             manager.close();
             throw e;
         }
-        for (Pair<String, Parameter> p : student.getParameters()) {
-            params.put("student/" + p.getKey(), p.getValue());
-        }
+        bindParameters();
+        this.loss = DistillationLoss.builder().optFeatureLoss(cfg.featureLoss())
+                .optAlpha(cfg.alpha()).optGamma(cfg.gamma()).optTemperature(cfg.temperature())
+                .optLabelSmoothing(cfg.labelSmoothing()).build();
+        this.optimizer = ParameterOptimizer.create(cfg.optimizer(), manager, cfg.weightDecay());
+    }
+
+    /** The optimizer's view: the network's trainable arrays (looked up again after a restore) and the projection's. */
+    private void bindParameters() {
+        params.clear();
+        params.putAll(student.trainableParameters());
         if (projection != null) {
             for (Pair<String, Parameter> p : projection.getParameters()) {
                 params.put("proj/" + p.getKey(), p.getValue());
             }
         }
-        this.loss = DistillationLoss.builder().optFeatureLoss(cfg.featureLoss())
-                .optAlpha(cfg.alpha()).optGamma(cfg.gamma()).optTemperature(cfg.temperature())
-                .optLabelSmoothing(cfg.labelSmoothing()).build();
-        this.optimizer = ParameterOptimizer.create(cfg.optimizer(), manager, cfg.weightDecay());
     }
 
     NDManager manager() {
@@ -139,7 +150,7 @@ final class StudentModel implements AutoCloseable {
         ParameterStore ps = new ParameterStore(step, false);
         long t1;
         try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
-            NDList out = student.forward(ps, new NDList(x), true);
+            NDList out = student.forward(ps, x, true, optimizer.updates());
             NDArray embedding = embeddingNorm == null ? out.get(0)
                     : embeddingNorm.forward(ps, new NDList(out.get(0)), true).singletonOrThrow();
             NDArray projected = projection == null ? embedding
@@ -176,7 +187,7 @@ final class StudentModel implements AutoCloseable {
             try (NDManager sub = manager.newSubManager()) {
                 ps = new ParameterStore(sub, false);
                 NDArray x = norm.toModelInput(sub, px, new Shape(b, data.channels(), data.height(), data.width()));
-                NDArray logits = student.forward(ps, new NDList(x), false).get(1);
+                NDArray logits = student.forward(ps, x, false, optimizer.updates()).get(1);
                 NDArray y = sub.create(labels);
                 correct += logits.argMax(1).toType(DataType.INT64, false).eq(y).sum().getLong();
                 lossSum += DistillationLoss.crossEntropy(logits, y, 0).toType(DataType.FLOAT64, false).getDouble() * b;
@@ -190,10 +201,14 @@ final class StudentModel implements AutoCloseable {
         return orthogonal == null ? Double.NaN : orthogonal.orthogonalityError();
     }
 
-    /** Parameters and optimizer state, for a checkpoint. */
+    /** The network's state, the projection's parameters and the optimizer state, for a checkpoint. */
     Map<String, Tensor> stateTensors() {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        params.forEach((name, p) -> out.put("param/" + name, toTensor(p.getArray())));
+        Map<String, Tensor> out = new LinkedHashMap<>(student.state());
+        params.forEach((name, p) -> {
+            if (name.startsWith("proj/")) {
+                out.put("param/" + name, toTensor(p.getArray()));
+            }
+        });
         optimizer.state().forEach((name, a) -> out.put("opt/" + name, toTensor(a)));
         return out;
     }
@@ -205,15 +220,12 @@ final class StudentModel implements AutoCloseable {
     /** Restores what {@link #stateTensors} wrote; refuses a checkpoint of another architecture. */
     void loadState(Map<String, Tensor> tensors, long optimizerUpdates) {
         for (Map.Entry<String, Parameter> e : params.entrySet()) {
-            Tensor t = tensors.get("param/" + e.getKey());
-            NDArray a = e.getValue().getArray();
-            if (t == null || !new Shape(toLongs(t.shape())).equals(a.getShape())) {
-                throw new IllegalStateException("checkpoint does not fit this student: parameter " + e.getKey()
-                        + (t == null ? " is missing" : " has shape " + java.util.Arrays.toString(t.shape())
-                        + ", expected " + a.getShape()));
+            if (e.getKey().startsWith("proj/")) {
+                copyInto(tensors, "param/" + e.getKey(), e.getValue().getArray());
             }
-            a.set(t.toFloats());
         }
+        student.loadState(tensors, manager);
+        bindParameters();
         Map<String, NDArray> opt = new LinkedHashMap<>();
         try (NDManager tmp = manager.newSubManager()) {
             tensors.forEach((k, t) -> {
@@ -225,12 +237,31 @@ final class StudentModel implements AutoCloseable {
         }
     }
 
-    /** The student network alone, e.g. to save it as a zoo model. */
-    FeatureNet student() {
+    /** The student network alone. */
+    StudentNetwork student() {
         return student;
     }
 
-    private static Tensor toTensor(NDArray a) {
+    /**
+     * Writes the trained student in its user's format into {@code dir} ({@code student.pt} for a
+     * TorchScript student); null when it has none.
+     */
+    Path exportStudent(Path dir) throws IOException {
+        return student.export(dir);
+    }
+
+    /** Copies checkpoint tensor {@code key} into {@code a}, refusing a missing or differently shaped one. */
+    static void copyInto(Map<String, Tensor> tensors, String key, NDArray a) {
+        Tensor t = tensors.get(key);
+        if (t == null || !new Shape(toLongs(t.shape())).equals(a.getShape())) {
+            throw new IllegalStateException("checkpoint does not fit this student: parameter "
+                    + key.substring("param/".length()) + (t == null ? " is missing" : " has shape "
+                    + java.util.Arrays.toString(t.shape()) + ", expected " + a.getShape()));
+        }
+        a.set(t.toFloats());
+    }
+
+    static Tensor toTensor(NDArray a) {
         long[] s = a.getShape().getShape();
         int[] shape = new int[s.length];
         for (int i = 0; i < s.length; i++) {
@@ -249,6 +280,7 @@ final class StudentModel implements AutoCloseable {
 
     @Override
     public void close() {
+        student.close();
         manager.close();
     }
 }

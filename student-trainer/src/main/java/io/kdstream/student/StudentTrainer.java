@@ -194,6 +194,10 @@ public final class StudentTrainer {
                 }
                 saveCheckpoint(model, state, stream, metrics);
             }
+            Path exported = model.exportStudent(checkpoints.dir()); // the model as training left it
+            if (exported != null) {
+                LOG.info("{}: trained student written to {}", group, exported);
+            }
             LOG.info("{}: {} after {} steps, {} of {} batches trained, test accuracy {}", group, outcome, state.step(),
                     state.trained().count(), state.trained().total(), evaluator.lastAccuracy());
             return new Result(outcome, state.step(), state.trained().count(), state.trained().total(),

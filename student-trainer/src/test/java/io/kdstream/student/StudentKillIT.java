@@ -14,7 +14,8 @@ import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,7 +31,8 @@ import io.kdstream.lifecycle.KdstreamJvm;
 /**
  * kill -9 of the student process at random points: after the restarts finish the run, its
  * {@code --trace} shows every batch of every epoch trained exactly once in the surviving history,
- * and the final parameters equal those of an uninterrupted run (libtorch CPU, one thread). The
+ * and the final parameters equal those of an uninterrupted run (libtorch CPU, one thread), for a zoo
+ * student and for a TorchScript one (whose checkpoints also hold its module with the buffers). The
  * long version (N ≥ 10 kills) is {@code benchmarks/chaos.sh}.
  */
 @RequiresDataset
@@ -43,9 +45,17 @@ class StudentKillIT {
     @TempDir
     Path tmp;
 
-    @Test
-    void killNineAtRandomPointsTrainsEveryBatchExactlyOnceAndEndsWhereAnUninterruptedRunEnds(TestKafka kafka)
+    private List<String> studentArgs;
+
+    /** A zoo student, and a TorchScript one (BatchNorm statistics and Dropout masks must resume too). */
+    @ParameterizedTest
+    @ValueSource(strings = {"cnn", "torchscript"})
+    void killNineAtRandomPointsTrainsEveryBatchExactlyOnceAndEndsWhereAnUninterruptedRunEnds(String student,
+                                                                                             TestKafka kafka)
             throws Exception {
+        studentArgs = student.equals("torchscript")
+                ? List.of("--student", TorchScriptStudentTest.fixture("tiny_student.pt").toString())
+                : List.of("--arch", student);
         DatasetRef data = new DatasetRef("fashion-mnist", 1.0, 1000, 3);
         RunSpec spec = FeatureStreams.produce(kafka.clients(), "student-kill-" + UUID.randomUUID(), data, 50, 3,
                 InputMode.INLINE);
@@ -90,6 +100,13 @@ class StudentKillIT {
         for (String name : a.keySet()) {
             assertThat(b.get(name).buffer()).as("%s equals the uninterrupted run's, bit for bit (seed %d)", name, seed)
                     .isEqualTo(a.get(name).buffer());
+        }
+        if (student.equals("torchscript")) {
+            // the trained module handed back at the end: the same bytes as the uninterrupted run's
+            Path exported = ckpt.resolve(TorchScriptStudent.EXPORT_FILE);
+            assertThat(exported).exists();
+            assertThat(Files.readAllBytes(exported)).as("student.pt after %d kills (seed %d)", KILLS, seed)
+                    .isEqualTo(Files.readAllBytes(tmp.resolve("ref").resolve(TorchScriptStudent.EXPORT_FILE)));
         }
     }
 
@@ -138,9 +155,11 @@ class StudentKillIT {
     }
 
     private Process start(TestKafka kafka, RunSpec spec, String group, Path ckpt, Path trace) throws IOException {
-        return KdstreamJvm.mainClass(StudentCommand.class, "--run", spec.runId(), "--group", group,
-                "--bootstrap-servers", kafka.bootstrapServers(), "--checkpoint-dir", ckpt.toString(), "--arch", "cnn",
-                "--checkpoint-every", "" + CHECKPOINT_EVERY, "--progress-interval", "0", "--trace", trace.toString())
+        List<String> args = new java.util.ArrayList<>(List.of("--run", spec.runId(), "--group", group,
+                "--bootstrap-servers", kafka.bootstrapServers(), "--checkpoint-dir", ckpt.toString(),
+                "--checkpoint-every", "" + CHECKPOINT_EVERY, "--progress-interval", "0", "--trace", trace.toString()));
+        args.addAll(studentArgs);
+        return KdstreamJvm.mainClass(StudentCommand.class, args.toArray(String[]::new))
                 .optSingleTorchThread().optHeap("512m").optLog(tmp.resolve(group + ".log")).build().start();
     }
 }

@@ -12,7 +12,8 @@ import java.util.List;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
 
@@ -24,12 +25,18 @@ import io.kdstream.model.Architecture;
 /** Native memory stays flat over many steps: every step's arrays die with its sub-manager. */
 class StudentModelMemoryTest {
 
-    @Test
+    /** A zoo student, and a TorchScript one (its forward, mode switches and module snapshots). */
+    @ParameterizedTest
+    @ValueSource(strings = {"mlp", "torchscript"})
     @EnabledOnOs(value = OS.LINUX, disabledReason = "reads resident memory from /proc/self/status")
-    void residentMemoryStaysFlatOverHundredsOfSteps() throws IOException {
+    void residentMemoryStaysFlatOverHundredsOfSteps(String student) throws IOException {
         RunSpec run = new RunSpec(RunSpec.SCHEMA_VERSION, "mem", "synthetic", "t", "pool", 256, 10, 10,
                 List.of(1, 28, 28), "layer", DType.F16, InputMode.INLINE, "none", 32, 1, 1, 1L);
-        StudentConfig cfg = StudentConfig.builder().optArch(Architecture.MLP).optGamma(1.0).optLr(1e-3)
+        StudentConfig.Builder b = student.equals("torchscript")
+                ? StudentConfig.builder().optTorchScriptStudent(TorchScriptStudentTest.fixture("tiny_student.pt"),
+                "features,logits")
+                : StudentConfig.builder().optArch(Architecture.MLP);
+        StudentConfig cfg = b.optGamma(1.0).optLr(1e-3)
                 .optWeightDecay(1e-4).optSchedule(LrSchedule.Kind.CONSTANT).optWarmupSteps(0).optSeed(3L).build();
         try (StudentModel model = new StudentModel(cfg, run)) {
             // Warm up until the JVM has collected its young generation a few times: until then RSS
@@ -63,6 +70,8 @@ class StudentModelMemoryTest {
         }
         if (i % 25 == 0) {
             model.orthogonalityError(); // the metric path must not leak either
+            TorchScriptStudentTest.evalLogits(model); // nor evaluation (a TorchScript student switches modes)
+            model.stateTensors(); // nor a checkpoint's snapshot (a TorchScript student serializes its module)
         }
     }
 

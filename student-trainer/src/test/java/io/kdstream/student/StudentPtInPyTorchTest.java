@@ -1,0 +1,95 @@
+package io.kdstream.student;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.assertj.core.data.Offset;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.kdstream.codec.PythonExamples;
+
+/**
+ * The student.pt kdstream writes, opened by PyTorch itself ({@code torch.jit.load}, Debian's
+ * python3-torch): the same logits as kdstream's model on the same input, the frozen parameter
+ * still frozen, and the BatchNorm statistics training moved. Skipped without python3-torch.
+ */
+class StudentPtInPyTorchTest {
+
+    private static final int BATCH = 4;
+    private static final int STEPS = 3;
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void pyTorchLoadsTheExportedStudentAndComputesKdstreamsLogits() throws Exception {
+        assumeTrue(hasTorch(), PythonExamples.PYTHON + " cannot import torch (apt-get install python3-torch, "
+                + "or bin/setup test)");
+        float[] logits;
+        Path file;
+        try (StudentModel model = new StudentModel(TorchScriptStudentTest.config("tiny_student.pt",
+                "features,logits").build(), TorchScriptStudentTest.RUN)) {
+            for (int i = 0; i < STEPS; i++) {
+                try (NDManager step = model.manager().newSubManager()) {
+                    model.step(step, TorchScriptStudentTest.fixedInput(step, 16).mul(1 + i),
+                            step.create(new long[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5}),
+                            step.ones(new Shape(16, 96)), null, 1e-2);
+                }
+            }
+            logits = TorchScriptStudentTest.evalLogits(model);
+            file = model.exportStudent(tmp);
+        }
+        Process p = new ProcessBuilder(PythonExamples.PYTHON, script().toString(), file.toString(), "" + BATCH)
+                .redirectError(tmp.resolve("python.err").toFile()).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as("python: %s", java.nio.file.Files.readString(tmp.resolve("python.err")))
+                .isZero();
+        JsonNode r = new ObjectMapper().readTree(out);
+        assertThat(r.get("outputs").asInt()).isEqualTo(2);
+        assertThat(r.get("logits")).hasSize(logits.length);
+        for (int i = 0; i < logits.length; i++) {
+            assertThat((float) r.get("logits").get(i).asDouble()).as("logit %d", i)
+                    .isCloseTo(logits[i], Offset.offset(1e-5f));
+        }
+        assertThat(r.get("requires_grad").get("offset").asBoolean()).as("frozen stays frozen").isFalse();
+        assertThat(r.get("requires_grad").get("conv.weight").asBoolean()).isTrue();
+        assertThat(r.get("buffers").get("bn.num_batches_tracked").get(0).asLong())
+                .as("BatchNorm counted the training batches").isEqualTo(STEPS);
+        List<Double> mean = new ObjectMapper().convertValue(r.get("buffers").get("bn.running_mean"),
+                new com.fasterxml.jackson.core.type.TypeReference<List<Double>>() { });
+        assertThat(mean).as("running mean moved from its initial zeros").anyMatch(v -> v != 0.0);
+    }
+
+    private static Path script() {
+        Path p = Path.of("src/test/python/eval_student.py");
+        assertThat(p).exists();
+        return p.toAbsolutePath();
+    }
+
+    static boolean hasTorch() {
+        try {
+            Process p = new ProcessBuilder(PythonExamples.PYTHON, "-c", "import torch").redirectErrorStream(true)
+                    .start();
+            p.getInputStream().readAllBytes();
+            return p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+}
