@@ -179,7 +179,7 @@ public final class StudentCommand implements Callable<Integer> {
 
         DatasetRef ref = DatasetRef.parse(spec.datasetId());
         if (dataset != null) {
-            ref = new DatasetRef(dataset, ref.trainFraction(), ref.trainLimit(), ref.subsetSeed());
+            ref = new DatasetRef(dataset, ref.trainFraction(), ref.trainLimit(), ref.subsetSeed(), ref.imageSize());
         }
         ImageDataset train = ref.train();
         ImageDataset test = switch (evalSplit) {

@@ -24,6 +24,7 @@ import io.kdstream.data.AugmentPolicy;
 import io.kdstream.data.BatchSource;
 import io.kdstream.data.DatasetRef;
 import io.kdstream.data.ImageDataset;
+import io.kdstream.data.ImageSize;
 import io.kdstream.data.InputNormalization;
 import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.RunRetention;
@@ -74,6 +75,12 @@ public final class TeacherCommand implements Callable<Integer> {
 
     @Option(names = "--dataset", defaultValue = "fashion-mnist", description = "Dataset name or directory (default: ${DEFAULT-VALUE}).")
     String dataset;
+
+    @Option(names = "--image-size", paramLabel = "H[,W]",
+            description = "Image folders: scale each image so it covers HxW (its shorter side for a square size) and "
+                    + "center-crop it, so images of any size can be mixed; augmentation applies on top. Recorded in "
+                    + "the run's dataset id, so students read the same. Default: images used as they are (one size).")
+    String imageSize;
 
     @Option(names = "--train-fraction", defaultValue = "1.0", description = "Stratified share of the training split.")
     double trainFraction;
@@ -174,7 +181,8 @@ public final class TeacherCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         LOG.info("teacher device: {}", Devices.resolve(device));
         String instance = instanceId != null ? instanceId : hostName();
-        DatasetRef data = new DatasetRef(dataset, trainFraction, trainLimit, seed);
+        DatasetRef data = new DatasetRef(dataset, trainFraction, trainLimit, seed,
+                imageSize == null ? null : ImageSize.parse(imageSize));
         ImageDataset train = data.train();
         KafkaClients clients = service.clients();
         PrometheusMeterRegistry registry = MetricsServer.newRegistry("teacher", "run", run);
