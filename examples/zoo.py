@@ -13,7 +13,7 @@ module tree, so the state-dict names are the DJL block names (TorchStateDict.jav
 model.eval() before inference: BatchNorm then uses the running statistics, as kdstream evaluates.
 
 Run as a script, `zoo.py FILE.safetensors INPUT.safetensors` prints the model's features and logits for
-the tensor `x` of INPUT as JSON (the cross-check test in cli/src/test uses it).
+the tensor `x` of INPUT as JSON, and its accuracy when INPUT also holds `labels` (the tests use it).
 Needs only torch (Debian's python3-torch); Hugging Face's safetensors package is used when present.
 """
 import json
@@ -196,10 +196,13 @@ def main(argv):
               file=sys.stderr)
         return 2
     model = from_file(argv[1])
-    x = read_safetensors(argv[2])[0]["x"].float()
+    inputs = read_safetensors(argv[2])[0]
     with torch.no_grad():
-        features, logits = model(x)
-    json.dump({"features": features.tolist(), "logits": logits.tolist()}, sys.stdout)
+        features, logits = model(inputs["x"].float())
+    out = {"features": features.tolist(), "logits": logits.tolist()}
+    if "labels" in inputs:
+        out["accuracy"] = (logits.argmax(dim=1) == inputs["labels"].long()).double().mean().item()
+    json.dump(out, sys.stdout)
     return 0
 
 
