@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
                 io.kdstream.study.StudyCommand.class,
                 io.kdstream.chaos.ChaosCommand.class,
                 io.kdstream.runs.RunsCommand.class,
+                ExportCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class KdstreamCommand implements Runnable {

@@ -9,6 +9,7 @@ import io.kdstream.model.Architecture;
 import io.kdstream.model.Devices;
 import io.kdstream.model.ModelCard;
 import io.kdstream.model.TeacherTrainer;
+import io.kdstream.data.ImageSize;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -29,6 +30,11 @@ public final class TrainTeacherCommand implements Callable<Integer> {
     @Option(names = "--dataset", defaultValue = "fashion-mnist",
             description = "fashion-mnist, mnist, or a dataset directory (default: ${DEFAULT-VALUE}).")
     String dataset;
+
+    @Option(names = "--image-size", paramLabel = "H[,W]",
+            description = "Image folders: scale each image to cover HxW and center-crop it (docs/datasets.md); "
+                    + "default: images used as they are (one size).")
+    String imageSize;
 
     @Option(names = "--arch", defaultValue = "resnet",
             description = "Zoo architecture: resnet, cnn or mlp (default: ${DEFAULT-VALUE}).")
@@ -99,6 +105,7 @@ public final class TrainTeacherCommand implements Callable<Integer> {
 
         ModelCard card = TeacherTrainer.builder()
                 .setDataset(dataset)
+                .optImageSize(imageSize == null ? null : ImageSize.parse(imageSize))
                 .setOutputDir(out)
                 .optDevice(Devices.resolve(device))
                 .optArchitecture(architecture)
@@ -129,7 +136,10 @@ public final class TrainTeacherCommand implements Callable<Integer> {
             Object done = c.training().get("epochs");
             Object planned = c.training().get("epochsPlanned");
             boolean complete = done != null && done.equals(planned) && ((Number) done).intValue() == epochs;
-            return complete && architecture.id().equals(c.arch()) && dataset.equals(c.dataset()) ? c : null;
+            // a model trained at another --image-size is another model
+            boolean sameSize = java.util.Objects.equals(c.training().get("imageSize"),
+                    imageSize == null ? null : ImageSize.parse(imageSize).toString());
+            return complete && sameSize && architecture.id().equals(c.arch()) && dataset.equals(c.dataset()) ? c : null;
         } catch (IOException e) {
             return null;
         }

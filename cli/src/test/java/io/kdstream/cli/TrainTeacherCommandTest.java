@@ -38,6 +38,43 @@ class TrainTeacherCommandTest {
     }
 
     @Test
+    void trainsOnAnImageFolderOfMixedSizesBroughtToOneSize() throws Exception {
+        Path data = tmp.resolve("imgs");
+        int k = 0;
+        for (String split : new String[] {"train", "test"}) {
+            for (String cls : new String[] {"dark", "light"}) {
+                for (int i = 0; i < 4; i++, k++) {
+                    int h = 6 + i * 3;
+                    int w = 20 - i * 2;
+                    java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(w, h,
+                            java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
+                    for (int y = 0; y < h; y++) {
+                        for (int x = 0; x < w; x++) {
+                            img.getRaster().setSample(x, y, 0, cls.equals("dark") ? 20 + k : 220 - k);
+                        }
+                    }
+                    Path f = data.resolve(split + "/" + cls + "/" + i + ".png");
+                    java.nio.file.Files.createDirectories(f.getParent());
+                    javax.imageio.ImageIO.write(img, "png", f.toFile());
+                }
+            }
+        }
+        Path out = tmp.resolve("folder-teacher");
+        String[] args = {"train-teacher", "--arch", "mlp", "--epochs", "1", "--dataset", data.toString(),
+                "--image-size", "8,6", "--augment", "none", "--threads", "1", "--out", out.toString()};
+        run(args);
+        ModelCard card = ModelCard.read(out);
+        assertThat(card.inputShape()).containsExactly(1, 8, 6);
+        assertThat(card.training()).containsEntry("imageSize", "8x6");
+        assertThat(run(args)).contains("already trained");
+        // another size is another model
+        String[] other = args.clone();
+        other[8] = "10";
+        assertThat(run(other)).doesNotContain("already trained");
+        assertThat(ModelCard.read(out).inputShape()).containsExactly(1, 10, 10);
+    }
+
+    @Test
     void badArgumentsFailWithOneReadableLine() {
         CommandLine cmd = KdstreamCommand.commandLine();
         StringWriter err = new StringWriter();

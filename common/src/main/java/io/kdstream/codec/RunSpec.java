@@ -13,6 +13,8 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.regex.Pattern;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -41,17 +43,26 @@ import com.fasterxml.jackson.databind.SerializationFeature;
  * @param epochs          teacher passes over the data
  * @param batchesPerEpoch batches in one epoch, so students know where epochs end
  * @param seed            run seed: shuffling and per-sample augmentation seeds derive from it
+ * @param inputMean       per-channel mean of the input normalization {@code (x/255 - mean) / std} the
+ *                        teacher applied, or null in a manifest written before it was recorded
+ * @param inputStd        per-channel standard deviation of that normalization, null with {@code inputMean}
  */
 public record RunSpec(int schemaVersion, String runId, String datasetId, String teacherId, String featureLayer,
                       int featureDim, int logitClasses, int numClasses, List<Integer> inputShape,
                       String normalization, DType featureDtype, InputMode inputMode, String augmentation,
-                      int batchSize, int epochs, int batchesPerEpoch, long seed) {
+                      int batchSize, int epochs, int batchesPerEpoch, long seed,
+                      // absent from older manifests, which still load (null) and keep their canonical JSON and digest
+                      @JsonInclude(JsonInclude.Include.NON_NULL) List<Float> inputMean,
+                      @JsonInclude(JsonInclude.Include.NON_NULL) List<Float> inputStd) {
 
     /** The schema version this build writes and reads. */
     public static final int SCHEMA_VERSION = 1;
 
     /** Normalizations a run may declare (DESIGN.md §3). */
     public static final Set<String> NORMALIZATIONS = Set.of("layer", "batch", "whiten", "none");
+
+    /** Fields an older manifest may lack. */
+    private static final Set<String> OPTIONAL = Set.of("inputMean", "inputStd");
 
     /** Kafka topic names allow these characters; the run id prefixes four topics. */
     private static final Pattern RUN_ID = Pattern.compile("[A-Za-z0-9._-]{1,200}");
@@ -62,7 +73,18 @@ public record RunSpec(int schemaVersion, String runId, String datasetId, String 
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
 
+    /** A spec that does not record its input normalization (as manifests before it was recorded). */
+    public RunSpec(int schemaVersion, String runId, String datasetId, String teacherId, String featureLayer,
+                   int featureDim, int logitClasses, int numClasses, List<Integer> inputShape,
+                   String normalization, DType featureDtype, InputMode inputMode, String augmentation,
+                   int batchSize, int epochs, int batchesPerEpoch, long seed) {
+        this(schemaVersion, runId, datasetId, teacherId, featureLayer, featureDim, logitClasses, numClasses,
+                inputShape, normalization, featureDtype, inputMode, augmentation, batchSize, epochs, batchesPerEpoch,
+                seed, null, null);
+    }
+
     /** @throws IllegalArgumentException naming the first invalid field */
+    @JsonCreator
     public RunSpec {
         if (runId == null || !RUN_ID.matcher(runId).matches()) {
             throw new IllegalArgumentException("run_id '" + runId + "' must be 1-200 characters of [A-Za-z0-9._-]");
@@ -90,6 +112,39 @@ public record RunSpec(int schemaVersion, String runId, String datasetId, String 
         requirePositive(batchSize, "batch_size");
         requirePositive(epochs, "epochs");
         requirePositive(batchesPerEpoch, "batches_per_epoch");
+        if ((inputMean == null) != (inputStd == null)) {
+            throw new IllegalArgumentException("input_mean and input_std come together, got " + inputMean
+                    + " and " + inputStd);
+        }
+        if (inputMean != null) {
+            int c = inputShape.get(0);
+            if (inputMean.size() != c || inputStd.size() != c) {
+                throw new IllegalArgumentException("input_mean and input_std need one value per channel (" + c
+                        + "), got " + inputMean + " and " + inputStd);
+            }
+            if (inputMean.stream().anyMatch(m -> m == null || !Float.isFinite(m))
+                    || inputStd.stream().anyMatch(v -> v == null || !(v > 0) || !Float.isFinite(v))) {
+                throw new IllegalArgumentException("input_mean must be finite and input_std positive, got "
+                        + inputMean + " and " + inputStd);
+            }
+            inputMean = List.copyOf(inputMean);
+            inputStd = List.copyOf(inputStd);
+        }
+    }
+
+    /** This spec recording the input normalization {@code mean} and {@code std} (per channel). */
+    public RunSpec withInputNormalization(float[] mean, float[] std) {
+        return new RunSpec(schemaVersion, runId, datasetId, teacherId, featureLayer, featureDim, logitClasses,
+                numClasses, inputShape, normalization, featureDtype, inputMode, augmentation, batchSize, epochs,
+                batchesPerEpoch, seed, boxed(mean), boxed(std));
+    }
+
+    private static List<Float> boxed(float[] v) {
+        List<Float> out = new ArrayList<>(v.length);
+        for (float f : v) {
+            out.add(f);
+        }
+        return out;
     }
 
     /** One field on which two specs disagree, named as in the manifest JSON. */
@@ -110,6 +165,9 @@ public record RunSpec(int schemaVersion, String runId, String datasetId, String 
             try {
                 Object mine = c.getAccessor().invoke(this);
                 Object theirs = c.getAccessor().invoke(configured);
+                if (mine == null && OPTIONAL.contains(c.getName())) {
+                    continue; // a manifest from before the field existed: nothing recorded to disagree with
+                }
                 if (!Objects.equals(mine, theirs)) {
                     diffs.add(new FieldDifference(
                             PropertyNamingStrategies.SnakeCaseStrategy.INSTANCE.translate(c.getName()), mine, theirs));

@@ -13,8 +13,15 @@ import java.util.Map;
  * @param trainFraction share of the training split kept, in (0, 1]
  * @param trainLimit    at most this many training samples (0 = no limit)
  * @param subsetSeed    seed of the stratified subset choice
+ * @param imageSize     size every image of an image folder is resized and center-cropped to, or null
+ *                      for images used as they are
  */
-public record DatasetRef(String dataset, double trainFraction, int trainLimit, long subsetSeed) {
+public record DatasetRef(String dataset, double trainFraction, int trainLimit, long subsetSeed, ImageSize imageSize) {
+
+    /** Images as they are. */
+    public DatasetRef(String dataset, double trainFraction, int trainLimit, long subsetSeed) {
+        this(dataset, trainFraction, trainLimit, subsetSeed, null);
+    }
 
     public DatasetRef {
         if (dataset == null || dataset.isBlank() || dataset.contains("?")) {
@@ -32,9 +39,13 @@ public record DatasetRef(String dataset, double trainFraction, int trainLimit, l
         return new DatasetRef(dataset, 1.0, 0, 0L);
     }
 
-    /** E.g. {@code fashion-mnist?fraction=1.0&limit=5000&seed=7}. */
+    /**
+     * E.g. {@code fashion-mnist?fraction=1.0&limit=5000&seed=7}, with {@code &size=HxW} when images
+     * are resized (absent otherwise, so the ids of existing runs do not change).
+     */
     public String id() {
-        return dataset + "?fraction=" + trainFraction + "&limit=" + trainLimit + "&seed=" + subsetSeed;
+        return dataset + "?fraction=" + trainFraction + "&limit=" + trainLimit + "&seed=" + subsetSeed
+                + (imageSize == null ? "" : "&size=" + imageSize);
     }
 
     /** Parses {@link #id()}. */
@@ -54,15 +65,16 @@ public record DatasetRef(String dataset, double trainFraction, int trainLimit, l
         try {
             return new DatasetRef(id.substring(0, q), Double.parseDouble(params.getOrDefault("fraction", "1.0")),
                     Integer.parseInt(params.getOrDefault("limit", "0")),
-                    Long.parseLong(params.getOrDefault("seed", "0")));
-        } catch (NumberFormatException e) {
+                    Long.parseLong(params.getOrDefault("seed", "0")),
+                    params.containsKey("size") ? ImageSize.parse(params.get("size")) : null);
+        } catch (IllegalArgumentException e) { // NumberFormatException too
             throw new IllegalArgumentException("bad dataset id '" + id + "': " + e.getMessage(), e);
         }
     }
 
     /** The (subset of the) training split. */
     public ImageDataset train() {
-        ImageDataset all = Datasets.load(dataset, Split.TRAIN);
+        ImageDataset all = Datasets.load(dataset, Split.TRAIN, imageSize);
         return trainFraction == 1.0 && trainLimit == 0 ? all : all.subset(trainFraction, trainLimit, subsetSeed);
     }
 
@@ -75,7 +87,7 @@ public record DatasetRef(String dataset, double trainFraction, int trainLimit, l
         if (size <= 0) {
             throw new IllegalArgumentException("validation size must be positive, got " + size);
         }
-        ImageDataset all = Datasets.load(dataset, Split.TRAIN);
+        ImageDataset all = Datasets.load(dataset, Split.TRAIN, imageSize);
         ImageDataset train = train();
         java.util.Set<Long> used = new java.util.HashSet<>(train.size() * 2);
         for (int i = 0; i < train.size(); i++) {
@@ -92,6 +104,6 @@ public record DatasetRef(String dataset, double trainFraction, int trainLimit, l
 
     /** The whole test split. */
     public ImageDataset test() {
-        return Datasets.load(dataset, Split.TEST);
+        return Datasets.load(dataset, Split.TEST, imageSize);
     }
 }

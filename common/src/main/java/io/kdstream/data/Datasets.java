@@ -19,7 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
  *       (Debian: {@code apt-get install dataset-fashion-mnist}).</li>
  *   <li>a directory with {@code train-images-idx3-ubyte[.gz]} etc.: IDX files.</li>
  *   <li>a directory with {@code train/} and {@code test/} sub-folders of
- *       {@code <class>/<image>.png|jpg}: an image folder.</li>
+ *       {@code <class>/<image>.png|jpg}: an image folder ({@link ImageFolderReader}; docs/datasets.md).</li>
  * </ul>
  */
 public final class Datasets {
@@ -35,11 +35,19 @@ public final class Datasets {
 
     /** Loads one split; results are cached per JVM (datasets are read-only). */
     public static ImageDataset load(String dataset, Split split) {
+        return load(dataset, split, null);
+    }
+
+    /**
+     * Loads one split with every image brought to {@code size} (image folders; null = as they are);
+     * cached per JVM.
+     */
+    public static ImageDataset load(String dataset, Split split, ImageSize size) {
         Path dir = locate(dataset);
-        String key = dir.toAbsolutePath().normalize() + "|" + split;
+        String key = dir.toAbsolutePath().normalize() + "|" + split + "|" + size;
         return CACHE.computeIfAbsent(key, k -> {
             try {
-                return read(dataset, dir, split);
+                return read(dataset, dir, split, size);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read dataset " + dataset + " from " + dir + ": " + e.getMessage(), e);
             }
@@ -91,7 +99,7 @@ public final class Datasets {
         throw new DatasetNotFoundException(msg.toString());
     }
 
-    private static ImageDataset read(String dataset, Path dir, Split split) throws IOException {
+    private static ImageDataset read(String dataset, Path dir, Split split, ImageSize size) throws IOException {
         String name = Path.of(dataset).getFileName().toString();
         Path images = idxFile(dir, split, "images");
         if (images != null) {
@@ -99,13 +107,18 @@ public final class Datasets {
             if (labels == null) {
                 throw new DatasetNotFoundException("IDX labels for " + split.name().toLowerCase() + " missing next to " + images);
             }
-            return fromIdx(name, split, images, labels);
+            ImageDataset idx = fromIdx(name, split, images, labels);
+            if (size != null && (size.height() != idx.height() || size.width() != idx.width())) {
+                throw new IllegalArgumentException("--image-size resizes image folders; " + dataset + " is IDX with "
+                        + idx.height() + "x" + idx.width() + " images");
+            }
+            return idx;
         }
         Path folder = dir.resolve(split == Split.TRAIN ? "train" : "test");
         if (!Files.isDirectory(folder)) {
             throw new DatasetNotFoundException("dataset " + dataset + " has no " + folder + " image folder");
         }
-        return ImageFolderReader.read(folder, name, split);
+        return ImageFolderReader.read(folder, name, split, size);
     }
 
     /** Reads an IDX image file [n, h, w] (or [n, c, h, w]) and its label file [n]. */

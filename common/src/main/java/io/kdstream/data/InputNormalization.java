@@ -1,6 +1,7 @@
 package io.kdstream.data;
 
 import java.util.Arrays;
+import java.util.List;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -34,6 +35,36 @@ public final class InputNormalization {
                 table[c][v] = (v / 255f - mean[c]) / std[c];
             }
         }
+    }
+
+    /**
+     * Per-channel values as given on a command line ({@code --input-mean 0.5,0.5,0.5}), for images
+     * with {@code channels} channels.
+     *
+     * @throws IllegalArgumentException in one line naming the values, when the counts do not match
+     *                                  the channels or a std is not positive
+     */
+    public static InputNormalization of(List<Float> mean, List<Float> std, int channels) {
+        if (mean.size() != channels || std.size() != channels) {
+            throw new IllegalArgumentException("input mean and std need one value per image channel (" + channels
+                    + "), got mean " + mean + " and std " + std);
+        }
+        float[] m = new float[channels];
+        float[] s = new float[channels];
+        for (int c = 0; c < channels; c++) {
+            m[c] = mean.get(c);
+            s[c] = std.get(c);
+            if (!Float.isFinite(m[c]) || !(s[c] > 0) || !Float.isFinite(s[c])) {
+                throw new IllegalArgumentException("input mean must be finite and std positive, got mean " + mean
+                        + " and std " + std);
+            }
+        }
+        return new InputNormalization(m, s);
+    }
+
+    /** Whether this is the normalization {@code mean}/{@code std} describe (bit-equal per channel). */
+    public boolean sameAs(List<Float> mean, List<Float> std) {
+        return mean != null && std != null && equals(of(mean, std, mean.size()));
     }
 
     /** Known statistics for the named datasets, else per-channel statistics of {@code train}. */
@@ -137,6 +168,16 @@ public final class InputNormalization {
             throw new IllegalArgumentException("inputs must be uint8 or float32 in [0, 1], got " + inputs.getDataType());
         }
         return toModelInput(inputs.getManager(), u8, inputs.getShape());
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof InputNormalization n && Arrays.equals(mean, n.mean) && Arrays.equals(std, n.std);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * Arrays.hashCode(mean) + Arrays.hashCode(std);
     }
 
     @Override

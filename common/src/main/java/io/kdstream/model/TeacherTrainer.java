@@ -23,6 +23,7 @@ import io.kdstream.data.Batch;
 import io.kdstream.data.BatchSource;
 import io.kdstream.data.Datasets;
 import io.kdstream.data.ImageDataset;
+import io.kdstream.data.ImageSize;
 import io.kdstream.data.InputNormalization;
 import io.kdstream.data.Split;
 
@@ -65,6 +66,7 @@ public final class TeacherTrainer {
     private final double trainFraction;
     private final int trainLimit;
     private final int testLimit;
+    private final ImageSize imageSize;
     private final Path outDir;
     private final Progress progress;
     private final Device device;
@@ -82,6 +84,7 @@ public final class TeacherTrainer {
         this.trainFraction = b.trainFraction;
         this.trainLimit = b.trainLimit;
         this.testLimit = b.testLimit;
+        this.imageSize = b.imageSize;
         this.progress = b.progress;
         this.device = b.device != null ? b.device : Engine.getEngine("PyTorch").defaultDevice();
     }
@@ -92,9 +95,9 @@ public final class TeacherTrainer {
 
     /** Trains, checkpointing after every epoch; returns the final model card (also in outDir). */
     public ModelCard train() throws IOException {
-        ImageDataset fullTrain = Datasets.load(dataset, Split.TRAIN);
+        ImageDataset fullTrain = Datasets.load(dataset, Split.TRAIN, imageSize);
         ImageDataset train = fullTrain.subset(trainFraction, trainLimit, seed);
-        ImageDataset test = Datasets.load(dataset, Split.TEST);
+        ImageDataset test = Datasets.load(dataset, Split.TEST, imageSize);
         if (testLimit > 0 && testLimit < test.size()) {
             test = test.subset(1.0, testLimit, seed);
         }
@@ -164,6 +167,9 @@ public final class TeacherTrainer {
                 facts.put("schedule", "sgd momentum 0.9, linear warm-up " + warmup + " steps, cosine to 0");
                 facts.put("augment", augment.toString());
                 facts.put("seed", seed);
+                if (imageSize != null) {
+                    facts.put("imageSize", imageSize.toString());
+                }
                 facts.put("trainSamples", train.size());
                 facts.put("testSamples", test.size());
                 facts.put("trainLoss", r.trainLoss());
@@ -203,12 +209,19 @@ public final class TeacherTrainer {
         private double trainFraction = 1.0;
         private int trainLimit;
         private int testLimit;
+        private ImageSize imageSize;
         private Path outDir;
         private Progress progress = new Progress() { };
         private Device device;
 
         public Builder setDataset(String dataset) {
             this.dataset = dataset;
+            return this;
+        }
+
+        /** Image folders: resize and center-crop every image to this size (null = as they are). */
+        public Builder optImageSize(ImageSize size) {
+            this.imageSize = size;
             return this;
         }
 

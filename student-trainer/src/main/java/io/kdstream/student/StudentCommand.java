@@ -2,6 +2,7 @@ package io.kdstream.student;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 import org.slf4j.Logger;
@@ -150,6 +151,17 @@ public final class StudentCommand implements Callable<Integer> {
     @Option(names = "--dataset", description = "Dataset location override (default: the manifest's dataset id).")
     String dataset;
 
+    @Option(names = "--input-mean", split = ",", paramLabel = "M[,M...]",
+            description = "Input normalization (x/255 - mean) / std, one mean per image channel, with --input-std. "
+                    + "Default: the run manifest's (what the teacher used); for a manifest that does not record it, the "
+                    + "dataset's known statistics (fashion-mnist 0.2860/0.3530, mnist 0.1307/0.3081), else measured on "
+                    + "the training subset. Values that differ from the manifest's are refused.")
+    List<Float> inputMean;
+
+    @Option(names = "--input-std", split = ",", paramLabel = "S[,S...]",
+            description = "Per-channel standard deviation of the input normalization, with --input-mean.")
+    List<Float> inputStd;
+
     @Option(names = "--teacher-id", description = "Refuse to train unless the run's teacher has this id (SHA-256).")
     String expectedTeacherId;
 
@@ -186,7 +198,7 @@ public final class StudentCommand implements Callable<Integer> {
 
         DatasetRef ref = DatasetRef.parse(spec.datasetId());
         if (dataset != null) {
-            ref = new DatasetRef(dataset, ref.trainFraction(), ref.trainLimit(), ref.subsetSeed());
+            ref = new DatasetRef(dataset, ref.trainFraction(), ref.trainLimit(), ref.subsetSeed(), ref.imageSize());
         }
         ImageDataset train = ref.train();
         ImageDataset test = switch (evalSplit) {
@@ -198,7 +210,7 @@ public final class StudentCommand implements Callable<Integer> {
         PrometheusMeterRegistry registry = MetricsServer.newRegistry("student", "run", run, "group", group);
         StepTrace stepTrace = trace != null ? StepTrace.open(trace) : null;
         StudentTrainer.Builder builder = StudentTrainer.builder().setClients(clients).setRun(spec).setGroup(group)
-                .setCheckpointDir(checkpointDir).setInputNormalization(InputNormalization.forDataset(train))
+                .setCheckpointDir(checkpointDir).setInputNormalization(inputNormalization(spec, train))
                 .optDevice(onDevice)
                 .optConfig(cfg).optCheckpointEvery(checkpointEvery).optEvalEvery(evalEvery)
                 .optMaxNonFinite(maxNonFinite).optPrefetch(prefetch).optIdleTimeout(idleTimeout)
@@ -281,6 +293,28 @@ public final class StudentCommand implements Callable<Integer> {
         new ProgressEvent.StudentResult(group, result.outcome().name().toLowerCase(java.util.Locale.ROOT),
                 result.steps(), result.trainedBatches(), result.totalBatches(), result.finalAccuracy(), evalSplit,
                 result.bestAccuracy(), result.duplicatesSkipped(), result.rejected(), result.nonFiniteSteps()).print();
+    }
+
+    /**
+     * The given normalization, else the manifest's, else the dataset's; given values that differ from
+     * the manifest's are refused: the student would see other inputs than the teacher did.
+     */
+    InputNormalization inputNormalization(RunSpec spec, ImageDataset train) {
+        if ((inputMean == null) != (inputStd == null)) {
+            throw new IllegalArgumentException("--input-mean and --input-std go together; got only "
+                    + (inputMean == null ? "--input-std" : "--input-mean"));
+        }
+        InputNormalization given = inputMean == null ? null
+                : InputNormalization.of(inputMean, inputStd, spec.inputShape().get(0));
+        if (spec.inputMean() == null) { // a manifest from before it was recorded
+            return given != null ? given : InputNormalization.forDataset(train);
+        }
+        if (given != null && !given.sameAs(spec.inputMean(), spec.inputStd())) {
+            throw new IllegalStateException("input normalization: manifest of run " + run + " has mean="
+                    + spec.inputMean() + " std=" + spec.inputStd() + ", this student was given mean=" + inputMean
+                    + " std=" + inputStd);
+        }
+        return InputNormalization.of(spec.inputMean(), spec.inputStd(), spec.inputShape().get(0));
     }
 
     private void checkManifest(RunSpec spec) {

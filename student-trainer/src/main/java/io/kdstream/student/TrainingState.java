@@ -63,6 +63,12 @@ final class TrainingState {
                 c.offsets(), Long.parseLong(a.getOrDefault(OPTIMIZER_UPDATES, "0")));
     }
 
+    /** The experiment a checkpoint is labelled with (null fields where an old checkpoint lacks them). */
+    static Experiment experimentOf(Checkpoint c) {
+        Map<String, String> a = c.attributes();
+        return new Experiment(a.get(RUN_ID), a.get(TEACHER_ID), a.get(GROUP), a.get(CONFIG));
+    }
+
     /**
      * This state with the model's tensors and optimizer update count, labelled with the experiment
      * it belongs to.

@@ -26,6 +26,7 @@ import io.kdstream.data.AugmentPolicy;
 import io.kdstream.data.BatchSource;
 import io.kdstream.data.DatasetRef;
 import io.kdstream.data.ImageDataset;
+import io.kdstream.data.ImageSize;
 import io.kdstream.data.InputNormalization;
 import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.RunRetention;
@@ -77,6 +78,12 @@ public final class TeacherCommand implements Callable<Integer> {
     @Option(names = "--dataset", defaultValue = "fashion-mnist", description = "Dataset name or directory (default: ${DEFAULT-VALUE}).")
     String dataset;
 
+    @Option(names = "--image-size", paramLabel = "H[,W]",
+            description = "Image folders: scale each image so it covers HxW (its shorter side for a square size) and "
+                    + "center-crop it, so images of any size can be mixed; augmentation applies on top. Recorded in "
+                    + "the run's dataset id, so students read the same. Default: images used as they are (one size).")
+    String imageSize;
+
     @Option(names = "--train-fraction", defaultValue = "1.0", description = "Stratified share of the training split.")
     double trainFraction;
 
@@ -97,6 +104,17 @@ public final class TeacherCommand implements Callable<Integer> {
 
     @Option(names = "--norm", defaultValue = "layer", description = "layer | batch | whiten | none (default: ${DEFAULT-VALUE}).")
     String norm;
+
+    @Option(names = "--input-mean", split = ",", paramLabel = "M[,M...]",
+            description = "Input normalization (x/255 - mean) / std, one mean per image channel, with --input-std. "
+                    + "Default: what a teacher directory's model card says it was trained with; for a .pt teacher the "
+                    + "dataset's known statistics (fashion-mnist 0.2860/0.3530, mnist 0.1307/0.3081), else measured on "
+                    + "the training subset. Recorded in the run manifest; students must use the same.")
+    List<Float> inputMean;
+
+    @Option(names = "--input-std", split = ",", paramLabel = "S[,S...]",
+            description = "Per-channel standard deviation of the input normalization, with --input-mean.")
+    List<Float> inputStd;
 
     @Option(names = "--feature-dtype", defaultValue = "f16", description = "f32 | f16 | bf16 (default: ${DEFAULT-VALUE}).")
     String featureDtype;
@@ -166,14 +184,16 @@ public final class TeacherCommand implements Callable<Integer> {
         Device onDevice = Devices.resolve(device);
         LOG.info("teacher device: {}", onDevice);
         String instance = instanceId != null ? instanceId : hostName();
-        DatasetRef data = new DatasetRef(dataset, trainFraction, trainLimit, seed);
+        DatasetRef data = new DatasetRef(dataset, trainFraction, trainLimit, seed,
+                imageSize == null ? null : ImageSize.parse(imageSize));
         ImageDataset train = data.train();
         KafkaClients clients = service.clients();
         PrometheusMeterRegistry registry = MetricsServer.newRegistry("teacher", "run", run);
         TeacherMetrics metrics = new TeacherMetrics();
         metrics.bindTo(registry);
 
-        try (FeatureModel teacher = openTeacher(train, onDevice)) {
+        InputNormalization given = givenInputNormalization(train);
+        try (FeatureModel teacher = openTeacher(train, given, onDevice)) {
             ModelCard card = teacher.card();
             List<Integer> shape = List.of(train.channels(), train.height(), train.width());
             if (!card.inputShape().equals(shape)) {
@@ -197,10 +217,17 @@ public final class TeacherCommand implements Callable<Integer> {
                     normalization.configName(), DType.parse(featureDtype),
                     InputMode.valueOf(inputs.toUpperCase(java.util.Locale.ROOT)), policy.toString(), batchSize, epochs,
                     batches.batchesPerEpoch(), seed);
+            InputNormalization trainedWith = new InputNormalization(floats(card.normMean()), floats(card.normStd()));
+            InputNormalization inputNorm = given != null ? given : trainedWith;
+            if (!inputNorm.equals(trainedWith)) {
+                LOG.warn("teacher {} was trained with input normalization {}; using the given {}", teacherPath,
+                        trainedWith, inputNorm);
+            }
+            LOG.info("input normalization {}", inputNorm);
+            spec = spec.withInputNormalization(inputNorm.mean(), inputNorm.std());
             RunSetup.prepare(clients, spec, new RunSetup.Settings(featurePartitions, workPartitions, batchesPerItem,
                     replicationFactor, clients.timeout(), new RunRetention(retention)));
 
-            InputNormalization inputNorm = new InputNormalization(floats(card.normMean()), floats(card.normStd()));
             try (Admin admin = Admin.create(clients.admin());
                  RunDiskMetrics disk = RunDiskMetrics.start(admin, run, brokerBytesBudget, registry);
                  TeacherPipeline pipeline = new TeacherPipeline(teacher, batches, inputNorm,
@@ -269,11 +296,24 @@ public final class TeacherCommand implements Callable<Integer> {
         return p;
     }
 
-    private FeatureModel openTeacher(ImageDataset train, Device onDevice) throws IOException {
+    /** --input-mean/--input-std, or null when neither is given. */
+    InputNormalization givenInputNormalization(ImageDataset train) {
+        if (inputMean == null && inputStd == null) {
+            return null;
+        }
+        if (inputMean == null || inputStd == null) {
+            throw new IllegalArgumentException("--input-mean and --input-std go together; got only "
+                    + (inputMean == null ? "--input-std" : "--input-mean"));
+        }
+        return InputNormalization.of(inputMean, inputStd, train.channels());
+    }
+
+    FeatureModel openTeacher(ImageDataset train, InputNormalization given, Device onDevice) throws IOException {
         if (Files.isRegularFile(teacherPath) && teacherPath.toString().endsWith(".pt")) {
             Path dir = Files.createTempDirectory("kdstream-teacher-");
+            // a TorchScript file does not say what it was trained with: the user's values, else the dataset's
             TorchScriptFeatureModel.importFile(teacherPath, teacherOutputs, train.channels(), train.height(),
-                    train.width(), dataset, InputNormalization.forDataset(train), dir);
+                    train.width(), dataset, given != null ? given : InputNormalization.forDataset(train), dir);
             return FeatureModels.load(dir, onDevice);
         }
         if (!Files.isRegularFile(teacherPath.resolve(ModelCard.FILE_NAME))) {
