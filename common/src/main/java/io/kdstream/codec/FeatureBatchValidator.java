@@ -72,6 +72,15 @@ public final class FeatureBatchValidator {
             throw new InvalidBatchException(Reason.NON_FINITE, "teacher_features of " + batch.recordKey()
                     + " contain NaN or infinity");
         }
+        if (batch.featureScales() != null) {
+            float[] scales = batch.featureScales().toFloats();
+            for (int i = 0; i < scales.length; i++) {
+                if (!Float.isFinite(scales[i]) || !(scales[i] > 0)) {
+                    throw new InvalidBatchException(Reason.NON_FINITE, "teacher_feature_scales of "
+                            + batch.recordKey() + " has " + scales[i] + " at row " + i + " (must be positive and finite)");
+                }
+            }
+        }
         if (batch.logits().map(t -> !t.allFinite()).orElse(false)) {
             throw new InvalidBatchException(Reason.NON_FINITE, "teacher_logits of " + batch.recordKey()
                     + " contain NaN or infinity");

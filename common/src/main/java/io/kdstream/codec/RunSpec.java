@@ -36,7 +36,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
  * @param numClasses      number of label classes
  * @param inputShape      one sample's input shape [C, H, W]
  * @param normalization   teacher-side normalization: layer, batch, whiten or none
- * @param featureDtype    F32, F16 or BF16
+ * @param featureDtype    F32, F16, BF16 or I8 (per-row scaled, {@link Int8Features})
  * @param inputMode       inline or reference (DESIGN.md §5)
  * @param augmentation    augmentation policy name
  * @param batchSize       samples per batch (the last batch of an epoch may be smaller)
@@ -104,8 +104,9 @@ public record RunSpec(int schemaVersion, String runId, String datasetId, String 
         if (!NORMALIZATIONS.contains(normalization)) {
             throw new IllegalArgumentException("normalization '" + normalization + "' is not one of " + NORMALIZATIONS);
         }
-        if (featureDtype != DType.F32 && featureDtype != DType.F16 && featureDtype != DType.BF16) {
-            throw new IllegalArgumentException("feature_dtype must be F32, F16 or BF16, got " + featureDtype);
+        if (featureDtype != DType.F32 && featureDtype != DType.F16 && featureDtype != DType.BF16
+                && featureDtype != DType.I8) {
+            throw new IllegalArgumentException("feature_dtype must be F32, F16, BF16 or I8, got " + featureDtype);
         }
         Objects.requireNonNull(inputMode, "input_mode");
         requireText(augmentation, "augmentation");

@@ -114,7 +114,9 @@ public final class TeacherCommand implements Callable<Integer> {
             description = "Per-channel standard deviation of the input normalization, with --input-mean.")
     List<Float> inputStd;
 
-    @Option(names = "--feature-dtype", defaultValue = "f16", description = "f32 | f16 | bf16 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--feature-dtype", defaultValue = "f16",
+            description = "f32 | f16 | bf16 | i8 (int8 with a scale per sample, half the bytes of f16; "
+                    + "default: ${DEFAULT-VALUE}).")
     String featureDtype;
 
     @Option(names = "--inputs", defaultValue = "inline", description = "inline | reference (default: ${DEFAULT-VALUE}).")
