@@ -57,7 +57,7 @@ public final class StudyCommand implements Callable<Integer> {
             description = "Training subsets (images); the first is where rows are tuned (default: ${DEFAULT-VALUE}).")
     List<Integer> trainLimits;
 
-    @Option(names = "--rows", split = ",", description = "Only these rows (default: all: alone, logit, linear, VkD, VkD+logit, VkD-batch, VkD-batch+logit, VkD-whiten).")
+    @Option(names = "--rows", split = ",", description = "Only these rows (default: all: alone, logit, linear, VkD, VkD+logit, VkD-batch, VkD-batch+logit, VkD-whiten, VkD-whiten-cal).")
     List<String> rowFilter;
 
     @Option(names = "--epochs", defaultValue = "40", description = "Student epochs (default: ${DEFAULT-VALUE}).")

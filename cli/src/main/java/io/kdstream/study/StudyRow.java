@@ -53,7 +53,8 @@ record StudyRow(String id, String teacherNorm, boolean vkd, String tuned, List<C
 
     /**
      * alone, logit KD, linear projector (FitNet), VkD, VkD + logit KD, VkD on batch-standardized
-     * teacher features without and with logit KD, and VkD on whitened teacher features.
+     * teacher features without and with logit KD, and VkD on teacher features whitened per batch
+     * and with the run's calibrated whitening.
      */
     static List<StudyRow> all() {
         List<String> noKd = List.of("--gamma", "0");
@@ -81,7 +82,10 @@ record StudyRow(String id, String teacherNorm, boolean vkd, String tuned, List<C
                         c("gamma=1", "--alpha", "4", "--gamma", "1", "--temperature", "2"),
                         c("gamma=0.5", "--alpha", "4", "--gamma", "0.5", "--temperature", "2"),
                         c("gamma=2", "--alpha", "4", "--gamma", "2", "--temperature", "2"))),
-                new StudyRow("VkD-whiten", "whiten", true, "alpha", alphas(List.of(), noKd)));
+                // each batch whitened by its own covariance: degenerate for B <= d_t (issue 28)
+                new StudyRow("VkD-whiten", "whiten-batch", true, "alpha", alphas(List.of(), noKd)),
+                // one whitening matrix from the run's calibration set, the same for every batch
+                new StudyRow("VkD-whiten-cal", "whiten", true, "alpha", alphas(List.of(), noKd)));
     }
 
     private static List<Candidate> alphas(List<String> prefix, List<String> suffix) {

@@ -38,6 +38,11 @@ public final class FeatureBatchValidator {
         mismatchIf(!m.teacherId().equals(manifest.teacherId()), "teacher_id", manifest.teacherId(), m.teacherId());
         mismatchIf(!m.normalization().equals(manifest.normalization()), "normalization",
                 manifest.normalization(), m.normalization());
+        if (manifest.whitening() != null && manifest.whitening().sha256() != null) {
+            // another whitening matrix means other targets: as wrong as another teacher
+            mismatchIf(!manifest.whitening().sha256().equals(m.whiteningSha256()), "whitening_sha256",
+                    manifest.whitening().sha256(), m.whiteningSha256() == null ? "absent" : m.whiteningSha256());
+        }
         mismatchIf(batch.featureDim() != manifest.featureDim(), "feature_dim", manifest.featureDim(),
                 batch.featureDim());
         mismatchIf(batch.teacherFeatures().dtype() != manifest.featureDtype(), "feature_dtype",

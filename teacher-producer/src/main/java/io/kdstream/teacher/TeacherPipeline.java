@@ -107,7 +107,8 @@ public final class TeacherPipeline implements FeatureSource {
             featureTensor = Tensor.ofFloats(spec.featureDtype(), new int[] {b, spec.featureDim()}, features);
         }
         return new FeatureBatch(new BatchMetadata(RunSpec.SCHEMA_VERSION, spec.runId(), epoch, batchIndex,
-                spec.teacherId(), spec.normalization(), producerId),
+                spec.teacherId(), spec.normalization(), producerId,
+                spec.whitening() != null ? spec.whitening().sha256() : null),
                 featureTensor,
                 logitValues == null ? null : Tensor.ofFloats(DType.F32, new int[] {b, spec.logitClasses()}, logitValues),
                 data.labels().clone(), data.sampleIds().clone(), data.augSeeds().clone(), inputs, scales);
