@@ -102,13 +102,16 @@ public final class RunSetup {
                     settings.timeout());
         }
         CalibratedWhitening whitening = null;
-        if ("whiten".equals(spec.normalization())) {
+        Optional<RunSpec> existing = "whiten".equals(spec.normalization())
+                ? new ManifestStore(clients).read(spec.runId(), settings.timeout()) : Optional.empty();
+        // a run that exists with another normalization is refused below, naming the field
+        if ("whiten".equals(spec.normalization())
+                && existing.map(m -> "whiten".equals(m.normalization())).orElse(true)) {
             if (spec.whitening() == null || calibrate == null) {
                 throw new IllegalArgumentException("a whiten run needs its whitening calibration settings");
             }
             WhiteningStore store = new WhiteningStore(clients);
             store.ensureTopic(spec.runId(), settings.replicationFactor(), settings.timeout());
-            Optional<RunSpec> existing = new ManifestStore(clients).read(spec.runId(), settings.timeout());
             WhiteningRef published = existing.map(RunSpec::whitening).orElse(null);
             if (existing.isPresent() && "whiten".equals(existing.get().normalization()) && published == null) {
                 throw new IllegalArgumentException("run " + spec.runId() + " was created with per-batch whitening "

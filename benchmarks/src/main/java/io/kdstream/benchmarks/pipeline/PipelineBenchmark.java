@@ -75,7 +75,7 @@ public final class PipelineBenchmark {
             broker.run(run, data); // also fills <run>.features for the Kafka-fed rows
         }
         if (sections.contains("compression")) {
-            broker.compression(run, quick ? 30 : 100);
+            broker.compression(run, quick ? 30 : 300);
         }
         if (sections.contains("feed")) {
             new FeedCostSection(bench).run(run, data, "mlp", 1);
