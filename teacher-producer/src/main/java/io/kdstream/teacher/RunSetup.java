@@ -119,6 +119,7 @@ public final class RunSetup {
             }
             if (published != null && published.sha256() != null && published.sameCalibration(spec.whitening())) {
                 whitening = store.await(spec.runId(), published.sha256(), settings.timeout());
+                LOG.info("using run {}'s published whitening {}", spec.runId(), published.sha256());
                 spec = spec.withWhitening(published);
             } else if (existing.isEmpty()) {
                 whitening = calibrate.get();

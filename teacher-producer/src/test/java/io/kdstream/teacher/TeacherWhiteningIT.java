@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import ai.djl.ndarray.NDManager;
@@ -118,5 +119,45 @@ class TeacherWhiteningIT {
                     .hasMessage("manifest_mismatch: whitening_sha256 is " + first.sha256() + ", manifest says "
                             + "0".repeat(64));
         }
+    }
+
+    @Test
+    void theTeacherCommandCalibratesOnceAndALaterTeacherReadsTheMatrix(TestKafka kafka) throws Exception {
+        Path teacherDir = TeacherProcesses.saveCnnTeacher(tmp.resolve("cmd-teacher"), 300);
+        String run = "whiten-cmd-" + UUID.randomUUID();
+        String[] args = {"--run", run, "--bootstrap-servers", kafka.bootstrapServers(), "--teacher",
+                teacherDir.toString(), "--train-limit", "300", "--epochs", "1", "--batch-size", "50", "--norm", "whiten",
+                "--feature-dtype", "i8", "--inputs", "reference", "--augment", "flip", "--progress-interval", "0",
+                "--instance-id", "first"};
+        Path firstLog = tmp.resolve("first.log");
+        Process first = TeacherProcesses.start(firstLog, args);
+        assertThat(first.waitFor(180, TimeUnit.SECONDS)).as("first teacher finishes").isTrue();
+        assertThat(first.exitValue()).as(java.nio.file.Files.readString(firstLog)).isZero();
+        assertThat(java.nio.file.Files.readString(firstLog)).contains("whitening calibrated on");
+
+        RunSpec manifest = new io.kdstream.kafka.ManifestStore(kafka.clients()).read(run, Duration.ofSeconds(30))
+                .orElseThrow();
+        WhiteningRef ref = manifest.whitening();
+        assertThat(ref.samples()).as("default calibration: 4 × d_t, at most the training split")
+                .isEqualTo(Math.min(4 * manifest.featureDim(), 300));
+        assertThat(ref.seed()).isEqualTo(manifest.seed());
+        assertThat(new io.kdstream.kafka.WhiteningStore(kafka.clients()).read(run, ref.sha256(), Duration.ofSeconds(30)))
+                .as("the whitening is on " + run + ".whitening").isPresent();
+        Map<String, FeatureBatch> got = TeacherWorkerIT.readAll(kafka.clients(), manifest, manifest.batchesPerEpoch());
+        FeatureBatchValidator validator = new FeatureBatchValidator(manifest);
+        for (FeatureBatch fb : got.values()) {
+            assertThat(fb.metadata().whiteningSha256()).isEqualTo(ref.sha256());
+            assertThat(fb.teacherFeatures().dtype()).isEqualTo(DType.I8);
+            validator.validate(fb);
+        }
+
+        // a teacher joining the finished run reads the published whitening instead of calibrating
+        args[args.length - 1] = "second";
+        Path secondLog = tmp.resolve("second.log");
+        Process second = TeacherProcesses.start(secondLog, args);
+        assertThat(second.waitFor(180, TimeUnit.SECONDS)).isTrue();
+        assertThat(second.exitValue()).as(java.nio.file.Files.readString(secondLog)).isZero();
+        assertThat(java.nio.file.Files.readString(secondLog)).doesNotContain("whitening calibrated on")
+                .contains("published whitening " + ref.sha256());
     }
 }
