@@ -72,17 +72,24 @@ public final class Int8Features {
         int cols = values.dim(1);
         float[] s = scales.toFloats();
         ByteBuffer q = values.buffer();
-        int i = 0;
+        // row at a time through plain arrays: a per-element ByteBuffer.putFloat ran at ~5 ns an element
+        byte[] qRow = new byte[cols];
+        float[] row = out != null ? null : new float[cols];
+        java.nio.FloatBuffer dst = direct != null ? direct.asFloatBuffer() : null;
         for (int r = 0; r < rows; r++) {
+            q.get(qRow);
             float scale = s[r];
-            for (int c = 0; c < cols; c++, i++) {
-                float v = q.get() * scale;
-                if (out != null) {
-                    out[i] = v;
-                } else {
-                    direct.putFloat(v);
-                }
+            float[] target = out != null ? out : row;
+            int base = out != null ? r * cols : 0;
+            for (int c = 0; c < cols; c++) {
+                target[base + c] = qRow[c] * scale;
             }
+            if (dst != null) {
+                dst.put(row);
+            }
+        }
+        if (direct != null) {
+            direct.position(direct.position() + rows * cols * Float.BYTES);
         }
     }
 }
