@@ -20,7 +20,42 @@ import io.kdstream.model.Architecture;
  *            ({@code --student-norm layer}); a ViT's leaves it through a LayerNorm
  *            ({@link Architecture#normalizedEmbedding()})
  */
-record StudyRow(String id, String teacherNorm, boolean vkd, String tuned, List<Candidate> candidates) {
+record StudyRow(String id, String teacherNorm, String featureDtype, boolean vkd, String tuned,
+                List<Candidate> candidates) {
+
+    /** A row streaming f16 features, as every row did before issue 28. */
+    StudyRow(String id, String teacherNorm, boolean vkd, String tuned, List<Candidate> candidates) {
+        this(id, teacherNorm, "f16", vkd, tuned, candidates);
+    }
+
+    /**
+     * The teacher stream this row trains from, the suffix of its run name: the normalization, plus
+     * the feature dtype when it is not f16 (so f16 runs keep the names they were stored under).
+     */
+    String stream() {
+        return "f16".equals(featureDtype) ? teacherNorm : teacherNorm + "-" + featureDtype;
+    }
+
+    /**
+     * Rows outside the default set, selected by name with {@code --rows}: issue 28's study of what
+     * the feature dtype costs VkD (layer-normalized features as f32, bf16 or i8; the VkD row is
+     * the f16 reference), to be run on its best setting, e.g. {@code --arch vit-pool --augment
+     * crop+flip --rows VkD,VkD-f32,VkD-bf16,VkD-i8,VkD-whiten,VkD-whiten-cal}.
+     */
+    static List<StudyRow> optional() {
+        List<String> noKd = List.of("--gamma", "0");
+        return List.of(
+                new StudyRow("VkD-f32", "layer", "f32", true, "alpha", alphas(List.of(), noKd)),
+                new StudyRow("VkD-bf16", "layer", "bf16", true, "alpha", alphas(List.of(), noKd)),
+                new StudyRow("VkD-i8", "layer", "i8", true, "alpha", alphas(List.of(), noKd)));
+    }
+
+    /** {@link #all()} and {@link #optional()}: every row {@code --rows} can name. */
+    static List<StudyRow> known() {
+        List<StudyRow> out = new ArrayList<>(all());
+        out.addAll(optional());
+        return out;
+    }
 
     /** A setting of the row's tuned hyper-parameters. */
     record Candidate(String label, List<String> args) {
