@@ -31,9 +31,13 @@ record StudyRow(String id, String teacherNorm, String featureDtype, boolean vkd,
     /**
      * The teacher stream this row trains from, the suffix of its run name: the normalization, plus
      * the feature dtype when it is not f16 (so f16 runs keep the names they were stored under).
+     * Per-batch whitening's stream is now named {@code whiten-batch}: the study re-streams it once.
      */
     String stream() {
-        return "f16".equals(featureDtype) ? teacherNorm : teacherNorm + "-" + featureDtype;
+        // "whiten" named the per-batch streams of studies before issue 28: their retained runs
+        // (manifests without a calibrated whitening) must not be mistaken for calibrated ones
+        String norm = "whiten".equals(teacherNorm) ? "whiten-cal" : teacherNorm;
+        return "f16".equals(featureDtype) ? norm : norm + "-" + featureDtype;
     }
 
     /**

@@ -200,7 +200,7 @@ class StudyReportTest {
         assertThat(StudyRow.all()).filteredOn(r -> r.id().equals("VkD-batch")).singleElement()
                 .satisfies(r -> assertThat(r.stream()).isEqualTo("batch"));
         assertThat(StudyRow.known()).filteredOn(r -> r.id().startsWith("VkD-whiten")).extracting(StudyRow::stream)
-                .containsExactly("whiten-batch", "whiten");
+                .containsExactly("whiten-batch", "whiten-cal");
         assertThat(StudyRow.optional()).extracting(StudyRow::stream).containsExactly("layer-f32", "layer-bf16", "layer-i8");
         assertThat(StudyRow.optional()).allSatisfy(r -> assertThat(r.candidates()).hasSize(3));
     }
