@@ -38,7 +38,7 @@ public class FeatureBatchSerializer implements Serializer<FeatureBatch> {
         if (value.length > maxRecordBytes) {
             throw new RecordTooLargeException("batch " + batch.recordKey() + " of run " + batch.metadata().runId()
                     + " encodes to " + value.length + " bytes, over the " + maxRecordBytes
-                    + "-byte record limit: lower the batch size, use a smaller feature dtype (f16/bf16), "
+                    + "-byte record limit: lower the batch size, use a smaller feature dtype (f16/bf16/i8), "
                     + "send inputs by reference, or raise the limit on broker and clients");
         }
         return value;

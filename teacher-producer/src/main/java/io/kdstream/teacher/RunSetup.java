@@ -3,7 +3,6 @@ package io.kdstream.teacher;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-
 import java.util.Optional;
 import java.util.function.Supplier;
 
@@ -14,14 +13,14 @@ import org.slf4j.LoggerFactory;
 
 import io.kdstream.codec.RunSpec;
 import io.kdstream.codec.WhiteningRef;
-import io.kdstream.kafka.WhiteningStore;
-import io.kdstream.vkd.CalibratedWhitening;
 import io.kdstream.kafka.KafkaAccessErrors;
 import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.ManifestStore;
 import io.kdstream.kafka.RunRetention;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TopicAdmin;
+import io.kdstream.kafka.WhiteningStore;
+import io.kdstream.vkd.CalibratedWhitening;
 
 /**
  * What a teacher does before serving a run: create the run's topics if missing, publish or
