@@ -7,8 +7,13 @@ little-endian tensor data. Nothing kdstream-specific is needed to decode it.
 
     /usr/bin/python3 examples/read_batch.py --bootstrap-servers 127.0.0.1:9092 --topic demo.features
 
-prints one JSON line per batch (key, headers, metadata, and each tensor's dtype, shape and
-values). On Debian: apt-get install python3-numpy python3-confluent-kafka.
+prints one JSON line per batch (key, headers, metadata, each tensor's dtype, shape and values,
+and "features": the teacher features as float32, dequantized when they travel as int8).
+On Debian: apt-get install python3-numpy python3-confluent-kafka.
+
+int8 features (--feature-dtype i8): teacher_features is I8 [B, d_t] and teacher_feature_scales
+is F32 [B]; the features are teacher_features * teacher_feature_scales[:, None] (per-row
+symmetric quantization, see README "Wire contract").
 """
 import argparse
 import json
@@ -40,6 +45,15 @@ def decode_safetensors(value: bytes):
             arr = np.frombuffer(raw, dtype=DTYPES[info["dtype"]])
         tensors[name] = (info["dtype"], arr.reshape(info["shape"]))
     return tensors, metadata
+
+
+def teacher_features(tensors):
+    """The teacher features as float32 [B, d_t]; int8 features are scaled back per row."""
+    dtype, values = tensors["teacher_features"]
+    if dtype == "I8":
+        _, scales = tensors["teacher_feature_scales"]
+        return values.astype(np.float32) * scales.astype(np.float32)[:, None]
+    return values.astype(np.float32)
 
 
 def main():
@@ -79,6 +93,7 @@ def main():
                 "metadata": metadata,
                 "tensors": {name: {"dtype": dt, "shape": list(a.shape), "values": a.ravel().tolist()}
                             for name, (dt, a) in tensors.items()},
+                "features": teacher_features(tensors).ravel().tolist(),
             }))
             sys.stdout.flush()
             seen += 1

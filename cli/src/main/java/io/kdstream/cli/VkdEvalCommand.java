@@ -65,7 +65,7 @@ public final class VkdEvalCommand implements Callable<Integer> {
     String map;
 
     @Option(names = "--norm", defaultValue = "none",
-            description = "Teacher normalization: layer, batch, whiten or none (default: ${DEFAULT-VALUE}).")
+            description = "Teacher normalization of the one batch: layer, batch, whiten-batch or none (default: ${DEFAULT-VALUE}).")
     String norm;
 
     @Option(names = "--loss", defaultValue = "l2",

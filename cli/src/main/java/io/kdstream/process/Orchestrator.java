@@ -105,10 +105,17 @@ public final class Orchestrator implements AutoCloseable {
     public ChildProcess startTeacher(String run, String bootstrap, Path teacherDir, int limit, int epochs, int batch,
                                      String norm, String augment, Path log, Consumer<TeacherProgress> progress)
             throws IOException {
+        return startTeacher(run, bootstrap, teacherDir, limit, epochs, batch, norm, "f16", augment, log, progress);
+    }
+
+    /** As above, with features of {@code featureDtype} (f32, f16, bf16 or i8). */
+    public ChildProcess startTeacher(String run, String bootstrap, Path teacherDir, int limit, int epochs, int batch,
+                                     String norm, String featureDtype, String augment, Path log,
+                                     Consumer<TeacherProgress> progress) throws IOException {
         ChildProcess producer = ChildProcess.start("teacher-" + run, service("1g", onDevice(List.of("teacher",
                 "--run", run, "--bootstrap-servers", bootstrap, "--teacher", teacherDir.toString(),
                 "--train-limit", Integer.toString(limit), "--seed", "7", "--epochs", Integer.toString(epochs),
-                "--batch-size", Integer.toString(batch), "--norm", norm, "--feature-dtype", "f16",
+                "--batch-size", Integer.toString(batch), "--norm", norm, "--feature-dtype", featureDtype,
                 "--inputs", "inline", "--augment", augment, "--logits", "--progress-interval", "2")))
                 .optErrorLog(log).build(), e -> {
                     if (e instanceof TeacherProgress t) {

@@ -90,7 +90,7 @@ final class RunCatalog implements AutoCloseable {
         Optional<RunSpec> manifest = new ManifestStore(clients).read(run, timeout);
         Optional<Map<String, Long>> bytes;
         try {
-            bytes = Optional.of(BrokerDiskUsage.bytesByTopic(admin, t.all(), timeout));
+            bytes = Optional.of(BrokerDiskUsage.bytesByTopic(admin, t.allIncludingOptional(), timeout));
         } catch (IllegalStateException e) {
             if (KafkaAccessErrors.describe(e).isEmpty()) {
                 throw e;
@@ -99,7 +99,7 @@ final class RunCatalog implements AutoCloseable {
         }
         int teachers = members(TeacherWorker.groupId(run));
         int epochs = topics.containsKey(t.work()) ? manifest.map(m -> epochsPublished(t, m)).orElse(-1) : -1;
-        return new RunReport(run, manifest, t.all().stream().filter(topics::containsKey).toList(), bytes, teachers,
+        return new RunReport(run, manifest, t.allIncludingOptional().stream().filter(topics::containsKey).toList(), bytes, teachers,
                 epochs, studentGroups(t, topics.get(t.features())));
     }
 
@@ -168,7 +168,7 @@ final class RunCatalog implements AutoCloseable {
 
     private Map<String, TopicDescription> describeTopics(RunTopics t) {
         Set<String> existing = AdminCalls.get(admin.listTopics().names(), timeout, "list topics");
-        List<String> ours = t.all().stream().filter(existing::contains).toList();
+        List<String> ours = t.allIncludingOptional().stream().filter(existing::contains).toList();
         return ours.isEmpty() ? Map.of()
                 : AdminCalls.get(admin.describeTopics(ours).allTopicNames(), timeout, "describe topics " + ours);
     }

@@ -62,7 +62,7 @@ public final class StudyCommand implements Callable<Integer> {
             description = "Training subsets (images); the first is where rows are tuned (default: ${DEFAULT-VALUE}).")
     List<Integer> trainLimits;
 
-    @Option(names = "--rows", split = ",", description = "Only these rows (default: all: alone, logit, linear, VkD, VkD+logit, VkD-batch, VkD-batch+logit, VkD-whiten).")
+    @Option(names = "--rows", split = ",", description = "Only these rows (default: all: alone, logit, linear, VkD, VkD+logit, VkD-batch, VkD-batch+logit, VkD-whiten, VkD-whiten-cal; by name only: VkD-f32, VkD-bf16, VkD-i8).")
     List<String> rowFilter;
 
     @Option(names = "--epochs", defaultValue = "40", description = "Student epochs (default: ${DEFAULT-VALUE}).")
@@ -123,10 +123,10 @@ public final class StudyCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--first-seed " + firstSeed + " with --seeds " + seeds
                     + " must give seeds in 1.." + (TUNING_SEED - 1));
         }
-        List<StudyRow> rows = StudyRow.all().stream()
+        List<StudyRow> rows = (rowFilter == null ? StudyRow.all() : StudyRow.known()).stream()
                 .filter(r -> rowFilter == null || rowFilter.contains(r.id())).toList();
         if (rows.isEmpty()) {
-            throw new IllegalArgumentException("--rows " + rowFilter + " selects none of " + StudyRow.all().stream().map(StudyRow::id).toList());
+            throw new IllegalArgumentException("--rows " + rowFilter + " selects none of " + StudyRow.known().stream().map(StudyRow::id).toList());
         }
         Path studyDir = workDir.resolve("study").resolve(name);
         Path logs = studyDir.resolve("logs");
@@ -145,10 +145,12 @@ public final class StudyCommand implements Callable<Integer> {
             // one teacher pass per (subset, normalization), all started now: they are short next to the students
             List<ChildProcess> producers = new ArrayList<>();
             for (int limit : reportOnly ? List.<Integer>of() : trainLimits) {
-                for (String norm : rows.stream().map(StudyRow::teacherNorm).distinct().toList()) {
-                    String run = run(limit, norm);
-                    producers.add(o.startTeacher(run, bs, teacherDir, limit, streamEpochs, batch, norm, augment,
-                            logs.resolve("teacher-" + run + ".log"), progress -> { }));
+                Map<String, StudyRow> streams = new LinkedHashMap<>();
+                rows.forEach(r -> streams.putIfAbsent(r.stream(), r));
+                for (StudyRow r : streams.values()) {
+                    String run = run(limit, r.stream());
+                    producers.add(o.startTeacher(run, bs, teacherDir, limit, streamEpochs, batch, r.teacherNorm(),
+                            r.featureDtype(), augment, logs.resolve("teacher-" + run + ".log"), progress -> { }));
                 }
             }
 
@@ -174,7 +176,7 @@ public final class StudyCommand implements Callable<Integer> {
                                 Experiment e = new Experiment(r.id() + " " + cand.label(), TUNING_SEED + s,
                                         r.args(cand, arch, learningRates.getOrDefault(arch, StudyRow.DEFAULT_LR)));
                                 StudentState st = new StudentState(e, group("tune", arch, tuneLimit, r.id() + "-c" + c, TUNING_SEED + s));
-                                jobs.put(st.group(), new String[] {run(tuneLimit, r.teacherNorm()), arch});
+                                jobs.put(st.group(), new String[] {run(tuneLimit, r.stream()), arch});
                                 phase.add(st);
                                 mine.add(st);
                             }
@@ -220,7 +222,7 @@ public final class StudyCommand implements Callable<Integer> {
                             Experiment e = new Experiment(r.id(), s,
                                     r.args(cand, arch, learningRates.getOrDefault(arch, StudyRow.DEFAULT_LR)));
                             StudentState st = new StudentState(e, group("final", arch, limit, r.id(), s));
-                            jobs.put(st.group(), new String[] {run(limit, r.teacherNorm()), arch});
+                            jobs.put(st.group(), new String[] {run(limit, r.stream()), arch});
                             cell.students().computeIfAbsent(r.id(), k -> new ArrayList<>()).add(st);
                             finals.add(st);
                         }
@@ -249,7 +251,7 @@ public final class StudyCommand implements Callable<Integer> {
             setup.put("data", "Fashion-MNIST, stratified training subsets of " + trainLimits + " images; tuning on a "
                     + validationSize + "-image validation set carved from the rest of the training split; final accuracy "
                     + "on the whole 10,000-image test split");
-            setup.put("stream", streamEpochs + " teacher epochs (" + augment + " augmentation, f16 features, teacher logits) per subset "
+            setup.put("stream", streamEpochs + " teacher epochs (" + augment + " augmentation, f16 features unless a row names its dtype, teacher logits) per subset "
                     + "and normalization, replayed " + (epochs / streamEpochs) + "x: " + epochs + " student epochs, batches of " + batch);
             setup.put("students", archs + ", AdamW, learning rate " + (learningRates.isEmpty() ? StudyRow.DEFAULT_LR
                     : "tuned on the alone row and shared by every row: " + learningRates) + ", weight decay 5e-4, cosine schedule, 20 warm-up steps");
@@ -322,8 +324,8 @@ public final class StudyCommand implements Callable<Integer> {
         });
     }
 
-    private String run(int limit, String norm) {
-        return name + "-n" + limit + "-e" + streamEpochs + augmentTag(augment) + "-" + norm; // a new stream config is a new run
+    private String run(int limit, String stream) {
+        return name + "-n" + limit + "-e" + streamEpochs + augmentTag(augment) + "-" + stream; // a new stream config is a new run
     }
 
     /**

@@ -20,7 +20,46 @@ import io.kdstream.model.Architecture;
  *            ({@code --student-norm layer}); a ViT's leaves it through a LayerNorm
  *            ({@link Architecture#normalizedEmbedding()})
  */
-record StudyRow(String id, String teacherNorm, boolean vkd, String tuned, List<Candidate> candidates) {
+record StudyRow(String id, String teacherNorm, String featureDtype, boolean vkd, String tuned,
+                List<Candidate> candidates) {
+
+    /** A row streaming f16 features, as every row did before issue 28. */
+    StudyRow(String id, String teacherNorm, boolean vkd, String tuned, List<Candidate> candidates) {
+        this(id, teacherNorm, "f16", vkd, tuned, candidates);
+    }
+
+    /**
+     * The teacher stream this row trains from, the suffix of its run name: the normalization, plus
+     * the feature dtype when it is not f16 (so f16 runs keep the names they were stored under).
+     * Per-batch whitening's stream is now named {@code whiten-batch}: the study re-streams it once.
+     */
+    String stream() {
+        // "whiten" named the per-batch streams of studies before issue 28: their retained runs
+        // (manifests without a calibrated whitening) must not be mistaken for calibrated ones
+        String norm = "whiten".equals(teacherNorm) ? "whiten-cal" : teacherNorm;
+        return "f16".equals(featureDtype) ? norm : norm + "-" + featureDtype;
+    }
+
+    /**
+     * Rows outside the default set, selected by name with {@code --rows}: issue 28's study of what
+     * the feature dtype costs VkD (layer-normalized features as f32, bf16 or i8; the VkD row is
+     * the f16 reference), to be run on its best setting, e.g. {@code --arch vit-pool --augment
+     * crop+flip --rows VkD,VkD-f32,VkD-bf16,VkD-i8,VkD-whiten,VkD-whiten-cal}.
+     */
+    static List<StudyRow> optional() {
+        List<String> noKd = List.of("--gamma", "0");
+        return List.of(
+                new StudyRow("VkD-f32", "layer", "f32", true, "alpha", alphas(List.of(), noKd)),
+                new StudyRow("VkD-bf16", "layer", "bf16", true, "alpha", alphas(List.of(), noKd)),
+                new StudyRow("VkD-i8", "layer", "i8", true, "alpha", alphas(List.of(), noKd)));
+    }
+
+    /** {@link #all()} and {@link #optional()}: every row {@code --rows} can name. */
+    static List<StudyRow> known() {
+        List<StudyRow> out = new ArrayList<>(all());
+        out.addAll(optional());
+        return out;
+    }
 
     /** A setting of the row's tuned hyper-parameters. */
     record Candidate(String label, List<String> args) {
@@ -53,7 +92,8 @@ record StudyRow(String id, String teacherNorm, boolean vkd, String tuned, List<C
 
     /**
      * alone, logit KD, linear projector (FitNet), VkD, VkD + logit KD, VkD on batch-standardized
-     * teacher features without and with logit KD, and VkD on whitened teacher features.
+     * teacher features without and with logit KD, and VkD on teacher features whitened per batch
+     * and with the run's calibrated whitening.
      */
     static List<StudyRow> all() {
         List<String> noKd = List.of("--gamma", "0");
@@ -81,7 +121,10 @@ record StudyRow(String id, String teacherNorm, boolean vkd, String tuned, List<C
                         c("gamma=1", "--alpha", "4", "--gamma", "1", "--temperature", "2"),
                         c("gamma=0.5", "--alpha", "4", "--gamma", "0.5", "--temperature", "2"),
                         c("gamma=2", "--alpha", "4", "--gamma", "2", "--temperature", "2"))),
-                new StudyRow("VkD-whiten", "whiten", true, "alpha", alphas(List.of(), noKd)));
+                // each batch whitened by its own covariance: degenerate for B <= d_t (issue 28)
+                new StudyRow("VkD-whiten", "whiten-batch", true, "alpha", alphas(List.of(), noKd)),
+                // one whitening matrix from the run's calibration set, the same for every batch
+                new StudyRow("VkD-whiten-cal", "whiten", true, "alpha", alphas(List.of(), noKd)));
     }
 
     private static List<Candidate> alphas(List<String> prefix, List<String> suffix) {

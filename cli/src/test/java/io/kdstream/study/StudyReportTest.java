@@ -192,4 +192,16 @@ class StudyReportTest {
                 List.<double[]>of(new double[] {5, 1.0})));
         return s;
     }
+
+    @Test
+    void issue28RowsStreamTheirOwnDtypeAndNormalizationWhileF16RowsKeepTheirRunNames() {
+        assertThat(StudyRow.all()).extracting(StudyRow::id).contains("VkD-whiten", "VkD-whiten-cal")
+                .doesNotContain("VkD-i8");
+        assertThat(StudyRow.all()).filteredOn(r -> r.id().equals("VkD-batch")).singleElement()
+                .satisfies(r -> assertThat(r.stream()).isEqualTo("batch"));
+        assertThat(StudyRow.known()).filteredOn(r -> r.id().startsWith("VkD-whiten")).extracting(StudyRow::stream)
+                .containsExactly("whiten-batch", "whiten-cal");
+        assertThat(StudyRow.optional()).extracting(StudyRow::stream).containsExactly("layer-f32", "layer-bf16", "layer-i8");
+        assertThat(StudyRow.optional()).allSatisfy(r -> assertThat(r.candidates()).hasSize(3));
+    }
 }

@@ -10,9 +10,13 @@ import io.kdstream.codec.InvalidBatchException.Reason;
  * The facts in a batch's safetensors {@code __metadata__}; the same facts travel as record
  * headers (see {@link FeatureBatchSerializer}) so a consumer can route or drop a record
  * without decoding it.
+ *
+ * @param whiteningSha256 SHA-256 of the run's calibrated whitening ({@link WhiteningRef}) the
+ *                        features were whitened with, null for other normalizations; optional in
+ *                        the wire format, so records written before it existed still decode
  */
 public record BatchMetadata(int schemaVersion, String runId, int epoch, int batchIndex, String teacherId,
-                            String normalization, String producerId) {
+                            String normalization, String producerId, String whiteningSha256) {
 
     public static final String SCHEMA_VERSION = "schema_version";
     public static final String RUN_ID = "run_id";
@@ -21,6 +25,13 @@ public record BatchMetadata(int schemaVersion, String runId, int epoch, int batc
     public static final String TEACHER_ID = "teacher_id";
     public static final String NORMALIZATION = "normalization";
     public static final String PRODUCER_ID = "producer_id";
+    public static final String WHITENING_SHA256 = "whitening_sha256";
+
+    /** Metadata of a batch that is not whitened with a calibrated whitening. */
+    public BatchMetadata(int schemaVersion, String runId, int epoch, int batchIndex, String teacherId,
+                         String normalization, String producerId) {
+        this(schemaVersion, runId, epoch, batchIndex, teacherId, normalization, producerId, null);
+    }
 
     public BatchMetadata {
         Objects.requireNonNull(runId, "runId");
@@ -46,6 +57,9 @@ public record BatchMetadata(int schemaVersion, String runId, int epoch, int batc
         m.put(TEACHER_ID, teacherId);
         m.put(NORMALIZATION, normalization);
         m.put(PRODUCER_ID, producerId);
+        if (whiteningSha256 != null) {
+            m.put(WHITENING_SHA256, whiteningSha256);
+        }
         return m;
     }
 
@@ -61,7 +75,7 @@ public record BatchMetadata(int schemaVersion, String runId, int epoch, int batc
             throw new InvalidBatchException(Reason.BAD_METADATA, "negative epoch or batch index " + epoch + "/" + batch);
         }
         return new BatchMetadata(schema, field(m, RUN_ID), epoch, batch, field(m, TEACHER_ID),
-                field(m, NORMALIZATION), field(m, PRODUCER_ID));
+                field(m, NORMALIZATION), field(m, PRODUCER_ID), m.get(WHITENING_SHA256));
     }
 
     private static String field(Map<String, String> m, String key) {

@@ -40,6 +40,6 @@ public enum DType {
     /** Parses a user-facing name such as {@code f16}, {@code bf16}, {@code f32} (case-insensitive). */
     public static DType parse(String name) {
         return fromSafetensorsName(name.toUpperCase(Locale.ROOT)).orElseThrow(() ->
-                new IllegalArgumentException("unknown dtype '" + name + "' (expected e.g. f32, f16, bf16)"));
+                new IllegalArgumentException("unknown dtype '" + name + "' (expected e.g. f32, f16, bf16, i8)"));
     }
 }

@@ -20,9 +20,11 @@ import io.kdstream.codec.InvalidBatchException.Reason;
  * @param sampleIds       [B] stable dataset sample ids
  * @param augSeeds        [B] per-sample augmentation seeds (reference mode re-applies them)
  * @param inputs          optional [B, C, H, W], U8 or F32 (inline mode)
+ * @param featureScales   [B] F32 per-sample scales when teacherFeatures is I8 ({@link Int8Features}),
+ *                        else null
  */
 public record FeatureBatch(BatchMetadata metadata, Tensor teacherFeatures, Tensor teacherLogits,
-                           long[] labels, long[] sampleIds, long[] augSeeds, Tensor inputs) {
+                           long[] labels, long[] sampleIds, long[] augSeeds, Tensor inputs, Tensor featureScales) {
 
     public static final String TEACHER_FEATURES = "teacher_features";
     public static final String TEACHER_LOGITS = "teacher_logits";
@@ -30,12 +32,21 @@ public record FeatureBatch(BatchMetadata metadata, Tensor teacherFeatures, Tenso
     public static final String SAMPLE_IDS = "sample_ids";
     public static final String AUG_SEEDS = "aug_seeds";
     public static final String INPUTS = "inputs";
+    public static final String TEACHER_FEATURE_SCALES = "teacher_feature_scales";
 
-    private static final Set<DType> FEATURE_DTYPES = Set.of(DType.F32, DType.F16, DType.BF16);
+    private static final Set<DType> FEATURE_DTYPES = Set.of(DType.F32, DType.F16, DType.BF16, DType.I8);
+    private static final Set<DType> LOGIT_DTYPES = Set.of(DType.F32, DType.F16, DType.BF16);
     private static final Set<DType> INPUT_DTYPES = Set.of(DType.U8, DType.F32);
 
+    /** A batch of floating features (no scales). */
+    public FeatureBatch(BatchMetadata metadata, Tensor teacherFeatures, Tensor teacherLogits,
+                        long[] labels, long[] sampleIds, long[] augSeeds, Tensor inputs) {
+        this(metadata, teacherFeatures, teacherLogits, labels, sampleIds, augSeeds, inputs, null);
+    }
+
     /**
-     * @throws InvalidBatchException if tensors have the wrong rank or dtype or disagree on the batch size
+     * @throws InvalidBatchException if tensors have the wrong rank or dtype or disagree on the batch
+     *                               size, or I8 features come without scales (or others with)
      */
     public FeatureBatch {
         Objects.requireNonNull(metadata, "metadata");
@@ -46,12 +57,23 @@ public record FeatureBatch(BatchMetadata metadata, Tensor teacherFeatures, Tenso
         checkTensor(teacherFeatures, TEACHER_FEATURES, 2, FEATURE_DTYPES);
         int b = teacherFeatures.dim(0);
         if (teacherLogits != null) {
-            checkTensor(teacherLogits, TEACHER_LOGITS, 2, FEATURE_DTYPES);
+            checkTensor(teacherLogits, TEACHER_LOGITS, 2, LOGIT_DTYPES);
             checkBatch(TEACHER_LOGITS, teacherLogits.dim(0), b);
         }
         if (inputs != null) {
             checkTensor(inputs, INPUTS, 4, INPUT_DTYPES);
             checkBatch(INPUTS, inputs.dim(0), b);
+        }
+        if (teacherFeatures.dtype() == DType.I8) {
+            if (featureScales == null) {
+                throw new InvalidBatchException(Reason.MISSING_TENSOR, "I8 teacher_features need tensor '"
+                        + TEACHER_FEATURE_SCALES + "'");
+            }
+            checkTensor(featureScales, TEACHER_FEATURE_SCALES, 1, Set.of(DType.F32));
+            checkBatch(TEACHER_FEATURE_SCALES, featureScales.dim(0), b);
+        } else if (featureScales != null) {
+            throw new InvalidBatchException(Reason.MALFORMED_HEADER, "'" + TEACHER_FEATURE_SCALES
+                    + "' only goes with I8 teacher_features, not " + teacherFeatures.dtype());
         }
         checkBatch(LABELS, labels.length, b);
         checkBatch(SAMPLE_IDS, sampleIds.length, b);
@@ -66,6 +88,12 @@ public record FeatureBatch(BatchMetadata metadata, Tensor teacherFeatures, Tenso
     /** Teacher feature dimension d_t. */
     public int featureDim() {
         return teacherFeatures.dim(1);
+    }
+
+    /** The teacher features as row-major float32, dequantized when they are I8. */
+    public float[] featureFloats() {
+        return featureScales != null ? Int8Features.dequantize(teacherFeatures, featureScales)
+                : teacherFeatures.toFloats();
     }
 
     public Optional<Tensor> logits() {
@@ -84,6 +112,9 @@ public record FeatureBatch(BatchMetadata metadata, Tensor teacherFeatures, Tenso
     public byte[] encode() {
         Map<String, Tensor> t = new LinkedHashMap<>();
         t.put(TEACHER_FEATURES, teacherFeatures);
+        if (featureScales != null) {
+            t.put(TEACHER_FEATURE_SCALES, featureScales);
+        }
         if (teacherLogits != null) {
             t.put(TEACHER_LOGITS, teacherLogits);
         }
@@ -109,12 +140,14 @@ public record FeatureBatch(BatchMetadata metadata, Tensor teacherFeatures, Tenso
         Map<String, Tensor> t = c.tensors();
         BatchMetadata meta = BatchMetadata.fromMap(c.metadata());
         for (String name : t.keySet()) {
-            if (!Set.of(TEACHER_FEATURES, TEACHER_LOGITS, LABELS, SAMPLE_IDS, AUG_SEEDS, INPUTS).contains(name)) {
+            if (!Set.of(TEACHER_FEATURES, TEACHER_LOGITS, LABELS, SAMPLE_IDS, AUG_SEEDS, INPUTS,
+                    TEACHER_FEATURE_SCALES).contains(name)) {
                 throw new InvalidBatchException(Reason.MALFORMED_HEADER, "unexpected tensor '" + name + "'");
             }
         }
         return new FeatureBatch(meta, require(t.get(TEACHER_FEATURES), TEACHER_FEATURES), t.get(TEACHER_LOGITS),
-                ids(t, LABELS), ids(t, SAMPLE_IDS), ids(t, AUG_SEEDS), t.get(INPUTS));
+                ids(t, LABELS), ids(t, SAMPLE_IDS), ids(t, AUG_SEEDS), t.get(INPUTS),
+                t.get(TEACHER_FEATURE_SCALES));
     }
 
     private static long[] ids(Map<String, Tensor> t, String name) {
@@ -154,13 +187,14 @@ public record FeatureBatch(BatchMetadata metadata, Tensor teacherFeatures, Tenso
         return o instanceof FeatureBatch f && metadata.equals(f.metadata)
                 && teacherFeatures.equals(f.teacherFeatures) && Objects.equals(teacherLogits, f.teacherLogits)
                 && Arrays.equals(labels, f.labels) && Arrays.equals(sampleIds, f.sampleIds)
-                && Arrays.equals(augSeeds, f.augSeeds) && Objects.equals(inputs, f.inputs);
+                && Arrays.equals(augSeeds, f.augSeeds) && Objects.equals(inputs, f.inputs)
+                && Objects.equals(featureScales, f.featureScales);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(metadata, teacherFeatures, teacherLogits, Arrays.hashCode(labels),
-                Arrays.hashCode(sampleIds), Arrays.hashCode(augSeeds), inputs);
+                Arrays.hashCode(sampleIds), Arrays.hashCode(augSeeds), inputs, featureScales);
     }
 
     @Override

@@ -38,7 +38,7 @@ public class FeatureBatchSerializer implements Serializer<FeatureBatch> {
         if (value.length > maxRecordBytes) {
             throw new RecordTooLargeException("batch " + batch.recordKey() + " of run " + batch.metadata().runId()
                     + " encodes to " + value.length + " bytes, over the " + maxRecordBytes
-                    + "-byte record limit: lower the batch size, use a smaller feature dtype (f16/bf16), "
+                    + "-byte record limit: lower the batch size, use a smaller feature dtype (f16/bf16/i8), "
                     + "send inputs by reference, or raise the limit on broker and clients");
         }
         return value;
@@ -49,12 +49,16 @@ public class FeatureBatchSerializer implements Serializer<FeatureBatch> {
         if (batch != null && headers != null) {
             BatchMetadata m = batch.metadata();
             headers.remove(RecordHeaderNames.RUN).remove(RecordHeaderNames.EPOCH).remove(RecordHeaderNames.BATCH)
-                    .remove(RecordHeaderNames.SCHEMA).remove(RecordHeaderNames.TEACHER);
+                    .remove(RecordHeaderNames.SCHEMA).remove(RecordHeaderNames.TEACHER)
+                    .remove(RecordHeaderNames.WHITENING);
             headers.add(RecordHeaderNames.RUN, utf8(m.runId()))
                     .add(RecordHeaderNames.EPOCH, utf8(Integer.toString(m.epoch())))
                     .add(RecordHeaderNames.BATCH, utf8(Integer.toString(m.batchIndex())))
                     .add(RecordHeaderNames.SCHEMA, utf8(Integer.toString(m.schemaVersion())))
                     .add(RecordHeaderNames.TEACHER, utf8(m.teacherId()));
+            if (m.whiteningSha256() != null) {
+                headers.add(RecordHeaderNames.WHITENING, utf8(m.whiteningSha256()));
+            }
         }
         return serialize(topic, batch);
     }

@@ -38,6 +38,11 @@ public final class FeatureBatchValidator {
         mismatchIf(!m.teacherId().equals(manifest.teacherId()), "teacher_id", manifest.teacherId(), m.teacherId());
         mismatchIf(!m.normalization().equals(manifest.normalization()), "normalization",
                 manifest.normalization(), m.normalization());
+        if (manifest.whitening() != null && manifest.whitening().sha256() != null) {
+            // another whitening matrix means other targets: as wrong as another teacher
+            mismatchIf(!manifest.whitening().sha256().equals(m.whiteningSha256()), "whitening_sha256",
+                    manifest.whitening().sha256(), m.whiteningSha256() == null ? "absent" : m.whiteningSha256());
+        }
         mismatchIf(batch.featureDim() != manifest.featureDim(), "feature_dim", manifest.featureDim(),
                 batch.featureDim());
         mismatchIf(batch.teacherFeatures().dtype() != manifest.featureDtype(), "feature_dtype",
@@ -71,6 +76,15 @@ public final class FeatureBatchValidator {
         if (!batch.teacherFeatures().allFinite()) {
             throw new InvalidBatchException(Reason.NON_FINITE, "teacher_features of " + batch.recordKey()
                     + " contain NaN or infinity");
+        }
+        if (batch.featureScales() != null) {
+            float[] scales = batch.featureScales().toFloats();
+            for (int i = 0; i < scales.length; i++) {
+                if (!Float.isFinite(scales[i]) || !(scales[i] > 0)) {
+                    throw new InvalidBatchException(Reason.NON_FINITE, "teacher_feature_scales of "
+                            + batch.recordKey() + " has " + scales[i] + " at row " + i + " (must be positive and finite)");
+                }
+            }
         }
         if (batch.logits().map(t -> !t.allFinite()).orElse(false)) {
             throw new InvalidBatchException(Reason.NON_FINITE, "teacher_logits of " + batch.recordKey()

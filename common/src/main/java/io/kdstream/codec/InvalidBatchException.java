@@ -36,7 +36,7 @@ public class InvalidBatchException extends SerializationException {
         BATCH_SIZE_MISMATCH,
         /** Dimensions, teacher id, run id or normalization differ from the run's manifest. */
         MANIFEST_MISMATCH,
-        /** Teacher features or logits contain NaN or infinity. */
+        /** Teacher features or logits contain NaN or infinity, or an int8 scale is not positive and finite. */
         NON_FINITE;
 
         /** Lower-case form used in headers and metric tags. */

@@ -8,6 +8,8 @@ public final class RecordHeaderNames {
     public static final String BATCH = "kdstream.batch";
     public static final String SCHEMA = "kdstream.schema";
     public static final String TEACHER = "kdstream.teacher";
+    /** SHA-256 of the run's calibrated whitening, on records of {@code whiten} runs only. */
+    public static final String WHITENING = "kdstream.whitening";
 
     /** Why a record was sent to the DLQ ({@link InvalidBatchException.Reason#tag()}). */
     public static final String DLQ_REASON = "kdstream.dlq.reason";

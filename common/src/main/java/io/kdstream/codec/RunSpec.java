@@ -36,7 +36,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
  * @param numClasses      number of label classes
  * @param inputShape      one sample's input shape [C, H, W]
  * @param normalization   teacher-side normalization: layer, batch, whiten or none
- * @param featureDtype    F32, F16 or BF16
+ * @param featureDtype    F32, F16, BF16 or I8 (per-row scaled, {@link Int8Features})
  * @param inputMode       inline or reference (DESIGN.md §5)
  * @param augmentation    augmentation policy name
  * @param batchSize       samples per batch (the last batch of an epoch may be smaller)
@@ -46,6 +46,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
  * @param inputMean       per-channel mean of the input normalization {@code (x/255 - mean) / std} the
  *                        teacher applied, or null in a manifest written before it was recorded
  * @param inputStd        per-channel standard deviation of that normalization, null with {@code inputMean}
+ * @param whitening       the calibrated whitening of a {@code whiten} run ({@link WhiteningRef}), else null
  */
 public record RunSpec(int schemaVersion, String runId, String datasetId, String teacherId, String featureLayer,
                       int featureDim, int logitClasses, int numClasses, List<Integer> inputShape,
@@ -53,16 +54,17 @@ public record RunSpec(int schemaVersion, String runId, String datasetId, String 
                       int batchSize, int epochs, int batchesPerEpoch, long seed,
                       // absent from older manifests, which still load (null) and keep their canonical JSON and digest
                       @JsonInclude(JsonInclude.Include.NON_NULL) List<Float> inputMean,
-                      @JsonInclude(JsonInclude.Include.NON_NULL) List<Float> inputStd) {
+                      @JsonInclude(JsonInclude.Include.NON_NULL) List<Float> inputStd,
+                      @JsonInclude(JsonInclude.Include.NON_NULL) WhiteningRef whitening) {
 
     /** The schema version this build writes and reads. */
     public static final int SCHEMA_VERSION = 1;
 
     /** Normalizations a run may declare (DESIGN.md §3). */
-    public static final Set<String> NORMALIZATIONS = Set.of("layer", "batch", "whiten", "none");
+    public static final Set<String> NORMALIZATIONS = Set.of("layer", "batch", "whiten", "whiten-batch", "none");
 
     /** Fields an older manifest may lack. */
-    private static final Set<String> OPTIONAL = Set.of("inputMean", "inputStd");
+    private static final Set<String> OPTIONAL = Set.of("inputMean", "inputStd", "whitening");
 
     /** Kafka topic names allow these characters; the run id prefixes four topics. */
     private static final Pattern RUN_ID = Pattern.compile("[A-Za-z0-9._-]{1,200}");
@@ -80,7 +82,18 @@ public record RunSpec(int schemaVersion, String runId, String datasetId, String 
                    int batchSize, int epochs, int batchesPerEpoch, long seed) {
         this(schemaVersion, runId, datasetId, teacherId, featureLayer, featureDim, logitClasses, numClasses,
                 inputShape, normalization, featureDtype, inputMode, augmentation, batchSize, epochs, batchesPerEpoch,
-                seed, null, null);
+                seed, null, null, null);
+    }
+
+    /** A spec without a whitening reference (any normalization but {@code whiten}). */
+    public RunSpec(int schemaVersion, String runId, String datasetId, String teacherId, String featureLayer,
+                   int featureDim, int logitClasses, int numClasses, List<Integer> inputShape,
+                   String normalization, DType featureDtype, InputMode inputMode, String augmentation,
+                   int batchSize, int epochs, int batchesPerEpoch, long seed, List<Float> inputMean,
+                   List<Float> inputStd) {
+        this(schemaVersion, runId, datasetId, teacherId, featureLayer, featureDim, logitClasses, numClasses,
+                inputShape, normalization, featureDtype, inputMode, augmentation, batchSize, epochs, batchesPerEpoch,
+                seed, inputMean, inputStd, null);
     }
 
     /** @throws IllegalArgumentException naming the first invalid field */
@@ -104,8 +117,9 @@ public record RunSpec(int schemaVersion, String runId, String datasetId, String 
         if (!NORMALIZATIONS.contains(normalization)) {
             throw new IllegalArgumentException("normalization '" + normalization + "' is not one of " + NORMALIZATIONS);
         }
-        if (featureDtype != DType.F32 && featureDtype != DType.F16 && featureDtype != DType.BF16) {
-            throw new IllegalArgumentException("feature_dtype must be F32, F16 or BF16, got " + featureDtype);
+        if (featureDtype != DType.F32 && featureDtype != DType.F16 && featureDtype != DType.BF16
+                && featureDtype != DType.I8) {
+            throw new IllegalArgumentException("feature_dtype must be F32, F16, BF16 or I8, got " + featureDtype);
         }
         Objects.requireNonNull(inputMode, "input_mode");
         requireText(augmentation, "augmentation");
@@ -130,13 +144,23 @@ public record RunSpec(int schemaVersion, String runId, String datasetId, String 
             inputMean = List.copyOf(inputMean);
             inputStd = List.copyOf(inputStd);
         }
+        if (whitening != null && !"whiten".equals(normalization)) {
+            throw new IllegalArgumentException("whitening goes only with normalization whiten, not " + normalization);
+        }
     }
 
     /** This spec recording the input normalization {@code mean} and {@code std} (per channel). */
     public RunSpec withInputNormalization(float[] mean, float[] std) {
         return new RunSpec(schemaVersion, runId, datasetId, teacherId, featureLayer, featureDim, logitClasses,
                 numClasses, inputShape, normalization, featureDtype, inputMode, augmentation, batchSize, epochs,
-                batchesPerEpoch, seed, boxed(mean), boxed(std));
+                batchesPerEpoch, seed, boxed(mean), boxed(std), whitening);
+    }
+
+    /** This spec with the calibrated whitening {@code ref} ({@code normalization = whiten}). */
+    public RunSpec withWhitening(WhiteningRef ref) {
+        return new RunSpec(schemaVersion, runId, datasetId, teacherId, featureLayer, featureDim, logitClasses,
+                numClasses, inputShape, normalization, featureDtype, inputMode, augmentation, batchSize, epochs,
+                batchesPerEpoch, seed, inputMean, inputStd, ref);
     }
 
     private static List<Float> boxed(float[] v) {

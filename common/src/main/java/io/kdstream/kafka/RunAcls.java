@@ -35,6 +35,8 @@ public final class RunAcls {
         topic(acls, principal, t.work(), AclOperation.CREATE, AclOperation.READ, AclOperation.WRITE);
         topic(acls, principal, t.manifest(), AclOperation.CREATE, AclOperation.READ, AclOperation.WRITE);
         topic(acls, principal, t.dlq(), AclOperation.CREATE, AclOperation.DESCRIBE);
+        // whiten runs: the first teacher publishes the calibrated whitening, the others read it
+        topic(acls, principal, t.whitening(), AclOperation.CREATE, AclOperation.READ, AclOperation.WRITE);
         // to check the retention of topics that existed before this teacher; without it the
         // teacher says it cannot check and goes on (RunSetup)
         for (String topic : List.of(t.features(), t.work(), t.manifest())) {

@@ -20,6 +20,11 @@ public record RunTopics(String runId) {
         return List.of(features(), work(), manifest(), dlq());
     }
 
+    /** {@link #all()} and the topics only some runs have ({@link #whitening()}): what deleting a run removes. */
+    public List<String> allIncludingOptional() {
+        return List.of(features(), work(), manifest(), dlq(), whitening());
+    }
+
     public String features() {
         return runId + ".features";
     }
@@ -32,6 +37,14 @@ public record RunTopics(String runId) {
     /** Compacted; holds the run's {@link io.kdstream.codec.RunSpec}. */
     public String manifest() {
         return runId + MANIFEST_SUFFIX;
+    }
+
+    /**
+     * Compacted; the calibrated whitening of a {@code whiten} run (mean and matrix, in chunks keyed
+     * by its SHA-256), created only by such runs, so it is not in {@link #all()}.
+     */
+    public String whitening() {
+        return runId + ".whitening";
     }
 
     /** Records a consumer could not decode or validate, with the reason in headers. */

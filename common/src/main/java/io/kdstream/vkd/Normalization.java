@@ -14,18 +14,34 @@ public enum Normalization {
      * ({@code F.batch_norm} in training mode without affine or running stats).
      */
     BATCH,
-    /** ZCA whitening with shrinkage, see {@link WhiteningNormalizer}. */
+    /**
+     * ZCA whitening with a matrix estimated once from the run's calibration set, see
+     * {@link CalibratedWhitening}: it needs that estimate, so {@link #create()} refuses it.
+     */
     WHITEN,
+    /**
+     * ZCA whitening of each batch by its own covariance ({@link WhiteningNormalizer}); degenerate
+     * when B ≤ d_t, kept for comparison with {@code whiten}.
+     */
+    WHITEN_BATCH,
     /** Features published as the teacher produced them. */
     NONE;
 
     /** eps of {@code F.layer_norm} and {@code F.batch_norm}. */
     public static final double EPS = 1e-5;
 
-    /** A normalizer of this kind with default settings (whitening: {@link WhiteningNormalizer#builder()}). */
+    /**
+     * A normalizer of this kind with default settings (per-batch whitening:
+     * {@link WhiteningNormalizer#builder()}).
+     *
+     * @throws IllegalStateException for {@link #WHITEN}, which needs a {@link CalibratedWhitening}
+     */
     public FeatureNormalizer create() {
         switch (this) {
             case WHITEN:
+                throw new IllegalStateException("whiten uses the run's calibrated whitening "
+                        + "(CalibratedWhitening.normalizer); per-batch whitening is whiten-batch");
+            case WHITEN_BATCH:
                 return WhiteningNormalizer.builder().build();
             case LAYER:
                 return stateless(this, f -> standardize(f, 1));
@@ -39,9 +55,9 @@ public enum Normalization {
         }
     }
 
-    /** The config spelling: {@code layer}, {@code batch}, {@code whiten} or {@code none}. */
+    /** The config spelling: {@code layer}, {@code batch}, {@code whiten}, {@code whiten-batch} or {@code none}. */
     public String configName() {
-        return name().toLowerCase(Locale.ROOT);
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
     public static Normalization fromConfigName(String name) {
@@ -51,7 +67,7 @@ public enum Normalization {
             }
         }
         throw new IllegalArgumentException(
-                "unknown normalization '" + name + "', expected layer, batch, whiten or none");
+                "unknown normalization '" + name + "', expected layer, batch, whiten, whiten-batch or none");
     }
 
     private static FeatureNormalizer stateless(Normalization kind, java.util.function.UnaryOperator<NDArray> fn) {

@@ -8,7 +8,9 @@ import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
 import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
 
 /**
- * ZCA whitening: Z = (X − mean_B)·(Σ + εI)^(−1/2), so cov(Z) ≈ I on the span of the data.
+ * Per-batch ZCA whitening ({@code whiten-batch}): Z = (X − mean_B)·(Σ + εI)^(−1/2), so cov(Z) ≈ I
+ * on the span of the data. With B ≤ d_t a batch's targets come out mutually orthogonal with equal
+ * norms; the run-level alternative is {@link CalibratedWhitening} ({@code whiten}).
  *
  * <p>Σ is the batch's biased covariance, or, with {@link Builder#optMomentum}, an exponential
  * moving average of batch covariances (PyTorch BatchNorm convention: Σ ← (1−m)·Σ + m·Σ_B, the
@@ -41,7 +43,7 @@ public final class WhiteningNormalizer implements FeatureNormalizer {
 
     @Override
     public Normalization kind() {
-        return Normalization.WHITEN;
+        return Normalization.WHITEN_BATCH;
     }
 
     @Override

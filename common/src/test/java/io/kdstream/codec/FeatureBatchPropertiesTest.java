@@ -115,7 +115,7 @@ class FeatureBatchPropertiesTest {
     private static RunSpec spec(Gen g) {
         return new RunSpec(RunSpec.SCHEMA_VERSION, "prop-run", "synthetic", "teacher", "pool",
                 g.between(1, 64), g.between(0, 12), 10, List.of(1, 4, 3), g.oneOf("layer", "batch", "whiten", "none"),
-                g.oneOf(DType.F32, DType.F16, DType.BF16), g.oneOf(InputMode.values()), "none",
+                g.oneOf(DType.F32, DType.F16, DType.BF16, DType.I8), g.oneOf(InputMode.values()), "none",
                 g.between(1, 9), 2, 5, 3L);
     }
 

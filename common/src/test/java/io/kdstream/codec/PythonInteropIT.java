@@ -32,7 +32,7 @@ class PythonInteropIT {
                 + " with numpy and confluent_kafka is not installed "
                 + "(apt-get install python3-numpy python3-confluent-kafka)");
         Path script = PythonExamples.script("read_batch.py");
-        for (DType dtype : List.of(DType.F32, DType.F16, DType.BF16)) {
+        for (DType dtype : List.of(DType.F32, DType.F16, DType.BF16, DType.I8)) {
             RunSpec spec = new RunSpec(RunSpec.SCHEMA_VERSION, "interop-" + dtype.name().toLowerCase(), "synthetic",
                     "teacher-xyz", "pool", 6, 3, 10, List.of(1, 2, 2), "layer", dtype, InputMode.INLINE, "none",
                     4, 1, 1, 5L);
@@ -54,10 +54,22 @@ class PythonInteropIT {
             JsonNode features = out.get("tensors").get("teacher_features");
             assertThat(features.get("dtype").asText()).isEqualTo(dtype.name());
             assertThat(features.get("shape").toString()).isEqualTo("[4,6]");
-            float[] expected = batch.teacherFeatures().toFloats();
+            float[] expected = batch.featureFloats();
             for (int i = 0; i < expected.length; i++) {
-                assertThat((float) features.get("values").get(i).asDouble()).as("%s feature %d", dtype, i)
+                if (dtype != DType.I8) {
+                    assertThat((float) features.get("values").get(i).asDouble()).as("%s feature %d", dtype, i)
+                            .isEqualTo(expected[i]);
+                }
+                // int8 is dequantized by the example exactly as the student does (q · scale in float32)
+                assertThat((float) out.get("features").get(i).asDouble()).as("%s dequantized %d", dtype, i)
                         .isEqualTo(expected[i]);
+            }
+            if (dtype == DType.I8) {
+                byte[] q = batch.teacherFeatures().toByteArray();
+                for (int i = 0; i < q.length; i++) {
+                    assertThat(features.get("values").get(i).asInt()).isEqualTo(q[i]);
+                }
+                assertThat(out.get("tensors").get("teacher_feature_scales").get("shape").toString()).isEqualTo("[4]");
             }
             JsonNode labels = out.get("tensors").get("labels").get("values");
             for (int i = 0; i < 4; i++) {

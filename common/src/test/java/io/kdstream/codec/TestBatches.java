@@ -48,6 +48,10 @@ public final class TestBatches {
         }
         BatchMetadata meta = new BatchMetadata(RunSpec.SCHEMA_VERSION, spec.runId(), epoch, batchIndex,
                 spec.teacherId(), spec.normalization(), "teacher-test");
+        if (spec.featureDtype() == DType.I8) {
+            Int8Features.Quantized q = Int8Features.quantize(f, b, spec.featureDim());
+            return new FeatureBatch(meta, q.values(), logits, labels, ids, seeds, inputs, q.scales());
+        }
         return new FeatureBatch(meta, Tensor.ofFloats(spec.featureDtype(), new int[] {b, spec.featureDim()}, f),
                 logits, labels, ids, seeds, inputs);
     }

@@ -140,9 +140,12 @@ class NormalizationTest {
                     .hasMessageContaining("B >= 2");
             assertThatThrownBy(() -> Normalization.LAYER.create().normalize(m.zeros(new Shape(4))))
                     .hasMessageContaining("[B, d_t]");
-            assertThatThrownBy(() -> Normalization.WHITEN.create()
+            assertThatThrownBy(() -> Normalization.WHITEN_BATCH.create()
                             .normalize(m.create(new double[][] {{1, Double.NaN}, {0, 1}})))
                     .hasMessageContaining("non-finite");
+            assertThatThrownBy(Normalization.WHITEN::create).hasMessageContaining("whiten-batch");
+            assertThat(Normalization.fromConfigName("whiten-batch")).isEqualTo(Normalization.WHITEN_BATCH);
+            assertThat(Normalization.WHITEN_BATCH.configName()).isEqualTo("whiten-batch");
             assertThatThrownBy(() -> Normalization.fromConfigName("zca")).hasMessageContaining("whiten");
             assertThatThrownBy(() -> WhiteningNormalizer.builder().optMomentum(0).build())
                     .hasMessageContaining("momentum");

@@ -10,6 +10,7 @@ import ai.djl.ndarray.types.Shape;
 
 import io.kdstream.codec.DType;
 import io.kdstream.codec.FeatureBatch;
+import io.kdstream.codec.Int8Features;
 import io.kdstream.codec.Tensor;
 import io.kdstream.data.BatchSource;
 import io.kdstream.data.InputNormalization;
@@ -59,13 +60,34 @@ public final class BatchTensors {
     public record Staged(ByteBuffer features, ByteBuffer logits) {
     }
 
-    /** Stages F16 and F32 tensors; others (BF16) take the Java path at step time. */
+    /**
+     * Stages F16 and F32 tensors; I8 features are dequantized here, on the fetch thread, into a
+     * float32 direct buffer; others (BF16) take the Java path at step time.
+     */
     public static Staged stage(FeatureBatch b) {
-        return new Staged(direct(b.teacherFeatures()), b.logits().map(BatchTensors::direct).orElse(null));
+        ByteBuffer features = b.featureScales() != null ? dequantized(b) : direct(b.teacherFeatures());
+        return new Staged(features, b.logits().map(BatchTensors::direct).orElse(null));
+    }
+
+    private static ByteBuffer dequantized(FeatureBatch b) {
+        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
+            return null;
+        }
+        ByteBuffer d = ByteBuffer.allocateDirect(Math.multiplyExact((int) b.teacherFeatures().numel(), Float.BYTES))
+                .order(ByteOrder.LITTLE_ENDIAN);
+        Int8Features.dequantizeInto(b.teacherFeatures(), b.featureScales(), d);
+        return d.flip();
     }
 
     /** The batch's teacher features as float32, from its staged copy when there is one. */
     public static NDArray features(NDManager sub, FeatureBatch b, Staged staged) {
+        if (staged != null && staged.features() != null && b.featureScales() != null) {
+            return sub.create(staged.features().duplicate().order(ByteOrder.LITTLE_ENDIAN),
+                    new Shape(b.batchSize(), b.featureDim()), DataType.FLOAT32);
+        }
+        if (b.featureScales() != null) {
+            return sub.create(b.featureFloats(), new Shape(b.batchSize(), b.featureDim()));
+        }
         return staged != null ? floats(sub, b.teacherFeatures(), staged.features()) : floats(sub, b.teacherFeatures());
     }
 

@@ -50,4 +50,28 @@ class BatchTensorsTest {
             assertThat(BatchTensors.logits(m, noLogits, BatchTensors.stage(noLogits))).isNull();
         }
     }
+
+    @org.junit.jupiter.api.Test
+    void int8FeaturesAreDequantizedOnStaging() {
+        Random r = new Random(6);
+        float[] f = new float[6 * 40];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = (float) (r.nextGaussian() * (i < 40 ? 1e-3 : 5)); // rows of very different ranges
+        }
+        io.kdstream.codec.Int8Features.Quantized q = io.kdstream.codec.Int8Features.quantize(f, 6, 40);
+        long[] ids = {0, 1, 2, 3, 4, 5};
+        FeatureBatch b = FeatureBatch.decode(new FeatureBatch(new BatchMetadata(RunSpec.SCHEMA_VERSION, "r", 0, 0,
+                "t", "layer", "p"), q.values(), null, ids, ids, ids, null, q.scales()).encode());
+        BatchTensors.Staged staged = BatchTensors.stage(b);
+        assertThat(staged.features()).as("dequantized on the fetch thread").isNotNull();
+        try (NDManager m = NDManager.newBaseManager()) {
+            for (int rep = 0; rep < 2; rep++) {
+                NDArray features = BatchTensors.features(m, b, staged);
+                assertThat(features.getDataType()).isEqualTo(DataType.FLOAT32);
+                assertThat(features.getShape().getShape()).containsExactly(6, 40);
+                assertThat(features.toFloatArray()).containsExactly(b.featureFloats());
+            }
+            assertThat(BatchTensors.features(m, b, null).toFloatArray()).containsExactly(b.featureFloats());
+        }
+    }
 }

@@ -16,6 +16,7 @@ import io.kdstream.codec.DType;
 import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.FeatureBatchSerializer;
 import io.kdstream.codec.InputMode;
+import io.kdstream.codec.Int8Features;
 import io.kdstream.codec.RunSpec;
 import io.kdstream.codec.Tensor;
 import io.kdstream.data.AugmentPolicy;
@@ -41,9 +42,20 @@ final class FeatureStreams {
     }
 
     static RunSpec spec(String run, DatasetRef data, int batchSize, int epochs, InputMode mode, int batchesPerEpoch) {
+        return spec(run, data, batchSize, epochs, mode, batchesPerEpoch, DType.F16);
+    }
+
+    static RunSpec spec(String run, DatasetRef data, int batchSize, int epochs, InputMode mode, int batchesPerEpoch,
+                        DType featureDtype) {
         return new RunSpec(RunSpec.SCHEMA_VERSION, run, data.id(), "random-projection-teacher", "pixels",
-                TEACHER_DIM, 0, 10, List.of(1, 28, 28), "layer", DType.F16, mode, "flip", batchSize, epochs,
+                TEACHER_DIM, 0, 10, List.of(1, 28, 28), "layer", featureDtype, mode, "flip", batchSize, epochs,
                 batchesPerEpoch, 11L);
+    }
+
+    /** As {@link #produce(KafkaClients, String, DatasetRef, int, int, InputMode)} with features of {@code dtype}. */
+    static RunSpec produce(KafkaClients clients, String run, DatasetRef data, int batchSize, int epochs,
+                           InputMode mode, DType dtype) throws Exception {
+        return produce(clients, run, data, batchSize, epochs, mode, spec -> List.of(), (spec, sent) -> { }, dtype);
     }
 
     /** Creates the run's topics and manifest and publishes every batch of every epoch. */
@@ -68,9 +80,15 @@ final class FeatureStreams {
     static RunSpec produce(KafkaClients clients, String run, DatasetRef data, int batchSize, int epochs,
                            InputMode mode, Function<RunSpec, List<ProducerRecord<String, byte[]>>> first,
                            AfterBatch afterBatch) throws Exception {
+        return produce(clients, run, data, batchSize, epochs, mode, first, afterBatch, DType.F16);
+    }
+
+    private static RunSpec produce(KafkaClients clients, String run, DatasetRef data, int batchSize, int epochs,
+                                   InputMode mode, Function<RunSpec, List<ProducerRecord<String, byte[]>>> first,
+                                   AfterBatch afterBatch, DType dtype) throws Exception {
         ImageDataset train = data.train();
         BatchSource source = new BatchSource(train, 11L, batchSize, AugmentPolicy.parse("flip"));
-        RunSpec spec = spec(run, data, batchSize, epochs, mode, source.batchesPerEpoch());
+        RunSpec spec = spec(run, data, batchSize, epochs, mode, source.batchesPerEpoch(), dtype);
         RunTopics t = new RunTopics(run);
         try (Admin admin = Admin.create(clients.admin())) {
             TopicAdmin.ensureTopics(admin, List.of(new NewTopic(t.features(), 1, (short) -1),
@@ -131,10 +149,15 @@ final class FeatureStreams {
         Tensor inputs = mode == InputMode.INLINE
                 ? new Tensor(DType.U8, new int[] {n, batch.channels(), batch.height(), batch.width()}, batch.inputs().clone())
                 : null;
-        return new FeatureBatch(new BatchMetadata(RunSpec.SCHEMA_VERSION, spec.runId(), batch.epoch(), batch.index(),
-                spec.teacherId(), spec.normalization(), "test-teacher"),
-                Tensor.ofFloats(spec.featureDtype(), new int[] {n, TEACHER_DIM}, f), null, batch.labels().clone(),
-                batch.sampleIds().clone(), batch.augSeeds().clone(), inputs);
+        BatchMetadata meta = new BatchMetadata(RunSpec.SCHEMA_VERSION, spec.runId(), batch.epoch(), batch.index(),
+                spec.teacherId(), spec.normalization(), "test-teacher");
+        if (spec.featureDtype() == DType.I8) {
+            Int8Features.Quantized q = Int8Features.quantize(f, n, TEACHER_DIM);
+            return new FeatureBatch(meta, q.values(), null, batch.labels().clone(), batch.sampleIds().clone(),
+                    batch.augSeeds().clone(), inputs, q.scales());
+        }
+        return new FeatureBatch(meta, Tensor.ofFloats(spec.featureDtype(), new int[] {n, TEACHER_DIM}, f), null,
+                batch.labels().clone(), batch.sampleIds().clone(), batch.augSeeds().clone(), inputs);
     }
 
     static float[][] projection(int inputs) {

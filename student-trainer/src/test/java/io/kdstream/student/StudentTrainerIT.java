@@ -98,6 +98,38 @@ class StudentTrainerIT {
     }
 
     @Test
+    void int8FeaturesTrainLikeF16(TestKafka kafka) throws Exception {
+        ImageDataset test = DATA.test().subset(1.0, 1000, 1);
+        double[] accuracy = new double[2];
+        double[] featureLoss = new double[2];
+        DType[] dtypes = {DType.F16, DType.I8};
+        for (int k = 0; k < 2; k++) {
+            RunSpec spec = FeatureStreams.produce(kafka.clients(), "dtype-" + dtypes[k].name().toLowerCase()
+                    + "-" + UUID.randomUUID(), DATA, 64, 2, InputMode.REFERENCE, dtypes[k]);
+            List<Double> feature = Collections.synchronizedList(new ArrayList<>());
+            StudentTrainer.Result r = trainer(kafka.clients(), spec, "dtype", tmp.resolve("ckpt-" + k))
+                    .optTestData(test).optCheckpointEvery(1000).optEvalEvery(1000)
+                    .addListener(new StudentListener() {
+                        @Override
+                        public void onStep(StepEvent e) {
+                            feature.add(e.feature());
+                        }
+                    }).build().run();
+            assertThat(r.outcome()).isEqualTo(StudentTrainer.Outcome.COMPLETED);
+            assertThat(r.trainedBatches()).as("%s: every record trained, none refused", dtypes[k])
+                    .isEqualTo(2 * spec.batchesPerEpoch());
+            accuracy[k] = r.finalAccuracy();
+            featureLoss[k] = feature.subList(feature.size() - 5, feature.size()).stream().mapToDouble(d -> d)
+                    .average().orElseThrow();
+        }
+        // the int8 rounding error (≤ max|x|/254 per element) is far below what the student fits
+        assertThat(accuracy[1]).as("i8 accuracy vs f16 %s", accuracy[0]).isGreaterThan(0.6)
+                .isCloseTo(accuracy[0], org.assertj.core.data.Offset.offset(0.03));
+        assertThat(featureLoss[1]).as("i8 feature loss vs f16").isCloseTo(featureLoss[0],
+                org.assertj.core.data.Percentage.withPercentage(5));
+    }
+
+    @Test
     void killedAndResumedTrainingTrainsEachBatchOnceAndEndsWhereAnUninterruptedRunEnds(TestKafka kafka)
             throws Exception {
         RunSpec spec = FeatureStreams.produce(kafka.clients(), "resume-" + UUID.randomUUID(), DATA, 100, 1,

@@ -3,6 +3,8 @@ package io.kdstream.teacher;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.function.Supplier;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -10,12 +12,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.kdstream.codec.RunSpec;
+import io.kdstream.codec.WhiteningRef;
 import io.kdstream.kafka.KafkaAccessErrors;
 import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.ManifestStore;
 import io.kdstream.kafka.RunRetention;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TopicAdmin;
+import io.kdstream.kafka.WhiteningStore;
+import io.kdstream.vkd.CalibratedWhitening;
 
 /**
  * What a teacher does before serving a run: create the run's topics if missing, publish or
@@ -64,6 +69,24 @@ public final class RunSetup {
      * @throws io.kdstream.codec.ManifestMismatchException if the run exists with another configuration
      */
     public static RunSpec prepare(KafkaClients clients, RunSpec spec, Settings settings) {
+        return prepare(clients, spec, settings, null).manifest();
+    }
+
+    /** The run's manifest and, for a {@code whiten} run, the whitening every teacher of it uses. */
+    public record Prepared(RunSpec manifest, CalibratedWhitening whitening) {
+    }
+
+    /**
+     * As {@link #prepare(KafkaClients, RunSpec, Settings)}; a {@code whiten} run also gets its
+     * calibrated whitening: read from {@code <run>.whitening} when the manifest already names one
+     * (another teacher computed it), else computed with {@code calibrate}, published, and named
+     * in the manifest this teacher publishes. If two first teachers race, the manifest that wins
+     * decides and the loser reads the winner's whitening.
+     *
+     * @param calibrate computes the whitening ({@link WhiteningCalibrator}); needed for whiten runs only
+     */
+    public static Prepared prepare(KafkaClients clients, RunSpec spec, Settings settings,
+                                   Supplier<CalibratedWhitening> calibrate) {
         RunTopics t = new RunTopics(spec.runId());
         RunRetention retention = settings.retention();
         Map<String, String> maxBytes = TopicAdmin.maxMessageBytes(clients.maxRecordBytes());
@@ -77,11 +100,44 @@ public final class RunSetup {
                             .configs(RunRetention.merge(maxBytes, RunRetention.dlq()))),
                     settings.timeout());
         }
+        CalibratedWhitening whitening = null;
+        Optional<RunSpec> existing = "whiten".equals(spec.normalization())
+                ? new ManifestStore(clients).read(spec.runId(), settings.timeout()) : Optional.empty();
+        // a run that exists with another normalization is refused below, naming the field
+        if ("whiten".equals(spec.normalization())
+                && existing.map(m -> "whiten".equals(m.normalization())).orElse(true)) {
+            if (spec.whitening() == null || calibrate == null) {
+                throw new IllegalArgumentException("a whiten run needs its whitening calibration settings");
+            }
+            WhiteningStore store = new WhiteningStore(clients);
+            store.ensureTopic(spec.runId(), settings.replicationFactor(), settings.timeout());
+            WhiteningRef published = existing.map(RunSpec::whitening).orElse(null);
+            if (existing.isPresent() && "whiten".equals(existing.get().normalization()) && published == null) {
+                throw new IllegalArgumentException("run " + spec.runId() + " was created with per-batch whitening "
+                        + "(before calibrated whitening existed): serve it with --norm whiten-batch, or start a new run");
+            }
+            if (published != null && published.sha256() != null && published.sameCalibration(spec.whitening())) {
+                whitening = store.await(spec.runId(), published.sha256(), settings.timeout());
+                LOG.info("using run {}'s published whitening {}", spec.runId(), published.sha256());
+                spec = spec.withWhitening(published);
+            } else if (existing.isEmpty()) {
+                whitening = calibrate.get();
+                store.publish(spec.runId(), whitening, settings.timeout());
+                spec = spec.withWhitening(spec.whitening().withSha256(whitening.sha256()));
+            } // else: the manifest disagrees on the calibration; requireMatches below names it
+        }
         RunSpec manifest = new ManifestStore(clients).publishIfAbsent(spec, settings.timeout());
+        WhiteningRef won = manifest.whitening();
+        if (whitening != null && won != null && won.sha256() != null && !won.sha256().equals(whitening.sha256())
+                && won.sameCalibration(spec.whitening())) {
+            LOG.info("another teacher published run {}'s whitening first: using its {}", spec.runId(), won.sha256());
+            whitening = new WhiteningStore(clients).await(spec.runId(), won.sha256(), settings.timeout());
+            spec = spec.withWhitening(won);
+        }
         warnAboutShortRetention(clients, t, retention, settings.timeout());
         manifest.requireMatches(spec);
         WorkPlanner.planOnce(clients, spec, settings.batchesPerItem(), settings.timeout());
-        return manifest;
+        return new Prepared(manifest, whitening);
     }
 
     /**

@@ -11,6 +11,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
+import ai.djl.ndarray.NDManager;
 import org.apache.kafka.clients.admin.Admin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -21,6 +22,7 @@ import io.kdstream.kafka.KafkaAccessErrors;
 import io.kdstream.codec.DType;
 import io.kdstream.codec.InputMode;
 import io.kdstream.codec.RunSpec;
+import io.kdstream.codec.WhiteningRef;
 import io.kdstream.config.ServiceOptions;
 import io.kdstream.data.AugmentPolicy;
 import io.kdstream.data.BatchSource;
@@ -102,8 +104,25 @@ public final class TeacherCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "128", description = "Samples per batch = per record (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--norm", defaultValue = "layer", description = "layer | batch | whiten | none (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--norm", defaultValue = "layer",
+            description = {"layer | batch | whiten | whiten-batch | none (default: ${DEFAULT-VALUE}). whiten: one ZCA",
+                    "matrix for the whole run, estimated from a calibration set (--whiten-samples) by the first teacher",
+                    "and read by the others; whiten-batch: each batch by its own covariance (degenerate for B <= d_t)."})
     String norm;
+
+    @Option(names = "--whiten-samples", defaultValue = "0", paramLabel = "N",
+            description = "--norm whiten: calibration set size, the first N training samples of a run seeded "
+                    + "--whiten-seed, without augmentation (default 0: 4 × d_t, at most the training split).")
+    int whitenSamples;
+
+    @Option(names = "--whiten-seed", paramLabel = "SEED",
+            description = "--norm whiten: seed that orders the calibration set (default: --seed).")
+    Long whitenSeed;
+
+    @Option(names = "--whiten-shrinkage", defaultValue = "0.01", paramLabel = "S",
+            description = "--norm whiten: epsilon = S × mean feature variance is added to the covariance's diagonal "
+                    + "(default: ${DEFAULT-VALUE}).")
+    double whitenShrinkage;
 
     @Option(names = "--input-mean", split = ",", paramLabel = "M[,M...]",
             description = "Input normalization (x/255 - mean) / std, one mean per image channel, with --input-std. "
@@ -116,7 +135,9 @@ public final class TeacherCommand implements Callable<Integer> {
             description = "Per-channel standard deviation of the input normalization, with --input-mean.")
     List<Float> inputStd;
 
-    @Option(names = "--feature-dtype", defaultValue = "f16", description = "f32 | f16 | bf16 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--feature-dtype", defaultValue = "f16",
+            description = "f32 | f16 | bf16 | i8 (int8 with a scale per sample, half the bytes of f16; "
+                    + "default: ${DEFAULT-VALUE}).")
     String featureDtype;
 
     @Option(names = "--inputs", defaultValue = "inline", description = "inline | reference (default: ${DEFAULT-VALUE}).")
@@ -201,12 +222,12 @@ public final class TeacherCommand implements Callable<Integer> {
                         + dataset + " has " + shape);
             }
             Normalization normalization = Normalization.fromConfigName(norm);
-            if (normalization == Normalization.WHITEN && batchSize <= teacher.featureDim()) {
+            if (normalization == Normalization.WHITEN_BATCH && batchSize <= teacher.featureDim()) {
                 // each batch is whitened on its own: with B <= d_t its targets come out mutually
                 // orthogonal with equal norms, keeping none of the teacher's class geometry
-                LOG.warn("--norm whiten with --batch-size {} <= d_t = {}: each batch's whitened features come out "
-                        + "mutually orthogonal with equal norms and keep almost none of the teacher's similarities "
-                        + "between samples (docs/study/vit-40ep); use a batch size above d_t or --norm layer",
+                LOG.warn("--norm whiten-batch with --batch-size {} <= d_t = {}: each batch's whitened features come "
+                        + "out mutually orthogonal with equal norms and keep almost none of the teacher's similarities "
+                        + "between samples (docs/study/vit-40ep); use --norm whiten (calibrated) or layer",
                         batchSize, teacher.featureDim());
             }
             AugmentPolicy policy = AugmentPolicy.parse(augment);
@@ -225,13 +246,27 @@ public final class TeacherCommand implements Callable<Integer> {
             }
             LOG.info("input normalization {}", inputNorm);
             spec = spec.withInputNormalization(inputNorm.mean(), inputNorm.std());
-            RunSetup.prepare(clients, spec, new RunSetup.Settings(featurePartitions, workPartitions, batchesPerItem,
-                    replicationFactor, clients.timeout(), new RunRetention(retention)));
+            if (normalization == Normalization.WHITEN) {
+                int samples = whitenSamples > 0 ? whitenSamples
+                        : WhiteningCalibrator.defaultSamples(teacher.featureDim(), train.size());
+                spec = spec.withWhitening(new WhiteningRef(samples, whitenSeed != null ? whitenSeed : seed,
+                        whitenShrinkage, null));
+            }
+            RunSpec configured = spec;
+            RunSetup.Prepared prepared = RunSetup.prepare(clients, spec, new RunSetup.Settings(featurePartitions,
+                    workPartitions, batchesPerItem, replicationFactor, clients.timeout(), new RunRetention(retention)),
+                    () -> WhiteningCalibrator.calibrate(teacher, train, inputNorm, configured.whitening(), batchSize,
+                            onDevice));
+            if (prepared.whitening() != null) {
+                spec = spec.withWhitening(prepared.manifest().whitening()); // with its hash, for every record
+            }
 
             try (Admin admin = Admin.create(clients.admin());
+                 NDManager whiteningArrays = NDManager.newBaseManager(onDevice, "PyTorch");
                  RunDiskMetrics disk = RunDiskMetrics.start(admin, run, brokerBytesBudget, registry);
                  TeacherPipeline pipeline = new TeacherPipeline(teacher, batches, inputNorm,
-                         normalization.create(), spec, instance, metrics, onDevice)) {
+                         prepared.whitening() != null ? prepared.whitening().normalizer(whiteningArrays)
+                                 : normalization.create(), spec, instance, metrics, onDevice)) {
                 LeadMonitor monitor = new LeadMonitor(admin, new RunTopics(run).features(), studentGroups, true,
                         Set.of(TeacherWorker.groupId(run)), Duration.ofSeconds(30));
                 TeacherWorker worker = TeacherWorker.builder().setClients(clients).setRunSpec(spec).setSource(pipeline)

@@ -17,6 +17,7 @@ import ai.djl.ndarray.types.DataType;
 import io.kdstream.codec.BatchMetadata;
 import io.kdstream.codec.DType;
 import io.kdstream.codec.FeatureBatch;
+import io.kdstream.codec.Int8Features;
 import io.kdstream.codec.InputMode;
 import io.kdstream.codec.RunSpec;
 import io.kdstream.codec.Tensor;
@@ -107,11 +108,21 @@ public final class TeacherPipeline implements FeatureSource {
         Tensor inputs = spec.inputMode() == InputMode.INLINE
                 ? new Tensor(DType.U8, new int[] {b, data.channels(), data.height(), data.width()}, data.inputs().clone())
                 : null;
+        Tensor featureTensor;
+        Tensor scales = null;
+        if (spec.featureDtype() == DType.I8) {
+            Int8Features.Quantized q = Int8Features.quantize(features, b, spec.featureDim());
+            featureTensor = q.values();
+            scales = q.scales();
+        } else {
+            featureTensor = Tensor.ofFloats(spec.featureDtype(), new int[] {b, spec.featureDim()}, features);
+        }
         return new FeatureBatch(new BatchMetadata(RunSpec.SCHEMA_VERSION, spec.runId(), epoch, batchIndex,
-                spec.teacherId(), spec.normalization(), producerId),
-                Tensor.ofFloats(spec.featureDtype(), new int[] {b, spec.featureDim()}, features),
+                spec.teacherId(), spec.normalization(), producerId,
+                spec.whitening() != null ? spec.whitening().sha256() : null),
+                featureTensor,
                 logitValues == null ? null : Tensor.ofFloats(DType.F32, new int[] {b, spec.logitClasses()}, logitValues),
-                data.labels().clone(), data.sampleIds().clone(), data.augSeeds().clone(), inputs);
+                data.labels().clone(), data.sampleIds().clone(), data.augSeeds().clone(), inputs, scales);
     }
 
     private Batch load(int epoch, int batchIndex) {

@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 
 import io.kdstream.benchmarks.feed.SyntheticBatches;
 import io.kdstream.codec.FeatureBatch;
+import io.kdstream.codec.Int8Features;
 import io.kdstream.student.BatchTensors;
 
 /**
@@ -24,9 +25,15 @@ final class CodecSection extends PipelineSection {
 
     void run(FeatureBatch demo) {
         FeatureBatch big = SyntheticBatches.batch(spec("codec", 1), 0, 256, 3024, false);
-        for (FeatureBatch b : List.of(demo, big)) {
+        // the same batch as int8 (issue 28): dequantized on the fetch thread instead of widened by libtorch
+        Int8Features.Quantized q = Int8Features.quantize(big.featureFloats(), 256, 3024);
+        FeatureBatch bigI8 = new FeatureBatch(big.metadata(), q.values(), big.teacherLogits(), big.labels(),
+                big.sampleIds(), big.augSeeds(), null, q.scales());
+        for (FeatureBatch b : List.of(demo, big, bigI8)) {
             byte[] value = b.encode();
-            String name = b.batchSize() + "x" + b.featureDim() + (b.inlineInputs().isPresent() ? " + inputs" : "");
+            boolean i8 = b.featureScales() != null;
+            String name = b.batchSize() + "x" + b.featureDim() + (b.inlineInputs().isPresent() ? " + inputs" : "")
+                    + (i8 ? " i8" : "");
             int reps = Math.max(20, 200_000_000 / value.length / 4);
             byte[] dst = new byte[value.length];
             double copy = 0;
@@ -61,7 +68,7 @@ final class CodecSection extends PipelineSection {
                             return BatchTensors.features(sub, decodedOnce, stagedOnce).size();
                         }
                     });
-                    double o = mbPerSecond(value.length, reps, () -> {
+                    double o = i8 ? Double.NaN : mbPerSecond(value.length, reps, () -> {
                         try (NDManager sub = manager.newSubManager()) {
                             return BatchTensors.floats(sub, decodedOnce.teacherFeatures()).size();
                         }
@@ -84,12 +91,14 @@ final class CodecSection extends PipelineSection {
                     enc / copy, enc / clone));
             rows.add(String.format("| codec %s: decode | %.0f MB/s = **%.2f×** arraycopy, %.2f× clone |", name, dec,
                     dec / copy, dec / clone));
-            rows.add(String.format("| codec %s: of which staging into a direct buffer (fetch thread) | %.0f MB/s |",
-                    name, widen));
-            rows.add(String.format("| codec %s: of which staged f16 → float32 NDArray (trainer thread) | %.0f MB/s |",
-                    name, create));
-            rows.add(String.format("| codec %s: before: widen in Java + float[] → NDArray (trainer thread) | %.0f MB/s |",
-                    name, old));
+            rows.add(String.format("| codec %s: of which staging into a direct buffer (fetch thread%s) | %.0f MB/s |",
+                    name, i8 ? ", dequantizing" : "", widen));
+            rows.add(String.format("| codec %s: of which staged %s → float32 NDArray (trainer thread) | %.0f MB/s |",
+                    name, i8 ? "float32" : "f16", create));
+            if (!i8) {
+                rows.add(String.format("| codec %s: before: widen in Java + float[] → NDArray (trainer thread) | %.0f MB/s |",
+                        name, old));
+            }
             rows.add(String.format("| codec %s: decode + stage + features to a float32 NDArray | %.0f MB/s = %.3f× arraycopy |",
                     name, toArray, toArray / copy));
         }

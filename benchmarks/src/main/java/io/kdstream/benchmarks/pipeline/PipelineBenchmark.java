@@ -36,10 +36,10 @@ public final class PipelineBenchmark {
                 new PipelinePlot());
     }
 
-    private static final List<String> SECTIONS = List.of("codec", "broker", "feed", "latency", "teacher", "pytorch",
-            "memory");
+    private static final List<String> SECTIONS = List.of("codec", "broker", "compression", "feed", "latency", "teacher",
+            "pytorch", "memory");
 
-    /** {@code [--quick] [--only SECTION,...]} with sections codec, broker, feed, latency, teacher, pytorch, memory. */
+    /** {@code [--quick] [--only SECTION,...]}, sections as in {@link #SECTIONS}. */
     public static void main(String[] args) throws Exception {
         List<String> a = Arrays.asList(args);
         boolean quick = a.contains("--quick");
@@ -73,6 +73,9 @@ public final class PipelineBenchmark {
         }
         if (sections.contains("broker") || sections.contains("feed") || sections.contains("memory")) {
             broker.run(run, data); // also fills <run>.features for the Kafka-fed rows
+        }
+        if (sections.contains("compression")) {
+            broker.compression(run, quick ? 30 : 300);
         }
         if (sections.contains("feed")) {
             new FeedCostSection(bench).run(run, data, "mlp", 1);

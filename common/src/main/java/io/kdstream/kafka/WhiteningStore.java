@@ -1,0 +1,184 @@
+package io.kdstream.kafka;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+import io.kdstream.codec.SafeTensors;
+import io.kdstream.codec.Tensor;
+import io.kdstream.vkd.CalibratedWhitening;
+
+/**
+ * A run's calibrated whitening on the compacted topic {@code <run>.whitening} (DESIGN.md §3): the
+ * first teacher publishes it, the others read it, so every teacher whitens with the same bits
+ * even where their hardware would round the calibration forward differently.
+ *
+ * <p>At d_t = 3024 the float64 matrix is 73 MB, beyond any record limit, so it travels in chunks
+ * of rows: record key {@code <sha256>/<chunk>}, value safetensors with {@code rows} F64 [n, d]
+ * and metadata {@code sha256}, {@code chunk}, {@code chunks}, {@code row_start}, {@code dim};
+ * chunk 0 also holds {@code mean} F64 [d] and {@code epsilon} F64 [1]. A reader reassembles the
+ * chunks and checks the hash before use.
+ */
+public final class WhiteningStore {
+
+    private final KafkaClients clients;
+
+    public WhiteningStore(KafkaClients clients) {
+        this.clients = clients;
+    }
+
+    /** Creates {@code <run>.whitening} (compacted, one partition) if missing. */
+    public void ensureTopic(String runId, short replicationFactor, Duration timeout) {
+        Map<String, String> configs = new LinkedHashMap<>(TopicAdmin.compacted());
+        configs.putAll(TopicAdmin.maxMessageBytes(clients.maxRecordBytes()));
+        try (Admin admin = Admin.create(clients.admin())) {
+            TopicAdmin.ensureTopics(admin, List.of(new NewTopic(new RunTopics(runId).whitening(), 1, replicationFactor)
+                    .configs(configs)), timeout);
+        }
+    }
+
+    /** Publishes {@code w}'s chunks and waits until the broker has every one. */
+    public void publish(String runId, CalibratedWhitening w, Duration timeout) {
+        String topic = new RunTopics(runId).whitening();
+        List<byte[]> chunks = encode(w, clients.maxRecordBytes() / 2);
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(clients.producer("whitening-" + runId),
+                new StringSerializer(), new ByteArraySerializer())) {
+            List<Future<RecordMetadata>> sent = new ArrayList<>();
+            for (int i = 0; i < chunks.size(); i++) {
+                sent.add(producer.send(new ProducerRecord<>(topic, w.sha256() + "/" + i, chunks.get(i))));
+            }
+            long deadline = System.nanoTime() + timeout.toNanos();
+            for (Future<RecordMetadata> f : sent) {
+                f.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            }
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot publish the whitening of run " + runId + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while publishing the whitening", e);
+        }
+    }
+
+    /** The whitening with hash {@code sha256}, if all of its chunks are on the topic. */
+    public Optional<CalibratedWhitening> read(String runId, String sha256, Duration timeout) {
+        String topic = new RunTopics(runId).whitening();
+        TopicPartition tp = new TopicPartition(topic, 0);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Map<Integer, byte[]> chunks = new TreeMap<>();
+        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(clients.consumer(null, "whitening-reader"),
+                new StringDeserializer(), new ByteArrayDeserializer())) {
+            if (consumer.partitionsFor(topic, timeout).isEmpty()) {
+                return Optional.empty();
+            }
+            consumer.assign(List.of(tp));
+            consumer.seekToBeginning(List.of(tp));
+            long end = consumer.endOffsets(List.of(tp), timeout).get(tp);
+            while (consumer.position(tp, timeout) < end) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("timed out reading " + topic);
+                }
+                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    if (r.key() != null && r.key().startsWith(sha256 + "/") && r.value() != null) {
+                        chunks.put(Integer.parseInt(r.key().substring(sha256.length() + 1)), r.value());
+                    }
+                }
+            }
+        } catch (org.apache.kafka.common.errors.TimeoutException e) {
+            throw new IllegalStateException("cannot read " + topic + " from " + clients.bootstrapServers() + ": "
+                    + e.getMessage(), e);
+        }
+        return decode(sha256, chunks);
+    }
+
+    /** Waits until the whitening with hash {@code sha256} is readable (its publisher may still be writing). */
+    public CalibratedWhitening await(String runId, String sha256, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            Optional<CalibratedWhitening> w = read(runId, sha256, clients.timeout());
+            if (w.isPresent()) {
+                return w.get();
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the manifest of run " + runId + " names whitening " + sha256
+                        + " but " + new RunTopics(runId).whitening() + " does not hold it after " + timeout);
+            }
+            try {
+                Thread.sleep(500);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the whitening", e);
+            }
+        }
+    }
+
+    /** The record values of {@code w}, each at most about {@code maxBytes}. */
+    static List<byte[]> encode(CalibratedWhitening w, int maxBytes) {
+        int d = w.dim();
+        int rowsPerChunk = Math.max(1, maxBytes / (8 * d));
+        int chunks = (d + rowsPerChunk - 1) / rowsPerChunk;
+        double[] matrix = w.matrix();
+        List<byte[]> out = new ArrayList<>();
+        for (int c = 0; c < chunks; c++) {
+            int start = c * rowsPerChunk;
+            int rows = Math.min(rowsPerChunk, d - start);
+            Map<String, Tensor> t = new LinkedHashMap<>();
+            t.put("rows", Tensor.ofDoubles(new int[] {rows, d}, Arrays.copyOfRange(matrix, start * d, (start + rows) * d)));
+            if (c == 0) {
+                t.put("mean", Tensor.ofDoubles(new int[] {d}, w.mean()));
+                t.put("epsilon", Tensor.ofDoubles(new int[] {1}, new double[] {w.epsilon()}));
+            }
+            out.add(SafeTensors.encode(t, Map.of("sha256", w.sha256(), "chunk", Integer.toString(c),
+                    "chunks", Integer.toString(chunks), "row_start", Integer.toString(start), "dim", Integer.toString(d))));
+        }
+        return out;
+    }
+
+    /** Empty until every chunk is present; throws if they assemble into another hash. */
+    static Optional<CalibratedWhitening> decode(String sha256, Map<Integer, byte[]> values) {
+        byte[] first = values.get(0);
+        if (first == null) {
+            return Optional.empty();
+        }
+        SafeTensors.Contents head = SafeTensors.decode(first);
+        int chunks = Integer.parseInt(head.metadata().get("chunks"));
+        int d = Integer.parseInt(head.metadata().get("dim"));
+        if (values.size() < chunks) {
+            return Optional.empty();
+        }
+        double[] matrix = new double[Math.multiplyExact(d, d)];
+        for (int c = 0; c < chunks; c++) {
+            SafeTensors.Contents part = c == 0 ? head : SafeTensors.decode(values.get(c));
+            int start = Integer.parseInt(part.metadata().get("row_start"));
+            double[] rows = part.tensors().get("rows").toDoubles();
+            System.arraycopy(rows, 0, matrix, start * d, rows.length);
+        }
+        CalibratedWhitening w = new CalibratedWhitening(head.tensors().get("mean").toDoubles(), matrix,
+                head.tensors().get("epsilon").toDoubles()[0]);
+        if (!w.sha256().equals(sha256)) {
+            throw new IllegalStateException("the whitening stored under " + sha256 + " hashes to " + w.sha256());
+        }
+        return Optional.of(w);
+    }
+}
