@@ -10,6 +10,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.slf4j.Logger;
@@ -159,16 +160,33 @@ public final class TeacherCommand implements Callable<Integer> {
                 .execute(args));
     }
 
+    /**
+     * Serves {@code /metrics}, {@code /healthz} and {@code /readyz} first, before the engine, the
+     * teacher or Kafka are waited for: {@code /readyz} answers 503 until the worker's transactional
+     * producer is initialized and its work consumer subscribed (it can take work), 200 while it runs.
+     */
     @Override
     public Integer call() throws Exception {
+        PrometheusMeterRegistry registry = MetricsServer.newRegistry("teacher", "run", run);
+        TeacherMetrics metrics = new TeacherMetrics();
+        metrics.bindTo(registry);
+        AtomicReference<TeacherWorker> worker = new AtomicReference<>();
+        try (MetricsServer server = service.metricsPort >= 0 ? MetricsServer.start(registry, service.metricsPort,
+                () -> worker.get() != null && worker.get().isReady()) : null) {
+            if (server != null) {
+                LOG.info("metrics on http://0.0.0.0:{}/metrics", server.port());
+            }
+            return teach(registry, metrics, worker);
+        }
+    }
+
+    private int teach(PrometheusMeterRegistry registry, TeacherMetrics metrics, AtomicReference<TeacherWorker> ref)
+            throws Exception {
         LOG.info("teacher device: {}", Devices.resolve(device));
         String instance = instanceId != null ? instanceId : hostName();
         DatasetRef data = new DatasetRef(dataset, trainFraction, trainLimit, seed);
         ImageDataset train = data.train();
         KafkaClients clients = service.clients();
-        PrometheusMeterRegistry registry = MetricsServer.newRegistry("teacher", "run", run);
-        TeacherMetrics metrics = new TeacherMetrics();
-        metrics.bindTo(registry);
 
         try (FeatureModel teacher = openTeacher(train)) {
             ModelCard card = teacher.card();
@@ -208,18 +226,13 @@ public final class TeacherCommand implements Callable<Integer> {
                         .optInstanceId(instance).optRegistry(registry).optMetrics(metrics)
                         .optFlowControl(monitor, maxLeadBatches)
                         .optTransactionTimeout(transactionTimeout).build();
-                return serve(worker, registry, metrics, spec);
+                ref.set(worker);
+                return serve(worker, metrics, spec);
             }
         }
     }
 
-    private int serve(TeacherWorker worker, PrometheusMeterRegistry registry, TeacherMetrics metrics, RunSpec spec)
-            throws Exception {
-        MetricsServer server = service.metricsPort >= 0
-                ? MetricsServer.start(registry, service.metricsPort, worker::isReady) : null;
-        if (server != null) {
-            LOG.info("metrics on http://0.0.0.0:{}/metrics", server.port());
-        }
+    private int serve(TeacherWorker worker, TeacherMetrics metrics, RunSpec spec) throws Exception {
         ScheduledExecutorService progress = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "kdstream-progress");
             t.setDaemon(true);
@@ -246,9 +259,6 @@ public final class TeacherCommand implements Callable<Integer> {
                 throw e;
             } finally {
                 progress.shutdownNow();
-                if (server != null) {
-                    server.close();
-                }
             }
             ProgressEvent.TeacherProgress done = printProgress(metrics, total, ProgressEvent.Kind.RESULT);
             LOG.info("teacher finished: {} batches in {} s", done.batches(),
