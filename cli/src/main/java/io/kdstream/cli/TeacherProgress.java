@@ -6,6 +6,7 @@ import java.util.function.LongSupplier;
 
 import io.kdstream.console.Terminal;
 import io.kdstream.model.TeacherTrainer;
+import me.tongfei.progressbar.InteractiveConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -115,6 +116,9 @@ abstract class TeacherProgress implements TeacherTrainer.Progress {
                         .setUnit(" img", 1)
                         .setStyle(ProgressBarStyle.ASCII)
                         .setUpdateIntervalMillis(500)
+                        // to the terminal the bar was chosen for: by default it goes to stderr, which
+                        // is often a log file (kdstream demo 2>log) and got the bar's escape codes
+                        .setConsumer(new InteractiveConsoleProgressBarConsumer(out))
                         .build();
             }
             bar.stepTo(samplesInEpoch);

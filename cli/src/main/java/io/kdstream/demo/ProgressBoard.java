@@ -57,6 +57,17 @@ final class ProgressBoard {
         if (tty && drawnLines > 0) {
             out.append("\u001b[").append(drawnLines).append("A"); // cursor up to redraw in place
         }
+        List<String> lines = lines(all);
+        for (String l : lines) {
+            out.append(l).append(tty ? "\u001b[K\n" : "\n");
+        }
+        drawnLines = lines.size();
+        System.out.print(out);
+        System.out.flush();
+    }
+
+    /** The view's lines; {@code all} includes students waiting or done. */
+    List<String> lines(boolean all) {
         List<String> lines = new java.util.ArrayList<>();
         TeacherProgress t = teacher.get();
         long tb = t == null ? 0 : t.batches();
@@ -77,21 +88,23 @@ final class ProgressBoard {
             double elapsed = s.wallSeconds();
             long trained = s.trained();
             long total = s.total();
+            double sps = s.samplesPerSecond();
             String eta = trained > 0 && total > trained
                     ? String.format(Locale.ROOT, "ETA %3.0f s", elapsed / trained * (total - trained)) : "";
-            lines.add(String.format(Locale.ROOT, "%-26s %s %5d/%-5d loss %6.3f  %5.0f img/s  lag %4d  %-9s %s",
+            lines.add(String.format(Locale.ROOT, "%-26s %s %5d/%-5d loss %6s  %5s img/s  lag %4d  %-9s %s",
                     s.experiment().variant() + " seed " + s.experiment().seed(), bar(trained, total), trained,
-                    total, s.loss(), s.samplesPerSecond(), Math.max(0, tb - trained), s.status(), eta));
+                    total, figure(s.loss(), "%.3f"), figure(sps > 0 ? sps : Double.NaN, "%.0f"),
+                    Math.max(0, tb - trained), s.status(), eta));
         }
         lines.add(all ? String.format(Locale.ROOT, "elapsed %.0f s", sinceStart)
                 : String.format(Locale.ROOT, "elapsed %.0f s, students done %d, waiting %d, of %d",
                         sinceStart, done, waiting, students.size()));
-        for (String l : lines) {
-            out.append(l).append(tty ? "\u001b[K\n" : "\n");
-        }
-        drawnLines = lines.size();
-        System.out.print(out);
-        System.out.flush();
+        return lines;
+    }
+
+    /** A figure, or "-" while there is none yet (a student's loss is NaN before its first progress line). */
+    static String figure(double value, String format) {
+        return Double.isFinite(value) ? String.format(Locale.ROOT, format, value) : "-";
     }
 
     private static String bar(long done, long total) {

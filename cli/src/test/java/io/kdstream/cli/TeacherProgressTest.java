@@ -67,4 +67,20 @@ class TeacherProgressTest {
         assertThat(TeacherProgress.duration(725)).isEqualTo("12m05s");
         assertThat(TeacherProgress.duration(3720)).isEqualTo("1h02m");
     }
+    @Test
+    void theLiveBarDrawsOnTheTerminalItWasChosenForNotOnStderr() {
+        // the library's default writes to file descriptor 2, often a log file (kdstream demo 2>log)
+        ByteArrayOutputStream terminal = new ByteArrayOutputStream();
+        TeacherProgress.Bar bar = new TeacherProgress.Bar(new PrintStream(terminal, true, StandardCharsets.UTF_8),
+                clock::get);
+        bar.onStart(1, 10, 1000);
+        for (int seen = 100; seen <= 1000; seen += 100) {
+            clock.addAndGet(100_000_000L);
+            bar.onStep(0, seen / 100, seen, 0.5f, 0.8f);
+        }
+        bar.onEpochEnd(0, new TeacherTrainer.EpochResult(0, 0.4, 0.85, 0.88, 1.0, 0.1));
+
+        assertThat(terminal.toString(StandardCharsets.UTF_8)).as("the bar, then the epoch's summary")
+                .contains("1000/1000 img", "training ETA", "epoch 1/1: train loss");
+    }
 }

@@ -40,9 +40,10 @@ class DeployConfigTest {
 
     /** The seven failure modes issue 8 asks alerts for, by the series each one watches. */
     private static final List<String> REQUIRED_ALERT_SERIES = List.of(
-            "kdstream_student_steps_total", "kdstream_consumer_lag_records", "kdstream_dlq_records_total",
-            "kdstream_student_nonfinite_steps_total", "kdstream_student_orthogonality_error",
-            "kdstream_teacher_transactions_total", "kdstream_checkpoint_age_seconds",
+            "kdstream_student_steps_total", "kdstream_student_consumer_lag_records",
+            "kdstream_student_dlq_records_total", "kdstream_student_nonfinite_steps_total",
+            "kdstream_student_orthogonality_error", "kdstream_teacher_transactions_total",
+            "kdstream_student_checkpoint_age_seconds",
             // added after issue 8: the teacher replacing a producer in Kafka's fatal state
             "kdstream_teacher_producer_replacements_total");
 
@@ -131,9 +132,9 @@ class DeployConfigTest {
         }
         // throughput, lag, loss components, orthogonality, accuracy, DLQ, teacher forward latency
         assertThat(DeployTools.metricNames(exprs)).contains("kdstream_teacher_samples_total",
-                "kdstream_student_samples_per_second", "kdstream_consumer_lag_records", "kdstream_student_loss",
-                "kdstream_student_orthogonality_error", "kdstream_eval_accuracy", "kdstream_dlq_records_total",
-                "kdstream_teacher_forward_seconds_bucket");
+                "kdstream_student_samples_total", "kdstream_student_consumer_lag_records", "kdstream_student_loss",
+                "kdstream_student_orthogonality_error", "kdstream_student_eval_accuracy_ratio",
+                "kdstream_student_dlq_records_total", "kdstream_teacher_forward_seconds_bucket");
         JsonNode ds = readYaml(deploy().resolve("grafana/provisioning/datasources/prometheus.yml"));
         assertThat(ds.path("datasources").get(0).path("type").asText()).isEqualTo("prometheus");
         JsonNode provider = readYaml(deploy().resolve("grafana/provisioning/dashboards/kdstream.yml"));

@@ -154,15 +154,15 @@ class DeployMetricsIT {
         await("student steps and evaluates", () -> {
             Scrape s = scrape(studentPort);
             return s.value("kdstream_student_steps_total").filter(v -> v > 0)
-                    .flatMap(v -> s.value("kdstream_eval_accuracy")).filter(v -> !v.isNaN());
+                    .flatMap(v -> s.value("kdstream_student_eval_accuracy_ratio")).filter(v -> !v.isNaN());
         }, work.resolve("logs/student.err"));
         await("teacher commits batches", () -> scrape(teacherPort).value("kdstream_teacher_batches_total")
                 .filter(v -> v > 0), work.resolve("logs/teacher.err"));
 
-        // kdstream_dlq_records_total{reason} exists only after a dead letter: send the student one
+        // kdstream_student_dlq_records_total{reason} is 0 for every reason until a dead letter: send the student one
         injectCorruptFeatureRecord();
         await("student dead-letters the corrupt record", () -> scrape(studentPort)
-                .value("kdstream_dlq_records_total").filter(v -> v >= 1), work.resolve("logs/student.err"));
+                .value("kdstream_student_dlq_records_total").filter(v -> v >= 1), work.resolve("logs/student.err"));
 
         Scrape t = scrape(teacherPort);
         Scrape s = scrape(studentPort);
@@ -245,13 +245,13 @@ class DeployMetricsIT {
         assertEventually(api, "kdstream_teacher_samples_total", v -> v > 0);
         assertEventually(api, "kdstream_teacher_forward_seconds_count", v -> v > 0);
         assertEventually(api, "kdstream_student_steps_total", v -> v > 0);
-        assertEventually(api, "kdstream_eval_accuracy", v -> v >= 0 && v <= 1);
+        assertEventually(api, "kdstream_student_eval_accuracy_ratio", v -> v >= 0 && v <= 1);
         assertEventually(api, "kdstream_student_loss{component=\"total\"}", v -> Double.isFinite(v) && v > 0);
-        assertEventually(api, "kdstream_student_progress", v -> v > 0 && v <= 1);
-        assertEventually(api, "kdstream_consumer_lag_records", v -> v >= 0);
+        assertEventually(api, "kdstream_student_progress_ratio", v -> v > 0 && v <= 1);
+        assertEventually(api, "kdstream_student_consumer_lag_records", v -> v >= 0);
         assertEventually(api, "kdstream_student_orthogonality_error", v -> v >= 0 && v < 1e-3);
-        assertEventually(api, "kdstream_checkpoint_age_seconds", v -> v >= 0 && v < 600);
-        assertEventually(api, "kdstream_dlq_records_total", v -> v >= 1);
+        assertEventually(api, "kdstream_student_checkpoint_age_seconds", v -> v >= 0 && v < 600);
+        assertEventually(api, "sum(kdstream_student_dlq_records_total)", v -> v >= 1);
         // several scrapes happened: a rate over them is positive (student) or defined (a teacher
         // throttled by the lead bound may be paused at this moment)
         assertEventually(api, "rate(kdstream_student_samples_total[10s])", v -> v > 0);
@@ -338,11 +338,12 @@ class DeployMetricsIT {
         }
     }
 
-    /** One parsed /metrics page: metric name -> the label sets of its samples (and their values). */
-    record Scrape(Map<String, List<Map<String, String>>> series, Map<String, Double> firstValue) {
+    /** One parsed /metrics page: metric name -> the label sets of its samples, and the sum of their values. */
+    record Scrape(Map<String, List<Map<String, String>>> series, Map<String, Double> total) {
 
+        /** The value of a metric, summed over its series (e.g. over the reasons of a counter). */
         Optional<Double> value(String name) {
-            return Optional.ofNullable(firstValue.get(name));
+            return Optional.ofNullable(total.get(name));
         }
 
         Set<String> labelValues(String name, String label) {
@@ -362,7 +363,7 @@ class DeployMetricsIT {
     private Scrape scrape(int port) {
         String body = get("http://127.0.0.1:" + port + "/metrics").orElse("");
         Map<String, List<Map<String, String>>> series = new HashMap<>();
-        Map<String, Double> first = new HashMap<>();
+        Map<String, Double> total = new HashMap<>();
         for (String line : body.split("\n")) {
             if (line.startsWith("#") || line.isBlank()) {
                 continue;
@@ -379,9 +380,9 @@ class DeployMetricsIT {
                 }
             }
             series.computeIfAbsent(m.group(1), k -> new ArrayList<>()).add(labels);
-            first.putIfAbsent(m.group(1), parse(m.group(3)));
+            total.merge(m.group(1), parse(m.group(3)), Double::sum);
         }
-        return new Scrape(series, first);
+        return new Scrape(series, total);
     }
 
     private static double parse(String v) {

@@ -8,7 +8,7 @@ import org.apache.kafka.common.errors.SerializationException;
 /**
  * A record value that cannot be decoded or fails validation. {@link #reason()} is
  * machine-readable: it becomes the DLQ header and the {@code reason} tag of
- * {@code kdstream_dlq_records_total}.
+ * {@code kdstream_student_dlq_records_total}.
  */
 public class InvalidBatchException extends SerializationException {
 

@@ -2,6 +2,8 @@ package io.kdstream.kafka;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -22,7 +24,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 /**
  * Forwards a record that cannot be decoded or validated to {@code <run>.dlq}, unchanged, with
  * the reason and its source topic/partition/offset in headers, and counts it in
- * {@code kdstream_dlq_records_total{reason}}. Nothing is dropped silently (DESIGN.md §4).
+ * {@code kdstream_student_dlq_records_total{reason}}. Nothing is dropped silently (DESIGN.md §4).
+ * The counter exists at zero for every {@link InvalidBatchException.Reason} from construction on,
+ * so that a {@code rate()} alert sees the first dead letter.
  *
  * <p>A value too large to forward with the added headers is replaced by null and the header
  * {@value RecordHeaderNames#DLQ_VALUE_OMITTED} (its size in bytes); the original stays on the
@@ -33,13 +37,16 @@ import io.micrometer.core.instrument.MeterRegistry;
  */
 public final class DeadLetterQueue {
 
-    /** Micrometer name; Prometheus exposes it as {@code kdstream_dlq_records_total}. */
-    public static final String METRIC = "kdstream.dlq.records";
+    /**
+     * Micrometer name; Prometheus exposes it as {@code kdstream_student_dlq_records_total}. The
+     * student-trainer is the one consumer that dead-letters, so the counter carries its prefix.
+     */
+    public static final String METRIC = "kdstream.student.dlq.records";
 
     private final Producer<String, byte[]> producer;
     private final String topic;
     private final String consumerName;
-    private final MeterRegistry registry;
+    private final Map<InvalidBatchException.Reason, Counter> counters = new EnumMap<>(InvalidBatchException.Reason.class);
     private final Duration timeout;
 
     /**
@@ -52,8 +59,12 @@ public final class DeadLetterQueue {
         this.producer = producer;
         this.topic = topic;
         this.consumerName = consumerName;
-        this.registry = registry;
         this.timeout = timeout;
+        for (InvalidBatchException.Reason r : InvalidBatchException.Reason.values()) {
+            counters.put(r, Counter.builder(METRIC)
+                    .description("Records sent to the dead-letter topic, by rejection reason")
+                    .tag("reason", r.tag()).register(registry));
+        }
     }
 
     /** Forwards the record and counts it; throws if the DLQ write is not acknowledged in time. */
@@ -90,11 +101,7 @@ public final class DeadLetterQueue {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while writing to the DLQ", e);
         }
-        Counter.builder(METRIC)
-                .description("Records sent to the dead-letter topic, by rejection reason")
-                .tag("reason", error.reason().tag())
-                .register(registry)
-                .increment();
+        counters.get(error.reason()).increment();
         return md;
     }
 

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -183,8 +184,26 @@ public final class StudentCommand implements Callable<Integer> {
                 .execute(args));
     }
 
+    /**
+     * Serves {@code /metrics}, {@code /healthz} and {@code /readyz} first, before the engine, the
+     * manifest or Kafka are waited for: {@code /readyz} answers 503 until the trainer has resumed
+     * and reads the features topic, 200 while it does.
+     */
     @Override
     public Integer call() throws Exception {
+        PrometheusMeterRegistry registry = MetricsServer.newRegistry("student", "run", run, "group", group);
+        AtomicReference<StudentTrainer> trainer = new AtomicReference<>();
+        try (MetricsServer metrics = service.metricsPort >= 0 ? MetricsServer.start(registry, service.metricsPort,
+                () -> trainer.get() != null && trainer.get().isConsuming()) : null) {
+            if (metrics != null) {
+                LOG.info("metrics on http://0.0.0.0:{}/metrics", metrics.port());
+            }
+            return train(registry, metrics, trainer);
+        }
+    }
+
+    private int train(PrometheusMeterRegistry registry, MetricsServer metrics, AtomicReference<StudentTrainer> running)
+            throws Exception {
         Device onDevice = Devices.resolve(device);
         LOG.info("student device: {}", onDevice);
         StudentConfig cfg = config();
@@ -207,7 +226,6 @@ public final class StudentCommand implements Callable<Integer> {
             default -> throw new CommandLine.ParameterException(new CommandLine(this),
                     "--eval-split must be test or validation, got '" + evalSplit + "'");
         };
-        PrometheusMeterRegistry registry = MetricsServer.newRegistry("student", "run", run, "group", group);
         StepTrace stepTrace = trace != null ? StepTrace.open(trace) : null;
         StudentTrainer.Builder builder = StudentTrainer.builder().setClients(clients).setRun(spec).setGroup(group)
                 .setCheckpointDir(checkpointDir).setInputNormalization(inputNormalization(spec, train))
@@ -221,12 +239,7 @@ public final class StudentCommand implements Callable<Integer> {
             builder.addListener(stepTrace);
         }
         StudentTrainer trainer = builder.build();
-
-        MetricsServer metrics = service.metricsPort >= 0
-                ? MetricsServer.start(registry, service.metricsPort, () -> true) : null;
-        if (metrics != null) {
-            LOG.info("metrics on http://0.0.0.0:{}/metrics", metrics.port());
-        }
+        running.set(trainer);
         StudentTrainer.Result result;
         // SIGTERM: stop after the current step, write a checkpoint, exit 0
         try (GracefulShutdown shutdown = GracefulShutdown.install(trainer::stop, Duration.ofSeconds(120))) {
@@ -251,9 +264,6 @@ public final class StudentCommand implements Callable<Integer> {
                 shutdown.done(1);
                 throw e;
             } finally {
-                if (metrics != null) {
-                    metrics.close();
-                }
                 if (stepTrace != null) {
                     stepTrace.close();
                 }

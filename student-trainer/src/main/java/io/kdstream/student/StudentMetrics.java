@@ -14,11 +14,19 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
 
 /**
- * The student's meters (DESIGN.md §7): step phases, steps and samples, skipped steps, losses,
- * projection orthogonality, throughput, evaluation, checkpoint age, progress and consumer lag. One
- * instance per training run, bound before its first step; the trainer reports through the small
- * methods below. Gauges hold their objects strongly, so the last values stay scrapable after
- * training ends.
+ * The student's meters (DESIGN.md §7), all named {@code kdstream_student_*}: step phases, steps
+ * and samples, skipped steps, rollbacks, dead letters, losses, projection orthogonality,
+ * evaluation, checkpoint age, progress and consumer lag. One instance per training run, bound
+ * before its first step; the trainer reports through the small methods below.
+ *
+ * <p>Counters exist from {@link #bindTo} on, at zero, so that a {@code rate()} or
+ * {@code increase()} alert sees their first event. A gauge appears only once its value means
+ * something: the losses and the orthogonality error at the first step (the error never for a
+ * projection that has none), evaluation at the first evaluation, checkpoint age at the first
+ * checkpoint this process writes, lag once the feed is open. Gauges hold their objects strongly,
+ * so the last values stay scrapable after training ends. Throughput is left to Prometheus
+ * ({@code rate(kdstream_student_samples_total[1m])}); {@link #samplesPerSecond()} is only for the
+ * progress lines.
  */
 final class StudentMetrics implements MeterBinder {
 
@@ -29,9 +37,10 @@ final class StudentMetrics implements MeterBinder {
     private final Map<String, AtomicLong> losses = new LinkedHashMap<>();
     private final AtomicLong accuracy = nan();
     private final AtomicLong evalLoss = nan();
-    private final AtomicLong lastCheckpointNanos = new AtomicLong(System.nanoTime());
+    private final AtomicLong lastCheckpointNanos = new AtomicLong();
     private final AtomicLong orthoError = nan();
     private volatile BatchFeed stream;
+    private MeterRegistry registry;
     private Timer waitTimer;
     private Timer forwardTimer;
     private Timer backwardTimer;
@@ -39,12 +48,19 @@ final class StudentMetrics implements MeterBinder {
     private Counter samples;
     private Counter nonFinite;
     private Counter duplicates;
+    private Counter rollbacks;
+    private boolean lossesShown;
+    private boolean orthoShown;
+    private boolean evalShown;
+    private boolean checkpointShown;
+    private boolean lagShown;
     private double throughput;
     private long lastStepNanos;
 
     /**
      * @param state              the run's state, for progress and (with the feed) lag
-     * @param orthogonalityError ‖PᵀP − I‖ of the student's projection, sampled every 10 steps
+     * @param orthogonalityError ‖PᵀP − I‖ of the student's projection, sampled every 10 steps; NaN
+     *                           for a projection without the constraint
      */
     StudentMetrics(TrainingState state, DoubleSupplier orthogonalityError) {
         this.state = state;
@@ -54,44 +70,35 @@ final class StudentMetrics implements MeterBinder {
 
     @Override
     public void bindTo(MeterRegistry registry) {
+        this.registry = registry;
         waitTimer = stepTimer(registry, "wait");
         forwardTimer = stepTimer(registry, "forward");
         backwardTimer = stepTimer(registry, "backward");
-        steps = Counter.builder("kdstream.student.steps").description("Optimizer steps").register(registry);
-        samples = Counter.builder("kdstream.student.samples").description("Samples trained").register(registry);
+        steps = Counter.builder("kdstream.student.steps").description("Optimizer steps applied").register(registry);
+        samples = Counter.builder("kdstream.student.samples")
+                .description("Samples in the applied steps; rate() of it is the training throughput")
+                .register(registry);
         nonFinite = Counter.builder("kdstream.student.nonfinite.steps")
                 .description("Steps skipped because the loss was not finite").register(registry);
         duplicates = Counter.builder("kdstream.student.duplicate.batches")
                 .description("Batches skipped because this pass already trained them").register(registry);
-        losses.forEach((c, g) -> Gauge.builder("kdstream.student.loss", g, StudentMetrics::value).tag("component", c)
-                .description("Loss of the last step, by component").strongReference(true).register(registry));
-        Gauge.builder("kdstream.student.orthogonality.error", orthoError, StudentMetrics::value)
-                .description("Frobenius norm of P^T P - I of the projection").strongReference(true)
-                .register(registry);
-        Gauge.builder("kdstream.student.samples.per.second", this, x -> x.throughput)
-                .description("Training throughput (exponential moving average)").strongReference(true)
-                .register(registry);
-        Gauge.builder("kdstream.eval.accuracy", accuracy, StudentMetrics::value)
-                .description("Test-split accuracy at the last evaluation").strongReference(true)
-                .register(registry);
-        Gauge.builder("kdstream.eval.loss", evalLoss, StudentMetrics::value)
-                .description("Test-split cross-entropy at the last evaluation").strongReference(true)
-                .register(registry);
-        Gauge.builder("kdstream.checkpoint.age", lastCheckpointNanos,
-                a -> (System.nanoTime() - a.get()) / 1e9).baseUnit("seconds")
-                .description("Time since the last checkpoint").strongReference(true)
+        rollbacks = Counter.builder("kdstream.student.rollbacks")
+                .description("Restores of the last checkpoint after --max-nonfinite non-finite losses in a row")
                 .register(registry);
         Gauge.builder("kdstream.student.progress", state, s -> (double) s.trained().count() / s.trained().total())
-                .description("Fraction of all batches (all passes) trained").strongReference(true)
-                .register(registry);
-        Gauge.builder("kdstream.consumer.lag", this, StudentMetrics::lag).baseUnit("records")
-                .description("Records on the features topic not yet trained (all partitions)").strongReference(true)
-                .register(registry);
+                .baseUnit("ratio").description("Fraction of all batches (all passes) trained")
+                .strongReference(true).register(registry);
     }
 
     /** The feed whose end offsets, against the state's next offsets, give the lag. */
     void watch(BatchFeed feed) {
         this.stream = feed;
+        if (!lagShown) {
+            lagShown = true;
+            Gauge.builder("kdstream.student.consumer.lag", this, StudentMetrics::lag).baseUnit("records")
+                    .description("Records on the features topic not yet trained (all partitions)")
+                    .strongReference(true).register(registry);
+        }
     }
 
     /** Time the trainer waited for the feed's next item. */
@@ -114,6 +121,11 @@ final class StudentMetrics implements MeterBinder {
         nonFinite.increment();
     }
 
+    /** The model went back to the last checkpoint (too many non-finite losses in a row). */
+    void rolledBack() {
+        rollbacks.increment();
+    }
+
     /** An applied step on a batch of {@code batchSize}. */
     void stepped(StudentModel.StepResult r, int batchSize) {
         steps.increment();
@@ -122,6 +134,12 @@ final class StudentMetrics implements MeterBinder {
         set(losses.get("ce"), r.ce());
         set(losses.get("feature"), r.feature());
         set(losses.get("kd"), r.kd());
+        if (!lossesShown) {
+            lossesShown = true;
+            losses.forEach((c, g) -> Gauge.builder("kdstream.student.loss", g, StudentMetrics::value)
+                    .tag("component", c).description("Loss of the last applied step, by component")
+                    .strongReference(true).register(registry));
+        }
         long now = System.nanoTime();
         if (lastStepNanos != 0) {
             double sps = batchSize / ((now - lastStepNanos) / 1e9);
@@ -129,11 +147,18 @@ final class StudentMetrics implements MeterBinder {
         }
         lastStepNanos = now;
         if (steps.count() % 10 == 1) {
-            set(orthoError, orthogonalityError.getAsDouble());
+            double error = orthogonalityError.getAsDouble();
+            set(orthoError, error);
+            if (!orthoShown && Double.isFinite(error)) {
+                orthoShown = true;
+                Gauge.builder("kdstream.student.orthogonality.error", orthoError, StudentMetrics::value)
+                        .description("Frobenius norm of P^T P - I of the orthogonal projection, every 10 steps")
+                        .strongReference(true).register(registry);
+            }
         }
     }
 
-    /** Training throughput, exponential moving average. */
+    /** Training throughput, exponential moving average: for the progress lines, not a meter. */
     double samplesPerSecond() {
         return throughput;
     }
@@ -141,17 +166,30 @@ final class StudentMetrics implements MeterBinder {
     void evaluated(StudentModel.EvalResult e) {
         set(accuracy, e.accuracy());
         set(evalLoss, e.loss());
+        if (!evalShown) {
+            evalShown = true;
+            Gauge.builder("kdstream.student.eval.accuracy", accuracy, StudentMetrics::value).baseUnit("ratio")
+                    .description("Fraction of the evaluation split classified correctly at the last evaluation")
+                    .strongReference(true).register(registry);
+            Gauge.builder("kdstream.student.eval.loss", evalLoss, StudentMetrics::value)
+                    .description("Cross-entropy on the evaluation split at the last evaluation")
+                    .strongReference(true).register(registry);
+        }
     }
 
     void checkpointed() {
         lastCheckpointNanos.set(System.nanoTime());
+        if (!checkpointShown) {
+            checkpointShown = true;
+            Gauge.builder("kdstream.student.checkpoint.age", lastCheckpointNanos,
+                            a -> (System.nanoTime() - a.get()) / 1e9).baseUnit("seconds")
+                    .description("Time since this process last wrote a checkpoint (absent until its first)")
+                    .strongReference(true).register(registry);
+        }
     }
 
     private double lag() {
         BatchFeed s = stream;
-        if (s == null) {
-            return Double.NaN;
-        }
         Map<Integer, Long> next = state.next();
         long lag = 0;
         for (Map.Entry<Integer, Long> e : s.endOffsets().entrySet()) {

@@ -11,6 +11,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
@@ -228,6 +229,13 @@ final class StudentModel implements AutoCloseable {
         bindParameters();
         Map<String, NDArray> opt = new LinkedHashMap<>();
         try (NDManager tmp = manager.newSubManager()) {
+            // an indexed copy rather than NDArray.set(Buffer): DJL's native set() enters libtorch's
+            // deprecated AutoNonVariableTypeMode, which prints a warning nobody can act on
+            for (Map.Entry<String, Parameter> e : params.entrySet()) {
+                NDArray a = e.getValue().getArray();
+                Tensor t = tensors.get("param/" + e.getKey());
+                a.set(new NDIndex(":"), tmp.create(t.toFloats(), a.getShape()));
+            }
             tensors.forEach((k, t) -> {
                 if (k.startsWith("opt/")) {
                     opt.put(k.substring(4), tmp.create(t.toFloats(), new Shape(toLongs(t.shape()))));

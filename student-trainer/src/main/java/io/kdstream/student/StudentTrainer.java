@@ -68,6 +68,7 @@ public final class StudentTrainer {
     private final BatchFeed.Opener feed;
     private final Device device;
     private final AtomicBoolean stopping = new AtomicBoolean();
+    private volatile boolean consuming;
 
     private StudentTrainer(Builder b) {
         this.clients = b.clients;
@@ -92,6 +93,14 @@ public final class StudentTrainer {
 
     public static Builder builder() {
         return new Builder();
+    }
+
+    /**
+     * True while the trainer has resumed and reads its feed (what a student's {@code /readyz}
+     * reports); false before, and after the run ends.
+     */
+    public boolean isConsuming() {
+        return consuming;
     }
 
     /** Asks the trainer to stop after the current step; it writes a checkpoint first. */
@@ -127,6 +136,7 @@ public final class StudentTrainer {
 
             try (BatchFeed stream = opener(topics, dlqProducer, passes).open(state.offsets(), state.pass())) {
                 metrics.watch(stream);
+                consuming = true;
                 while (!state.complete()) {
                     if (stopping.get()) {
                         outcome = Outcome.STOPPED;
@@ -193,6 +203,8 @@ public final class StudentTrainer {
                     evaluator.finish(state);
                 }
                 saveCheckpoint(model, state, stream, metrics);
+            } finally {
+                consuming = false;
             }
             Path exported = model.exportStudent(checkpoints.dir()); // the model as training left it
             if (exported != null) {
@@ -271,8 +283,10 @@ public final class StudentTrainer {
         LOG.warn("{}: non-finite loss {} on batch {}, step skipped ({} in a row)", group, r.total(),
                 batch.recordKey(), tally.nonFiniteInRow + 1);
         if (++tally.nonFiniteInRow >= maxNonFinite) {
-            checkpoints.latestValid().ifPresent(c -> model.loadState(c.tensors(),
-                    TrainingState.from(c).optimizerUpdates()));
+            checkpoints.latestValid().ifPresent(c -> {
+                model.loadState(c.tensors(), TrainingState.from(c).optimizerUpdates());
+                metrics.rolledBack();
+            });
             throw new TrainingDivergedException(group + ": " + tally.nonFiniteInRow
                     + " non-finite losses in a row; restored the last checkpoint and stopped "
                     + "(lower the learning rate or check the teacher features)");

@@ -3,7 +3,9 @@ package io.kdstream.student;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
@@ -18,6 +20,7 @@ import org.junit.jupiter.api.Test;
 import io.kdstream.codec.DType;
 import io.kdstream.codec.InputMode;
 import io.kdstream.codec.RunSpec;
+import io.kdstream.codec.Tensor;
 import io.kdstream.model.Architecture;
 import io.kdstream.model.DeviceCases;
 import io.kdstream.model.Devices;
@@ -79,6 +82,29 @@ class StudentModelTest {
                 .hasMessageContaining("--student-norm");
         StudentConfig none = config().optProjection(Projection.NONE).build();
         assertThatThrownBy(() -> new StudentModel(none, RUN)).hasMessageContaining("d_s = d_t");
+    }
+
+    @Test
+    void loadingACheckpointRestoresEveryParameterExactlyEvenOverNonFiniteOnes() {
+        try (StudentModel saved = new StudentModel(config().build(), RUN);
+             StudentModel restored = new StudentModel(config().optSeed(2L).build(), RUN)) {
+            Map<String, Tensor> state = saved.stateTensors();
+            // a diverged model (the rollback after K non-finite losses) has NaN and infinite parameters
+            Map<String, Tensor> poisoned = new LinkedHashMap<>();
+            state.forEach((k, t) -> {
+                float[] bad = new float[t.toFloats().length];
+                java.util.Arrays.fill(bad, Float.NaN);
+                bad[0] = Float.POSITIVE_INFINITY;
+                poisoned.put(k, Tensor.ofFloats(DType.F32, t.shape(), bad));
+            });
+            restored.loadState(poisoned, saved.optimizerUpdates());
+
+            restored.loadState(state, saved.optimizerUpdates());
+
+            Map<String, Tensor> back = restored.stateTensors();
+            assertThat(back.keySet()).isEqualTo(state.keySet());
+            state.forEach((k, t) -> assertThat(back.get(k).toFloats()).as(k).containsExactly(t.toFloats()));
+        }
     }
 
     /** An mlp student, constant learning rate 1e-3 without weight decay or warm-up, seed 1. */

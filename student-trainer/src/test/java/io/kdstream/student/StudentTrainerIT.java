@@ -88,12 +88,12 @@ class StudentTrainerIT {
         String scrape = registry.scrape();
         assertThat(scrape).contains("kdstream_student_loss{component=\"ce\"", "kdstream_student_loss{component=\"feature\"",
                 "kdstream_student_loss{component=\"kd\"", "kdstream_student_orthogonality_error",
-                "kdstream_student_samples_per_second", "kdstream_student_step_seconds_bucket{phase=\"wait\"",
+                "kdstream_student_samples_total", "kdstream_student_step_seconds_bucket{phase=\"wait\"",
                 "kdstream_student_step_seconds_count{phase=\"decode\"", "kdstream_student_step_seconds_count{phase=\"forward\"",
-                "kdstream_student_step_seconds_count{phase=\"backward\"", "kdstream_consumer_lag_records",
-                "kdstream_student_nonfinite_steps_total", "kdstream_checkpoint_age_seconds", "kdstream_eval_accuracy",
-                "kdstream_student_steps_total");
-        assertThat(registry.get("kdstream.eval.accuracy").gauge().value()).isEqualTo(r.finalAccuracy());
+                "kdstream_student_step_seconds_count{phase=\"backward\"", "kdstream_student_consumer_lag_records",
+                "kdstream_student_nonfinite_steps_total", "kdstream_student_checkpoint_age_seconds",
+                "kdstream_student_eval_accuracy_ratio", "kdstream_student_progress_ratio", "kdstream_student_steps_total");
+        assertThat(registry.get("kdstream.student.eval.accuracy").gauge().value()).isEqualTo(r.finalAccuracy());
         assertThat(registry.get("kdstream.student.orthogonality.error").gauge().value()).isBetween(0.0, 1e-4);
     }
 

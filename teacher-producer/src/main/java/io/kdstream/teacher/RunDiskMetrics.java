@@ -19,10 +19,11 @@ import io.micrometer.core.instrument.binder.MeterBinder;
 
 /**
  * The bytes a run's topics hold on the brokers (all replicas, {@code Admin.describeLogDirs}),
- * refreshed on a timer: {@code kdstream_run_broker_bytes{topic}}, and the run's disk budget
- * {@code kdstream_run_broker_budget_bytes} (0 = none) that the alert
- * {@code KdstreamRunNearDiskBudget} compares them with. Without the cluster Describe ACL the
- * gauges stay NaN and the teacher says so once; it keeps working.
+ * refreshed on a timer: {@code kdstream_teacher_run_broker_bytes{topic}}, and the run's disk budget
+ * {@code kdstream_teacher_run_broker_budget_bytes} (0 = none) that the alert
+ * {@code KdstreamRunNearDiskBudget} compares them with. The byte gauges appear at the first
+ * successful read; without the cluster Describe ACL they never do, and the teacher says so once;
+ * it keeps working.
  */
 public final class RunDiskMetrics implements MeterBinder, AutoCloseable {
 
@@ -41,6 +42,8 @@ public final class RunDiskMetrics implements MeterBinder, AutoCloseable {
         return t;
     });
     private volatile Map<String, Long> bytes = Map.of();
+    private MeterRegistry registry;
+    private boolean shown;
 
     /**
      * @param admin       used from the timer thread; the caller closes it after this
@@ -65,16 +68,21 @@ public final class RunDiskMetrics implements MeterBinder, AutoCloseable {
 
     @Override
     public void bindTo(MeterRegistry registry) {
-        for (String topic : topics.all()) {
-            Gauge.builder("kdstream.run.broker", this, m -> m.bytes.getOrDefault(topic, -1L) < 0 ? Double.NaN
-                            : m.bytes.get(topic)).tag("topic", topic).baseUnit("bytes")
-                    .description("Bytes the run's topic holds on the brokers, all replicas (describeLogDirs)")
-                    .register(registry);
-        }
-        Gauge.builder("kdstream.run.broker.budget", () -> budgetBytes).baseUnit("bytes")
+        this.registry = registry;
+        Gauge.builder("kdstream.teacher.run.broker.budget", () -> budgetBytes).baseUnit("bytes")
                 .description("Disk budget of the run on the brokers (--broker-bytes-budget; 0 = none)")
                 .register(registry);
         timer.scheduleWithFixedDelay(this::refresh, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** The per-topic gauges, registered at the first successful read: no value before there is one. */
+    private void showBytes() {
+        for (String topic : topics.all()) {
+            Gauge.builder("kdstream.teacher.run.broker", this, m -> m.bytes.getOrDefault(topic, 0L))
+                    .tag("topic", topic).baseUnit("bytes")
+                    .description("Bytes the run's topic holds on the brokers, all replicas (describeLogDirs)")
+                    .register(registry);
+        }
     }
 
     /** The last sizes read, per topic. */
@@ -85,10 +93,14 @@ public final class RunDiskMetrics implements MeterBinder, AutoCloseable {
     private void refresh() {
         try {
             bytes = Map.copyOf(BrokerDiskUsage.bytesByTopic(admin, topics.all(), interval));
+            if (!shown) {
+                shown = true;
+                showBytes();
+            }
         } catch (RuntimeException e) {
             if (KafkaAccessErrors.describe(e).isPresent()) {
                 LOG.warn("cannot read the disk usage of run {} (needs the Describe ACL on the cluster); "
-                        + "kdstream_run_broker_bytes stays NaN: {}", topics.runId(), e.getMessage());
+                        + "kdstream_teacher_run_broker_bytes is not exported: {}", topics.runId(), e.getMessage());
                 timer.shutdown();
             } else {
                 LOG.debug("reading the disk usage of run {} failed; retrying in {}", topics.runId(), interval, e);

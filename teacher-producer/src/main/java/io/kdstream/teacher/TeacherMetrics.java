@@ -13,12 +13,14 @@ import io.micrometer.core.instrument.binder.MeterBinder;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 /**
- * A teacher's meters (DESIGN.md §7), in one place: what the worker, its publisher and the feature
+ * A teacher's meters (DESIGN.md §7), all named {@code kdstream_teacher_*}, in one place: what the worker, its publisher and the feature
  * pipeline count, and what the teacher's progress lines read back. The counts live here, so the
  * progress lines read them without looking meters up by name; {@link #bindTo} exposes them.
  *
  * <p>Bind one instance to one registry, before the teacher starts: the timers record into the
- * registry they were bound to (until then into a private one).
+ * registry they were bound to (until then into a private one). Every counter, each outcome of
+ * the transactions included, exists at zero from {@link #bindTo} on, so that an
+ * {@code increase()} alert sees its first event.
  */
 public final class TeacherMetrics implements MeterBinder {
 
@@ -56,6 +58,7 @@ public final class TeacherMetrics implements MeterBinder {
                 .description("Producers replaced because they refused to abort (Kafka's fatal error state)")
                 .register(registry);
         Gauge.builder("kdstream.teacher.work.items.in.progress", itemsInProgress, AtomicInteger::get)
+                .description("Work items taken and not yet committed or aborted (forward, queued or publishing)")
                 .register(registry);
         bindTimers(registry);
     }

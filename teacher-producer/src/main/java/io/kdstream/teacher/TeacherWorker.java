@@ -63,6 +63,9 @@ public final class TeacherWorker implements Runnable {
     /** Computed work items that wait for the publisher: one, so the forward runs one item ahead of the commit. */
     static final int PIPELINE_DEPTH = 1;
 
+    /** Longest time between two polls of the work consumer (a work item's forward must fit). */
+    static final int MAX_POLL_INTERVAL_MS = 600_000;
+
     private final KafkaClients clients;
     private final RunSpec spec;
     private final RunTopics topics;
@@ -136,7 +139,10 @@ public final class TeacherWorker implements Runnable {
     Map<String, Object> consumerConfig() {
         Map<String, Object> cfg = clients.consumer(groupId(spec.runId()), "teacher-" + instanceId);
         cfg.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1);
-        cfg.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 600_000);
+        cfg.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, MAX_POLL_INTERVAL_MS);
+        // an idle connection must outlive a poll interval, or the coordinator's may be closed in the
+        // middle of a rebalance (Kafka warns about exactly that with its 540 s default)
+        cfg.putIfAbsent(ConsumerConfig.CONNECTIONS_MAX_IDLE_MS_CONFIG, MAX_POLL_INTERVAL_MS + 60_000);
         Object protocol = cfg.getOrDefault(ConsumerConfig.GROUP_PROTOCOL_CONFIG, GroupProtocol.CLASSIC.name());
         if (GroupProtocol.CLASSIC.name().equalsIgnoreCase(protocol.toString())) {
             cfg.putIfAbsent(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, "teacher-" + instanceId);

@@ -115,15 +115,16 @@ class RunTopicsConfigIT {
              RunDiskMetrics m = new RunDiskMetrics(admin, t.runId(), 1_000_000, Duration.ofMillis(200))) {
             m.bindTo(registry);
             long deadline = System.nanoTime() + TIMEOUT.toNanos();
-            while (!(registry.get("kdstream.run.broker").tag("topic", t.features()).gauge().value() > 50_000)) {
+            while (!(registry.find("kdstream.teacher.run.broker").tag("topic", t.features()).gauges().stream()
+                    .anyMatch(g -> g.value() > 50_000))) {
                 assertThat(System.nanoTime()).as("gauge of %s", t.features()).isLessThan(deadline);
                 TimeUnit.MILLISECONDS.sleep(100);
             }
-            assertThat(registry.get("kdstream.run.broker").tag("topic", t.manifest()).gauge().value()).isPositive();
-            assertThat(registry.get("kdstream.run.broker.budget").gauge().value()).isEqualTo(1_000_000);
+            assertThat(registry.get("kdstream.teacher.run.broker").tag("topic", t.manifest()).gauge().value()).isPositive();
+            assertThat(registry.get("kdstream.teacher.run.broker.budget").gauge().value()).isEqualTo(1_000_000);
             assertThat(registry.scrape()).as("the names the alert and the dashboard use")
-                    .contains("kdstream_run_broker_bytes{run=\"" + t.runId() + "\",service=\"teacher\",topic=\""
-                            + t.features() + "\"}", "kdstream_run_broker_budget_bytes{run=\"" + t.runId() + "\"");
+                    .contains("kdstream_teacher_run_broker_bytes{run=\"" + t.runId() + "\",service=\"teacher\",topic=\""
+                            + t.features() + "\"}", "kdstream_teacher_run_broker_budget_bytes{run=\"" + t.runId() + "\"");
         }
     }
 

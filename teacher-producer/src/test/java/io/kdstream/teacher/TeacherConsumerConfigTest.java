@@ -1,0 +1,34 @@
+package io.kdstream.teacher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.junit.jupiter.api.Test;
+
+import io.kdstream.codec.DType;
+import io.kdstream.codec.InputMode;
+import io.kdstream.codec.RunSpec;
+import io.kdstream.kafka.KafkaClients;
+
+/**
+ * The work consumer's own settings must not contradict each other: Kafka logs a warning a user
+ * cannot act on (and may drop the coordinator's connection during a rebalance) when an idle
+ * connection can be closed within one poll interval.
+ */
+class TeacherConsumerConfigTest {
+
+    @Test
+    void anIdleConnectionOutlivesAPollInterval() {
+        RunSpec spec = new RunSpec(RunSpec.SCHEMA_VERSION, "cfg", "synthetic", "teacher-hash", "pool", 8, 0, 10,
+                List.of(1, 28, 28), "layer", DType.F32, InputMode.REFERENCE, "none", 4, 1, 2, 1L);
+        TeacherWorker worker = TeacherWorker.builder().setClients(KafkaClients.of("127.0.0.1:9"))
+                .setRunSpec(spec).setSource(new SyntheticSource(spec, "t")).optInstanceId("t").build();
+
+        ConsumerConfig cfg = new ConsumerConfig(worker.consumerConfig());
+
+        assertThat(cfg.getLong(ConsumerConfig.CONNECTIONS_MAX_IDLE_MS_CONFIG))
+                .isGreaterThan(cfg.getInt(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG).longValue());
+    }
+}
