@@ -1,6 +1,6 @@
 package io.kdstream.cli;
 
-import io.kdstream.config.ConfigFiles;
+import io.kdstream.config.CommandLines;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -32,20 +32,12 @@ public final class KdstreamCommand implements Runnable {
     }
 
     public static void main(String[] args) {
-        CommandLine cmd = commandLine();
-        try {
-            ConfigFiles.install(cmd, args);
-        } catch (CommandLine.ParameterException e) {
-            System.err.println(e.getMessage());
-            System.exit(2);
-        }
-        System.exit(cmd.execute(args));
+        System.exit(CommandLines.execute(commandLine(), args));
     }
 
     /** The configured command line, shared by {@link #main} and tests. */
     public static CommandLine commandLine() {
-        return new CommandLine(new KdstreamCommand())
-                .setCaseInsensitiveEnumValuesAllowed(true)
+        return CommandLines.configure(new CommandLine(new KdstreamCommand()))
                 .setExecutionExceptionHandler(new UserErrorHandler());
     }
 }

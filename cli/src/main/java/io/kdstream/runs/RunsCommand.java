@@ -15,6 +15,7 @@ import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.common.config.TopicConfig;
 
 import io.kdstream.config.ServiceOptions;
+import io.kdstream.duration.DurationConverter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -116,8 +117,9 @@ public final class RunsCommand implements Runnable {
         @Option(names = "--force", description = "Delete even while the run is in use.")
         boolean force;
 
-        @Option(names = "--grace", defaultValue = "PT1H", paramLabel = "DURATION",
-                description = "A student group that committed within this is in use (ISO-8601; default: ${DEFAULT-VALUE}).")
+        @Option(names = "--grace", defaultValue = "1h", paramLabel = "DURATION", converter = DurationConverter.class,
+                description = "A student group that committed within this is in use (" + DurationConverter.SYNTAX
+                        + "; default: ${DEFAULT-VALUE}).")
         Duration grace;
 
         @Override

@@ -1,9 +1,9 @@
 package io.kdstream.study;
 
+import io.kdstream.model.Architecture;
 import java.util.ArrayList;
 import java.util.List;
 
-import io.kdstream.model.Architecture;
 
 /**
  * One row of the study: an objective, the teacher normalization its stream needs, and the
@@ -55,6 +55,13 @@ record StudyRow(String id, String teacherNorm, boolean vkd, String tuned, List<C
      * alone, logit KD, linear projector (FitNet), VkD, VkD + logit KD, VkD on batch-standardized
      * teacher features without and with logit KD, and VkD on whitened teacher features.
      */
+    /** {@code --rows}: the rows' ids, a picocli converter and candidates. */
+    public static final class Names extends io.kdstream.config.Choice {
+        public Names() {
+            super(all().stream().map(StudyRow::id).toList());
+        }
+    }
+
     static List<StudyRow> all() {
         List<String> noKd = List.of("--gamma", "0");
         return List.of(

@@ -93,4 +93,11 @@ public enum Normalization {
             throw new IllegalArgumentException("teacher features must be floating point, got " + features.getDataType());
         }
     }
+
+    /** The normalizations a command line accepts, derived from the constants (a picocli converter and candidates). */
+    public static final class Names extends io.kdstream.config.Choice {
+        public Names() {
+            super(values(), Normalization::configName);
+        }
+    }
 }

@@ -2,11 +2,17 @@ package io.kdstream.student;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.kdstream.config.Bounded;
+import io.kdstream.config.Choice;
+import io.kdstream.config.CommandLines;
+import io.kdstream.config.PathOption;
+import io.kdstream.duration.DurationConverter;
 import io.kdstream.kafka.KafkaAccessErrors;
 import io.kdstream.codec.RunSpec;
 import io.kdstream.config.ServiceOptions;
@@ -37,6 +43,9 @@ public final class StudentCommand implements Callable<Integer> {
 
     private static final Logger LOG = LoggerFactory.getLogger(StudentCommand.class);
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Mixin
     ServiceOptions service;
 
@@ -46,91 +55,100 @@ public final class StudentCommand implements Callable<Integer> {
     @Option(names = "--group", required = true, description = "Consumer group: one per experiment.")
     String group;
 
-    @Option(names = "--arch", defaultValue = "cnn", description = "Student architecture: cnn | mlp | vit | vit-pool (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--arch", defaultValue = "cnn", converter = Architecture.Names.class, completionCandidates = Architecture.Names.class,
+            description = "Student architecture: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     String arch;
 
-    @Option(names = "--projection", defaultValue = "matrix_exp",
+    @Option(names = "--projection", defaultValue = "matrix_exp", converter = Projection.Names.class,
+            completionCandidates = Projection.Names.class,
             description = "matrix_exp | cayley (VkD) | linear (FitNet-style) | none (d_s = d_t) (default: ${DEFAULT-VALUE}).")
     String projection;
 
-    @Option(names = "--feature-loss", defaultValue = "l2", description = "l2 | smooth_l1 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--feature-loss", defaultValue = "l2", converter = FeatureLoss.Names.class,
+            completionCandidates = FeatureLoss.Names.class, description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     String featureLoss;
 
-    @Option(names = "--student-norm", defaultValue = "none",
+    @Option(names = "--student-norm", defaultValue = "none", converter = StudentNorms.class,
+            completionCandidates = StudentNorms.class,
             description = "none | layer: standardize the student embedding before the projection (feature loss only; "
                     + "default: ${DEFAULT-VALUE}).")
     String studentNorm;
 
-    @Option(names = "--alpha", defaultValue = "1.0", description = "Feature-loss weight; 0 = no feature distillation (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--alpha", defaultValue = "1.0", converter = Bounded.NonNegativeReal.class, description = "Feature-loss weight; 0 = no feature distillation (default: ${DEFAULT-VALUE}).")
     double alpha;
 
-    @Option(names = "--gamma", defaultValue = "0.0", description = "Logit-distillation weight (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--gamma", defaultValue = "0.0", converter = Bounded.NonNegativeReal.class, description = "Logit-distillation weight (default: ${DEFAULT-VALUE}).")
     double gamma;
 
-    @Option(names = "--temperature", defaultValue = "4.0", description = "Logit-distillation temperature (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--temperature", defaultValue = "2.0", converter = Bounded.PositiveReal.class,
+            description = "Logit-distillation temperature (default: ${DEFAULT-VALUE}, as in the demo and study).")
     double temperature;
 
-    @Option(names = "--label-smoothing", defaultValue = "0.0", description = "Cross-entropy label smoothing (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--label-smoothing", defaultValue = "0.0", converter = Bounded.UnitInterval.class, description = "Cross-entropy label smoothing (default: ${DEFAULT-VALUE}).")
     double labelSmoothing;
 
-    @Option(names = "--optimizer", defaultValue = "adamw", description = "adamw | sgd (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--optimizer", defaultValue = "adamw", converter = Optimizers.class, completionCandidates = Optimizers.class,
+            description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     String optimizer;
 
-    @Option(names = "--lr", defaultValue = "0.002", description = "Base learning rate (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lr", defaultValue = "0.002", converter = Bounded.PositiveReal.class, description = "Base learning rate (default: ${DEFAULT-VALUE}).")
     double lr;
 
-    @Option(names = "--weight-decay", defaultValue = "0.0005", description = "Weight decay (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--weight-decay", defaultValue = "0.0005", converter = Bounded.NonNegativeReal.class, description = "Weight decay (default: ${DEFAULT-VALUE}).")
     double weightDecay;
 
-    @Option(names = "--schedule", defaultValue = "cosine", description = "cosine | step | constant (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--schedule", defaultValue = "cosine", converter = Schedules.class, completionCandidates = Schedules.class,
+            description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     String schedule;
 
-    @Option(names = "--warmup-steps", defaultValue = "20", description = "Linear warm-up steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup-steps", defaultValue = "20", converter = Bounded.NonNegativeInt.class, description = "Linear warm-up steps (default: ${DEFAULT-VALUE}).")
     int warmupSteps;
 
-    @Option(names = "--replay-epochs", defaultValue = "0",
+    @Option(names = "--replay-epochs", defaultValue = "0", converter = Bounded.NonNegativeInt.class,
             description = "Extra passes over the retained topic after the run's epochs (default: ${DEFAULT-VALUE}).")
     int replayEpochs;
 
-    @Option(names = "--seed", defaultValue = "0", description = "Student initialization seed (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "1", description = "Student initialization seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--checkpoint-dir", required = true, description = "Checkpoints of this experiment.")
+    @Option(names = "--checkpoint-dir", required = true, converter = PathOption.Directory.class,
+            description = "Checkpoints of this experiment; created (and checked for writing) at start.")
     Path checkpointDir;
 
-    @Option(names = "--checkpoint-every", defaultValue = "200", description = "Steps between checkpoints (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--checkpoint-every", defaultValue = "200", converter = Bounded.PositiveInt.class, description = "Steps between checkpoints (default: ${DEFAULT-VALUE}).")
     int checkpointEvery;
 
-    @Option(names = "--eval-every", defaultValue = "0", description = "Steps between test evaluations; 0 = at the end only (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--eval-every", defaultValue = "0", converter = Bounded.NonNegativeInt.class, description = "Steps between test evaluations; 0 = at the end only (default: ${DEFAULT-VALUE}).")
     int evalEvery;
 
-    @Option(names = "--eval-limit", defaultValue = "0",
+    @Option(names = "--eval-limit", defaultValue = "0", converter = Bounded.NonNegativeInt.class,
             description = "Periodic evaluations use a stratified subset of this many test samples (0 = all); "
                     + "the final evaluation always uses the whole test split (default: ${DEFAULT-VALUE}).")
     int evalLimit;
 
-    @Option(names = "--eval-split", defaultValue = "test",
+    @Option(names = "--eval-split", defaultValue = "test", converter = EvalSplits.class, completionCandidates = EvalSplits.class,
             description = "test | validation: evaluate on the test split, or on a validation set carved from the training "
                     + "split outside the run's subset (for tuning; default: ${DEFAULT-VALUE}).")
     String evalSplit;
 
-    @Option(names = "--validation-size", defaultValue = "2000",
+    @Option(names = "--validation-size", defaultValue = "2000", converter = Bounded.PositiveInt.class,
             description = "Samples of the validation set with --eval-split validation (default: ${DEFAULT-VALUE}).")
     int validationSize;
 
-    @Option(names = "--max-nonfinite", defaultValue = "5",
+    @Option(names = "--max-nonfinite", defaultValue = "5", converter = Bounded.PositiveInt.class,
             description = "Non-finite losses in a row before restoring the last checkpoint and stopping (default: ${DEFAULT-VALUE}).")
     int maxNonFinite;
 
-    @Option(names = "--prefetch", defaultValue = "4", description = "Batches fetched and decoded ahead (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--prefetch", defaultValue = "4", converter = Bounded.PositiveInt.class, description = "Batches fetched and decoded ahead (default: ${DEFAULT-VALUE}).")
     int prefetch;
 
-    @Option(names = "--idle-timeout", defaultValue = "PT30M",
-            description = "Stop when no batch arrives for this long (ISO-8601; default: ${DEFAULT-VALUE}).")
+    @Option(names = "--idle-timeout", defaultValue = "30m", paramLabel = "DURATION", converter = DurationConverter.class,
+            description = "Stop when no batch arrives for this long (" + DurationConverter.SYNTAX + "; default: ${DEFAULT-VALUE}).")
     Duration idleTimeout;
 
-    @Option(names = "--manifest-timeout", defaultValue = "PT5M",
-            description = "How long to wait for a teacher to publish the run's manifest (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--manifest-timeout", defaultValue = "5m", paramLabel = "DURATION", converter = DurationConverter.class,
+            description = "How long to wait for a teacher to publish the run's manifest (" + DurationConverter.SYNTAX
+                    + "; default: ${DEFAULT-VALUE}).")
     Duration manifestTimeout;
 
     @Option(names = "--dataset", description = "Dataset location override (default: the manifest's dataset id).")
@@ -142,25 +160,28 @@ public final class StudentCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "auto", description = "auto | cpu | gpu[:i] (default: ${DEFAULT-VALUE}).")
     String device;
 
-    @Option(names = "--progress-interval", defaultValue = "5",
-            description = "Seconds between JSON progress lines on stdout; 0 disables (default: ${DEFAULT-VALUE}).")
-    int progressInterval;
+    @Option(names = "--progress-interval", defaultValue = "5s", paramLabel = "DURATION", converter = DurationConverter.class,
+            description = "Time between JSON progress lines on stdout; 0 disables (" + DurationConverter.SYNTAX
+                    + "; default: ${DEFAULT-VALUE}).")
+    Duration progressInterval;
 
-    @Option(names = "--trace", paramLabel = "FILE",
+    @Option(names = "--trace", paramLabel = "FILE", converter = PathOption.OutputFile.class,
             description = "Append a line per applied step (pass, epoch, batch, step), per start and per checkpoint "
                     + "to FILE, for auditing exactly-once training across crashes (see docs/reliability.md).")
     Path trace;
 
     /** Runs the student-trainer alone (container images), without the other subcommands. */
     public static void main(String[] args) {
-        System.exit(new CommandLine(new StudentCommand()).setExecutionExceptionHandler(new KafkaAccessErrors())
-                .execute(args));
+        CommandLine cmd = CommandLines.configure(new CommandLine(new StudentCommand()))
+                .setExecutionExceptionHandler(new KafkaAccessErrors());
+        System.exit(CommandLines.execute(cmd, args));
     }
 
     @Override
     public Integer call() throws Exception {
+        StudentConfig cfg = config(); // every option checked before the engine, the disk or Kafka is touched
+        PathOption.createDirectory(spec, "--checkpoint-dir", checkpointDir);
         LOG.info("student device: {}", Devices.resolve(device));
-        StudentConfig cfg = config();
         var clients = service.clients();
         RunSpec spec = new ManifestStore(clients).await(run, manifestTimeout);
         checkManifest(spec);
@@ -173,8 +194,7 @@ public final class StudentCommand implements Callable<Integer> {
         ImageDataset test = switch (evalSplit) {
             case "test" -> ref.test();
             case "validation" -> ref.validation(validationSize);
-            default -> throw new CommandLine.ParameterException(new CommandLine(this),
-                    "--eval-split must be test or validation, got '" + evalSplit + "'");
+            default -> throw new IllegalStateException("--eval-split " + evalSplit); // refused by EvalSplits
         };
         PrometheusMeterRegistry registry = MetricsServer.newRegistry("student", "run", run, "group", group);
         StepTrace stepTrace = trace != null ? StepTrace.open(trace) : null;
@@ -244,6 +264,34 @@ public final class StudentCommand implements Callable<Integer> {
                 .optReplayEpochs(replayEpochs).optSeed(seed).build();
     }
 
+    /** {@code --student-norm}: the normalizations a student embedding can take. */
+    static final class StudentNorms extends Choice {
+        StudentNorms() {
+            super(List.of(Normalization.NONE.configName(), Normalization.LAYER.configName()));
+        }
+    }
+
+    /** {@code --optimizer}. */
+    static final class Optimizers extends Choice {
+        Optimizers() {
+            super(ParameterOptimizer.Kind.values(), Choice::lower);
+        }
+    }
+
+    /** {@code --schedule}. */
+    static final class Schedules extends Choice {
+        Schedules() {
+            super(LrSchedule.Kind.values(), Choice::lower);
+        }
+    }
+
+    /** {@code --eval-split}. */
+    static final class EvalSplits extends Choice {
+        EvalSplits() {
+            super(List.of("test", "validation"));
+        }
+    }
+
     private static Normalization studentNorm(String name) {
         for (Normalization n : new Normalization[] {Normalization.NONE, Normalization.LAYER}) {
             if (n.configName().equalsIgnoreCase(name)) {
@@ -276,9 +324,9 @@ public final class StudentCommand implements Callable<Integer> {
         private final long intervalNanos;
         private long last;
 
-        JsonProgress(String group, int intervalSeconds) {
+        JsonProgress(String group, Duration interval) {
             this.group = group;
-            this.intervalNanos = intervalSeconds * 1_000_000_000L;
+            this.intervalNanos = interval.toNanos();
         }
 
         @Override

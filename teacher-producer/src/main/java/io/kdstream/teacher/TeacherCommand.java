@@ -15,12 +15,17 @@ import org.apache.kafka.clients.admin.Admin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.kdstream.config.Bounded;
+import io.kdstream.config.Choice;
+import io.kdstream.config.CommandLines;
+import io.kdstream.config.PathOption;
+import io.kdstream.data.AugmentPolicy;
+import io.kdstream.duration.DurationConverter;
 import io.kdstream.kafka.KafkaAccessErrors;
 import io.kdstream.codec.DType;
 import io.kdstream.codec.InputMode;
 import io.kdstream.codec.RunSpec;
 import io.kdstream.config.ServiceOptions;
-import io.kdstream.data.AugmentPolicy;
 import io.kdstream.data.BatchSource;
 import io.kdstream.data.DatasetRef;
 import io.kdstream.data.ImageDataset;
@@ -63,11 +68,12 @@ public final class TeacherCommand implements Callable<Integer> {
     @Option(names = "--run", required = true, description = "Run id; prefixes the run's topics.")
     String run;
 
-    @Option(names = "--teacher", required = true, paramLabel = "DIR|model.pt",
+    @Option(names = "--teacher", required = true, paramLabel = "DIR|model.pt", converter = PathOption.Model.class,
             description = "A model directory with model.json (zoo or imported TorchScript), or a TorchScript .pt file.")
     Path teacherPath;
 
-    @Option(names = "--teacher-outputs", defaultValue = "features,logits",
+    @Option(names = "--teacher-outputs", defaultValue = "features,logits", converter = TeacherOutputs.class,
+            completionCandidates = TeacherOutputs.class,
             description = "For a .pt file: what its forward returns: features | features,logits | logits,features "
                     + "(default: ${DEFAULT-VALUE}).")
     String teacherOutputs;
@@ -75,34 +81,38 @@ public final class TeacherCommand implements Callable<Integer> {
     @Option(names = "--dataset", defaultValue = "fashion-mnist", description = "Dataset name or directory (default: ${DEFAULT-VALUE}).")
     String dataset;
 
-    @Option(names = "--train-fraction", defaultValue = "1.0", description = "Stratified share of the training split.")
+    @Option(names = "--train-fraction", defaultValue = "1.0", converter = Bounded.Fraction.class,
+            description = "Stratified share of the training split (default: ${DEFAULT-VALUE}).")
     double trainFraction;
 
-    @Option(names = "--train-limit", defaultValue = "0", description = "At most this many training samples (0 = all).")
+    @Option(names = "--train-limit", defaultValue = "0", converter = Bounded.NonNegativeInt.class, description = "At most this many training samples (0 = all).")
     int trainLimit;
 
-    @Option(names = "--seed", defaultValue = "7", description = "Run seed: subset, shuffle and augmentation (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "1", description = "Run seed: subset, shuffle and augmentation (default: ${DEFAULT-VALUE}).")
     long seed;
 
     @Option(names = "--device", defaultValue = "auto", description = "auto | cpu | gpu[:i] (default: ${DEFAULT-VALUE}).")
     String device;
 
-    @Option(names = "--epochs", defaultValue = "1", description = "Teacher passes over the data (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--epochs", defaultValue = "1", converter = Bounded.PositiveInt.class, description = "Teacher passes over the data (default: ${DEFAULT-VALUE}).")
     int epochs;
 
-    @Option(names = "--batch-size", defaultValue = "128", description = "Samples per batch = per record (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch-size", defaultValue = "128", converter = Bounded.PositiveInt.class, description = "Samples per batch = per record (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--norm", defaultValue = "layer", description = "layer | batch | whiten | none (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--norm", defaultValue = "layer", converter = Normalization.Names.class,
+            completionCandidates = Normalization.Names.class, description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     String norm;
 
-    @Option(names = "--feature-dtype", defaultValue = "f16", description = "f32 | f16 | bf16 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--feature-dtype", defaultValue = "f16", converter = FeatureDTypes.class,
+            completionCandidates = FeatureDTypes.class, description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     String featureDtype;
 
-    @Option(names = "--inputs", defaultValue = "inline", description = "inline | reference (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--inputs", defaultValue = "inline", converter = InputMode.Names.class,
+            completionCandidates = InputMode.Names.class, description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     String inputs;
 
-    @Option(names = "--augment", defaultValue = "crop+flip",
+    @Option(names = "--augment", defaultValue = "flip", converter = AugmentPolicy.Names.class,
             description = "none | flip | crop | crop+flip, optionally +erase (default: ${DEFAULT-VALUE}).")
     String augment;
 
@@ -115,48 +125,52 @@ public final class TeacherCommand implements Callable<Integer> {
                     "transaction and takes its work partitions back at once. Two live teachers must not share one."})
     String instanceId;
 
-    @Option(names = "--feature-partitions", defaultValue = "1", description = "Partitions of <run>.features when created.")
+    @Option(names = "--feature-partitions", defaultValue = "1", converter = Bounded.PositiveInt.class,
+            description = "Partitions of <run>.features when created (default: ${DEFAULT-VALUE}).")
     int featurePartitions;
 
-    @Option(names = "--work-partitions", defaultValue = "4",
+    @Option(names = "--work-partitions", defaultValue = "4", converter = Bounded.PositiveInt.class,
             description = "Partitions of <run>.work when created: the most teachers that can share a run (default: ${DEFAULT-VALUE}).")
     int workPartitions;
 
-    @Option(names = "--batches-per-item", defaultValue = "4", description = "Batches per work item (one transaction; default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batches-per-item", defaultValue = "4", converter = Bounded.PositiveInt.class, description = "Batches per work item (one transaction; default: ${DEFAULT-VALUE}).")
     int batchesPerItem;
 
     @Option(names = "--replication-factor", defaultValue = "-1", description = "Replication factor of created topics (-1: broker default).")
     short replicationFactor;
 
-    @Option(names = "--max-lead-batches", defaultValue = "2000",
+    @Option(names = "--max-lead-batches", defaultValue = "2000", converter = Bounded.NonNegativeLong.class,
             description = "Pause while the slowest student group lags by more than this many records (default: ${DEFAULT-VALUE}).")
     long maxLeadBatches;
 
     @Option(names = "--student-groups", split = ",", description = "Student groups to wait for (others are discovered).")
     List<String> studentGroups = List.of();
 
-    @Option(names = "--transaction-timeout", defaultValue = "PT60S",
-            description = "How long a dead teacher's open transaction blocks students (ISO-8601; default: ${DEFAULT-VALUE}).")
+    @Option(names = "--transaction-timeout", defaultValue = "60s", paramLabel = "DURATION", converter = DurationConverter.class,
+            description = "How long a dead teacher's open transaction blocks students (" + DurationConverter.SYNTAX
+                    + "; default: ${DEFAULT-VALUE}).")
     Duration transactionTimeout;
 
-    @Option(names = "--retention", paramLabel = "DURATION",
-            description = {"How long <run>.features and <run>.work keep records when this teacher creates them (ISO-8601,",
-                    "e.g. P90D). Default: until the run is deleted (kdstream runs delete). The manifest is compacted, the",
+    @Option(names = "--retention", paramLabel = "DURATION", converter = DurationConverter.class,
+            description = {"How long <run>.features and <run>.work keep records when this teacher creates them (e.g. 90d",
+                    "or P90D). Default: until the run is deleted (kdstream runs delete). The manifest is compacted, the",
                     "DLQ keeps 7 days. A shorter retention on an existing topic is reported once with the command to fix it."})
     Duration retention;
 
-    @Option(names = "--broker-bytes-budget", defaultValue = "0", paramLabel = "BYTES",
+    @Option(names = "--broker-bytes-budget", defaultValue = "0", paramLabel = "BYTES", converter = Bounded.NonNegativeLong.class,
             description = "Disk the run may use on the brokers, all replicas; exported for the alert (0 = none).")
     long brokerBytesBudget;
 
-    @Option(names = "--progress-interval", defaultValue = "5",
-            description = "Seconds between JSON progress lines on stdout; 0 disables (default: ${DEFAULT-VALUE}).")
-    int progressInterval;
+    @Option(names = "--progress-interval", defaultValue = "5s", paramLabel = "DURATION", converter = DurationConverter.class,
+            description = "Time between JSON progress lines on stdout; 0 disables (" + DurationConverter.SYNTAX
+                    + "; default: ${DEFAULT-VALUE}).")
+    Duration progressInterval;
 
     /** Runs the teacher-producer alone (container images), without the other subcommands. */
     public static void main(String[] args) {
-        System.exit(new CommandLine(new TeacherCommand()).setExecutionExceptionHandler(new KafkaAccessErrors())
-                .execute(args));
+        CommandLine cmd = CommandLines.configure(new CommandLine(new TeacherCommand()))
+                .setExecutionExceptionHandler(new KafkaAccessErrors());
+        System.exit(CommandLines.execute(cmd, args));
     }
 
     @Override
@@ -226,9 +240,9 @@ public final class TeacherCommand implements Callable<Integer> {
             return t;
         });
         int total = spec.epochs() * spec.batchesPerEpoch();
-        if (progressInterval > 0) {
+        if (progressInterval.toMillis() > 0) {
             progress.scheduleAtFixedRate(() -> printProgress(metrics, total, ProgressEvent.Kind.PROGRESS),
-                    progressInterval, progressInterval, TimeUnit.SECONDS);
+                    progressInterval.toMillis(), progressInterval.toMillis(), TimeUnit.MILLISECONDS);
         }
         long t0 = System.nanoTime();
         // SIGTERM: abort the open transaction, close the clients, exit 0
@@ -268,16 +282,43 @@ public final class TeacherCommand implements Callable<Integer> {
 
     private FeatureModel openTeacher(ImageDataset train) throws IOException {
         if (Files.isRegularFile(teacherPath) && teacherPath.toString().endsWith(".pt")) {
+            // the import needs a model directory; libtorch reads the whole file at load, so it goes right after
             Path dir = Files.createTempDirectory("kdstream-teacher-");
-            TorchScriptFeatureModel.importFile(teacherPath, teacherOutputs, train.channels(), train.height(),
-                    train.width(), dataset, InputNormalization.forDataset(train), dir);
-            return FeatureModels.load(dir);
+            try {
+                TorchScriptFeatureModel.importFile(teacherPath, teacherOutputs, train.channels(), train.height(),
+                        train.width(), dataset, InputNormalization.forDataset(train), dir);
+                return FeatureModels.load(dir);
+            } finally {
+                deleteTree(dir);
+            }
         }
         if (!Files.isRegularFile(teacherPath.resolve(ModelCard.FILE_NAME))) {
             throw new IllegalArgumentException("--teacher " + teacherPath + " is neither a model directory (with "
                     + ModelCard.FILE_NAME + ") nor a TorchScript .pt file; train one with 'kdstream train-teacher'");
         }
         return FeatureModels.load(teacherPath);
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (var paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    /** {@code --teacher-outputs}: what a TorchScript teacher's forward returns. */
+    static final class TeacherOutputs extends Choice {
+        TeacherOutputs() {
+            super(List.of("features", "features,logits", "logits,features"));
+        }
+    }
+
+    /** {@code --feature-dtype}: the floating types features travel in. */
+    static final class FeatureDTypes extends Choice {
+        FeatureDTypes() {
+            super(List.of("f32", "f16", "bf16"));
+        }
     }
 
     private static float[] floats(List<Float> l) {
