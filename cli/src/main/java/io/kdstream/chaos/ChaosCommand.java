@@ -27,11 +27,11 @@ import picocli.CommandLine.Option;
  * <p>Everything runs on loopback, every wait has a deadline, and the run stops by itself.
  */
 @Command(name = "chaos", mixinStandardHelpOptions = true,
-        description = {"Fault injection with real processes and signals, on loopback: kill -9 loops of the teacher and",
-                "the student, SIGTERM and kill -9 of the broker mid-run, the broker's disk filled (--disk-fills, root).",
-                "Verifies exactly-once delivery and training and",
-                "prints the rows of docs/reliability.md. Exit codes: 0 all verified, 1 a batch was lost or duplicated,",
-                "a process crashed on its own, or a fault could not be injected."})
+        description = {"Injects faults into real processes on loopback and verifies exactly-once delivery and training.",
+                "kill -9 loops of the teacher and the student, SIGTERM and kill -9 of the broker mid-run, the broker's "
+                        + "disk filled (--disk-fills, root). Prints the rows of docs/reliability.md.",
+                "Exit codes: 0 all verified, 1 a batch was lost or duplicated, a process crashed on its own, or a "
+                        + "fault could not be injected."})
 public final class ChaosCommand implements Callable<Integer> {
 
     @Option(names = "--work-dir", converter = PathOption.Directory.class, defaultValue = "kdstream-work/chaos",
@@ -54,9 +54,9 @@ public final class ChaosCommand implements Callable<Integer> {
     int clusterRounds;
 
     @Option(names = "--disk-fills", converter = Bounded.NonNegativeInt.class, defaultValue = "0",
-            description = {"Single broker with its log directory on a small tmpfs mounted here (needs root): the disk is",
-                    "filled mid-run until the broker halts, then remounted larger and the broker restarted, this many",
-                    "times, a teacher running throughout (default: ${DEFAULT-VALUE})."})
+            description = "Single broker with its log directory on a small tmpfs mounted here (needs root): the disk "
+                    + "is filled mid-run until the broker halts, then remounted larger and the broker restarted, "
+                    + "this many times, a teacher running throughout (default: ${DEFAULT-VALUE}).")
     int diskFills;
 
     @Option(names = "--epochs", converter = Bounded.PositiveInt.class, defaultValue = "10",

@@ -18,11 +18,11 @@ import picocli.CommandLine.Option;
 @Command(name = "broker",
         mixinStandardHelpOptions = true,
         description = {
-                "Runs a single-node KRaft Kafka broker (the real Kafka server, not a mock), or one node of a",
-                "multi-node cluster on loopback (--node-id, --controller-port, --quorum-voters, --cluster-id).",
-                "Runs in the foreground",
-                "until SIGTERM or Ctrl-C. Prints 'bootstrap.servers=HOST:PORT' once it accepts clients.",
-                "The data directory is formatted on first start and reused on restart."})
+                "Runs a Kafka broker: a single KRaft node, or one node of a cluster on loopback.",
+                "The real Kafka server, not a mock. A multi-node cluster takes --node-id, --controller-port, "
+                        + "--quorum-voters and --cluster-id. Runs in the foreground until SIGTERM or Ctrl-C and prints "
+                        + "'bootstrap.servers=HOST:PORT' once it accepts clients. The data directory is formatted on first "
+                        + "start and reused on restart."})
 public final class BrokerCommand implements Callable<Integer> {
 
     @Option(names = "--port", converter = Bounded.Port.class, defaultValue = "9092",

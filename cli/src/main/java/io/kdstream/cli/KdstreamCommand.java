@@ -37,7 +37,15 @@ public final class KdstreamCommand implements Runnable {
 
     /** The configured command line, shared by {@link #main} and tests. */
     public static CommandLine commandLine() {
-        return CommandLines.configure(new CommandLine(new KdstreamCommand()))
+        CommandLine cmd = CommandLines.configure(new CommandLine(new KdstreamCommand()))
                 .setExecutionExceptionHandler(new UserErrorHandler());
+        shareVersion(cmd, new VersionProvider());
+        return cmd;
+    }
+
+    /** {@code kdstream CMD -V} prints the build's version too, not nothing. */
+    private static void shareVersion(CommandLine cmd, CommandLine.IVersionProvider version) {
+        cmd.getCommandSpec().versionProvider(version);
+        cmd.getSubcommands().values().forEach(sub -> shareVersion(sub, version));
     }
 }

@@ -22,9 +22,10 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         description = {
                 "Trains a teacher model from scratch and writes it with its model card.",
-                "Trains on a dataset's train split, evaluates on the test split after every epoch and writes model.params + model.json (with the teacher id) to --out.",
-                "If --out already holds a finished model of the same architecture and dataset, it is",
-                "reused (the demo trains its teacher once); --force retrains."})
+                "Trains on a dataset's train split, evaluates on the test split after every epoch and writes "
+                        + "model.params + model.json (with the teacher id) to --out. If --out already holds a finished "
+                        + "model of the same architecture and dataset, it is reused (the demo trains its teacher once); "
+                        + "--force retrains."})
 public final class TrainTeacherCommand implements Callable<Integer> {
 
     @Option(names = "--dataset", defaultValue = "fashion-mnist",

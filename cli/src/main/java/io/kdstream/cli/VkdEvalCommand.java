@@ -36,9 +36,9 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         description = {
                 "Evaluates the VkD projection, teacher normalization and feature loss on given tensors.",
-                "Reads X [d_t, d_s] (PyTorch's parametrizations.weight.original of nn.Linear(d_s, d_t)),",
-                "optional base [n, n] (n = max(d_s, d_t); identity when absent), student [B, d_s] and",
-                "teacher [B, d_t]. Writes P, teacher_norm, projected, loss, grad_X and grad_student."})
+                "Reads X [d_t, d_s] (PyTorch's parametrizations.weight.original of nn.Linear(d_s, d_t)), "
+                        + "optional base [n, n] (n = max(d_s, d_t); identity when absent), student [B, d_s] and "
+                        + "teacher [B, d_t]. Writes P, teacher_norm, projected, loss, grad_X and grad_student."})
 public final class VkdEvalCommand implements Callable<Integer> {
 
     @Spec

@@ -32,9 +32,9 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Runs the end-to-end distillation experiment on an embedded broker.",
-                "Broker, teacher-producer and students run as separate processes, a data-limited Fashion-MNIST run comparing the student alone,",
-                "logit KD, a linear (FitNet-style) projector and VkD; writes a Markdown report with curves.",
-                "Ctrl-C stops every process."})
+                "Broker, teacher-producer and students run as separate processes, a data-limited Fashion-MNIST run "
+                        + "comparing the student alone, logit KD, a linear (FitNet-style) projector and VkD; writes a "
+                        + "Markdown report with curves. Ctrl-C stops every process."})
 public final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--work-dir", converter = PathOption.Directory.class, defaultValue = "kdstream-work",

@@ -46,8 +46,8 @@ public final class RunsCommand implements Runnable {
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true,
-            description = {"One line per run: teacher id, epochs published, topics, bytes on the brokers (all replicas),",
-                    "teachers holding it, and its student groups with lag (records) and last commit time."})
+            description = {"One line per run: teacher id, epochs, topics, bytes, teachers and student groups.",
+                    "Bytes are on the brokers, all replicas; each student group with its lag (records) and last commit time."})
     static final class ListRuns extends OnCatalog {
         @Override
         int call(RunCatalog catalog, PrintWriter out) {
@@ -108,8 +108,9 @@ public final class RunsCommand implements Runnable {
     }
 
     @Command(name = "delete", mixinStandardHelpOptions = true,
-            description = {"Deletes every topic of the run and its groups' offsets. Refuses while a teacher holds the run",
-                    "or a student group committed within --grace (or has members), unless --force."})
+            description = {"Deletes every topic of the run and its groups' offsets.",
+                    "Refuses while a teacher holds the run or a student group committed within --grace (or has members), "
+                            + "unless --force."})
     static final class DeleteRun extends OnCatalog {
         @Parameters(paramLabel = "RUN", description = "Run id.")
         String run;

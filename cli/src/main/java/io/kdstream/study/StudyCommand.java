@@ -34,8 +34,9 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "study", mixinStandardHelpOptions = true,
         description = {"Runs the distillation study: students x rows x seeds from one teacher pass per stream, replayed.",
-                "Tunes every row on a validation split carved from train (same number of candidates per row), trains the",
-                "chosen setting with --seeds seeds, writes report.md/json and plots. Run the same command again to resume."})
+                "Tunes every row on a validation split carved from train (same number of candidates per row), trains "
+                        + "the chosen setting with --seeds seeds, writes report.md/json and plots. Run the same command "
+                        + "again to resume."})
 public final class StudyCommand implements Callable<Integer> {
 
     @Option(names = "--work-dir", converter = PathOption.Directory.class, defaultValue = "kdstream-work", description = "Work directory (default: ${DEFAULT-VALUE}).")

@@ -36,9 +36,11 @@ import picocli.CommandLine.Option;
 /** {@code kdstream student}: the student-trainer service. */
 @Command(name = "student", mixinStandardHelpOptions = true,
         description = {"Trains one student from a run's feature stream (VkD objective).",
-                "Runs in its own consumer group. Resumes from the newest valid checkpoint. Exit codes: 0 done (or stopped by SIGTERM after a",
-                "checkpoint), 1 error, 3 stopped idle before every batch arrived, 4 Kafka refused the login or an ACL,",
-                "6 batches it still needed were deleted from <run>.features (retention or deleteRecords; one line names the range)."})
+                "Runs in its own consumer group. Resumes from the newest valid checkpoint.",
+                "Exit codes: 0 done (or stopped by SIGTERM after a checkpoint), 1 error, 2 bad usage (one line names "
+                        + "the option), 3 stopped idle before every batch arrived, 4 Kafka refused the login or an ACL, "
+                        + "6 batches it still needed were deleted from <run>.features (retention or deleteRecords; one "
+                        + "line names the range)."})
 public final class StudentCommand implements Callable<Integer> {
 
     private static final Logger LOG = LoggerFactory.getLogger(StudentCommand.class);

@@ -51,10 +51,12 @@ import picocli.CommandLine.Option;
 /** {@code kdstream teacher}: the teacher-producer service. */
 @Command(name = "teacher", mixinStandardHelpOptions = true,
         description = {"Runs a teacher-producer: normalized teacher features onto Kafka, exactly once.",
-                "Publishes every training batch as one member of the run's teacher group. Exits 0 when every batch of the run",
-                "is published (by this or another teacher) or on SIGTERM after aborting the open transaction.",
-                "Exit codes: 0 done or stopped, 1 error, 4 Kafka refused the login or an ACL, 5 another live teacher took",
-                "over this --instance-id (the newer one carries on)."})
+                "Publishes every training batch as one member of the run's teacher group. Exits 0 when every batch "
+                        + "of the run is published (by this or another teacher) or on SIGTERM after aborting the open "
+                        + "transaction.",
+                "Exit codes: 0 done or stopped, 1 error, 2 bad usage (one line names the option), 4 Kafka refused "
+                        + "the login or an ACL, 5 another live teacher took over this --instance-id (the newer one "
+                        + "carries on)."})
 public final class TeacherCommand implements Callable<Integer> {
 
     private static final Logger LOG = LoggerFactory.getLogger(TeacherCommand.class);
@@ -120,9 +122,10 @@ public final class TeacherCommand implements Callable<Integer> {
     boolean logits;
 
     @Option(names = "--instance-id",
-            description = {"Stable id of this teacher instance (default: host name): its transactional id and its static",
-                    "membership of the teachers' group, so a restart with the same id aborts the dead one's open",
-                    "transaction and takes its work partitions back at once. Two live teachers must not share one."})
+            description = "Stable id of this teacher instance (default: host name): its transactional id and its "
+                    + "static membership of the teachers' group, so a restart with the same id aborts the dead "
+                    + "one's open transaction and takes its work partitions back at once. Two live teachers must "
+                    + "not share one.")
     String instanceId;
 
     @Option(names = "--feature-partitions", defaultValue = "1", converter = Bounded.PositiveInt.class,
@@ -152,9 +155,10 @@ public final class TeacherCommand implements Callable<Integer> {
     Duration transactionTimeout;
 
     @Option(names = "--retention", paramLabel = "DURATION", converter = DurationConverter.class,
-            description = {"How long <run>.features and <run>.work keep records when this teacher creates them (e.g. 90d",
-                    "or P90D). Default: until the run is deleted (kdstream runs delete). The manifest is compacted, the",
-                    "DLQ keeps 7 days. A shorter retention on an existing topic is reported once with the command to fix it."})
+            description = "How long <run>.features and <run>.work keep records when this teacher creates them (e.g. "
+                    + "90d or P90D). Default: until the run is deleted (kdstream runs delete). The manifest is "
+                    + "compacted, the DLQ keeps 7 days. A shorter retention on an existing topic is reported once "
+                    + "with the command to fix it.")
     Duration retention;
 
     @Option(names = "--broker-bytes-budget", defaultValue = "0", paramLabel = "BYTES", converter = Bounded.NonNegativeLong.class,
