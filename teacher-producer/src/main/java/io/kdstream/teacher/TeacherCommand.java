@@ -286,29 +286,14 @@ public final class TeacherCommand implements Callable<Integer> {
 
     private FeatureModel openTeacher(ImageDataset train) throws IOException {
         if (Files.isRegularFile(teacherPath) && teacherPath.toString().endsWith(".pt")) {
-            // the import needs a model directory; libtorch reads the whole file at load, so it goes right after
-            Path dir = Files.createTempDirectory("kdstream-teacher-");
-            try {
-                TorchScriptFeatureModel.importFile(teacherPath, teacherOutputs, train.channels(), train.height(),
-                        train.width(), dataset, InputNormalization.forDataset(train), dir);
-                return FeatureModels.load(dir);
-            } finally {
-                deleteTree(dir);
-            }
+            return TorchScriptFeatureModel.importAndLoad(teacherPath, teacherOutputs, train.channels(), train.height(),
+                    train.width(), dataset, InputNormalization.forDataset(train), null);
         }
         if (!Files.isRegularFile(teacherPath.resolve(ModelCard.FILE_NAME))) {
             throw new IllegalArgumentException("--teacher " + teacherPath + " is neither a model directory (with "
                     + ModelCard.FILE_NAME + ") nor a TorchScript .pt file; train one with 'kdstream train-teacher'");
         }
         return FeatureModels.load(teacherPath);
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        try (var paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 
     /** {@code --teacher-outputs}: what a TorchScript teacher's forward returns. */
