@@ -8,6 +8,7 @@ import io.kdstream.config.Bounded;
 import io.kdstream.config.PathOption;
 import io.kdstream.data.AugmentPolicy;
 import io.kdstream.model.Architecture;
+import io.kdstream.model.Devices;
 import io.kdstream.model.ModelCard;
 import io.kdstream.model.TeacherTrainer;
 import picocli.CommandLine.Command;
@@ -35,6 +36,9 @@ public final class TrainTeacherCommand implements Callable<Integer> {
     @Option(names = "--arch", converter = Architecture.Names.class, completionCandidates = Architecture.Names.class, defaultValue = "resnet",
             description = "Zoo architecture: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     String arch;
+
+    @Option(names = "--device", defaultValue = "auto", description = Devices.HELP)
+    String device;
 
     @Option(names = "--epochs", converter = Bounded.PositiveInt.class, defaultValue = "10", description = "Epochs (default: ${DEFAULT-VALUE}).")
     int epochs;
@@ -99,6 +103,7 @@ public final class TrainTeacherCommand implements Callable<Integer> {
         ModelCard card = TeacherTrainer.builder()
                 .setDataset(dataset)
                 .setOutputDir(out)
+                .optDevice(Devices.resolve(device))
                 .optArchitecture(architecture)
                 .optEpochs(epochs)
                 .optBatchSize(batchSize)

@@ -18,6 +18,7 @@ import io.kdstream.experiment.Experiment;
 import io.kdstream.experiment.SetupFacts;
 import io.kdstream.experiment.StudentState;
 import io.kdstream.model.Architecture;
+import io.kdstream.model.Devices;
 import io.kdstream.model.ModelCard;
 import io.kdstream.process.ChildProcess;
 import io.kdstream.process.Orchestrator;
@@ -50,6 +51,10 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--teacher", converter = PathOption.Model.class, description = "Use this teacher model directory instead of training one.")
     Path teacher;
 
+    @Option(names = "--device", defaultValue = "auto", description = "Device of the teacher and the students: "
+            + Devices.HELP)
+    String device;
+
     @Option(names = "--seeds", converter = Bounded.PositiveInt.class, description = "Seeds per student variant (default: 3, quick: 1).")
     Integer seeds;
 
@@ -68,6 +73,9 @@ public final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (!"auto".equals(device)) {
+            Devices.resolve(device); // a device this host lacks fails now, not after the broker and teacher start
+        }
         int nSeeds = seeds != null ? seeds : quick ? 1 : 3;
         int limit = trainLimit != null ? trainLimit : quick ? 1000 : 5000;
         int nEpochs = epochs != null ? epochs : quick ? 2 : 10;
@@ -78,7 +86,7 @@ public final class DemoCommand implements Callable<Integer> {
         Files.createDirectories(runDir.resolve("logs"));
         long t0 = System.nanoTime();
         printPlan(nSeeds, limit, nEpochs);
-        try (Orchestrator o = new Orchestrator("demo")) {
+        try (Orchestrator o = new Orchestrator("demo").optDevice(device)) {
             // a fresh cluster per demo: old runs' topics would only use disk
             String bs = bootstrapServers != null ? bootstrapServers
                     : o.startBroker(workDir.resolve("kafka"), true, runDir.resolve("logs/broker.log"));

@@ -30,11 +30,25 @@ public final class Orchestrator implements AutoCloseable {
     private final List<ChildProcess> children = new CopyOnWriteArrayList<>();
     private final Thread hook;
     private volatile boolean interrupted;
+    private String device = "auto";
 
     public Orchestrator(String tag) {
         this.tag = tag;
         this.hook = new Thread(this::stopAll, "kdstream-" + tag + "-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
+    }
+
+    /** The {@code --device} every child that runs a model gets: train-teacher, teacher and students. */
+    public Orchestrator optDevice(String device) {
+        this.device = device;
+        return this;
+    }
+
+    /** {@code args} plus this orchestrator's {@code --device}. */
+    private List<String> onDevice(List<String> args) {
+        List<String> all = new ArrayList<>(args);
+        all.addAll(List.of("--device", device));
+        return all;
     }
 
     /** Starts the broker on {@code dataDir} ({@code clean}: an empty cluster) and returns its bootstrap address. */
@@ -74,7 +88,7 @@ public final class Orchestrator implements AutoCloseable {
                 : List.of("train-teacher", "--arch", "resnet", "--epochs", "10", "--threads", "1",
                         "--out", dir.toString());
         say("training the teacher (once; cached in %s)", dir);
-        Process p = KdstreamJvm.kdstream(args).optHeap("2g").optJvmOption("-XX:+UseSerialGC").optInheritIO().build()
+        Process p = KdstreamJvm.kdstream(onDevice(args)).optHeap("2g").optJvmOption("-XX:+UseSerialGC").optInheritIO().build()
                 .start();
         int code = p.waitFor();
         if (code != 0) {
@@ -91,11 +105,11 @@ public final class Orchestrator implements AutoCloseable {
     public ChildProcess startTeacher(String run, String bootstrap, Path teacherDir, int limit, int epochs, int batch,
                                      String norm, String augment, Path log, Consumer<TeacherProgress> progress)
             throws IOException {
-        ChildProcess producer = ChildProcess.start("teacher-" + run, service("1g", List.of("teacher",
+        ChildProcess producer = ChildProcess.start("teacher-" + run, service("1g", onDevice(List.of("teacher",
                 "--run", run, "--bootstrap-servers", bootstrap, "--teacher", teacherDir.toString(),
                 "--train-limit", Integer.toString(limit), "--seed", "7", "--epochs", Integer.toString(epochs),
                 "--batch-size", Integer.toString(batch), "--norm", norm, "--feature-dtype", "f16",
-                "--inputs", "inline", "--augment", augment, "--logits", "--progress-interval", "2"))
+                "--inputs", "inline", "--augment", augment, "--logits", "--progress-interval", "2")))
                 .optErrorLog(log).build(), e -> {
                     if (e instanceof TeacherProgress t) {
                         progress.accept(t);
@@ -119,7 +133,7 @@ public final class Orchestrator implements AutoCloseable {
             while (running.size() < Math.max(1, parallel) && !queue.isEmpty()) {
                 StudentState s = queue.poll();
                 List<String> cmd = new ArrayList<>(List.of("student"));
-                cmd.addAll(args.apply(s));
+                cmd.addAll(onDevice(args.apply(s)));
                 s.started();
                 ChildProcess p = ChildProcess.start(s.group(),
                         service("1g", cmd).optErrorLog(logDir.resolve(s.group() + ".log")).build(), s::accept);

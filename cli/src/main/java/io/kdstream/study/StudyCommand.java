@@ -18,6 +18,7 @@ import io.kdstream.experiment.Experiment;
 import io.kdstream.experiment.SetupFacts;
 import io.kdstream.experiment.StudentState;
 import io.kdstream.model.Architecture;
+import io.kdstream.model.Devices;
 import io.kdstream.model.ModelCard;
 import io.kdstream.process.ChildProcess;
 import io.kdstream.process.Orchestrator;
@@ -51,6 +52,10 @@ public final class StudyCommand implements Callable<Integer> {
 
     @Option(names = "--teacher", converter = PathOption.Model.class, description = "Teacher model directory (default: <work-dir>/teacher, trained if missing).")
     Path teacher;
+
+    @Option(names = "--device", defaultValue = "auto", description = "Device of the teacher and the students: "
+            + Devices.HELP)
+    String device;
 
     @Option(names = "--bootstrap-servers", description = "Use this Kafka cluster instead of the study's own broker.")
     String bootstrapServers;
@@ -111,6 +116,9 @@ public final class StudyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (!"auto".equals(device)) {
+            Devices.resolve(device); // a device this host lacks fails now, not after the broker and teacher start
+        }
         if (epochs % streamEpochs != 0) {
             throw new IllegalArgumentException("--epochs " + epochs + " must be a multiple of --stream-epochs " + streamEpochs);
         }
@@ -131,7 +139,7 @@ public final class StudyCommand implements Callable<Integer> {
         Path out = reportDir != null ? reportDir : studyDir;
         StudyStore store = new StudyStore(studyDir);
         long t0 = System.nanoTime();
-        try (Orchestrator o = new Orchestrator("study")) {
+        try (Orchestrator o = new Orchestrator("study").optDevice(device)) {
             // the study's own broker keeps its data: the retained topics are what a restart replays
             String bs = bootstrapServers != null || reportOnly ? bootstrapServers
                     : o.startBroker(studyDir.resolve("kafka"), false, logs.resolve("broker.log"));

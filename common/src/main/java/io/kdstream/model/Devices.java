@@ -1,46 +1,44 @@
 package io.kdstream.model;
 
+import java.util.Locale;
+
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 
 /**
- * {@code --device auto|cpu|gpu[:i]}. DJL places arrays and models on the engine's default device
- * (the first GPU when it sees one), so this validates the request against what DJL sees and says
- * how to get it, rather than silently running somewhere else.
+ * {@code --device auto|cpu|gpu[:i]}: which device a service's model, arrays and trainer live on.
+ * The resolved device is passed explicitly to every NDManager, model and TorchScript load, so
+ * {@code cpu} runs on the CPU even where DJL sees GPUs, and {@code gpu:i} is that GPU.
  */
 public final class Devices {
+
+    /** The option's help text, shared by every command that takes it. */
+    public static final String HELP = "auto | cpu | gpu[:i]: auto is the first GPU DJL sees, else the CPU "
+            + "(default: ${DEFAULT-VALUE}).";
 
     private Devices() {
     }
 
     /** The device the service will run on; throws with a remedy when the request cannot be met. */
     public static Device resolve(String spec) {
-        Engine engine = Engine.getEngine("PyTorch");
-        int gpus = engine.getGpuCount();
-        String s = spec == null ? "auto" : spec.trim().toLowerCase(java.util.Locale.ROOT);
-        Device chosen = engine.defaultDevice();
-        if (s.equals("auto")) {
-            return chosen;
-        }
+        String s = spec == null ? "auto" : spec.trim().toLowerCase(Locale.ROOT);
         if (s.equals("cpu")) {
-            if (gpus > 0) {
-                throw new IllegalArgumentException("--device cpu, but DJL sees " + gpus + " GPU(s) and uses "
-                        + chosen + ": hide them with CUDA_VISIBLE_DEVICES= to run on the CPU");
-            }
             return Device.cpu();
         }
-        if (s.equals("gpu") || s.startsWith("gpu:")) {
+        Engine engine = Engine.getEngine("PyTorch");
+        if (s.equals("auto")) {
+            return engine.defaultDevice();
+        }
+        if (s.equals("gpu") || s.matches("gpu:\\d{1,3}")) {
             int id = s.equals("gpu") ? 0 : Integer.parseInt(s.substring(4));
+            int gpus = engine.getGpuCount();
             if (id >= gpus) {
                 throw new IllegalArgumentException("--device " + spec + ", but DJL sees " + gpus + " GPU(s)"
-                        + (gpus == 0 ? " (CPU-only libtorch, or no CUDA driver: see README, 'GPU')" : ""));
+                        + (gpus == 0 ? ": the libtorch in use is CPU-only, or no CUDA driver answers "
+                                + "(docs/gpu.md)" : ": use gpu:0 to gpu:" + (gpus - 1)));
             }
-            if (id != 0) {
-                throw new IllegalArgumentException("--device " + spec + ": select the GPU with CUDA_VISIBLE_DEVICES="
-                        + id + " and --device gpu:0");
-            }
-            return Device.gpu(0);
+            return Device.gpu(id);
         }
-        throw new IllegalArgumentException("--device must be auto, cpu or gpu[:i], got '" + spec + "'");
+        throw new IllegalArgumentException("--device must be auto, cpu, gpu or gpu:i, got '" + spec + "'");
     }
 }

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 
 import ai.djl.MalformedModelException;
+import ai.djl.Device;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -47,8 +48,14 @@ public final class DjlFeatureModel implements FeatureModel {
      */
     public static DjlFeatureModel create(Architecture arch, int channels, int height, int width, int numClasses,
                                          String dataset, InputNormalization norm) {
+        return create(arch, channels, height, width, numClasses, dataset, norm, null);
+    }
+
+    /** As {@link #create(Architecture, int, int, int, int, String, InputNormalization)}, on {@code device}. */
+    public static DjlFeatureModel create(Architecture arch, int channels, int height, int width, int numClasses,
+                                         String dataset, InputNormalization norm, Device device) {
         FeatureNet net = arch.build(channels, numClasses);
-        Model model = Model.newInstance(arch.id(), "PyTorch");
+        Model model = Model.newInstance(arch.id(), device, "PyTorch");
         try {
             model.setBlock(net);
             net.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, channels, height, width));
@@ -64,6 +71,11 @@ public final class DjlFeatureModel implements FeatureModel {
 
     /** Loads a model saved by {@link #save}; refuses weights whose SHA-256 differs from the card's id. */
     public static DjlFeatureModel load(Path dir) throws IOException {
+        return load(dir, null);
+    }
+
+    /** As {@link #load(Path)}, with the weights on {@code device} (null: the engine's default). */
+    public static DjlFeatureModel load(Path dir, Device device) throws IOException {
         ModelCard card = ModelCard.read(dir);
         if (!FORMAT.equals(card.format())) {
             throw new IOException(dir + " holds a '" + card.format() + "' model, not a " + FORMAT + " zoo model");
@@ -81,7 +93,7 @@ public final class DjlFeatureModel implements FeatureModel {
         }
         List<Integer> s = card.inputShape();
         FeatureNet net = arch.build(s.get(0), card.numClasses());
-        Model model = Model.newInstance(arch.id(), "PyTorch");
+        Model model = Model.newInstance(arch.id(), device, "PyTorch");
         try {
             model.setBlock(net);
             net.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, s.get(0), s.get(1), s.get(2)));

@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Objects;
 
 import ai.djl.Device;
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -66,6 +67,7 @@ public final class TeacherTrainer {
     private final int testLimit;
     private final Path outDir;
     private final Progress progress;
+    private final Device device;
 
     private TeacherTrainer(Builder b) {
         this.dataset = Objects.requireNonNull(b.dataset, "dataset");
@@ -81,6 +83,7 @@ public final class TeacherTrainer {
         this.trainLimit = b.trainLimit;
         this.testLimit = b.testLimit;
         this.progress = b.progress;
+        this.device = b.device != null ? b.device : Engine.getEngine("PyTorch").defaultDevice();
     }
 
     public static Builder builder() {
@@ -110,11 +113,11 @@ public final class TeacherTrainer {
         DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
                 .optOptimizer(Optimizer.sgd().setLearningRateTracker(schedule).optMomentum(0.9f)
                         .optWeightDecays(weightDecay).build())
-                .optDevices(new Device[] {Device.cpu()});
+                .optDevices(new Device[] {device});
         Loss loss = config.getLossFunction();
 
         try (DjlFeatureModel model = DjlFeatureModel.create(arch, train.channels(), train.height(), train.width(),
-                train.numClasses(), dataset, norm);
+                train.numClasses(), dataset, norm, device);
              Trainer trainer = model.model().newTrainer(config)) {
             trainer.initialize(new Shape(1, train.channels(), train.height(), train.width()));
             progress.onStart(epochs, steps, train.size());
@@ -202,6 +205,7 @@ public final class TeacherTrainer {
         private int testLimit;
         private Path outDir;
         private Progress progress = new Progress() { };
+        private Device device;
 
         public Builder setDataset(String dataset) {
             this.dataset = dataset;
@@ -210,6 +214,12 @@ public final class TeacherTrainer {
 
         public Builder setOutputDir(Path dir) {
             this.outDir = dir;
+            return this;
+        }
+
+        /** The device the model, its arrays and the trainer live on (default: the engine's default). */
+        public Builder optDevice(Device device) {
+            this.device = device;
             return this;
         }
 

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import ai.djl.Device;
 import ai.djl.MalformedModelException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -67,6 +68,11 @@ public final class TorchScriptFeatureModel implements FeatureModel {
 
     /** Loads the teacher described by {@code dir/model.json} (format torchscript). */
     public static TorchScriptFeatureModel load(Path dir) throws IOException {
+        return load(dir, null);
+    }
+
+    /** As {@link #load(Path)}, with the module mapped to {@code device} (null: the engine's default). */
+    public static TorchScriptFeatureModel load(Path dir, Device device) throws IOException {
         ModelCard card = ModelCard.read(dir);
         if (!FORMAT.equals(card.format())) {
             throw new IOException(dir + " holds a '" + card.format() + "' model, not a TorchScript teacher");
@@ -77,7 +83,7 @@ public final class TorchScriptFeatureModel implements FeatureModel {
             throw new IOException("TorchScript file " + pt + " has SHA-256 " + sha + " but the model card says "
                     + card.parametersSha256());
         }
-        return new TorchScriptFeatureModel(open(pt), card.withParametersSha256(sha));
+        return new TorchScriptFeatureModel(open(pt, device), card.withParametersSha256(sha));
     }
 
     /**
@@ -101,8 +107,9 @@ public final class TorchScriptFeatureModel implements FeatureModel {
                 1, 0, outputs, dataset, null, boxed(norm.mean()), boxed(norm.std()), sha256(target), Map.of());
         int featureDim;
         int classes;
-        try (TorchScriptFeatureModel probe = new TorchScriptFeatureModel(open(target), probeCard);
-             NDManager m = NDManager.newBaseManager()) {
+        // the probe only learns the output shapes: the CPU serves, whatever device the service uses
+        try (TorchScriptFeatureModel probe = new TorchScriptFeatureModel(open(target, Device.cpu()), probeCard);
+             NDManager m = NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
             NDList out = probe.forward(m.zeros(new Shape(1, channels, height, width)));
             featureDim = (int) out.get(0).getShape().get(1);
             classes = out.size() > 1 ? (int) out.get(1).getShape().get(1) : 0;
@@ -121,12 +128,12 @@ public final class TorchScriptFeatureModel implements FeatureModel {
      */
     public static TorchScriptFeatureModel importAndLoad(Path ptFile, String outputs, int channels, int height,
                                                         int width, String dataset, InputNormalization norm,
-                                                        Path scratchParent) throws IOException {
+                                                        Path scratchParent, Device device) throws IOException {
         Path dir = scratchParent == null ? Files.createTempDirectory("kdstream-teacher-")
                 : Files.createTempDirectory(scratchParent, "kdstream-teacher-");
         try {
             importFile(ptFile, outputs, channels, height, width, dataset, norm, dir);
-            return load(dir);
+            return load(dir, device);
         } finally {
             try (var paths = Files.walk(dir)) {
                 for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
@@ -136,11 +143,12 @@ public final class TorchScriptFeatureModel implements FeatureModel {
         }
     }
 
-    private static ZooModel<NDList, NDList> open(Path pt) throws IOException {
+    private static ZooModel<NDList, NDList> open(Path pt, Device device) throws IOException {
         Criteria<NDList, NDList> criteria = Criteria.builder()
                 .setTypes(NDList.class, NDList.class)
                 .optModelPath(pt)
                 .optEngine("PyTorch")
+                .optDevice(device)
                 .optTranslator(new NoopTranslator())
                 .optOption("mapLocation", "true")
                 .build();

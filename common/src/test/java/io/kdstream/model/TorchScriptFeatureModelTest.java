@@ -63,7 +63,7 @@ class TorchScriptFeatureModelTest {
         Path pt = copy("tiny_features_logits.pt");
         Path scratch = Files.createDirectories(tmp.resolve("scratch"));
         try (FeatureModel teacher = TorchScriptFeatureModel.importAndLoad(pt, "features,logits", 1, 28, 28,
-                "fashion-mnist", NORM, scratch); NDManager m = NDManager.newBaseManager()) {
+                "fashion-mnist", NORM, scratch, ai.djl.Device.cpu()); NDManager m = NDManager.newBaseManager()) {
             assertThat(scratch).isEmptyDirectory();
             assertClose(teacher.features(fixedInput(m)), expected.get("features"));
         }

@@ -8,6 +8,8 @@ import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import ai.djl.Device;
+
 import io.kdstream.config.Bounded;
 import io.kdstream.config.Choice;
 import io.kdstream.config.CommandLines;
@@ -159,7 +161,7 @@ public final class StudentCommand implements Callable<Integer> {
     @Option(names = "--teacher-id", description = "Refuse to train unless the run's teacher has this id (SHA-256).")
     String expectedTeacherId;
 
-    @Option(names = "--device", defaultValue = "auto", description = "auto | cpu | gpu[:i] (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--device", defaultValue = "auto", description = Devices.HELP)
     String device;
 
     @Option(names = "--progress-interval", defaultValue = "5s", paramLabel = "DURATION", converter = DurationConverter.class,
@@ -183,7 +185,8 @@ public final class StudentCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         StudentConfig cfg = config(); // every option checked before the engine, the disk or Kafka is touched
         PathOption.createDirectory(spec, "--checkpoint-dir", checkpointDir);
-        LOG.info("student device: {}", Devices.resolve(device));
+        Device onDevice = Devices.resolve(device);
+        LOG.info("student device: {}", onDevice);
         var clients = service.clients();
         RunSpec spec = new ManifestStore(clients).await(run, manifestTimeout);
         checkManifest(spec);
@@ -202,6 +205,7 @@ public final class StudentCommand implements Callable<Integer> {
         StepTrace stepTrace = trace != null ? StepTrace.open(trace) : null;
         StudentTrainer.Builder builder = StudentTrainer.builder().setClients(clients).setRun(spec).setGroup(group)
                 .setCheckpointDir(checkpointDir).setInputNormalization(InputNormalization.forDataset(train))
+                .optDevice(onDevice)
                 .optConfig(cfg).optCheckpointEvery(checkpointEvery).optEvalEvery(evalEvery)
                 .optMaxNonFinite(maxNonFinite).optPrefetch(prefetch).optIdleTimeout(idleTimeout)
                 .optTrainData(train).optTestData(test)

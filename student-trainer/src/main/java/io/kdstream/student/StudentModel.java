@@ -4,6 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -57,7 +58,12 @@ final class StudentModel implements AutoCloseable {
     private final Shape inputShape;
 
     StudentModel(StudentConfig cfg, RunSpec run) {
-        this.manager = NDManager.newBaseManager("PyTorch");
+        this(cfg, run, null);
+    }
+
+    /** Every parameter, optimizer state and per-step array on {@code device} (null: the engine's default). */
+    StudentModel(StudentConfig cfg, RunSpec run, Device device) {
+        this.manager = NDManager.newBaseManager(device, "PyTorch");
         Engine.getEngine("PyTorch").setRandomSeed((int) cfg.seed());
         List<Integer> in = run.inputShape();
         this.inputShape = new Shape(in.get(0), in.get(1), in.get(2));

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.slf4j.Logger;
@@ -65,6 +66,7 @@ public final class StudentTrainer {
     private final MeterRegistry registry;
     private final List<StudentListener> listeners;
     private final BatchFeed.Opener feed;
+    private final Device device;
     private final AtomicBoolean stopping = new AtomicBoolean();
 
     private StudentTrainer(Builder b) {
@@ -85,6 +87,7 @@ public final class StudentTrainer {
         this.registry = b.registry;
         this.listeners = List.copyOf(b.listeners);
         this.feed = b.feed;
+        this.device = b.device;
     }
 
     public static Builder builder() {
@@ -106,7 +109,7 @@ public final class StudentTrainer {
     public Result run() throws IOException, InterruptedException {
         int passes = 1 + cfg.replayEpochs();
         RunTopics topics = new RunTopics(run.runId());
-        try (StudentModel model = new StudentModel(cfg, run);
+        try (StudentModel model = new StudentModel(cfg, run, device);
              KafkaProducer<String, byte[]> dlqProducer = feed == null
                      ? new KafkaProducer<>(clients.producer(group + "-dlq")) : null) {
             TrainingState state = resume(model, passes);
@@ -337,6 +340,13 @@ public final class StudentTrainer {
         private MeterRegistry registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
         private final List<StudentListener> listeners = new ArrayList<>();
         private BatchFeed.Opener feed;
+        private Device device;
+
+        /** The device the student, its optimizer state and every step's arrays live on (default: the engine's). */
+        public Builder optDevice(Device device) {
+            this.device = device;
+            return this;
+        }
 
         public Builder setClients(KafkaClients clients) {
             this.clients = clients;

@@ -5,18 +5,22 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.List;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.api.Test;
 
 import io.kdstream.codec.DType;
 import io.kdstream.codec.InputMode;
 import io.kdstream.codec.RunSpec;
 import io.kdstream.model.Architecture;
+import io.kdstream.model.DeviceCases;
+import io.kdstream.model.Devices;
 import io.kdstream.vkd.Normalization;
 
 class StudentModelTest {
@@ -49,6 +53,23 @@ class StudentModelTest {
             if (!projection.equals("linear")) {
                 assertThat(model.orthogonalityError()).isLessThan(1e-4);
             }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.kdstream.model.DeviceCases#specs")
+    void everyArrayOfATrainingStepLivesOnTheResolvedDevice(String spec) {
+        Device device = Devices.resolve(spec);
+        StudentConfig cfg = config().optProjection(Projection.MATRIX_EXP).build();
+        try (StudentModel model = new StudentModel(cfg, RUN, device);
+             NDManager step = model.manager().newSubManager()) {
+            NDArray x = step.randomNormal(new Shape(16, 1, 28, 28));
+            NDArray y = step.randomInteger(0, 10, new Shape(16), DataType.INT64);
+            NDArray t = step.randomNormal(new Shape(16, 96));
+            assertThat(model.step(step, x, y, t, null, 1e-3).applied()).isTrue();
+            // parameters, optimizer state and the step's temporaries, while the step's manager is open
+            assertThat(model.manager().getManagedArrays()).hasSizeGreaterThan(10);
+            assertThat(DeviceCases.misplaced(model.manager(), device)).as("arrays off %s", device).isEmpty();
         }
     }
 

@@ -15,6 +15,8 @@ import org.apache.kafka.clients.admin.Admin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import ai.djl.Device;
+
 import io.kdstream.config.Bounded;
 import io.kdstream.config.Choice;
 import io.kdstream.config.CommandLines;
@@ -93,7 +95,7 @@ public final class TeacherCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Run seed: subset, shuffle and augmentation (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--device", defaultValue = "auto", description = "auto | cpu | gpu[:i] (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--device", defaultValue = "auto", description = Devices.HELP)
     String device;
 
     @Option(names = "--epochs", defaultValue = "1", converter = Bounded.PositiveInt.class, description = "Teacher passes over the data (default: ${DEFAULT-VALUE}).")
@@ -179,7 +181,8 @@ public final class TeacherCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        LOG.info("teacher device: {}", Devices.resolve(device));
+        Device onDevice = Devices.resolve(device);
+        LOG.info("teacher device: {}", onDevice);
         String instance = instanceId != null ? instanceId : hostName();
         DatasetRef data = new DatasetRef(dataset, trainFraction, trainLimit, seed);
         ImageDataset train = data.train();
@@ -188,7 +191,7 @@ public final class TeacherCommand implements Callable<Integer> {
         TeacherMetrics metrics = new TeacherMetrics();
         metrics.bindTo(registry);
 
-        try (FeatureModel teacher = openTeacher(train)) {
+        try (FeatureModel teacher = openTeacher(train, onDevice)) {
             ModelCard card = teacher.card();
             List<Integer> shape = List.of(train.channels(), train.height(), train.width());
             if (!card.inputShape().equals(shape)) {
@@ -219,7 +222,7 @@ public final class TeacherCommand implements Callable<Integer> {
             try (Admin admin = Admin.create(clients.admin());
                  RunDiskMetrics disk = RunDiskMetrics.start(admin, run, brokerBytesBudget, registry);
                  TeacherPipeline pipeline = new TeacherPipeline(teacher, batches, inputNorm,
-                         normalization.create(), spec, instance, metrics)) {
+                         normalization.create(), spec, instance, metrics, onDevice)) {
                 LeadMonitor monitor = new LeadMonitor(admin, new RunTopics(run).features(), studentGroups, true,
                         Set.of(TeacherWorker.groupId(run)), Duration.ofSeconds(30));
                 TeacherWorker worker = TeacherWorker.builder().setClients(clients).setRunSpec(spec).setSource(pipeline)
@@ -284,16 +287,16 @@ public final class TeacherCommand implements Callable<Integer> {
         return p;
     }
 
-    private FeatureModel openTeacher(ImageDataset train) throws IOException {
+    private FeatureModel openTeacher(ImageDataset train, Device onDevice) throws IOException {
         if (Files.isRegularFile(teacherPath) && teacherPath.toString().endsWith(".pt")) {
             return TorchScriptFeatureModel.importAndLoad(teacherPath, teacherOutputs, train.channels(), train.height(),
-                    train.width(), dataset, InputNormalization.forDataset(train), null);
+                    train.width(), dataset, InputNormalization.forDataset(train), null, onDevice);
         }
         if (!Files.isRegularFile(teacherPath.resolve(ModelCard.FILE_NAME))) {
             throw new IllegalArgumentException("--teacher " + teacherPath + " is neither a model directory (with "
                     + ModelCard.FILE_NAME + ") nor a TorchScript .pt file; train one with 'kdstream train-teacher'");
         }
-        return FeatureModels.load(teacherPath);
+        return FeatureModels.load(teacherPath, onDevice);
     }
 
     /** {@code --teacher-outputs}: what a TorchScript teacher's forward returns. */

@@ -8,6 +8,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -51,6 +52,16 @@ public final class TeacherPipeline implements FeatureSource {
 
     public TeacherPipeline(FeatureModel teacher, BatchSource batches, InputNormalization norm,
                            FeatureNormalizer normalizer, RunSpec spec, String producerId, TeacherMetrics metrics) {
+        this(teacher, batches, norm, normalizer, spec, producerId, metrics, null);
+    }
+
+    /**
+     * A pipeline whose batch arrays live on {@code device} (null: the engine's default), the
+     * device the teacher was loaded on; only the features and logits come back to the host.
+     */
+    public TeacherPipeline(FeatureModel teacher, BatchSource batches, InputNormalization norm,
+                           FeatureNormalizer normalizer, RunSpec spec, String producerId, TeacherMetrics metrics,
+                           Device device) {
         this.teacher = teacher;
         this.batches = batches;
         this.norm = norm;
@@ -58,7 +69,7 @@ public final class TeacherPipeline implements FeatureSource {
         this.spec = spec;
         this.producerId = producerId;
         this.logits = spec.logitClasses() > 0;
-        this.manager = NDManager.newBaseManager("PyTorch");
+        this.manager = NDManager.newBaseManager(device, "PyTorch");
         this.metrics = metrics;
     }
 

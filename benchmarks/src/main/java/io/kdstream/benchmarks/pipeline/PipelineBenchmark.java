@@ -22,8 +22,8 @@ import io.kdstream.kafka.RunTopics;
  * Kafka-fed steps. Every ratio is taken from interleaved repetitions in this JVM, so load from
  * other jobs hits both sides alike. Prints Markdown rows for docs/benchmarks.md. Each section is a
  * class of this package ({@link CodecSection}, {@link BrokerSection}, {@link FeedCostSection},
- * {@link LatencySection}, {@link TeacherCostSection}, {@link MemorySection}); they reach the student
- * through its public API, in-memory feeds through {@code StudentTrainer.Builder.optFeed}.
+ * {@link LatencySection}, {@link TeacherCostSection}, {@link PyTorchPeerSection}, {@link MemorySection});
+ * they reach the student through its public API, in-memory feeds through {@code StudentTrainer.Builder.optFeed}.
  *
  * <pre>benchmarks/pipeline.sh [--quick] [--only SECTION,...]</pre>
  */
@@ -36,9 +36,10 @@ public final class PipelineBenchmark {
                 new PipelinePlot());
     }
 
-    private static final List<String> SECTIONS = List.of("codec", "broker", "feed", "latency", "teacher", "memory");
+    private static final List<String> SECTIONS = List.of("codec", "broker", "feed", "latency", "teacher", "pytorch",
+            "memory");
 
-    /** {@code [--quick] [--only SECTION,...]} with sections codec, broker, feed, latency, teacher, memory. */
+    /** {@code [--quick] [--only SECTION,...]} with sections codec, broker, feed, latency, teacher, pytorch, memory. */
     public static void main(String[] args) throws Exception {
         List<String> a = Arrays.asList(args);
         boolean quick = a.contains("--quick");
@@ -82,6 +83,9 @@ public final class PipelineBenchmark {
         }
         if (sections.contains("teacher")) {
             new TeacherCostSection(bench).run(quick ? 12 : 80);
+        }
+        if (sections.contains("pytorch")) {
+            new PyTorchPeerSection(bench).run(quick ? 6_400 : 60_000);
         }
         if (sections.contains("memory")) {
             new MemorySection(bench).run(run, quick ? 1_000 : 10_000);

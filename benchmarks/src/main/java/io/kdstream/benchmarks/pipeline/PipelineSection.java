@@ -2,6 +2,7 @@ package io.kdstream.benchmarks.pipeline;
 
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -14,11 +15,15 @@ import java.util.concurrent.TimeUnit;
 
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
 
 import io.kdstream.benchmarks.feed.SyntheticBatches;
 import io.kdstream.codec.RunSpec;
 import io.kdstream.data.InputNormalization;
 import io.kdstream.kafka.KafkaClients;
+import io.kdstream.kafka.ManifestStore;
 import io.kdstream.kafka.TopicAdmin;
 import io.kdstream.model.Architecture;
 import io.kdstream.student.BatchFeed;
@@ -82,6 +87,16 @@ abstract class PipelineSection {
 
     Fed train(RunSpec run, StudentConfig config, int warmup, String group, BatchFeed.Opener feed)
             throws Exception {
+        return train(run, config, warmup, group, feed, false);
+    }
+
+    /**
+     * As above; {@code trainerOwnCore}: at the first step, every thread of this JVM (broker, fetch,
+     * heartbeat, GC) moves to core 0 and the trainer's thread alone to core 1, so that what feeds
+     * the trainer never takes its core. Every thread gets both cores back at the end.
+     */
+    Fed train(RunSpec run, StudentConfig config, int warmup, String group, BatchFeed.Opener feed,
+              boolean trainerOwnCore) throws Exception {
         List<Long> stepNanos = new ArrayList<>();
         Map<String, Long> stepAt = new ConcurrentHashMap<>();
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
@@ -93,6 +108,9 @@ abstract class PipelineSection {
                 .addListener(new StudentListener() {
                     @Override
                     public void onStep(StepEvent e) {
+                        if (trainerOwnCore && stepNanos.isEmpty()) {
+                            pinTrainerAlone();
+                        }
                         long now = System.nanoTime();
                         stepNanos.add(now);
                         if (e.pass() == 0) {
@@ -101,7 +119,14 @@ abstract class PipelineSection {
                     }
                 }).build();
         double gc0 = gcSeconds();
-        StudentTrainer.Result r = trainer.run();
+        StudentTrainer.Result r;
+        try {
+            r = trainer.run();
+        } finally {
+            if (trainerOwnCore) {
+                pin("0,1");
+            }
+        }
         if (r.outcome() != StudentTrainer.Outcome.COMPLETED) {
             throw new IllegalStateException(group + " did not complete: " + r);
         }
@@ -111,8 +136,13 @@ abstract class PipelineSection {
         for (Timer t : registry.find("kdstream.student.step").timers()) {
             phases.put(t.getId().getTag("phase"), Math.round(t.mean(TimeUnit.MILLISECONDS) * 100) / 100.0);
         }
-        return new Fed((double) (stepNanos.size() - warmup) * BATCH / ((t1 - t0) / 1e9), stepNanos, stepAt,
-                gcSeconds() - gc0, phases);
+        double samplesPerSecond = (double) (stepNanos.size() - warmup) * BATCH / ((t1 - t0) / 1e9);
+        // the step-to-step time the phase timers do not cover (listeners, bookkeeping, commits,
+        // checkpoints), over every step as the timers are
+        double covered = phases.values().stream().mapToDouble(Double::doubleValue).sum();
+        double stepMillis = (stepNanos.get(stepNanos.size() - 1) - stepNanos.get(0)) / 1e6 / (stepNanos.size() - 1);
+        phases.put("outside", Math.round((stepMillis - covered) * 100) / 100.0);
+        return new Fed(samplesPerSecond, stepNanos, stepAt, gcSeconds() - gc0, phases);
     }
 
     /** The demo's run shape: {@code batches} batches of {@link #BATCH}, d_t = {@link #TEACHER_DIM}. */
@@ -156,5 +186,69 @@ abstract class PipelineSection {
 
     static String round2(double[] v) {
         return Arrays.toString(Arrays.stream(v).mapToObj(x -> String.format("%.2f", x)).toArray());
+    }
+
+    /** Create-time of the first and of the last of {@code n} committed records of a topic (ms). */
+    long[] recordTimeSpan(String topic, int n) {
+        long first = Long.MAX_VALUE;
+        long last = Long.MIN_VALUE;
+        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(clients.consumer(null, "bench-span"))) {
+            List<TopicPartition> parts = c.partitionsFor(topic).stream()
+                    .map(i -> new TopicPartition(topic, i.partition())).toList();
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            int seen = 0;
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (seen < n && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    first = Math.min(first, r.timestamp());
+                    last = Math.max(last, r.timestamp());
+                    seen++;
+                }
+            }
+        }
+        return new long[] {first, last};
+    }
+
+    /** Pins every thread of this JVM to the given CPUs (taskset; threads started later inherit it). */
+    static void pin(String cpus) throws Exception {
+        taskset("-a", "-p", "-c", cpus, Long.toString(ProcessHandle.current().pid()));
+    }
+
+    private static void taskset(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("taskset"));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException(String.join(" ", cmd) + " failed");
+        }
+    }
+
+    /** Called on the trainer's thread: every thread to core 0, then this one alone to core 1. */
+    private static void pinTrainerAlone() {
+        try {
+            pin("0");
+            // /proc/thread-self -> <pid>/task/<tid>: the Linux thread id of the calling thread
+            String tid = Files.readSymbolicLink(Path.of("/proc/thread-self")).getFileName().toString();
+            taskset("-p", "-c", "1", tid);
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot pin the trainer's thread: " + e.getMessage(), e);
+        }
+    }
+
+    RunSpec awaitManifest(String run, Process teacher, Path log) throws Exception {
+        ManifestStore manifests = new ManifestStore(clients);
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            if (!teacher.isAlive()) {
+                throw new IllegalStateException("teacher exited early; see " + log + ":\n" + Files.readString(log));
+            }
+            var spec = manifests.read(run, Duration.ofSeconds(5));
+            if (spec.isPresent()) {
+                return spec.get();
+            }
+        }
+        throw new IllegalStateException("no manifest for run " + run + " within 120 s; see " + log);
     }
 }

@@ -2,23 +2,17 @@ package io.kdstream.benchmarks.pipeline;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-
 import io.kdstream.benchmarks.feed.MemoryFeed;
 import io.kdstream.benchmarks.feed.OnlineTeacherFeed;
 import io.kdstream.benchmarks.feed.SyntheticBatches;
 import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.RunSpec;
-import io.kdstream.kafka.ManifestStore;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.lifecycle.KdstreamJvm;
 import io.kdstream.model.Architecture;
@@ -185,50 +179,5 @@ final class TeacherCostSection extends PipelineSection {
             }
         }
         return out;
-    }
-
-    /** Create-time of the first and of the last of {@code n} committed records of a topic (ms). */
-    private long[] recordTimeSpan(String topic, int n) {
-        long first = Long.MAX_VALUE;
-        long last = Long.MIN_VALUE;
-        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(clients.consumer(null, "bench-span"))) {
-            List<TopicPartition> parts = List.of(new TopicPartition(topic, 0));
-            c.assign(parts);
-            c.seekToBeginning(parts);
-            int seen = 0;
-            long deadline = System.nanoTime() + 60_000_000_000L;
-            while (seen < n && System.nanoTime() < deadline) {
-                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    first = Math.min(first, r.timestamp());
-                    last = Math.max(last, r.timestamp());
-                    seen++;
-                }
-            }
-        }
-        return new long[] {first, last};
-    }
-
-    /** Pins every thread of this JVM to the given CPUs (taskset; threads started later inherit it). */
-    private static void pin(String cpus) throws Exception {
-        Process p = new ProcessBuilder("taskset", "-a", "-p", "-c", cpus, Long.toString(ProcessHandle.current().pid()))
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        if (p.waitFor() != 0) {
-            throw new IllegalStateException("taskset -a -p -c " + cpus + " failed");
-        }
-    }
-
-    private RunSpec awaitManifest(String run, Process teacher, Path log) throws Exception {
-        ManifestStore manifests = new ManifestStore(clients);
-        long deadline = System.nanoTime() + 120_000_000_000L;
-        while (System.nanoTime() < deadline) {
-            if (!teacher.isAlive()) {
-                throw new IllegalStateException("teacher exited early; see " + log + ":\n" + Files.readString(log));
-            }
-            var spec = manifests.read(run, Duration.ofSeconds(5));
-            if (spec.isPresent()) {
-                return spec.get();
-            }
-        }
-        throw new IllegalStateException("no manifest for run " + run + " within 120 s; see " + log);
     }
 }
