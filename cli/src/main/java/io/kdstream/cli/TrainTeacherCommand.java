@@ -37,7 +37,7 @@ public final class TrainTeacherCommand implements Callable<Integer> {
             description = "Zoo architecture: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     String arch;
 
-    @Option(names = "--device", defaultValue = "auto", description = Devices.HELP)
+    @Option(names = "--device", defaultValue = "auto", converter = Devices.Names.class, description = Devices.HELP)
     String device;
 
     @Option(names = "--epochs", converter = Bounded.PositiveInt.class, defaultValue = "10", description = "Epochs (default: ${DEFAULT-VALUE}).")

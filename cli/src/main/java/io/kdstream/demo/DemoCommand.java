@@ -51,7 +51,7 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--teacher", converter = PathOption.Model.class, description = "Use this teacher model directory instead of training one.")
     Path teacher;
 
-    @Option(names = "--device", defaultValue = "auto", description = "Device of the teacher and the students: "
+    @Option(names = "--device", defaultValue = "auto", converter = Devices.Names.class, description = "Device of the teacher and the students: "
             + Devices.HELP)
     String device;
 

@@ -53,7 +53,7 @@ public final class StudyCommand implements Callable<Integer> {
     @Option(names = "--teacher", converter = PathOption.Model.class, description = "Teacher model directory (default: <work-dir>/teacher, trained if missing).")
     Path teacher;
 
-    @Option(names = "--device", defaultValue = "auto", description = "Device of the teacher and the students: "
+    @Option(names = "--device", defaultValue = "auto", converter = Devices.Names.class, description = "Device of the teacher and the students: "
             + Devices.HELP)
     String device;
 

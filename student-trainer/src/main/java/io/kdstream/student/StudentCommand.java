@@ -161,7 +161,7 @@ public final class StudentCommand implements Callable<Integer> {
     @Option(names = "--teacher-id", description = "Refuse to train unless the run's teacher has this id (SHA-256).")
     String expectedTeacherId;
 
-    @Option(names = "--device", defaultValue = "auto", description = Devices.HELP)
+    @Option(names = "--device", defaultValue = "auto", converter = Devices.Names.class, description = Devices.HELP)
     String device;
 
     @Option(names = "--progress-interval", defaultValue = "5s", paramLabel = "DURATION", converter = DurationConverter.class,

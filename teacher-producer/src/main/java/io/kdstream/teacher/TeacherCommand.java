@@ -95,7 +95,7 @@ public final class TeacherCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Run seed: subset, shuffle and augmentation (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--device", defaultValue = "auto", description = Devices.HELP)
+    @Option(names = "--device", defaultValue = "auto", converter = Devices.Names.class, description = Devices.HELP)
     String device;
 
     @Option(names = "--epochs", defaultValue = "1", converter = Bounded.PositiveInt.class, description = "Teacher passes over the data (default: ${DEFAULT-VALUE}).")
