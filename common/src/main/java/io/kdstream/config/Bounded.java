@@ -148,4 +148,22 @@ public abstract class Bounded<T extends Number> implements CommandLine.ITypeConv
             super(0, true, 0.999999, "0 or more, below 1");
         }
     }
+
+    /** A topic replication factor: -1 (the broker's default) or 1 to 32767. */
+    public static final class ReplicationFactor extends Bounded<Short> {
+        public ReplicationFactor() {
+            super(-1, true, Short.MAX_VALUE, "-1 (broker default) or 1 to 32767");
+        }
+
+        @Override
+        public String outOfRange() {
+            return "0";
+        }
+
+        @Override
+        Short parse(String value) {
+            short v = Short.parseShort(value);
+            return v == 0 ? -2 : v; // 0 is inside [-1, max] but no replication factor
+        }
+    }
 }

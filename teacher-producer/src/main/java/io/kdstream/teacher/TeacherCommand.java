@@ -141,7 +141,7 @@ public final class TeacherCommand implements Callable<Integer> {
     @Option(names = "--batches-per-item", defaultValue = "4", converter = Bounded.PositiveInt.class, description = "Batches per work item (one transaction; default: ${DEFAULT-VALUE}).")
     int batchesPerItem;
 
-    @Option(names = "--replication-factor", defaultValue = "-1", description = "Replication factor of created topics (-1: broker default).")
+    @Option(names = "--replication-factor", defaultValue = "-1", converter = Bounded.ReplicationFactor.class, description = "Replication factor of created topics (-1: broker default).")
     short replicationFactor;
 
     @Option(names = "--max-lead-batches", defaultValue = "2000", converter = Bounded.NonNegativeLong.class,
