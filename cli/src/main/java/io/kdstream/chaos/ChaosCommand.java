@@ -2,9 +2,13 @@ package io.kdstream.chaos;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 
+import io.kdstream.config.Bounded;
+import io.kdstream.config.PathOption;
+import io.kdstream.duration.DurationConverter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -23,56 +27,57 @@ import picocli.CommandLine.Option;
  * <p>Everything runs on loopback, every wait has a deadline, and the run stops by itself.
  */
 @Command(name = "chaos", mixinStandardHelpOptions = true,
-        description = {"Fault injection with real processes and signals, on loopback: kill -9 loops of the teacher and",
-                "the student, SIGTERM and kill -9 of the broker mid-run, the broker's disk filled (--disk-fills, root).",
-                "Verifies exactly-once delivery and training and",
-                "prints the rows of docs/reliability.md. Exit codes: 0 all verified, 1 a batch was lost or duplicated,",
-                "a process crashed on its own, or a fault could not be injected."})
+        description = {"Injects faults into real processes on loopback and verifies exactly-once delivery and training.",
+                "kill -9 loops of the teacher and the student, SIGTERM and kill -9 of the broker mid-run, the broker's "
+                        + "disk filled (--disk-fills, root). Prints the rows of docs/reliability.md.",
+                "Exit codes: 0 all verified, 1 a batch was lost or duplicated, a process crashed on its own, or a "
+                        + "fault could not be injected."})
 public final class ChaosCommand implements Callable<Integer> {
 
-    @Option(names = "--work-dir", defaultValue = "kdstream-work/chaos",
+    @Option(names = "--work-dir", converter = PathOption.Directory.class, defaultValue = "kdstream-work/chaos",
             description = "Broker data, checkpoints, traces and logs/ of every process (default: ${DEFAULT-VALUE}).")
     Path work;
 
-    @Option(names = "--teacher-kills", defaultValue = "10", description = "kill -9 of the teacher (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--teacher-kills", converter = Bounded.NonNegativeInt.class, defaultValue = "10", description = "kill -9 of the teacher (default: ${DEFAULT-VALUE}).")
     int teacherKills;
 
-    @Option(names = "--student-kills", defaultValue = "10", description = "kill -9 of the student (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--student-kills", converter = Bounded.NonNegativeInt.class, defaultValue = "10", description = "kill -9 of the student (default: ${DEFAULT-VALUE}).")
     int studentKills;
 
-    @Option(names = "--broker-restarts", defaultValue = "2",
+    @Option(names = "--broker-restarts", converter = Bounded.NonNegativeInt.class, defaultValue = "2",
             description = "Broker fault cycles, each a SIGTERM and a kill -9 (default: ${DEFAULT-VALUE}).")
     int brokerCycles;
 
-    @Option(names = "--cluster-kills", defaultValue = "1",
+    @Option(names = "--cluster-kills", converter = Bounded.NonNegativeInt.class, defaultValue = "1",
             description = "Three-broker cluster: kill -9 rounds, each of the leader of a features partition and then "
                     + "of the controller leader, restarted (default: ${DEFAULT-VALUE}).")
     int clusterRounds;
 
-    @Option(names = "--disk-fills", defaultValue = "0",
-            description = {"Single broker with its log directory on a small tmpfs mounted here (needs root): the disk is",
-                    "filled mid-run until the broker halts, then remounted larger and the broker restarted, this many",
-                    "times, a teacher running throughout (default: ${DEFAULT-VALUE})."})
+    @Option(names = "--disk-fills", converter = Bounded.NonNegativeInt.class, defaultValue = "0",
+            description = "Single broker with its log directory on a small tmpfs mounted here (needs root): the disk "
+                    + "is filled mid-run until the broker halts, then remounted larger and the broker restarted, "
+                    + "this many times, a teacher running throughout (default: ${DEFAULT-VALUE}).")
     int diskFills;
 
-    @Option(names = "--epochs", defaultValue = "10",
+    @Option(names = "--epochs", converter = Bounded.PositiveInt.class, defaultValue = "10",
             description = "Epochs (of 40 batches) of the kill scenarios' run (default: ${DEFAULT-VALUE}).")
     int epochs;
 
-    @Option(names = "--broker-epochs", defaultValue = "30",
+    @Option(names = "--broker-epochs", converter = Bounded.PositiveInt.class, defaultValue = "30",
             description = "Epochs of the broker scenario's run: long enough to outlast its faults (default: ${DEFAULT-VALUE}).")
     int brokerEpochs;
 
-    @Option(names = "--teacher-session-timeout-ms", defaultValue = "0",
+    @Option(names = "--teacher-session-timeout", defaultValue = "0", paramLabel = "DURATION",
+            converter = DurationConverter.class,
             description = "session.timeout.ms of the teachers' work-group consumer, so that a restarted teacher gets "
-                    + "its work partitions back sooner than Kafka's 45 s default; 0 = the client default "
-                    + "(default: ${DEFAULT-VALUE}).")
-    int sessionTimeoutMs;
+                    + "its work partitions back sooner than Kafka's 45 s default; 0 = the client default ("
+                    + DurationConverter.SYNTAX + "; default: ${DEFAULT-VALUE}).")
+    Duration sessionTimeout;
 
     @Option(names = "--seed", description = "Seed of the kill points (default: the clock); printed in each row.")
     Long seedOption;
 
-    @Option(names = "--jar", description = "The kdstream jar the processes run (default: the one this runs from).")
+    @Option(names = "--jar", converter = PathOption.ExistingFile.class, description = "The kdstream jar the processes run (default: the one this runs from).")
     Path jar;
 
     @Override
@@ -92,9 +97,9 @@ public final class ChaosCommand implements Callable<Integer> {
         }
         String command = "benchmarks/chaos.sh --teacher-kills " + teacherKills + " --student-kills " + studentKills
                 + " --broker-restarts " + brokerCycles + " --cluster-kills " + clusterRounds + " --epochs " + epochs + " --broker-epochs " + brokerEpochs
-                + (sessionTimeoutMs > 0 ? " --teacher-session-timeout-ms " + sessionTimeoutMs : "")
+                + (!sessionTimeout.isZero() ? " --teacher-session-timeout " + sessionTimeout.toMillis() + "ms" : "")
                 + (diskFills > 0 ? " --disk-fills " + diskFills : "") + " --seed " + seed;
-        ChaosRig rig = new ChaosRig(work, jar, seed, sessionTimeoutMs, command);
+        ChaosRig rig = new ChaosRig(work, jar, seed, Math.toIntExact(sessionTimeout.toMillis()), command);
         SingleBroker broker = new SingleBroker(rig, work.resolve("kafka"));
         BrokerCluster cluster = null;
         int failures = 0;

@@ -4,6 +4,8 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
+import io.kdstream.config.Bounded;
+import io.kdstream.config.PathOption;
 import io.kdstream.kafka.EmbeddedKafkaBroker;
 import io.kdstream.codec.RecordLimits;
 import picocli.CommandLine.Command;
@@ -16,32 +18,32 @@ import picocli.CommandLine.Option;
 @Command(name = "broker",
         mixinStandardHelpOptions = true,
         description = {
-                "Runs a single-node KRaft Kafka broker (the real Kafka server, not a mock), or one node of a",
-                "multi-node cluster on loopback (--node-id, --controller-port, --quorum-voters, --cluster-id).",
-                "Runs in the foreground",
-                "until SIGTERM or Ctrl-C. Prints 'bootstrap.servers=HOST:PORT' once it accepts clients.",
-                "The data directory is formatted on first start and reused on restart."})
+                "Runs a Kafka broker: a single KRaft node, or one node of a cluster on loopback.",
+                "The real Kafka server, not a mock. A multi-node cluster takes --node-id, --controller-port, "
+                        + "--quorum-voters and --cluster-id. Runs in the foreground until SIGTERM or Ctrl-C and prints "
+                        + "'bootstrap.servers=HOST:PORT' once it accepts clients. The data directory is formatted on first "
+                        + "start and reused on restart."})
 public final class BrokerCommand implements Callable<Integer> {
 
-    @Option(names = "--port", defaultValue = "9092",
+    @Option(names = "--port", converter = Bounded.Port.class, defaultValue = "9092",
             description = "Client port on 127.0.0.1; 0 picks a free port (default: ${DEFAULT-VALUE}).")
     int port;
 
-    @Option(names = "--data-dir", defaultValue = "kdstream-work/kafka",
+    @Option(names = "--data-dir", converter = PathOption.Directory.class, defaultValue = "kdstream-work/kafka",
             description = "Log and metadata directory, kept across restarts (default: ${DEFAULT-VALUE}).")
     Path dataDir;
 
-    @Option(names = "--max-record-bytes", defaultValue = "" + RecordLimits.DEFAULT_MAX_RECORD_BYTES,
+    @Option(names = "--max-record-bytes", converter = Bounded.PositiveInt.class, defaultValue = "" + RecordLimits.DEFAULT_MAX_RECORD_BYTES,
             description = "Largest record the broker accepts (default: ${DEFAULT-VALUE}).")
     int maxRecordBytes;
 
     @Option(names = "--clean", description = "Delete the data directory's contents first: start an empty cluster.")
     boolean clean;
 
-    @Option(names = "--node-id", defaultValue = "1", description = "KRaft node id (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--node-id", converter = Bounded.NonNegativeInt.class, defaultValue = "1", description = "KRaft node id (default: ${DEFAULT-VALUE}).")
     int nodeId;
 
-    @Option(names = "--controller-port", defaultValue = "0",
+    @Option(names = "--controller-port", converter = Bounded.Port.class, defaultValue = "0",
             description = "Controller port on 127.0.0.1; required with --quorum-voters (default: a free port).")
     int controllerPort;
 

@@ -1,6 +1,6 @@
 package io.kdstream.cli;
 
-import io.kdstream.config.ConfigFiles;
+import io.kdstream.config.CommandLines;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -33,20 +33,20 @@ public final class KdstreamCommand implements Runnable {
     }
 
     public static void main(String[] args) {
-        CommandLine cmd = commandLine();
-        try {
-            ConfigFiles.install(cmd, args);
-        } catch (CommandLine.ParameterException e) {
-            System.err.println(e.getMessage());
-            System.exit(2);
-        }
-        System.exit(cmd.execute(args));
+        System.exit(CommandLines.execute(commandLine(), args));
     }
 
     /** The configured command line, shared by {@link #main} and tests. */
     public static CommandLine commandLine() {
-        return new CommandLine(new KdstreamCommand())
-                .setCaseInsensitiveEnumValuesAllowed(true)
+        CommandLine cmd = CommandLines.configure(new CommandLine(new KdstreamCommand()))
                 .setExecutionExceptionHandler(new UserErrorHandler());
+        shareVersion(cmd, new VersionProvider());
+        return cmd;
+    }
+
+    /** {@code kdstream CMD -V} prints the build's version too, not nothing. */
+    private static void shareVersion(CommandLine cmd, CommandLine.IVersionProvider version) {
+        cmd.getCommandSpec().versionProvider(version);
+        cmd.getSubcommands().values().forEach(sub -> shareVersion(sub, version));
     }
 }

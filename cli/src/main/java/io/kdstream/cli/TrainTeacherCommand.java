@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
+import io.kdstream.config.Bounded;
+import io.kdstream.config.PathOption;
 import io.kdstream.data.AugmentPolicy;
 import io.kdstream.model.Architecture;
 import io.kdstream.model.Devices;
@@ -22,64 +24,65 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         description = {
                 "Trains a teacher model from scratch and writes it with its model card.",
-                "Trains on a dataset's train split, evaluates on the test split after every epoch and writes model.params + model.json (with the teacher id) to --out.",
-                "If --out already holds a finished model of the same architecture and dataset, it is",
-                "reused (the demo trains its teacher once); --force retrains."})
+                "Trains on a dataset's train split, evaluates on the test split after every epoch and writes "
+                        + "model.params + model.json (with the teacher id) to --out. If --out already holds a finished "
+                        + "model of the same architecture and dataset, it is reused (the demo trains its teacher once); "
+                        + "--force retrains."})
 public final class TrainTeacherCommand implements Callable<Integer> {
 
     @Option(names = "--dataset", defaultValue = "fashion-mnist",
             description = "fashion-mnist, mnist, or a dataset directory (default: ${DEFAULT-VALUE}).")
     String dataset;
 
-    @Option(names = "--image-size", paramLabel = "H[,W]",
+    @Option(names = "--image-size", paramLabel = "H[,W]", converter = ImageSize.Checked.class,
             description = "Image folders: scale each image to cover HxW and center-crop it (docs/datasets.md); "
                     + "default: images used as they are (one size).")
     String imageSize;
 
-    @Option(names = "--arch", defaultValue = "resnet",
-            description = "Zoo architecture: resnet, cnn or mlp (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--arch", converter = Architecture.Names.class, completionCandidates = Architecture.Names.class, defaultValue = "resnet",
+            description = "Zoo architecture: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     String arch;
 
-    @Option(names = "--device", defaultValue = "auto", description = Devices.HELP)
+    @Option(names = "--device", defaultValue = "auto", converter = Devices.Names.class, description = Devices.HELP)
     String device;
 
-    @Option(names = "--epochs", defaultValue = "10", description = "Epochs (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--epochs", converter = Bounded.PositiveInt.class, defaultValue = "10", description = "Epochs (default: ${DEFAULT-VALUE}).")
     int epochs;
 
-    @Option(names = "--batch-size", defaultValue = "128", description = "Batch size (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch-size", converter = Bounded.PositiveInt.class, defaultValue = "128", description = "Batch size (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--lr", defaultValue = "0.1",
+    @Option(names = "--lr", converter = Bounded.PositiveReal.class, defaultValue = "0.1",
             description = "Peak learning rate of the one-cycle schedule (default: ${DEFAULT-VALUE}).")
-    float lr;
+    double lr;
 
-    @Option(names = "--weight-decay", defaultValue = "5e-4", description = "Weight decay (default: ${DEFAULT-VALUE}).")
-    float weightDecay;
+    @Option(names = "--weight-decay", converter = Bounded.NonNegativeReal.class, defaultValue = "5e-4", description = "Weight decay (default: ${DEFAULT-VALUE}).")
+    double weightDecay;
 
-    @Option(names = "--augment", defaultValue = "flip",
+    @Option(names = "--augment", converter = AugmentPolicy.Names.class, defaultValue = "flip",
             description = "none, flip, crop, crop+flip, optionally +erase (default: ${DEFAULT-VALUE}).")
     String augment;
 
     @Option(names = "--seed", defaultValue = "1", description = "Run seed: shuffle, augmentation, subset (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--train-fraction", defaultValue = "1.0",
+    @Option(names = "--train-fraction", converter = Bounded.Fraction.class, defaultValue = "1.0",
             description = "Stratified share of the train split to use (default: ${DEFAULT-VALUE}).")
     double trainFraction;
 
-    @Option(names = "--train-limit", defaultValue = "0",
+    @Option(names = "--train-limit", converter = Bounded.NonNegativeInt.class, defaultValue = "0",
             description = "At most this many training samples, stratified; 0 = all (default: ${DEFAULT-VALUE}).")
     int trainLimit;
 
-    @Option(names = "--test-limit", defaultValue = "0",
+    @Option(names = "--test-limit", converter = Bounded.NonNegativeInt.class, defaultValue = "0",
             description = "Evaluate on this many test samples, stratified; 0 = all (default: ${DEFAULT-VALUE}).")
     int testLimit;
 
-    @Option(names = "--threads", defaultValue = "1",
+    @Option(names = "--threads", converter = Bounded.PositiveInt.class, defaultValue = "1",
             description = "libtorch intra-op threads; 2 is faster on an idle 2-core machine, 1 far steadier when other processes share it (default: ${DEFAULT-VALUE}).")
     int threads;
 
-    @Option(names = "--out", defaultValue = "kdstream-work/teacher",
+    @Option(names = "--out", converter = PathOption.Directory.class, defaultValue = "kdstream-work/teacher",
             description = "Output directory for model.params and model.json (default: ${DEFAULT-VALUE}).")
     Path out;
 
@@ -111,8 +114,8 @@ public final class TrainTeacherCommand implements Callable<Integer> {
                 .optArchitecture(architecture)
                 .optEpochs(epochs)
                 .optBatchSize(batchSize)
-                .optLearningRate(lr)
-                .optWeightDecay(weightDecay)
+                .optLearningRate((float) lr)
+                .optWeightDecay((float) weightDecay)
                 .optAugment(policy)
                 .optSeed(seed)
                 .optTrainFraction(trainFraction)

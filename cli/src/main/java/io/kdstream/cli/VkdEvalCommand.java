@@ -9,6 +9,9 @@ import ai.djl.training.GradientCollector;
 import io.kdstream.codec.DType;
 import io.kdstream.codec.SafeTensors;
 import io.kdstream.codec.Tensor;
+import io.kdstream.config.Bounded;
+import io.kdstream.config.Choice;
+import io.kdstream.config.PathOption;
 import io.kdstream.vkd.FeatureLoss;
 import io.kdstream.vkd.Normalization;
 import io.kdstream.vkd.OrthogonalMap;
@@ -33,9 +36,9 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         description = {
                 "Evaluates the VkD projection, teacher normalization and feature loss on given tensors.",
-                "Reads X [d_t, d_s] (PyTorch's parametrizations.weight.original of nn.Linear(d_s, d_t)),",
-                "optional base [n, n] (n = max(d_s, d_t); identity when absent), student [B, d_s] and",
-                "teacher [B, d_t]. Writes P, teacher_norm, projected, loss, grad_X and grad_student."})
+                "Reads X [d_t, d_s] (PyTorch's parametrizations.weight.original of nn.Linear(d_s, d_t)), "
+                        + "optional base [n, n] (n = max(d_s, d_t); identity when absent), student [B, d_s] and "
+                        + "teacher [B, d_t]. Writes P, teacher_norm, projected, loss, grad_X and grad_student."})
 public final class VkdEvalCommand implements Callable<Integer> {
 
     @Spec
@@ -54,33 +57,34 @@ public final class VkdEvalCommand implements Callable<Integer> {
         }
     }
 
-    @Option(names = "--in", required = true, description = "Input safetensors file.")
+    @Option(names = "--in", converter = PathOption.ExistingFile.class, required = true, description = "Input safetensors file.")
     Path in;
 
-    @Option(names = "--out", required = true, description = "Output safetensors file.")
+    @Option(names = "--out", converter = PathOption.OutputFile.class, required = true, description = "Output safetensors file.")
     Path out;
 
-    @Option(names = "--map", defaultValue = "matrix_exp",
-            description = "Orthogonal map: matrix_exp or cayley (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--map", converter = OrthogonalMap.Names.class, completionCandidates = OrthogonalMap.Names.class, defaultValue = "matrix_exp",
+            description = "Orthogonal map: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     String map;
 
-    @Option(names = "--norm", defaultValue = "none",
-            description = "Teacher normalization of the one batch: layer, batch, whiten-batch or none (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--norm", converter = Normalization.OneBatchNames.class,
+            completionCandidates = Normalization.OneBatchNames.class, defaultValue = "none",
+            description = "Teacher normalization of the one batch: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     String norm;
 
-    @Option(names = "--loss", defaultValue = "l2",
-            description = "Feature loss: l2 or smooth_l1 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--loss", converter = FeatureLoss.Names.class, completionCandidates = FeatureLoss.Names.class, defaultValue = "l2",
+            description = "Feature loss: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     String loss;
 
     @Option(names = "--dtype", defaultValue = "f32",
             description = "Computation dtype: f32 or f64 (default: ${DEFAULT-VALUE}).")
     Precision dtype;
 
-    @Option(names = "--path", defaultValue = "fast",
+    @Option(names = "--path", converter = ProjectionPaths.class, completionCandidates = ProjectionPaths.class, defaultValue = "fast",
             description = "Projection algorithm: fast (O(n·k²)) or dense (O(n³), PyTorch's) (default: ${DEFAULT-VALUE}).")
     String path;
 
-    @Option(names = "--bench", defaultValue = "0",
+    @Option(names = "--bench", converter = Bounded.NonNegativeInt.class, defaultValue = "0",
             description = "Also time N iterations of projection forward+backward+loss after warm-up and print"
                     + " 'fwd_bwd_median_ms: <value>'.")
     int bench;
@@ -175,6 +179,13 @@ public final class VkdEvalCommand implements Callable<Integer> {
         }
         Arrays.sort(ms);
         return bench % 2 == 1 ? ms[bench / 2] : (ms[bench / 2 - 1] + ms[bench / 2]) / 2;
+    }
+
+    /** {@code --path}. */
+    static final class ProjectionPaths extends Choice {
+        ProjectionPaths() {
+            super(OrthogonalProjection.Path.values(), Choice::lower);
+        }
     }
 
     private static OrthogonalProjection.Path parsePath(String p) {

@@ -13,9 +13,12 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
+import io.kdstream.config.Bounded;
+import io.kdstream.config.PathOption;
 import io.kdstream.experiment.Experiment;
 import io.kdstream.experiment.SetupFacts;
 import io.kdstream.experiment.StudentState;
+import io.kdstream.model.Architecture;
 import io.kdstream.model.Devices;
 import io.kdstream.model.ModelCard;
 import io.kdstream.process.ChildProcess;
@@ -31,12 +34,12 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Runs the end-to-end distillation experiment on an embedded broker.",
-                "Broker, teacher-producer and students run as separate processes, a data-limited Fashion-MNIST run comparing the student alone,",
-                "logit KD, a linear (FitNet-style) projector and VkD; writes a Markdown report with curves.",
-                "Ctrl-C stops every process."})
+                "Broker, teacher-producer and students run as separate processes, a data-limited Fashion-MNIST run "
+                        + "comparing the student alone, logit KD, a linear (FitNet-style) projector and VkD; writes a "
+                        + "Markdown report with curves. Ctrl-C stops every process."})
 public final class DemoCommand implements Callable<Integer> {
 
-    @Option(names = "--work-dir", defaultValue = "kdstream-work",
+    @Option(names = "--work-dir", converter = PathOption.Directory.class, defaultValue = "kdstream-work",
             description = "Where the broker data, teacher, logs, checkpoints and report go (default: ${DEFAULT-VALUE}).")
     Path workDir;
 
@@ -46,26 +49,26 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--bootstrap-servers", description = "Use this Kafka cluster instead of starting a broker.")
     String bootstrapServers;
 
-    @Option(names = "--teacher", description = "Use this teacher model directory instead of training one.")
+    @Option(names = "--teacher", converter = PathOption.Model.class, description = "Use this teacher model directory instead of training one.")
     Path teacher;
 
-    @Option(names = "--device", defaultValue = "auto", description = "Device of the teacher and the students: "
+    @Option(names = "--device", defaultValue = "auto", converter = Devices.Names.class, description = "Device of the teacher and the students: "
             + Devices.HELP)
     String device;
 
-    @Option(names = "--seeds", description = "Seeds per student variant (default: 3, quick: 1).")
+    @Option(names = "--seeds", converter = Bounded.PositiveInt.class, description = "Seeds per student variant (default: 3, quick: 1).")
     Integer seeds;
 
-    @Option(names = "--parallel", defaultValue = "2", description = "Students trained at the same time (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--parallel", converter = Bounded.PositiveInt.class, defaultValue = "2", description = "Students trained at the same time (default: ${DEFAULT-VALUE}).")
     int parallel;
 
-    @Option(names = "--train-limit", description = "Training images (stratified subset; default: 5000, quick: 1000).")
+    @Option(names = "--train-limit", converter = Bounded.PositiveInt.class, description = "Training images (stratified subset; default: 5000, quick: 1000).")
     Integer trainLimit;
 
-    @Option(names = "--epochs", description = "Teacher passes = student epochs (default: 10, quick: 2).")
+    @Option(names = "--epochs", converter = Bounded.PositiveInt.class, description = "Teacher passes = student epochs (default: 10, quick: 2).")
     Integer epochs;
 
-    @Option(names = "--student-arch", description = "Student architecture: cnn or mlp (default: cnn, quick: mlp).")
+    @Option(names = "--student-arch", converter = Architecture.Names.class, completionCandidates = Architecture.Names.class, description = "Student architecture: ${COMPLETION-CANDIDATES} (default: cnn, quick: mlp).")
     String studentArch;
 
 

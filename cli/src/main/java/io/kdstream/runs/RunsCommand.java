@@ -15,6 +15,7 @@ import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.common.config.TopicConfig;
 
 import io.kdstream.config.ServiceOptions;
+import io.kdstream.duration.DurationConverter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -45,8 +46,8 @@ public final class RunsCommand implements Runnable {
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true,
-            description = {"One line per run: teacher id, epochs published, topics, bytes on the brokers (all replicas),",
-                    "teachers holding it, and its student groups with lag (records) and last commit time."})
+            description = {"One line per run: teacher id, epochs, topics, bytes, teachers and student groups.",
+                    "Bytes are on the brokers, all replicas; each student group with its lag (records) and last commit time."})
     static final class ListRuns extends OnCatalog {
         @Override
         int call(RunCatalog catalog, PrintWriter out) {
@@ -107,8 +108,9 @@ public final class RunsCommand implements Runnable {
     }
 
     @Command(name = "delete", mixinStandardHelpOptions = true,
-            description = {"Deletes every topic of the run and its groups' offsets. Refuses while a teacher holds the run",
-                    "or a student group committed within --grace (or has members), unless --force."})
+            description = {"Deletes every topic of the run and its groups' offsets.",
+                    "Refuses while a teacher holds the run or a student group committed within --grace (or has members), "
+                            + "unless --force."})
     static final class DeleteRun extends OnCatalog {
         @Parameters(paramLabel = "RUN", description = "Run id.")
         String run;
@@ -116,8 +118,9 @@ public final class RunsCommand implements Runnable {
         @Option(names = "--force", description = "Delete even while the run is in use.")
         boolean force;
 
-        @Option(names = "--grace", defaultValue = "PT1H", paramLabel = "DURATION",
-                description = "A student group that committed within this is in use (ISO-8601; default: ${DEFAULT-VALUE}).")
+        @Option(names = "--grace", defaultValue = "1h", paramLabel = "DURATION", converter = DurationConverter.class,
+                description = "A student group that committed within this is in use (" + DurationConverter.SYNTAX
+                        + "; default: ${DEFAULT-VALUE}).")
         Duration grace;
 
         @Override

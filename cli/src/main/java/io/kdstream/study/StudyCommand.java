@@ -11,9 +11,13 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
+import io.kdstream.config.Bounded;
+import io.kdstream.config.PathOption;
+import io.kdstream.data.AugmentPolicy;
 import io.kdstream.experiment.Experiment;
 import io.kdstream.experiment.SetupFacts;
 import io.kdstream.experiment.StudentState;
+import io.kdstream.model.Architecture;
 import io.kdstream.model.Devices;
 import io.kdstream.model.ModelCard;
 import io.kdstream.process.ChildProcess;
@@ -31,76 +35,77 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "study", mixinStandardHelpOptions = true,
         description = {"Runs the distillation study: students x rows x seeds from one teacher pass per stream, replayed.",
-                "Tunes every row on a validation split carved from train (same number of candidates per row), trains the",
-                "chosen setting with --seeds seeds, writes report.md/json and plots. Run the same command again to resume."})
+                "Tunes every row on a validation split carved from train (same number of candidates per row), trains "
+                        + "the chosen setting with --seeds seeds, writes report.md/json and plots. Run the same command "
+                        + "again to resume."})
 public final class StudyCommand implements Callable<Integer> {
 
-    @Option(names = "--work-dir", defaultValue = "kdstream-work", description = "Work directory (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--work-dir", converter = PathOption.Directory.class, defaultValue = "kdstream-work", description = "Work directory (default: ${DEFAULT-VALUE}).")
     Path workDir;
 
     @Option(names = "--name", defaultValue = "study",
             description = "Study name: its state is in <work-dir>/study/<name>; same name = resume (default: ${DEFAULT-VALUE}).")
     String name;
 
-    @Option(names = "--report-dir", description = "Where report.md, report.json and the plots go (default: the study directory).")
+    @Option(names = "--report-dir", converter = PathOption.Directory.class, description = "Where report.md, report.json and the plots go (default: the study directory).")
     Path reportDir;
 
-    @Option(names = "--teacher", description = "Teacher model directory (default: <work-dir>/teacher, trained if missing).")
+    @Option(names = "--teacher", converter = PathOption.Model.class, description = "Teacher model directory (default: <work-dir>/teacher, trained if missing).")
     Path teacher;
 
-    @Option(names = "--device", defaultValue = "auto", description = "Device of the teacher and the students: "
+    @Option(names = "--device", defaultValue = "auto", converter = Devices.Names.class, description = "Device of the teacher and the students: "
             + Devices.HELP)
     String device;
 
     @Option(names = "--bootstrap-servers", description = "Use this Kafka cluster instead of the study's own broker.")
     String bootstrapServers;
 
-    @Option(names = "--archs", split = ",", defaultValue = "vit,cnn", description = "Student architectures (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--archs", converter = Architecture.Names.class, completionCandidates = Architecture.Names.class, split = ",", defaultValue = "vit,cnn", description = "Student architectures (default: ${DEFAULT-VALUE}).")
     List<String> archs;
 
-    @Option(names = "--train-limits", split = ",", defaultValue = "5000,1000",
+    @Option(names = "--train-limits", converter = Bounded.PositiveInt.class, split = ",", defaultValue = "5000,1000",
             description = "Training subsets (images); the first is where rows are tuned (default: ${DEFAULT-VALUE}).")
     List<Integer> trainLimits;
 
-    @Option(names = "--rows", split = ",", description = "Only these rows (default: all: alone, logit, linear, VkD, VkD+logit, VkD-batch, VkD-batch+logit, VkD-whiten, VkD-whiten-cal; by name only: VkD-f32, VkD-bf16, VkD-i8).")
+    @Option(names = "--rows", converter = StudyRow.Names.class, completionCandidates = StudyRow.Names.class, split = ",", description = "Only these rows (default: all: alone, logit, linear, VkD, VkD+logit, VkD-batch, VkD-batch+logit, VkD-whiten, VkD-whiten-cal; by name only: VkD-f32, VkD-bf16, VkD-i8).")
     List<String> rowFilter;
 
-    @Option(names = "--epochs", defaultValue = "40", description = "Student epochs (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--epochs", converter = Bounded.PositiveInt.class, defaultValue = "40", description = "Student epochs (default: ${DEFAULT-VALUE}).")
     int epochs;
 
-    @Option(names = "--stream-epochs", defaultValue = "10",
+    @Option(names = "--stream-epochs", converter = Bounded.PositiveInt.class, defaultValue = "10",
             description = "Epochs the teacher streams (distinct augmentations); students replay them to reach --epochs (default: ${DEFAULT-VALUE}).")
     int streamEpochs;
 
-    @Option(names = "--augment", defaultValue = "flip",
+    @Option(names = "--augment", converter = AugmentPolicy.Names.class, defaultValue = "flip",
             description = "Augmentation of the streamed batches, e.g. flip or crop+flip: every stream epoch is a new view (default: ${DEFAULT-VALUE}).")
     String augment;
 
-    @Option(names = "--seeds", defaultValue = "5", description = "Seeds per row (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seeds", converter = Bounded.PositiveInt.class, defaultValue = "5", description = "Seeds per row (default: ${DEFAULT-VALUE}).")
     int seeds;
 
-    @Option(names = "--first-seed", defaultValue = "1",
+    @Option(names = "--first-seed", converter = Bounded.NonNegativeInt.class, defaultValue = "1",
             description = "Seed of the first final student of every row; a replication with new seeds starts past the last run's (default: ${DEFAULT-VALUE}).")
     int firstSeed;
 
-    @Option(names = "--tune-seeds", defaultValue = "1",
+    @Option(names = "--tune-seeds", converter = Bounded.NonNegativeInt.class, defaultValue = "1",
             description = "Seeds per tuning candidate; 0 = no tuning, each row's first candidate (default: ${DEFAULT-VALUE}).")
     int tuneSeeds;
 
-    @Option(names = "--validation-size", defaultValue = "2000", description = "Validation images carved from train (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--validation-size", converter = Bounded.PositiveInt.class, defaultValue = "2000", description = "Validation images carved from train (default: ${DEFAULT-VALUE}).")
     int validationSize;
 
-    @Option(names = "--parallel", defaultValue = "2", description = "Students trained at the same time (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--parallel", converter = Bounded.PositiveInt.class, defaultValue = "2", description = "Students trained at the same time (default: ${DEFAULT-VALUE}).")
     int parallel;
 
-    @Option(names = "--eval-every", defaultValue = "100", description = "Steps between evaluations for the curves (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--eval-every", converter = Bounded.NonNegativeInt.class, defaultValue = "100", description = "Steps between evaluations for the curves (default: ${DEFAULT-VALUE}).")
     int evalEvery;
 
     @Option(names = "--report-only",
             description = "Write the report from the students finished so far; train nothing (rows still running are marked incomplete).")
     boolean reportOnly;
 
-    @Option(names = "--batch-size", defaultValue = "128", description = "Batch size (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch-size", converter = Bounded.PositiveInt.class, defaultValue = "128", description = "Batch size (default: ${DEFAULT-VALUE}).")
     int batch;
 
     /** Tuning students' seeds are {@code TUNING_SEED + 1..}: apart from every final student's. */

@@ -1,9 +1,9 @@
 package io.kdstream.study;
 
+import io.kdstream.model.Architecture;
 import java.util.ArrayList;
 import java.util.List;
 
-import io.kdstream.model.Architecture;
 
 /**
  * One row of the study: an objective, the teacher normalization its stream needs, and the
@@ -95,6 +95,13 @@ record StudyRow(String id, String teacherNorm, String featureDtype, boolean vkd,
      * teacher features without and with logit KD, and VkD on teacher features whitened per batch
      * and with the run's calibrated whitening.
      */
+    /** {@code --rows}: the rows' ids, a picocli converter and candidates. */
+    public static final class Names extends io.kdstream.config.Choice {
+        public Names() {
+            super(known().stream().map(StudyRow::id).toList());
+        }
+    }
+
     static List<StudyRow> all() {
         List<String> noKd = List.of("--gamma", "0");
         return List.of(

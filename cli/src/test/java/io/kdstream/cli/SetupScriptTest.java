@@ -48,8 +48,8 @@ class SetupScriptTest {
         assertThat(r.exitCode()).as(r.output()).isZero();
         assertThat(r.output().lines().toList()).containsExactly(
                 "bin/setup: installing dataset-fashion-mnist python3-confluent-kafka docker-compose");
-        assertThat(r.aptCalls().lines().toList()).containsExactly("update -qq",
-                "install -y -qq --no-install-recommends dataset-fashion-mnist python3-confluent-kafka docker-compose");
+        assertThat(r.aptCalls().lines().toList()).containsExactly(LOCK_WAIT + " update -qq", LOCK_WAIT
+                + " install -y -qq --no-install-recommends dataset-fashion-mnist python3-confluent-kafka docker-compose");
     }
 
     @Test
@@ -89,6 +89,32 @@ class SetupScriptTest {
     }
 
     @Test
+    void asRootItSaysTheDpkgLockIsHeldAndWaitsForIt() throws Exception {
+        stub("dpkg-query", installed(List.of()));
+        stubId(0);
+        // apt-get waiting on DPkg::Lock::Timeout prints this, then gets the lock
+        aptGet("echo 'Waiting for cache lock: Could not get lock /var/lib/dpkg/lock-frontend. It is held by "
+                + "process 4242 (unattended-upgr)... 1s' >&2\nsleep 1");
+        Run r = setup("demo");
+        assertThat(r.exitCode()).as(r.output()).isZero();
+        assertThat(r.output().lines().toList()).containsExactly(
+                "bin/setup: installing dataset-fashion-mnist libjemalloc2",
+                "bin/setup: the dpkg lock is held by process 4242 (unattended-upgr); waiting up to 120 s for it");
+    }
+
+    @Test
+    void asRootALockHeldTooLongIsNamedNotRunAsRoot() throws Exception {
+        stub("dpkg-query", installed(List.of()));
+        stubId(0);
+        aptGet("echo 'E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get)' >&2\n"
+                + "exit 100");
+        Run r = setup("demo");
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.output()).doesNotContain("as root").endsWith("bin/setup: the dpkg lock is still held by process 4242 "
+                + "(apt-get) after 120 s; run bin/setup again when it has finished\n");
+    }
+
+    @Test
     void anUnknownPurposeIsAUsageError() throws Exception {
         Run r = setup("everything");
         assertThat(r.exitCode()).isEqualTo(2);
@@ -106,6 +132,13 @@ class SetupScriptTest {
         return s.append("exit 0").toString();
     }
 
+    private static final String LOCK_WAIT = "-o DPkg::Lock::Timeout=120";
+
+    /** An apt-get that logs its arguments, then runs {@code body}. */
+    private void aptGet(String body) throws IOException {
+        stub("apt-get", "echo \"$*\" >> \"$STUBS/apt.log\"\n" + body);
+    }
+
     private void stubId(int uid) throws IOException {
         stub("id", "echo " + uid);
     }
@@ -117,7 +150,9 @@ class SetupScriptTest {
     }
 
     private Run setup(String purpose) throws Exception {
-        stub("apt-get", "echo \"$*\" >> \"$STUBS/apt.log\"");
+        if (!Files.exists(stubs.resolve("apt-get"))) {
+            aptGet("");
+        }
         stub("javac", "exit 0"); // present, so setup never adds a JDK or Maven here
         stub("mvn", "exit 0");
         if (!Files.exists(stubs.resolve("sudo"))) {
@@ -130,6 +165,7 @@ class SetupScriptTest {
         pb.environment().put("PATH", stubs + ":" + System.getenv("PATH"));
         pb.environment().put("STUBS", stubs.toString());
         pb.environment().remove("KDSTREAM_DATASETS");
+        pb.environment().remove("KDSTREAM_SETUP_LOCK_WAIT");
         Process p = pb.start();
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("bin/setup finished").isTrue();
         Path apt = stubs.resolve("apt.log");

@@ -37,8 +37,9 @@ class StudentOptionsTest {
     void archAndStudentAreExclusive() throws IOException {
         Path notes = Files.writeString(dir.resolve("notes.pt"), "not a module");
         Run r = student("--arch", "mlp", "--student", notes.toString());
-        assertThat(r.exit()).isEqualTo(1);
-        assertThat(r.err().strip()).isEqualTo("student: give either --arch or --student, not both");
+        assertThat(r.exit()).as("a usage error").isEqualTo(2);
+        assertThat(r.err().strip()).isEqualTo("kdstream student: give either --arch or --student, not both\n"
+                + "Try 'kdstream student --help'");
     }
 
     private Run student(String... extra) {

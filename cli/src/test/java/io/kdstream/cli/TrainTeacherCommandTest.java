@@ -80,8 +80,9 @@ class TrainTeacherCommandTest {
         StringWriter err = new StringWriter();
         cmd.setErr(new PrintWriter(err));
         int code = cmd.execute("train-teacher", "--arch", "alexnet", "--out", tmp.resolve("x").toString());
-        assertThat(code).isEqualTo(1);
-        assertThat(err.toString()).contains("unknown architecture 'alexnet'");
+        assertThat(code).isEqualTo(2);
+        assertThat(err.toString()).startsWith("kdstream train-teacher: Invalid value for option '--arch': 'alexnet' is not one of ")
+                .endsWith("Try 'kdstream train-teacher --help'\n");
     }
 
     private static String run(String... args) {

@@ -12,4 +12,11 @@ public enum InputMode {
     public String tag() {
         return name().toLowerCase(Locale.ROOT);
     }
+
+    /** The input modes a command line accepts, derived from the constants (a picocli converter and candidates). */
+    public static final class Names extends io.kdstream.config.Choice {
+        public Names() {
+            super(values(), InputMode::tag);
+        }
+    }
 }

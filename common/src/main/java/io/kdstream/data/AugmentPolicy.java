@@ -194,4 +194,24 @@ public final class AugmentPolicy {
     public int hashCode() {
         return toString().hashCode();
     }
+
+    /**
+     * {@code --augment} on a command line: any policy {@link #parse} accepts (the candidates are the
+     * common ones); a bad one is refused at parse time with parse's own message.
+     */
+    public static final class Names extends io.kdstream.config.Choice {
+        public Names() {
+            super(java.util.List.of("none", "flip", "crop", "crop+flip", "crop+flip+erase"));
+        }
+
+        @Override
+        public String convert(String value) {
+            try {
+                parse(value);
+                return value.trim();
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
 }

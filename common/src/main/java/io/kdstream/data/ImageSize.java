@@ -33,6 +33,19 @@ public record ImageSize(int height, int width) {
         throw new IllegalArgumentException("image size must be H or H,W in pixels, got '" + s + "'");
     }
 
+    /** {@code --image-size}: refused at parse time when {@link #parse} refuses it; the text stays as given. */
+    public static final class Checked implements picocli.CommandLine.ITypeConverter<String> {
+        @Override
+        public String convert(String value) {
+            try {
+                parse(value);
+                return value;
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
     /** {@code HxW}, as in a dataset id. */
     @Override
     public String toString() {

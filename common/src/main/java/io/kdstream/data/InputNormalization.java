@@ -44,6 +44,24 @@ public final class InputNormalization {
      * @throws IllegalArgumentException in one line naming the values, when the counts do not match
      *                                  the channels or a std is not positive
      */
+    /**
+     * Checks {@code --input-mean}/{@code --input-std} as far as they can be without the data: both or
+     * neither, finite means, positive stds. The channel count is checked by {@link #of}.
+     *
+     * @throws IllegalArgumentException naming the option
+     */
+    public static void checkOptions(List<Float> mean, List<Float> std) {
+        if ((mean == null) != (std == null)) {
+            throw new IllegalArgumentException("--input-mean and --input-std go together; got only "
+                    + (mean == null ? "--input-std" : "--input-mean"));
+        }
+        if (mean != null && (mean.stream().anyMatch(m -> !Float.isFinite(m))
+                || std.stream().anyMatch(s -> !(s > 0) || !Float.isFinite(s)))) {
+            throw new IllegalArgumentException("--input-mean must be finite and --input-std positive, got mean "
+                    + mean + " and std " + std);
+        }
+    }
+
     public static InputNormalization of(List<Float> mean, List<Float> std, int channels) {
         if (mean.size() != channels || std.size() != channels) {
             throw new IllegalArgumentException("input mean and std need one value per image channel (" + channels

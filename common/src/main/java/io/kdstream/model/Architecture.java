@@ -159,4 +159,11 @@ public enum Architecture {
                 list.get(0).singletonOrThrow().add(list.get(1).singletonOrThrow()))),
                 java.util.List.of(main, shortcut));
     }
+
+    /** The architectures a command line accepts, derived from the constants (a picocli converter and candidates). */
+    public static final class Names extends io.kdstream.config.Choice {
+        public Names() {
+            super(values(), Architecture::id);
+        }
+    }
 }

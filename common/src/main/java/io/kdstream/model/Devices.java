@@ -41,4 +41,23 @@ public final class Devices {
         }
         throw new IllegalArgumentException("--device must be auto, cpu, gpu or gpu:i, got '" + spec + "'");
     }
+
+    /**
+     * {@code --device} on a command line: the spelling is checked at parse time, before the engine
+     * starts (whether the GPU exists is {@link #resolve}'s to say).
+     */
+    public static final class Names extends io.kdstream.config.Choice {
+        public Names() {
+            super(java.util.List.of("auto", "cpu", "gpu", "gpu:i"));
+        }
+
+        @Override
+        public String convert(String value) {
+            String s = value.trim().toLowerCase(Locale.ROOT);
+            if (s.equals("auto") || s.equals("cpu") || s.equals("gpu") || s.matches("gpu:\\d{1,3}")) {
+                return s;
+            }
+            throw new picocli.CommandLine.TypeConversionException("'" + value + "' is not one of auto, cpu, gpu, gpu:i");
+        }
+    }
 }

@@ -121,6 +121,28 @@ public final class TorchScriptFeatureModel implements FeatureModel {
         return card;
     }
 
+    /**
+     * Imports {@code ptFile} into a scratch model directory under {@code scratchParent} (the system's
+     * temporary directory when null), loads it and removes the directory again: libtorch has read the
+     * whole file by then, so nothing is left behind per start.
+     */
+    public static TorchScriptFeatureModel importAndLoad(Path ptFile, String outputs, int channels, int height,
+                                                        int width, String dataset, InputNormalization norm,
+                                                        Path scratchParent, Device device) throws IOException {
+        Path dir = scratchParent == null ? Files.createTempDirectory("kdstream-teacher-")
+                : Files.createTempDirectory(scratchParent, "kdstream-teacher-");
+        try {
+            importFile(ptFile, outputs, channels, height, width, dataset, norm, dir);
+            return load(dir, device);
+        } finally {
+            try (var paths = Files.walk(dir)) {
+                for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+
     private static ZooModel<NDList, NDList> open(Path pt, Device device) throws IOException {
         Criteria<NDList, NDList> criteria = Criteria.builder()
                 .setTypes(NDList.class, NDList.class)

@@ -49,4 +49,11 @@ public enum FeatureLoss {
         }
         throw new IllegalArgumentException("unknown feature loss '" + name + "', expected l2 or smooth_l1");
     }
+
+    /** The feature losses a command line accepts, derived from the constants (a picocli converter and candidates). */
+    public static final class Names extends io.kdstream.config.Choice {
+        public Names() {
+            super(values(), FeatureLoss::configName);
+        }
+    }
 }

@@ -109,4 +109,18 @@ public enum Normalization {
             throw new IllegalArgumentException("teacher features must be floating point, got " + features.getDataType());
         }
     }
+
+    /** The normalizations a command line accepts, derived from the constants (a picocli converter and candidates). */
+    public static final class Names extends io.kdstream.config.Choice {
+        public Names() {
+            super(values(), Normalization::configName);
+        }
+    }
+
+    /** The normalizations one batch can have on its own: all but the calibrated {@link #WHITEN}. */
+    public static final class OneBatchNames extends io.kdstream.config.Choice {
+        public OneBatchNames() {
+            super(java.util.Arrays.stream(values()).filter(n -> n != WHITEN).map(Normalization::configName).toList());
+        }
+    }
 }

@@ -23,4 +23,11 @@ public enum OrthogonalMap {
         }
         throw new IllegalArgumentException("unknown orthogonal map '" + name + "', expected matrix_exp or cayley");
     }
+
+    /** The orthogonal maps a command line accepts, derived from the constants (a picocli converter and candidates). */
+    public static final class Names extends io.kdstream.config.Choice {
+        public Names() {
+            super(values(), OrthogonalMap::torchName);
+        }
+    }
 }

@@ -57,6 +57,18 @@ class TorchScriptFeatureModelTest {
         }
     }
 
+    /** The teacher imports a .pt at every start: its scratch copy must not pile up. */
+    @Test
+    void importAndLoadLeavesNoScratchDirectory() throws IOException {
+        Path pt = copy("tiny_features_logits.pt");
+        Path scratch = Files.createDirectories(tmp.resolve("scratch"));
+        try (FeatureModel teacher = TorchScriptFeatureModel.importAndLoad(pt, "features,logits", 1, 28, 28,
+                "fashion-mnist", NORM, scratch, ai.djl.Device.cpu()); NDManager m = NDManager.newBaseManager()) {
+            assertThat(scratch).isEmptyDirectory();
+            assertClose(teacher.features(fixedInput(m)), expected.get("features"));
+        }
+    }
+
     @Test
     void scriptedFeatureMapIsPooledAndHasNoLogits() throws IOException {
         Path pt = copy("tiny_features_map.pt");

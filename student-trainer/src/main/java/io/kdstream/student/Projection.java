@@ -37,4 +37,11 @@ public enum Projection {
         }
         throw new IllegalArgumentException("--projection must be matrix_exp, cayley, linear or none, got " + name);
     }
+
+    /** The projections a command line accepts, derived from the constants (a picocli converter and candidates). */
+    public static final class Names extends io.kdstream.config.Choice {
+        public Names() {
+            super(values(), Projection::configName);
+        }
+    }
 }

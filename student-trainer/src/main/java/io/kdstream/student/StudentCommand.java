@@ -11,6 +11,11 @@ import org.slf4j.LoggerFactory;
 
 import ai.djl.Device;
 
+import io.kdstream.config.Bounded;
+import io.kdstream.config.Choice;
+import io.kdstream.config.CommandLines;
+import io.kdstream.config.PathOption;
+import io.kdstream.duration.DurationConverter;
 import io.kdstream.kafka.KafkaAccessErrors;
 import io.kdstream.codec.RunSpec;
 import io.kdstream.config.ServiceOptions;
@@ -34,12 +39,17 @@ import picocli.CommandLine.Option;
 /** {@code kdstream student}: the student-trainer service. */
 @Command(name = "student", mixinStandardHelpOptions = true,
         description = {"Trains one student from a run's feature stream (VkD objective).",
-                "Runs in its own consumer group. Resumes from the newest valid checkpoint. Exit codes: 0 done (or stopped by SIGTERM after a",
-                "checkpoint), 1 error, 3 stopped idle before every batch arrived, 4 Kafka refused the login or an ACL,",
-                "6 batches it still needed were deleted from <run>.features (retention or deleteRecords; one line names the range)."})
+                "Runs in its own consumer group. Resumes from the newest valid checkpoint.",
+                "Exit codes: 0 done (or stopped by SIGTERM after a checkpoint), 1 error, 2 bad usage (one line names "
+                        + "the option), 3 stopped idle before every batch arrived, 4 Kafka refused the login or an ACL, "
+                        + "6 batches it still needed were deleted from <run>.features (retention or deleteRecords; one "
+                        + "line names the range)."})
 public final class StudentCommand implements Callable<Integer> {
 
     private static final Logger LOG = LoggerFactory.getLogger(StudentCommand.class);
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Mixin
     ServiceOptions service;
@@ -50,103 +60,112 @@ public final class StudentCommand implements Callable<Integer> {
     @Option(names = "--group", required = true, description = "Consumer group: one per experiment.")
     String group;
 
-    @Option(names = "--arch", description = "Student architecture: cnn | mlp | vit | vit-pool (default: cnn; "
-            + "exclusive with --student).")
+    @Option(names = "--arch", converter = Architecture.Names.class, completionCandidates = Architecture.Names.class,
+            description = "Student architecture: ${COMPLETION-CANDIDATES} (default: cnn; exclusive with --student).")
     String arch;
 
-    @Option(names = "--student", paramLabel = "FILE.pt",
+    @Option(names = "--student", paramLabel = "FILE.pt", converter = PathOption.ExistingFile.class,
             description = "Train this TorchScript module (torch.jit.script, PyTorch >= 1.13) instead of an --arch; its "
                     + "forward takes the normalized [B, C, H, W] input and returns features [B, d_s] and logits "
                     + "(docs/pytorch.md). The trained module is written to <checkpoint-dir>/student.pt.")
     Path student;
 
-    @Option(names = "--student-outputs", defaultValue = "features,logits",
-            description = "Order of the --student module's outputs: features,logits | logits,features "
+    @Option(names = "--student-outputs", defaultValue = "features,logits", converter = StudentOutputs.class,
+            completionCandidates = StudentOutputs.class,
+            description = "Order of the --student module's outputs: ${COMPLETION-CANDIDATES} "
                     + "(default: ${DEFAULT-VALUE}).")
     String studentOutputs;
 
-    @Option(names = "--projection", defaultValue = "matrix_exp",
+    @Option(names = "--projection", defaultValue = "matrix_exp", converter = Projection.Names.class,
+            completionCandidates = Projection.Names.class,
             description = "matrix_exp | cayley (VkD) | linear (FitNet-style) | none (d_s = d_t) (default: ${DEFAULT-VALUE}).")
     String projection;
 
-    @Option(names = "--feature-loss", defaultValue = "l2", description = "l2 | smooth_l1 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--feature-loss", defaultValue = "l2", converter = FeatureLoss.Names.class,
+            completionCandidates = FeatureLoss.Names.class, description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     String featureLoss;
 
-    @Option(names = "--student-norm", defaultValue = "none",
+    @Option(names = "--student-norm", defaultValue = "none", converter = StudentNorms.class,
+            completionCandidates = StudentNorms.class,
             description = "none | layer: standardize the student embedding before the projection (feature loss only; "
                     + "default: ${DEFAULT-VALUE}).")
     String studentNorm;
 
-    @Option(names = "--alpha", defaultValue = "1.0", description = "Feature-loss weight; 0 = no feature distillation (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--alpha", defaultValue = "1.0", converter = Bounded.NonNegativeReal.class, description = "Feature-loss weight; 0 = no feature distillation (default: ${DEFAULT-VALUE}).")
     double alpha;
 
-    @Option(names = "--gamma", defaultValue = "0.0", description = "Logit-distillation weight (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--gamma", defaultValue = "0.0", converter = Bounded.NonNegativeReal.class, description = "Logit-distillation weight (default: ${DEFAULT-VALUE}).")
     double gamma;
 
-    @Option(names = "--temperature", defaultValue = "4.0", description = "Logit-distillation temperature (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--temperature", defaultValue = "2.0", converter = Bounded.PositiveReal.class,
+            description = "Logit-distillation temperature (default: ${DEFAULT-VALUE}, as in the demo and study).")
     double temperature;
 
-    @Option(names = "--label-smoothing", defaultValue = "0.0", description = "Cross-entropy label smoothing (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--label-smoothing", defaultValue = "0.0", converter = Bounded.UnitInterval.class, description = "Cross-entropy label smoothing (default: ${DEFAULT-VALUE}).")
     double labelSmoothing;
 
-    @Option(names = "--optimizer", defaultValue = "adamw", description = "adamw | sgd (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--optimizer", defaultValue = "adamw", converter = Optimizers.class, completionCandidates = Optimizers.class,
+            description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     String optimizer;
 
-    @Option(names = "--lr", defaultValue = "0.002", description = "Base learning rate (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lr", defaultValue = "0.002", converter = Bounded.PositiveReal.class, description = "Base learning rate (default: ${DEFAULT-VALUE}).")
     double lr;
 
-    @Option(names = "--weight-decay", defaultValue = "0.0005", description = "Weight decay (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--weight-decay", defaultValue = "0.0005", converter = Bounded.NonNegativeReal.class, description = "Weight decay (default: ${DEFAULT-VALUE}).")
     double weightDecay;
 
-    @Option(names = "--schedule", defaultValue = "cosine", description = "cosine | step | constant (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--schedule", defaultValue = "cosine", converter = Schedules.class, completionCandidates = Schedules.class,
+            description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     String schedule;
 
-    @Option(names = "--warmup-steps", defaultValue = "20", description = "Linear warm-up steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup-steps", defaultValue = "20", converter = Bounded.NonNegativeInt.class, description = "Linear warm-up steps (default: ${DEFAULT-VALUE}).")
     int warmupSteps;
 
-    @Option(names = "--replay-epochs", defaultValue = "0",
+    @Option(names = "--replay-epochs", defaultValue = "0", converter = Bounded.NonNegativeInt.class,
             description = "Extra passes over the retained topic after the run's epochs (default: ${DEFAULT-VALUE}).")
     int replayEpochs;
 
-    @Option(names = "--seed", defaultValue = "0", description = "Student initialization seed (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "1", description = "Student initialization seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--checkpoint-dir", required = true, description = "Checkpoints of this experiment.")
+    @Option(names = "--checkpoint-dir", required = true, converter = PathOption.Directory.class,
+            description = "Checkpoints of this experiment; created (and checked for writing) at start.")
     Path checkpointDir;
 
-    @Option(names = "--checkpoint-every", defaultValue = "200", description = "Steps between checkpoints (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--checkpoint-every", defaultValue = "200", converter = Bounded.PositiveInt.class, description = "Steps between checkpoints (default: ${DEFAULT-VALUE}).")
     int checkpointEvery;
 
-    @Option(names = "--eval-every", defaultValue = "0", description = "Steps between test evaluations; 0 = at the end only (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--eval-every", defaultValue = "0", converter = Bounded.NonNegativeInt.class, description = "Steps between test evaluations; 0 = at the end only (default: ${DEFAULT-VALUE}).")
     int evalEvery;
 
-    @Option(names = "--eval-limit", defaultValue = "0",
+    @Option(names = "--eval-limit", defaultValue = "0", converter = Bounded.NonNegativeInt.class,
             description = "Periodic evaluations use a stratified subset of this many test samples (0 = all); "
                     + "the final evaluation always uses the whole test split (default: ${DEFAULT-VALUE}).")
     int evalLimit;
 
-    @Option(names = "--eval-split", defaultValue = "test",
+    @Option(names = "--eval-split", defaultValue = "test", converter = EvalSplits.class, completionCandidates = EvalSplits.class,
             description = "test | validation: evaluate on the test split, or on a validation set carved from the training "
                     + "split outside the run's subset (for tuning; default: ${DEFAULT-VALUE}).")
     String evalSplit;
 
-    @Option(names = "--validation-size", defaultValue = "2000",
+    @Option(names = "--validation-size", defaultValue = "2000", converter = Bounded.PositiveInt.class,
             description = "Samples of the validation set with --eval-split validation (default: ${DEFAULT-VALUE}).")
     int validationSize;
 
-    @Option(names = "--max-nonfinite", defaultValue = "5",
+    @Option(names = "--max-nonfinite", defaultValue = "5", converter = Bounded.PositiveInt.class,
             description = "Non-finite losses in a row before restoring the last checkpoint and stopping (default: ${DEFAULT-VALUE}).")
     int maxNonFinite;
 
-    @Option(names = "--prefetch", defaultValue = "4", description = "Batches fetched and decoded ahead (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--prefetch", defaultValue = "4", converter = Bounded.PositiveInt.class, description = "Batches fetched and decoded ahead (default: ${DEFAULT-VALUE}).")
     int prefetch;
 
-    @Option(names = "--idle-timeout", defaultValue = "PT30M",
-            description = "Stop when no batch arrives for this long (ISO-8601; default: ${DEFAULT-VALUE}).")
+    @Option(names = "--idle-timeout", defaultValue = "30m", paramLabel = "DURATION", converter = DurationConverter.class,
+            description = "Stop when no batch arrives for this long (" + DurationConverter.SYNTAX + "; default: ${DEFAULT-VALUE}).")
     Duration idleTimeout;
 
-    @Option(names = "--manifest-timeout", defaultValue = "PT5M",
-            description = "How long to wait for a teacher to publish the run's manifest (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--manifest-timeout", defaultValue = "5m", paramLabel = "DURATION", converter = DurationConverter.class,
+            description = "How long to wait for a teacher to publish the run's manifest (" + DurationConverter.SYNTAX
+                    + "; default: ${DEFAULT-VALUE}).")
     Duration manifestTimeout;
 
     @Option(names = "--dataset", description = "Dataset location override (default: the manifest's dataset id).")
@@ -166,22 +185,24 @@ public final class StudentCommand implements Callable<Integer> {
     @Option(names = "--teacher-id", description = "Refuse to train unless the run's teacher has this id (SHA-256).")
     String expectedTeacherId;
 
-    @Option(names = "--device", defaultValue = "auto", description = Devices.HELP)
+    @Option(names = "--device", defaultValue = "auto", converter = Devices.Names.class, description = Devices.HELP)
     String device;
 
-    @Option(names = "--progress-interval", defaultValue = "5",
-            description = "Seconds between JSON progress lines on stdout; 0 disables (default: ${DEFAULT-VALUE}).")
-    int progressInterval;
+    @Option(names = "--progress-interval", defaultValue = "5s", paramLabel = "DURATION", converter = DurationConverter.class,
+            description = "Time between JSON progress lines on stdout; 0 disables (" + DurationConverter.SYNTAX
+                    + "; default: ${DEFAULT-VALUE}).")
+    Duration progressInterval;
 
-    @Option(names = "--trace", paramLabel = "FILE",
+    @Option(names = "--trace", paramLabel = "FILE", converter = PathOption.OutputFile.class,
             description = "Append a line per applied step (pass, epoch, batch, step), per start and per checkpoint "
                     + "to FILE, for auditing exactly-once training across crashes (see docs/reliability.md).")
     Path trace;
 
     /** Runs the student-trainer alone (container images), without the other subcommands. */
     public static void main(String[] args) {
-        System.exit(new CommandLine(new StudentCommand()).setExecutionExceptionHandler(new KafkaAccessErrors())
-                .execute(args));
+        CommandLine cmd = CommandLines.configure(new CommandLine(new StudentCommand()))
+                .setExecutionExceptionHandler(new KafkaAccessErrors());
+        System.exit(CommandLines.execute(cmd, args));
     }
 
     /**
@@ -191,6 +212,17 @@ public final class StudentCommand implements Callable<Integer> {
      */
     @Override
     public Integer call() throws Exception {
+        StudentConfig cfg = config(); // every option checked before the engine, the disk or Kafka is touched
+        try {
+            InputNormalization.checkOptions(inputMean, inputStd);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e, null, null);
+        }
+        if (cfg.torchScriptStudent() != null) {
+            // fail on a file that is not TorchScript now, not after waiting for the manifest
+            TorchScriptStudent.check(cfg.torchScriptStudent().file());
+        }
+        PathOption.createDirectory(spec, "--checkpoint-dir", checkpointDir);
         PrometheusMeterRegistry registry = MetricsServer.newRegistry("student", "run", run, "group", group);
         AtomicReference<StudentTrainer> trainer = new AtomicReference<>();
         try (MetricsServer metrics = service.metricsPort >= 0 ? MetricsServer.start(registry, service.metricsPort,
@@ -198,19 +230,14 @@ public final class StudentCommand implements Callable<Integer> {
             if (metrics != null) {
                 LOG.info("metrics on http://0.0.0.0:{}/metrics", metrics.port());
             }
-            return train(registry, metrics, trainer);
+            return train(cfg, registry, metrics, trainer);
         }
     }
 
-    private int train(PrometheusMeterRegistry registry, MetricsServer metrics, AtomicReference<StudentTrainer> running)
-            throws Exception {
+    private int train(StudentConfig cfg, PrometheusMeterRegistry registry, MetricsServer metrics,
+                      AtomicReference<StudentTrainer> running) throws Exception {
         Device onDevice = Devices.resolve(device);
         LOG.info("student device: {}", onDevice);
-        StudentConfig cfg = config();
-        if (cfg.torchScriptStudent() != null) {
-            // fail on a file that is not TorchScript now, not after waiting for the manifest
-            TorchScriptStudent.check(cfg.torchScriptStudent().file());
-        }
         var clients = service.clients();
         RunSpec spec = new ManifestStore(clients).await(run, manifestTimeout);
         checkManifest(spec);
@@ -223,8 +250,7 @@ public final class StudentCommand implements Callable<Integer> {
         ImageDataset test = switch (evalSplit) {
             case "test" -> ref.test();
             case "validation" -> ref.validation(validationSize);
-            default -> throw new CommandLine.ParameterException(new CommandLine(this),
-                    "--eval-split must be test or validation, got '" + evalSplit + "'");
+            default -> throw new IllegalStateException("--eval-split " + evalSplit); // refused by EvalSplits
         };
         StepTrace stepTrace = trace != null ? StepTrace.open(trace) : null;
         StudentTrainer.Builder builder = StudentTrainer.builder().setClients(clients).setRun(spec).setGroup(group)
@@ -278,7 +304,7 @@ public final class StudentCommand implements Callable<Integer> {
     /** The options as a configuration; a misspelt option fails here, before Kafka is contacted. */
     StudentConfig config() {
         if (arch != null && student != null) {
-            throw new IllegalArgumentException("give either --arch or --student, not both");
+            throw new CommandLine.ParameterException(spec.commandLine(), "give either --arch or --student, not both");
         }
         return StudentConfig.builder().optArch(Architecture.parse(arch != null ? arch : "cnn"))
                 .optTorchScriptStudent(student, studentOutputs)
@@ -288,6 +314,41 @@ public final class StudentCommand implements Callable<Integer> {
                 .optOptimizer(ParameterOptimizer.Kind.parse(optimizer)).optLr(lr).optWeightDecay(weightDecay)
                 .optSchedule(LrSchedule.Kind.parse(schedule)).optWarmupSteps(warmupSteps)
                 .optReplayEpochs(replayEpochs).optSeed(seed).build();
+    }
+
+    /** {@code --student-norm}: the normalizations a student embedding can take. */
+    static final class StudentNorms extends Choice {
+        StudentNorms() {
+            super(List.of(Normalization.NONE.configName(), Normalization.LAYER.configName()));
+        }
+    }
+
+    /** {@code --student-outputs}. */
+    static final class StudentOutputs extends Choice {
+        StudentOutputs() {
+            super(List.of("features,logits", "logits,features"));
+        }
+    }
+
+    /** {@code --optimizer}. */
+    static final class Optimizers extends Choice {
+        Optimizers() {
+            super(ParameterOptimizer.Kind.values(), Choice::lower);
+        }
+    }
+
+    /** {@code --schedule}. */
+    static final class Schedules extends Choice {
+        Schedules() {
+            super(LrSchedule.Kind.values(), Choice::lower);
+        }
+    }
+
+    /** {@code --eval-split}. */
+    static final class EvalSplits extends Choice {
+        EvalSplits() {
+            super(List.of("test", "validation"));
+        }
     }
 
     private static Normalization studentNorm(String name) {
@@ -310,10 +371,7 @@ public final class StudentCommand implements Callable<Integer> {
      * the manifest's are refused: the student would see other inputs than the teacher did.
      */
     InputNormalization inputNormalization(RunSpec spec, ImageDataset train) {
-        if ((inputMean == null) != (inputStd == null)) {
-            throw new IllegalArgumentException("--input-mean and --input-std go together; got only "
-                    + (inputMean == null ? "--input-std" : "--input-mean"));
-        }
+        InputNormalization.checkOptions(inputMean, inputStd);
         InputNormalization given = inputMean == null ? null
                 : InputNormalization.of(inputMean, inputStd, spec.inputShape().get(0));
         if (spec.inputMean() == null) { // a manifest from before it was recorded
@@ -344,9 +402,9 @@ public final class StudentCommand implements Callable<Integer> {
         private final long intervalNanos;
         private long last;
 
-        JsonProgress(String group, int intervalSeconds) {
+        JsonProgress(String group, Duration interval) {
             this.group = group;
-            this.intervalNanos = intervalSeconds * 1_000_000_000L;
+            this.intervalNanos = interval.toNanos();
         }
 
         @Override

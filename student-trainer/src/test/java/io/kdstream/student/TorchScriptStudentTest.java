@@ -266,9 +266,13 @@ class TorchScriptStudentTest {
         assertThat(command("--arch", "mlp").config().torchScriptStudent()).isNull();
         assertThat(command().config().arch().id()).as("the default student").isEqualTo("cnn");
         assertThatThrownBy(() -> command("--arch", "mlp", "--student", file).config())
+                .isInstanceOf(picocli.CommandLine.ParameterException.class)
                 .hasMessage("give either --arch or --student, not both");
-        assertThatThrownBy(() -> command("--student", tmp.resolve("missing.pt").toString()).config())
-                .hasMessageContaining("cannot be read");
+        assertThatThrownBy(() -> command("--student", tmp.resolve("missing.pt").toString()))
+                .isInstanceOf(picocli.CommandLine.ParameterException.class).hasMessageContaining("does not exist");
+        assertThatThrownBy(() -> command("--student", file, "--student-outputs", "features"))
+                .isInstanceOf(picocli.CommandLine.ParameterException.class)
+                .hasMessageContaining("not one of features,logits, logits,features");
     }
 
     private static StudentCommand command(String... args) {

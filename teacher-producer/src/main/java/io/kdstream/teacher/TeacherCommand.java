@@ -21,13 +21,18 @@ import org.slf4j.LoggerFactory;
 
 import ai.djl.Device;
 
+import io.kdstream.config.Bounded;
+import io.kdstream.config.Choice;
+import io.kdstream.config.CommandLines;
+import io.kdstream.config.PathOption;
+import io.kdstream.data.AugmentPolicy;
+import io.kdstream.duration.DurationConverter;
 import io.kdstream.kafka.KafkaAccessErrors;
 import io.kdstream.codec.DType;
 import io.kdstream.codec.InputMode;
 import io.kdstream.codec.RunSpec;
 import io.kdstream.codec.WhiteningRef;
 import io.kdstream.config.ServiceOptions;
-import io.kdstream.data.AugmentPolicy;
 import io.kdstream.data.BatchSource;
 import io.kdstream.data.DatasetRef;
 import io.kdstream.data.ImageDataset;
@@ -54,10 +59,12 @@ import picocli.CommandLine.Option;
 /** {@code kdstream teacher}: the teacher-producer service. */
 @Command(name = "teacher", mixinStandardHelpOptions = true,
         description = {"Runs a teacher-producer: normalized teacher features onto Kafka, exactly once.",
-                "Publishes every training batch as one member of the run's teacher group. Exits 0 when every batch of the run",
-                "is published (by this or another teacher) or on SIGTERM after aborting the open transaction.",
-                "Exit codes: 0 done or stopped, 1 error, 4 Kafka refused the login or an ACL, 5 another live teacher took",
-                "over this --instance-id (the newer one carries on)."})
+                "Publishes every training batch as one member of the run's teacher group. Exits 0 when every batch "
+                        + "of the run is published (by this or another teacher) or on SIGTERM after aborting the open "
+                        + "transaction.",
+                "Exit codes: 0 done or stopped, 1 error, 2 bad usage (one line names the option), 4 Kafka refused "
+                        + "the login or an ACL, 5 another live teacher took over this --instance-id (the newer one "
+                        + "carries on)."})
 public final class TeacherCommand implements Callable<Integer> {
 
     private static final Logger LOG = LoggerFactory.getLogger(TeacherCommand.class);
@@ -68,14 +75,18 @@ public final class TeacherCommand implements Callable<Integer> {
     @Mixin
     ServiceOptions service;
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--run", required = true, description = "Run id; prefixes the run's topics.")
     String run;
 
-    @Option(names = "--teacher", required = true, paramLabel = "DIR|model.pt",
+    @Option(names = "--teacher", required = true, paramLabel = "DIR|model.pt", converter = PathOption.Model.class,
             description = "A model directory with model.json (zoo or imported TorchScript), or a TorchScript .pt file.")
     Path teacherPath;
 
-    @Option(names = "--teacher-outputs", defaultValue = "features,logits",
+    @Option(names = "--teacher-outputs", defaultValue = "features,logits", converter = TeacherOutputs.class,
+            completionCandidates = TeacherOutputs.class,
             description = "For a .pt file: what its forward returns: features | features,logits | logits,features "
                     + "(default: ${DEFAULT-VALUE}).")
     String teacherOutputs;
@@ -83,37 +94,39 @@ public final class TeacherCommand implements Callable<Integer> {
     @Option(names = "--dataset", defaultValue = "fashion-mnist", description = "Dataset name or directory (default: ${DEFAULT-VALUE}).")
     String dataset;
 
-    @Option(names = "--image-size", paramLabel = "H[,W]",
+    @Option(names = "--image-size", paramLabel = "H[,W]", converter = ImageSize.Checked.class,
             description = "Image folders: scale each image so it covers HxW (its shorter side for a square size) and "
                     + "center-crop it, so images of any size can be mixed; augmentation applies on top. Recorded in "
                     + "the run's dataset id, so students read the same. Default: images used as they are (one size).")
     String imageSize;
 
-    @Option(names = "--train-fraction", defaultValue = "1.0", description = "Stratified share of the training split.")
+    @Option(names = "--train-fraction", defaultValue = "1.0", converter = Bounded.Fraction.class,
+            description = "Stratified share of the training split (default: ${DEFAULT-VALUE}).")
     double trainFraction;
 
-    @Option(names = "--train-limit", defaultValue = "0", description = "At most this many training samples (0 = all).")
+    @Option(names = "--train-limit", defaultValue = "0", converter = Bounded.NonNegativeInt.class, description = "At most this many training samples (0 = all).")
     int trainLimit;
 
-    @Option(names = "--seed", defaultValue = "7", description = "Run seed: subset, shuffle and augmentation (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "1", description = "Run seed: subset, shuffle and augmentation (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--device", defaultValue = "auto", description = Devices.HELP)
+    @Option(names = "--device", defaultValue = "auto", converter = Devices.Names.class, description = Devices.HELP)
     String device;
 
-    @Option(names = "--epochs", defaultValue = "1", description = "Teacher passes over the data (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--epochs", defaultValue = "1", converter = Bounded.PositiveInt.class, description = "Teacher passes over the data (default: ${DEFAULT-VALUE}).")
     int epochs;
 
-    @Option(names = "--batch-size", defaultValue = "128", description = "Samples per batch = per record (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch-size", defaultValue = "128", converter = Bounded.PositiveInt.class, description = "Samples per batch = per record (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--norm", defaultValue = "layer",
-            description = {"layer | batch | whiten | whiten-batch | none (default: ${DEFAULT-VALUE}). whiten: one ZCA",
+    @Option(names = "--norm", defaultValue = "layer", converter = Normalization.Names.class,
+            completionCandidates = Normalization.Names.class,
+            description = {"${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}). whiten: one ZCA",
                     "matrix for the whole run, estimated from a calibration set (--whiten-samples) by the first teacher",
                     "and read by the others; whiten-batch: each batch by its own covariance (degenerate for B <= d_t)."})
     String norm;
 
-    @Option(names = "--whiten-samples", defaultValue = "0", paramLabel = "N",
+    @Option(names = "--whiten-samples", defaultValue = "0", paramLabel = "N", converter = Bounded.NonNegativeInt.class,
             description = "--norm whiten: calibration set size, the first N training samples of a run seeded "
                     + "--whiten-seed, without augmentation (default 0: 4 × d_t, at most the training split).")
     int whitenSamples;
@@ -122,7 +135,7 @@ public final class TeacherCommand implements Callable<Integer> {
             description = "--norm whiten: seed that orders the calibration set (default: --seed).")
     Long whitenSeed;
 
-    @Option(names = "--whiten-shrinkage", defaultValue = "0.01", paramLabel = "S",
+    @Option(names = "--whiten-shrinkage", defaultValue = "0.01", paramLabel = "S", converter = Bounded.PositiveReal.class,
             description = "--norm whiten: epsilon = S × mean feature variance is added to the covariance's diagonal "
                     + "(default: ${DEFAULT-VALUE}).")
     double whitenShrinkage;
@@ -138,15 +151,17 @@ public final class TeacherCommand implements Callable<Integer> {
             description = "Per-channel standard deviation of the input normalization, with --input-mean.")
     List<Float> inputStd;
 
-    @Option(names = "--feature-dtype", defaultValue = "f16",
-            description = "f32 | f16 | bf16 | i8 (int8 with a scale per sample, half the bytes of f16; "
-                    + "default: ${DEFAULT-VALUE}).")
+    @Option(names = "--feature-dtype", defaultValue = "f16", converter = FeatureDTypes.class,
+            completionCandidates = FeatureDTypes.class,
+            description = "${COMPLETION-CANDIDATES}; i8: int8 with a scale per sample, half the bytes of f16 "
+                    + "(default: ${DEFAULT-VALUE}).")
     String featureDtype;
 
-    @Option(names = "--inputs", defaultValue = "inline", description = "inline | reference (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--inputs", defaultValue = "inline", converter = InputMode.Names.class,
+            completionCandidates = InputMode.Names.class, description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     String inputs;
 
-    @Option(names = "--augment", defaultValue = "crop+flip",
+    @Option(names = "--augment", defaultValue = "flip", converter = AugmentPolicy.Names.class,
             description = "none | flip | crop | crop+flip, optionally +erase (default: ${DEFAULT-VALUE}).")
     String augment;
 
@@ -154,53 +169,59 @@ public final class TeacherCommand implements Callable<Integer> {
     boolean logits;
 
     @Option(names = "--instance-id",
-            description = {"Stable id of this teacher instance (default: host name): its transactional id and its static",
-                    "membership of the teachers' group, so a restart with the same id aborts the dead one's open",
-                    "transaction and takes its work partitions back at once. Two live teachers must not share one."})
+            description = "Stable id of this teacher instance (default: host name): its transactional id and its "
+                    + "static membership of the teachers' group, so a restart with the same id aborts the dead "
+                    + "one's open transaction and takes its work partitions back at once. Two live teachers must "
+                    + "not share one.")
     String instanceId;
 
-    @Option(names = "--feature-partitions", defaultValue = "1", description = "Partitions of <run>.features when created.")
+    @Option(names = "--feature-partitions", defaultValue = "1", converter = Bounded.PositiveInt.class,
+            description = "Partitions of <run>.features when created (default: ${DEFAULT-VALUE}).")
     int featurePartitions;
 
-    @Option(names = "--work-partitions", defaultValue = "4",
+    @Option(names = "--work-partitions", defaultValue = "4", converter = Bounded.PositiveInt.class,
             description = "Partitions of <run>.work when created: the most teachers that can share a run (default: ${DEFAULT-VALUE}).")
     int workPartitions;
 
-    @Option(names = "--batches-per-item", defaultValue = "4", description = "Batches per work item (one transaction; default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batches-per-item", defaultValue = "4", converter = Bounded.PositiveInt.class, description = "Batches per work item (one transaction; default: ${DEFAULT-VALUE}).")
     int batchesPerItem;
 
-    @Option(names = "--replication-factor", defaultValue = "-1", description = "Replication factor of created topics (-1: broker default).")
+    @Option(names = "--replication-factor", defaultValue = "-1", converter = Bounded.ReplicationFactor.class, description = "Replication factor of created topics (-1: broker default).")
     short replicationFactor;
 
-    @Option(names = "--max-lead-batches", defaultValue = "2000",
+    @Option(names = "--max-lead-batches", defaultValue = "2000", converter = Bounded.NonNegativeLong.class,
             description = "Pause while the slowest student group lags by more than this many records (default: ${DEFAULT-VALUE}).")
     long maxLeadBatches;
 
     @Option(names = "--student-groups", split = ",", description = "Student groups to wait for (others are discovered).")
     List<String> studentGroups = List.of();
 
-    @Option(names = "--transaction-timeout", defaultValue = "PT60S",
-            description = "How long a dead teacher's open transaction blocks students (ISO-8601; default: ${DEFAULT-VALUE}).")
+    @Option(names = "--transaction-timeout", defaultValue = "60s", paramLabel = "DURATION", converter = DurationConverter.class,
+            description = "How long a dead teacher's open transaction blocks students (" + DurationConverter.SYNTAX
+                    + "; default: ${DEFAULT-VALUE}).")
     Duration transactionTimeout;
 
-    @Option(names = "--retention", paramLabel = "DURATION",
-            description = {"How long <run>.features and <run>.work keep records when this teacher creates them (ISO-8601,",
-                    "e.g. P90D). Default: until the run is deleted (kdstream runs delete). The manifest is compacted, the",
-                    "DLQ keeps 7 days. A shorter retention on an existing topic is reported once with the command to fix it."})
+    @Option(names = "--retention", paramLabel = "DURATION", converter = DurationConverter.class,
+            description = "How long <run>.features and <run>.work keep records when this teacher creates them (e.g. "
+                    + "90d or P90D). Default: until the run is deleted (kdstream runs delete). The manifest is "
+                    + "compacted, the DLQ keeps 7 days. A shorter retention on an existing topic is reported once "
+                    + "with the command to fix it.")
     Duration retention;
 
-    @Option(names = "--broker-bytes-budget", defaultValue = "0", paramLabel = "BYTES",
+    @Option(names = "--broker-bytes-budget", defaultValue = "0", paramLabel = "BYTES", converter = Bounded.NonNegativeLong.class,
             description = "Disk the run may use on the brokers, all replicas; exported for the alert (0 = none).")
     long brokerBytesBudget;
 
-    @Option(names = "--progress-interval", defaultValue = "5",
-            description = "Seconds between JSON progress lines on stdout; 0 disables (default: ${DEFAULT-VALUE}).")
-    int progressInterval;
+    @Option(names = "--progress-interval", defaultValue = "5s", paramLabel = "DURATION", converter = DurationConverter.class,
+            description = "Time between JSON progress lines on stdout; 0 disables (" + DurationConverter.SYNTAX
+                    + "; default: ${DEFAULT-VALUE}).")
+    Duration progressInterval;
 
     /** Runs the teacher-producer alone (container images), without the other subcommands. */
     public static void main(String[] args) {
-        System.exit(new CommandLine(new TeacherCommand()).setExecutionExceptionHandler(new KafkaAccessErrors())
-                .execute(args));
+        CommandLine cmd = CommandLines.configure(new CommandLine(new TeacherCommand()))
+                .setExecutionExceptionHandler(new KafkaAccessErrors());
+        System.exit(CommandLines.execute(cmd, args));
     }
 
     /**
@@ -210,6 +231,11 @@ public final class TeacherCommand implements Callable<Integer> {
      */
     @Override
     public Integer call() throws Exception {
+        try {
+            InputNormalization.checkOptions(inputMean, inputStd);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e, null, null);
+        }
         PrometheusMeterRegistry registry = MetricsServer.newRegistry("teacher", "run", run);
         TeacherMetrics metrics = new TeacherMetrics();
         metrics.bindTo(registry);
@@ -306,9 +332,9 @@ public final class TeacherCommand implements Callable<Integer> {
             return t;
         });
         int total = spec.epochs() * spec.batchesPerEpoch();
-        if (progressInterval > 0) {
+        if (progressInterval.toMillis() > 0) {
             progress.scheduleAtFixedRate(() -> printProgress(metrics, total, ProgressEvent.Kind.PROGRESS),
-                    progressInterval, progressInterval, TimeUnit.SECONDS);
+                    progressInterval.toMillis(), progressInterval.toMillis(), TimeUnit.MILLISECONDS);
         }
         long t0 = System.nanoTime();
         // SIGTERM: abort the open transaction, close the clients, exit 0
@@ -352,26 +378,34 @@ public final class TeacherCommand implements Callable<Integer> {
         if (inputMean == null && inputStd == null) {
             return null;
         }
-        if (inputMean == null || inputStd == null) {
-            throw new IllegalArgumentException("--input-mean and --input-std go together; got only "
-                    + (inputMean == null ? "--input-std" : "--input-mean"));
-        }
+        InputNormalization.checkOptions(inputMean, inputStd);
         return InputNormalization.of(inputMean, inputStd, train.channels());
     }
 
     FeatureModel openTeacher(ImageDataset train, InputNormalization given, Device onDevice) throws IOException {
         if (Files.isRegularFile(teacherPath) && teacherPath.toString().endsWith(".pt")) {
-            Path dir = Files.createTempDirectory("kdstream-teacher-");
-            // a TorchScript file does not say what it was trained with: the user's values, else the dataset's
-            TorchScriptFeatureModel.importFile(teacherPath, teacherOutputs, train.channels(), train.height(),
-                    train.width(), dataset, given != null ? given : InputNormalization.forDataset(train), dir);
-            return FeatureModels.load(dir, onDevice);
+            return TorchScriptFeatureModel.importAndLoad(teacherPath, teacherOutputs, train.channels(), train.height(),
+                    train.width(), dataset, given != null ? given : InputNormalization.forDataset(train), null, onDevice);
         }
         if (!Files.isRegularFile(teacherPath.resolve(ModelCard.FILE_NAME))) {
             throw new IllegalArgumentException("--teacher " + teacherPath + " is neither a model directory (with "
                     + ModelCard.FILE_NAME + ") nor a TorchScript .pt file; train one with 'kdstream train-teacher'");
         }
         return FeatureModels.load(teacherPath, onDevice);
+    }
+
+    /** {@code --teacher-outputs}: what a TorchScript teacher's forward returns. */
+    static final class TeacherOutputs extends Choice {
+        TeacherOutputs() {
+            super(List.of("features", "features,logits", "logits,features"));
+        }
+    }
+
+    /** {@code --feature-dtype}: the floating types features travel in. */
+    static final class FeatureDTypes extends Choice {
+        FeatureDTypes() {
+            super(List.of("f32", "f16", "bf16", "i8"));
+        }
     }
 
     private static float[] floats(List<Float> l) {
