@@ -3,6 +3,7 @@ package io.kdstream.cli;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
+import io.kdstream.config.PathOption;
 import io.kdstream.student.ZooExport;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -10,10 +11,10 @@ import picocli.CommandLine.Option;
 
 /** {@code kdstream export}: a trained zoo student as a PyTorch state dict. */
 @Command(name = "export", mixinStandardHelpOptions = true,
-        description = {"Writes a zoo student's trained network (cnn, mlp, vit, vit-pool) as a PyTorch state dict:",
-                "PyTorch names and layouts, float32, safetensors. examples/zoo.py defines the architectures in PyTorch;",
-                "model.load_state_dict(zoo.load_file(FILE)) loads it and model(x) returns (features, logits) for",
-                "input normalized as in training. The projection and optimizer state are not exported."})
+        description = "Writes a zoo student's trained network (cnn, mlp, vit, vit-pool) as a PyTorch state dict: "
+                + "PyTorch names and layouts, float32, safetensors. examples/zoo.py defines the architectures in "
+                + "PyTorch; model.load_state_dict(zoo.load_file(FILE)) loads it and model(x) returns (features, logits) "
+                + "for input normalized as in training. The projection and optimizer state are not exported.")
 public final class ExportCommand implements Callable<Integer> {
 
     @CommandLine.Spec
@@ -22,7 +23,8 @@ public final class ExportCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-dir", required = true, description = "The student's --checkpoint-dir.")
     Path checkpointDir;
 
-    @Option(names = "--out", required = true, paramLabel = "FILE.safetensors", description = "File to write.")
+    @Option(names = "--out", required = true, paramLabel = "FILE.safetensors", converter = PathOption.OutputFile.class,
+            description = "File to write.")
     Path out;
 
     @Option(names = "--checkpoint", defaultValue = "best",

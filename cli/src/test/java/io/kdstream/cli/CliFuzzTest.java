@@ -94,7 +94,7 @@ class CliFuzzTest {
     /** So that the out-of-range case covers a new numeric option too: it says its range, or is here. */
     @Test
     void everyNumericOptionDeclaresItsRange() {
-        Set<String> anyValue = Set.of("--seed");
+        Set<String> anyValue = Set.of("--seed", "--whiten-seed");
         List<String> offenders = new ArrayList<>();
         forEachOption(KdstreamCommand.commandLine().getCommandSpec(), (spec, o) -> {
             Class<?> type = o.isMultiValue() && o.auxiliaryTypes().length > 0 ? o.auxiliaryTypes()[0] : o.type();

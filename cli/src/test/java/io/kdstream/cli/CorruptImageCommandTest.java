@@ -31,12 +31,13 @@ class CorruptImageCommandTest {
         Files.createDirectories(tmp.resolve("imgs/test/a"));
         Files.copy(good, tmp.resolve("imgs/test/a/good.png"));
 
+        Path teacher = Files.write(tmp.resolve("teacher.pt"), new byte[] {1}); // never opened: the data fails first
         StringWriter err = new StringWriter();
         CommandLine cmd = KdstreamCommand.commandLine();
         cmd.setOut(new PrintWriter(new StringWriter(), true));
         cmd.setErr(new PrintWriter(err, true));
         // the dataset is read before Kafka is contacted: no broker needed to get this far
-        int exit = cmd.execute("teacher", "--run", "r", "--teacher", tmp.resolve("none").toString(),
+        int exit = cmd.execute("teacher", "--run", "r", "--teacher", teacher.toString(),
                 "--dataset", tmp.resolve("imgs").toString(), "--image-size", "8",
                 "--bootstrap-servers", "127.0.0.1:9");
         assertThat(exit).isEqualTo(1);

@@ -61,16 +61,8 @@ class ExportCommandTest {
     private static String noTorch;
 
     @BeforeAll
-    static void probeTorch() throws InterruptedException {
-        try {
-            Process p = new ProcessBuilder(PythonExamples.PYTHON, "-c", "import torch").redirectErrorStream(true).start();
-            boolean done = p.waitFor(120, TimeUnit.SECONDS);
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-            noTorch = done && p.exitValue() == 0 ? null
-                    : PythonExamples.PYTHON + " cannot import torch (bin/setup test installs python3-torch): " + out;
-        } catch (IOException e) {
-            noTorch = "no " + PythonExamples.PYTHON + ": " + e.getMessage();
-        }
+    static void probeTorch() {
+        noTorch = PythonExamples.torchMissing();
     }
 
     private record Run(int exit, String out, String err) {

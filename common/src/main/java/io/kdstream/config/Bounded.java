@@ -76,6 +76,36 @@ public abstract class Bounded<T extends Number> implements CommandLine.ITypeConv
         }
     }
 
+    private abstract static class Real32 extends Bounded<Float> {
+        Real32(double min, boolean minInclusive, double max, String range) {
+            super(min, minInclusive, max, range);
+        }
+
+        @Override
+        Float parse(String value) {
+            return Float.valueOf(value);
+        }
+    }
+
+    /** A pixel statistic of images scaled to [0, 1]: a per-channel input mean. */
+    public static final class PixelMean extends Real32 {
+        public PixelMean() {
+            super(0, true, 1, "0 to 1: images are scaled to [0, 1] before normalizing");
+        }
+    }
+
+    /** A per-channel input standard deviation of images scaled to [0, 1]: above 0, at most 1. */
+    public static final class PixelStd extends Real32 {
+        public PixelStd() {
+            super(0, false, 1, "above 0, at most 1: images are scaled to [0, 1] before normalizing");
+        }
+
+        @Override
+        public String outOfRange() {
+            return "0";
+        }
+    }
+
     /** An integer of 1 or more (counts, sizes). */
     public static final class PositiveInt extends Int {
         public PositiveInt() {

@@ -27,6 +27,24 @@ public final class PythonExamples {
         }
     }
 
+    /**
+     * Why {@link #PYTHON} cannot run PyTorch (Debian's python3-torch, which {@code bin/setup test}
+     * installs), or null when it can: the reason a PyTorch cross-check is skipped.
+     */
+    public static String torchMissing() {
+        try {
+            Process p = new ProcessBuilder(PYTHON, "-c", "import torch").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+            return p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0 ? null
+                    : PYTHON + " cannot import torch (bin/setup test installs python3-torch): " + out;
+        } catch (IOException e) {
+            return "no " + PYTHON + ": " + e.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted while probing " + PYTHON;
+        }
+    }
+
     /** {@code examples/<name>}, looked up from the working directory upwards (tests run in a module). */
     public static Path script(String name) {
         for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {

@@ -171,14 +171,14 @@ public final class StudentCommand implements Callable<Integer> {
     @Option(names = "--dataset", description = "Dataset location override (default: the manifest's dataset id).")
     String dataset;
 
-    @Option(names = "--input-mean", split = ",", paramLabel = "M[,M...]",
+    @Option(names = "--input-mean", split = ",", paramLabel = "M[,M...]", converter = Bounded.PixelMean.class,
             description = "Input normalization (x/255 - mean) / std, one mean per image channel, with --input-std. "
                     + "Default: the run manifest's (what the teacher used); for a manifest that does not record it, the "
                     + "dataset's known statistics (fashion-mnist 0.2860/0.3530, mnist 0.1307/0.3081), else measured on "
                     + "the training subset. Values that differ from the manifest's are refused.")
     List<Float> inputMean;
 
-    @Option(names = "--input-std", split = ",", paramLabel = "S[,S...]",
+    @Option(names = "--input-std", split = ",", paramLabel = "S[,S...]", converter = Bounded.PixelStd.class,
             description = "Per-channel standard deviation of the input normalization, with --input-mean.")
     List<Float> inputStd;
 

@@ -34,8 +34,8 @@ class StudentPtInPyTorchTest {
 
     @Test
     void pyTorchLoadsTheExportedStudentAndComputesKdstreamsLogits() throws Exception {
-        assumeTrue(hasTorch(), PythonExamples.PYTHON + " cannot import torch (apt-get install python3-torch, "
-                + "or bin/setup test)");
+        String noTorch = PythonExamples.torchMissing();
+        assumeTrue(noTorch == null, noTorch);
         float[] logits;
         Path file;
         try (StudentModel model = new StudentModel(TorchScriptStudentTest.config("tiny_student.pt",
@@ -76,20 +76,6 @@ class StudentPtInPyTorchTest {
         Path p = Path.of("src/test/python/eval_student.py");
         assertThat(p).exists();
         return p.toAbsolutePath();
-    }
-
-    static boolean hasTorch() {
-        try {
-            Process p = new ProcessBuilder(PythonExamples.PYTHON, "-c", "import torch").redirectErrorStream(true)
-                    .start();
-            p.getInputStream().readAllBytes();
-            return p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
     }
 
 }

@@ -121,9 +121,9 @@ public final class TeacherCommand implements Callable<Integer> {
 
     @Option(names = "--norm", defaultValue = "layer", converter = Normalization.Names.class,
             completionCandidates = Normalization.Names.class,
-            description = {"${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}). whiten: one ZCA",
-                    "matrix for the whole run, estimated from a calibration set (--whiten-samples) by the first teacher",
-                    "and read by the others; whiten-batch: each batch by its own covariance (degenerate for B <= d_t)."})
+            description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}). whiten: one ZCA matrix for the whole "
+                    + "run, estimated from a calibration set (--whiten-samples) by the first teacher and read by the "
+                    + "others; whiten-batch: each batch by its own covariance (degenerate for B <= d_t).")
     String norm;
 
     @Option(names = "--whiten-samples", defaultValue = "0", paramLabel = "N", converter = Bounded.NonNegativeInt.class,
@@ -140,14 +140,14 @@ public final class TeacherCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}).")
     double whitenShrinkage;
 
-    @Option(names = "--input-mean", split = ",", paramLabel = "M[,M...]",
+    @Option(names = "--input-mean", split = ",", paramLabel = "M[,M...]", converter = Bounded.PixelMean.class,
             description = "Input normalization (x/255 - mean) / std, one mean per image channel, with --input-std. "
                     + "Default: what a teacher directory's model card says it was trained with; for a .pt teacher the "
                     + "dataset's known statistics (fashion-mnist 0.2860/0.3530, mnist 0.1307/0.3081), else measured on "
                     + "the training subset. Recorded in the run manifest; students must use the same.")
     List<Float> inputMean;
 
-    @Option(names = "--input-std", split = ",", paramLabel = "S[,S...]",
+    @Option(names = "--input-std", split = ",", paramLabel = "S[,S...]", converter = Bounded.PixelStd.class,
             description = "Per-channel standard deviation of the input normalization, with --input-mean.")
     List<Float> inputStd;
 

@@ -1,0 +1,59 @@
+package io.kdstream.examples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.kdstream.codec.PythonExamples;
+import io.kdstream.data.RequiresDataset;
+
+/**
+ * docs/pytorch.md's example, run as the guide says: {@code examples/byo/byo.py --quick} defines a
+ * teacher and a student in PyTorch, runs them through {@code bin/kdstream broker|teacher|student}
+ * and evaluates the returned student.pt in PyTorch. Skipped without Debian's python3-torch.
+ */
+@RequiresDataset
+class ByoExampleIT {
+
+    @TempDir
+    Path work;
+
+    @Test
+    void aPyTorchTeacherAndStudentGoThroughKdstreamAndTheStudentComesBackWithTheReportedAccuracy()
+            throws Exception {
+        String noTorch = PythonExamples.torchMissing();
+        assumeThat(noTorch).as(noTorch).isNull();
+        Path script = PythonExamples.script("byo/byo.py");
+        Path log = work.resolve("byo.log");
+        Process p = new ProcessBuilder(PythonExamples.PYTHON, script.toString(), "--quick",
+                "--work-dir", work.resolve("byo").toString())
+                .redirectError(log.toFile()).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        boolean finished = p.waitFor(10, TimeUnit.MINUTES);
+        if (!finished) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+        }
+        String err = Files.readString(log, StandardCharsets.UTF_8);
+        assertThat(finished).as("byo.py finished; stderr:%n%s", err).isTrue();
+        assertThat(p.exitValue()).as("byo.py exit code; stdout:%n%s%nstderr:%n%s", out, err).isZero();
+
+        JsonNode r = new ObjectMapper().readTree(out.strip().lines().reduce((a, b) -> b).orElseThrow());
+        assertThat(r.get("trained").asLong()).as("every planned batch trained").isEqualTo(r.get("total").asLong())
+                .isPositive();
+        double kdstream = r.get("kdstream_accuracy").asDouble();
+        assertThat(r.get("pytorch_accuracy").asDouble()).as("PyTorch's accuracy for the returned student.pt")
+                .isCloseTo(kdstream, org.assertj.core.data.Offset.offset(0.001));
+        assertThat(kdstream).as("the distilled student learned the task (10 classes)").isGreaterThan(0.5);
+        assertThat(Path.of(r.get("student_pt").asText())).isRegularFile();
+    }
+}
