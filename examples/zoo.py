@@ -12,6 +12,9 @@ VisionTransformer}.java op for op (BatchNorm and LayerNorm eps 1e-5, exact GELU)
 module tree, so the state-dict names are the DJL block names (TorchStateDict.java says how). Call
 model.eval() before inference: BatchNorm then uses the running statistics, as kdstream evaluates.
 
+`zoo.py script ARCH OUT.pt [SEED]` saves cnn or mlp as a TorchScript student for `kdstream student
+--student`, initialized as DJL initializes a zoo student (the study's VkD-ts row uses it).
+
 Run as a script, `zoo.py FILE.safetensors INPUT.safetensors` prints the model's features and logits for
 the tensor `x` of INPUT as JSON, and its accuracy when INPUT also holds `labels` (the tests use it).
 Needs only torch (Debian's python3-torch); Hugging Face's safetensors package is used when present.
@@ -190,9 +193,36 @@ def from_file(path):
     return model.eval()
 
 
+def init_like_djl(model):
+    """DJL's default initialization of a new block, so a twin starts as a zoo student does: conv and
+    linear weights normal with std sqrt(2 / fan_in) (Xavier, Gaussian, fan-in, magnitude 2), biases
+    zero, BatchNorm and LayerNorm scale one and shift zero."""
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            fan_in = m.weight[0].numel()
+            nn.init.normal_(m.weight, 0.0, math.sqrt(2.0 / fan_in))
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    return model
+
+
+def script(arch, out, seed=0, in_channels=1, num_classes=10, image_size=(28, 28)):
+    """A zoo architecture as a TorchScript student (`kdstream student --student OUT`), initialized
+    as DJL initializes the zoo student with --seed SEED would be in distribution (not bit for bit).
+    cnn and mlp script; the ViTs do not (their blocks are looked up by name)."""
+    torch.manual_seed(seed)
+    model = init_like_djl(build(arch, in_channels, num_classes, image_size))
+    torch.jit.script(model).save(out)
+
+
 def main(argv):
+    if len(argv) >= 4 and argv[1] == "script":
+        # zoo.py script ARCH OUT.pt [SEED]
+        script(argv[2], argv[3], int(argv[4]) if len(argv) > 4 else 0)
+        return 0
     if len(argv) != 3:
-        print("usage: zoo.py WEIGHTS.safetensors INPUT.safetensors  (prints features and logits as JSON)",
+        print("usage: zoo.py WEIGHTS.safetensors INPUT.safetensors  (prints features and logits as JSON)\n"
+              "       zoo.py script ARCH OUT.pt [SEED]              (cnn or mlp as a TorchScript student)",
               file=sys.stderr)
         return 2
     model = from_file(argv[1])

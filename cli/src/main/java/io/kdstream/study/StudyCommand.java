@@ -22,6 +22,7 @@ import io.kdstream.model.Devices;
 import io.kdstream.model.ModelCard;
 import io.kdstream.process.ChildProcess;
 import io.kdstream.process.Orchestrator;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -108,6 +109,9 @@ public final class StudyCommand implements Callable<Integer> {
     @Option(names = "--batch-size", converter = Bounded.PositiveInt.class, defaultValue = "128", description = "Batch size (default: ${DEFAULT-VALUE}).")
     int batch;
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     /** Tuning students' seeds are {@code TUNING_SEED + 1..}: apart from every final student's. */
     private static final int TUNING_SEED = 100;
 
@@ -133,11 +137,22 @@ public final class StudyCommand implements Callable<Integer> {
         if (rows.isEmpty()) {
             throw new IllegalArgumentException("--rows " + rowFilter + " selects none of " + StudyRow.known().stream().map(StudyRow::id).toList());
         }
+        for (StudyRow r : rows) {
+            List<String> unscriptable = archs.stream().filter(a -> !StudyRow.SCRIPTABLE.contains(a)).toList();
+            if (r.torchScript() && !unscriptable.isEmpty()) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "row " + r.id()
+                        + " trains the architecture written in PyTorch, which examples/zoo.py scripts for "
+                        + String.join(" and ", StudyRow.SCRIPTABLE) + " only; --archs has " + unscriptable);
+            }
+        }
         Path studyDir = workDir.resolve("study").resolve(name);
         Path logs = studyDir.resolve("logs");
         Files.createDirectories(logs);
         Path out = reportDir != null ? reportDir : studyDir;
         StudyStore store = new StudyStore(studyDir);
+        if (!reportOnly && rows.stream().anyMatch(StudyRow::torchScript)) {
+            archs.forEach(a -> twin(studyDir, a, firstSeed)); // PyTorch missing fails now, not after the teachers
+        }
         long t0 = System.nanoTime();
         try (Orchestrator o = new Orchestrator("study").optDevice(device)) {
             // the study's own broker keeps its data: the retained topics are what a restart replays
@@ -181,7 +196,7 @@ public final class StudyCommand implements Callable<Integer> {
                                 Experiment e = new Experiment(r.id() + " " + cand.label(), TUNING_SEED + s,
                                         r.args(cand, arch, learningRates.getOrDefault(arch, StudyRow.DEFAULT_LR)));
                                 StudentState st = new StudentState(e, group("tune", arch, tuneLimit, r.id() + "-c" + c, TUNING_SEED + s));
-                                jobs.put(st.group(), new String[] {run(tuneLimit, r.stream()), arch});
+                                jobs.put(st.group(), job(run(tuneLimit, r.stream()), arch, r));
                                 phase.add(st);
                                 mine.add(st);
                             }
@@ -227,7 +242,7 @@ public final class StudyCommand implements Callable<Integer> {
                             Experiment e = new Experiment(r.id(), s,
                                     r.args(cand, arch, learningRates.getOrDefault(arch, StudyRow.DEFAULT_LR)));
                             StudentState st = new StudentState(e, group("final", arch, limit, r.id(), s));
-                            jobs.put(st.group(), new String[] {run(limit, r.stream()), arch});
+                            jobs.put(st.group(), job(run(limit, r.stream()), arch, r));
                             cell.students().computeIfAbsent(r.id(), k -> new ArrayList<>()).add(st);
                             finals.add(st);
                         }
@@ -303,8 +318,13 @@ public final class StudyCommand implements Callable<Integer> {
         int[] done = {0};
         return o.runStudents(todo, s -> {
             String[] job = jobs.get(s.group());
+            int seed = s.experiment().seed();
+            List<String> student = job[2].isEmpty() ? List.of("--arch", job[1])
+                    : List.of("--student", twin(studyDir, job[1], seed).toString(), "--student-outputs", "features,logits");
             List<String> args = new ArrayList<>(List.of("--run", job[0], "--group", s.group(),
-                    "--bootstrap-servers", bs, "--arch", job[1], "--seed", Integer.toString(s.experiment().seed()),
+                    "--bootstrap-servers", bs));
+            args.addAll(student);
+            args.addAll(List.of("--seed", Integer.toString(seed),
                     "--checkpoint-dir", studyDir.resolve("checkpoints").resolve(s.group()).toString(),
                     "--checkpoint-every", "200", "--eval-every", Integer.toString(evalEvery), "--eval-limit", "2000",
                     "--eval-split", validation ? "validation" : "test", "--validation-size", Integer.toString(validationSize),
@@ -327,6 +347,47 @@ public final class StudyCommand implements Callable<Integer> {
                     s.group(), validation ? "validation" : "test", 100 * s.finalAccuracy(), s.wallSeconds(), min,
                     min / done[0] * (todo.size() - done[0]));
         });
+    }
+
+    /** What {@link #jobs} holds for a student: its run, its architecture, and "torchscript" for a twin row. */
+    private static String[] job(String run, String arch, StudyRow r) {
+        return new String[] {run, arch, r.torchScript() ? "torchscript" : ""};
+    }
+
+    /**
+     * The TorchScript twin of zoo architecture {@code arch} for seed {@code seed}, written by
+     * {@code examples/zoo.py script} with Debian's PyTorch once and kept with the study: PyTorch
+     * initializes it (as DJL would, in distribution) from the seed, so seeds stay paired with the
+     * zoo rows' seeds without the weights being the same.
+     */
+    private static synchronized Path twin(Path studyDir, String arch, int seed) {
+        Path file = studyDir.resolve("students").resolve(arch + "-s" + seed + ".pt");
+        if (Files.isRegularFile(file)) {
+            return file;
+        }
+        try {
+            Files.createDirectories(file.getParent());
+            Path zoo = Path.of("examples/zoo.py").toAbsolutePath();
+            if (!Files.isRegularFile(zoo)) {
+                throw new IllegalStateException("the TorchScript twin rows need examples/zoo.py; run from the repository ("
+                        + zoo + " not found)");
+            }
+            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+            Process p = new ProcessBuilder("/usr/bin/python3", zoo.toString(), "script", arch, tmp.toString(),
+                    Integer.toString(seed)).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            if (p.waitFor() != 0) {
+                throw new IllegalStateException("examples/zoo.py script " + arch + " failed (Debian's python3-torch "
+                        + "installed?): " + out.strip());
+            }
+            Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            return file;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while writing " + file, e);
+        }
     }
 
     private String run(int limit, String stream) {

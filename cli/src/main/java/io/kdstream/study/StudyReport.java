@@ -34,6 +34,9 @@ final class StudyReport {
     /** The rows VkD is compared with, and the VkD rows. */
     static final List<String> BASELINES = List.of("alone", "linear", "logit");
 
+    /** The reference of VkD's variants: layer-normalized f16 features, a zoo student. */
+    static final String VKD = "VkD";
+
     /** A row's tuning: validation accuracy of each candidate and the chosen one. */
     record Tuning(String tuned, List<String> labels, List<Double> validation, int chosen) {
         static Tuning choose(StudyRow row, List<StudentState> students) {
@@ -152,7 +155,10 @@ final class StudyReport {
     }
 
     static String differences(Cell cell, List<StudyRow> rows, Map<String, Tuning> tuning, List<String> verdicts) {
-        StringBuilder t = new StringBuilder("Paired differences (same seeds), points, mean [95% CI]:\n\n| VkD row | − alone | − linear | − logit |\n|---|---|---|---|\n");
+        // − VkD: what a variant of VkD (feature dtype, whitening, a TorchScript student) costs against it
+        boolean vkdColumn = cell.complete(VKD) && rows.stream().anyMatch(r -> r.vkd() && !r.id().equals(VKD));
+        StringBuilder t = new StringBuilder("Paired differences (same seeds), points, mean [95% CI]:\n\n| VkD row | − alone | − linear | − logit |"
+                + (vkdColumn ? " − VkD |" : "") + "\n|---|---|---|---|" + (vkdColumn ? "---|" : "") + "\n");
         String best = bestVkd(cell, rows, tuning);
         for (StudyRow r : rows) {
             if (!r.vkd() || !cell.complete(r.id())) {
@@ -161,6 +167,10 @@ final class StudyReport {
             t.append("| ").append(r.id()).append(r.id().equals(best) ? " (best by validation)" : "");
             for (String b : BASELINES) {
                 t.append(" | ").append(cell.complete(b) ? format(PairedDifference.of(cell.accuracies(r.id()), cell.accuracies(b))) : "n/a");
+            }
+            if (vkdColumn) {
+                t.append(" | ").append(r.id().equals(VKD) ? "" : format(PairedDifference.of(cell.accuracies(r.id()),
+                        cell.accuracies(VKD))));
             }
             t.append(" |\n");
         }
@@ -219,6 +229,9 @@ final class StudyReport {
                     if (cell.complete(b)) {
                         diffs.put(b, PairedDifference.of(cell.accuracies(r.id()), cell.accuracies(b)));
                     }
+                }
+                if (!r.id().equals(VKD) && cell.complete(VKD)) {
+                    diffs.put(VKD, PairedDifference.of(cell.accuracies(r.id()), cell.accuracies(VKD)));
                 }
                 row.put("paired_differences", diffs);
             }

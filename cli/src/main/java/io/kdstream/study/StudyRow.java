@@ -19,9 +19,20 @@ import java.util.List;
  * @param vkd orthogonal projection: a CNN student's embedding is standardized first
  *            ({@code --student-norm layer}); a ViT's leaves it through a LayerNorm
  *            ({@link Architecture#normalizedEmbedding()})
+ * @param torchScript the student is the cell's architecture defined in PyTorch ({@code examples/zoo.py
+ *            script}) and trained as {@code --student FILE.pt}, not the zoo student itself
  */
 record StudyRow(String id, String teacherNorm, String featureDtype, boolean vkd, String tuned,
-                List<Candidate> candidates) {
+                List<Candidate> candidates, boolean torchScript) {
+
+    /** The architectures {@code examples/zoo.py script} can write as TorchScript. */
+    static final List<String> SCRIPTABLE = List.of("cnn", "mlp");
+
+    /** A zoo student's row. */
+    StudyRow(String id, String teacherNorm, String featureDtype, boolean vkd, String tuned,
+             List<Candidate> candidates) {
+        this(id, teacherNorm, featureDtype, vkd, tuned, candidates, false);
+    }
 
     /** A row streaming f16 features, as every row did before issue 28. */
     StudyRow(String id, String teacherNorm, boolean vkd, String tuned, List<Candidate> candidates) {
@@ -44,14 +55,18 @@ record StudyRow(String id, String teacherNorm, String featureDtype, boolean vkd,
      * Rows outside the default set, selected by name with {@code --rows}: issue 28's study of what
      * the feature dtype costs VkD (layer-normalized features as f32, bf16 or i8; the VkD row is
      * the f16 reference), to be run on its best setting, e.g. {@code --arch vit-pool --augment
-     * crop+flip --rows VkD,VkD-f32,VkD-bf16,VkD-i8,VkD-whiten,VkD-whiten-cal}.
+     * crop+flip --rows VkD,VkD-f32,VkD-bf16,VkD-i8,VkD-whiten,VkD-whiten-cal}; and issue 24's VkD-ts,
+     * VkD with the cell's architecture (cnn or mlp) written in PyTorch, a TorchScript student, to
+     * compare with the VkD row's zoo student: {@code --archs cnn --rows VkD,VkD-ts}.
      */
     static List<StudyRow> optional() {
         List<String> noKd = List.of("--gamma", "0");
         return List.of(
                 new StudyRow("VkD-f32", "layer", "f32", true, "alpha", alphas(List.of(), noKd)),
                 new StudyRow("VkD-bf16", "layer", "bf16", true, "alpha", alphas(List.of(), noKd)),
-                new StudyRow("VkD-i8", "layer", "i8", true, "alpha", alphas(List.of(), noKd)));
+                new StudyRow("VkD-i8", "layer", "i8", true, "alpha", alphas(List.of(), noKd)),
+                // issue 24: VkD's student written in PyTorch, the same architecture, trained from the same stream
+                new StudyRow("VkD-ts", "layer", "f16", true, "alpha", alphas(List.of(), noKd), true));
     }
 
     /** {@link #all()} and {@link #optional()}: every row {@code --rows} can name. */

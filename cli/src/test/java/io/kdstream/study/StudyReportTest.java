@@ -108,7 +108,9 @@ class StudyReportTest {
 
         String md = Files.readString(report);
         assertThat(md).contains("## vit student, 1000 training images", "| VkD (best by validation) | +1.50 [",
-                "**met**: VkD − alone +1.50", "| alone | b | 5 |");
+                "**met**: VkD − alone +1.50", "| alone | b | 5 |", "| − logit | − VkD |");
+        assertThat(md.lines().filter(l -> l.startsWith("| VkD-batch | +")).findFirst().orElseThrow())
+                .as("a VkD variant against VkD").endsWith(" | +0.50 [+0.50, +0.50] |");
         assertThat(tmp.resolve("report/accuracy-vit-n1000.png")).exists();
         assertThat(tmp.resolve("report/curves-vit-n1000.png")).exists();
         JsonNode json = new ObjectMapper().readTree(tmp.resolve("report/report.json").toFile());
@@ -117,6 +119,21 @@ class StudyReportTest {
         assertThat(vkd.at("/paired_differences/alone/mean").asDouble()).isCloseTo(0.015, within(1e-9));
         assertThat(vkd.at("/paired_differences/linear/low").asDouble()).isPositive();
         assertThat(vkd.get("students")).hasSize(5);
+        assertThat(vkd.at("/paired_differences/VkD").isMissingNode()).as("VkD against itself").isTrue();
+        assertThat(json.at("/cells/0/rows/VkD-batch/paired_differences/VkD/mean").asDouble())
+                .isCloseTo(0.005, within(1e-9));
+    }
+
+    @Test
+    void theTorchScriptTwinRowTrainsFromVkdsOwnStream() {
+        StudyRow ts = StudyRow.known().stream().filter(r -> r.id().equals("VkD-ts")).findFirst().orElseThrow();
+        StudyRow vkd = StudyRow.all().stream().filter(r -> r.id().equals("VkD")).findFirst().orElseThrow();
+        assertThat(ts.torchScript()).isTrue();
+        assertThat(vkd.torchScript()).isFalse();
+        assertThat(ts.stream()).as("the same teacher pass as VkD: paired on one stream").isEqualTo(vkd.stream());
+        assertThat(ts.args(ts.candidates().get(0), "cnn", StudyRow.DEFAULT_LR))
+                .as("the objective is VkD's").isEqualTo(vkd.args(vkd.candidates().get(0), "cnn", StudyRow.DEFAULT_LR));
+        assertThat(StudyRow.all()).as("not in the default rows").noneMatch(StudyRow::torchScript);
     }
 
     @Test
@@ -201,7 +218,8 @@ class StudyReportTest {
                 .satisfies(r -> assertThat(r.stream()).isEqualTo("batch"));
         assertThat(StudyRow.known()).filteredOn(r -> r.id().startsWith("VkD-whiten")).extracting(StudyRow::stream)
                 .containsExactly("whiten-batch", "whiten-cal");
-        assertThat(StudyRow.optional()).extracting(StudyRow::stream).containsExactly("layer-f32", "layer-bf16", "layer-i8");
+        assertThat(StudyRow.optional()).extracting(StudyRow::stream)
+                .containsExactly("layer-f32", "layer-bf16", "layer-i8", "layer");
         assertThat(StudyRow.optional()).allSatisfy(r -> assertThat(r.candidates()).hasSize(3));
     }
 }
