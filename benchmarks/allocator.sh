@@ -26,6 +26,7 @@ run() { # name, env...
 for _ in $(seq "$rounds"); do
   run glibc KDSTREAM_ALLOCATOR=system
   run glibc-no-trim KDSTREAM_ALLOCATOR=system MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296
+  run glibc-no-trim-1-arena KDSTREAM_ALLOCATOR=glibc
   run jemalloc-decay-off KDSTREAM_ALLOCATOR=jemalloc
   run jemalloc-decay-5s KDSTREAM_ALLOCATOR=jemalloc MALLOC_CONF=dirty_decay_ms:5000,muzzy_decay_ms:5000
   run jemalloc-decay-60s KDSTREAM_ALLOCATOR=jemalloc MALLOC_CONF=dirty_decay_ms:60000,muzzy_decay_ms:60000

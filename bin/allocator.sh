@@ -3,8 +3,12 @@
 # that KDSTREAM_ALLOCATOR names. libtorch frees each batch's activations, and glibc by default hands
 # large freed blocks back to the kernel, so the next batch faults them in again (issue 25).
 # docs/benchmarks.md, "The allocator", has the measurements behind the three choices:
-#   glibc (default)  glibc that keeps freed memory for reuse: no trimming, mmap only above 32 MiB.
-#                    1.2x faster teacher training than plain glibc, RSS flat over a long student run.
+#   glibc (default)  glibc that keeps freed memory for reuse: no trimming, mmap only above 32 MiB,
+#                    and one arena. glibc's per-thread arenas unmap a whole heap as soon as it is free,
+#                    whatever the trim threshold, and the JVM's threads (main included) all get such
+#                    arenas: without MALLOC_ARENA_MAX=1 a teacher's forward ran at 600-2,400 images/s
+#                    from run to run, with it at 2,000-2,600 (PyTorch: 2,550). RSS flat over a long
+#                    student run.
 #   jemalloc         jemalloc with decay off (package libjemalloc2): 1.4-1.5x faster, but a
 #                    Kafka-fed student's RSS grows without bound (+108% over 10,000 steps), and any
 #                    finite decay is far slower than glibc; for short teacher runs, at your own risk.
@@ -16,7 +20,8 @@ kdstream_allocator() {
     jemalloc) kdstream_preload_jemalloc ;;
     glibc)
       export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-33554432}"
-      export MALLOC_TRIM_THRESHOLD_="${MALLOC_TRIM_THRESHOLD_:-4294967296}" ;;
+      export MALLOC_TRIM_THRESHOLD_="${MALLOC_TRIM_THRESHOLD_:-4294967296}"
+      export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-1}" ;;
     *) echo "kdstream: KDSTREAM_ALLOCATOR=${KDSTREAM_ALLOCATOR} is not one of glibc, jemalloc, system; using the C library as it is" >&2 ;;
   esac
 }

@@ -52,17 +52,17 @@ class AllocatorScriptTest {
     @Test
     void byDefaultGlibcKeepsFreedMemoryAndNothingIsPreloaded() throws Exception {
         Path lib = Files.createFile(tmp.resolve("libjemalloc.so.2"));
-        Run r = source("echo \"[$LD_PRELOAD] $MALLOC_MMAP_THRESHOLD_ $MALLOC_TRIM_THRESHOLD_\"",
+        Run r = source("echo \"[$LD_PRELOAD] $MALLOC_MMAP_THRESHOLD_ $MALLOC_TRIM_THRESHOLD_ $MALLOC_ARENA_MAX\"",
                 Map.of("KDSTREAM_JEMALLOC", lib.toString()));
-        assertThat(r.stdout()).isEqualTo("[] 33554432 4294967296\n");
+        assertThat(r.stdout()).isEqualTo("[] 33554432 4294967296 1\n");
         assertThat(r.stderr()).isEmpty();
     }
 
     @Test
     void systemChangesNothing() throws Exception {
-        Run r = source("echo \"[$LD_PRELOAD][$MALLOC_MMAP_THRESHOLD_][$MALLOC_TRIM_THRESHOLD_]\"",
+        Run r = source("echo \"[$LD_PRELOAD][$MALLOC_MMAP_THRESHOLD_][$MALLOC_TRIM_THRESHOLD_][$MALLOC_ARENA_MAX]\"",
                 Map.of("KDSTREAM_ALLOCATOR", "system"));
-        assertThat(r.stdout()).isEqualTo("[][][]\n");
+        assertThat(r.stdout()).isEqualTo("[][][][]\n");
         assertThat(r.stderr()).isEmpty();
     }
 
