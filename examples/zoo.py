@@ -13,7 +13,9 @@ module tree, so the state-dict names are the DJL block names (TorchStateDict.jav
 model.eval() before inference: BatchNorm then uses the running statistics, as kdstream evaluates.
 
 `zoo.py script ARCH OUT.pt [SEED]` saves cnn or mlp as a TorchScript student for `kdstream student
---student`, initialized as DJL initializes a zoo student (the study's VkD-ts row uses it).
+--student`, initialized as DJL initializes a zoo student (in distribution); `zoo.py script
+FILE.safetensors OUT.pt` does the same for an exported student, weights and BatchNorm statistics
+kept (the study's VkD-ts row scripts the zoo student's initial weights this way).
 
 Run as a script, `zoo.py FILE.safetensors INPUT.safetensors` prints the model's features and logits for
 the tensor `x` of INPUT as JSON, and its accuracy when INPUT also holds `labels` (the tests use it).
@@ -215,14 +217,24 @@ def script(arch, out, seed=0, in_channels=1, num_classes=10, image_size=(28, 28)
     torch.jit.script(model).save(out)
 
 
+def script_file(path, out):
+    """A `kdstream export` file (cnn or mlp) as a TorchScript student with exactly those weights and
+    BatchNorm statistics: a zoo student goes on training as `kdstream student --student OUT`."""
+    torch.jit.script(from_file(path)).save(out)
+
+
 def main(argv):
     if len(argv) >= 4 and argv[1] == "script":
-        # zoo.py script ARCH OUT.pt [SEED]
-        script(argv[2], argv[3], int(argv[4]) if len(argv) > 4 else 0)
+        # zoo.py script ARCH OUT.pt [SEED] | zoo.py script WEIGHTS.safetensors OUT.pt
+        if argv[2].endswith(".safetensors"):
+            script_file(argv[2], argv[3])
+        else:
+            script(argv[2], argv[3], int(argv[4]) if len(argv) > 4 else 0)
         return 0
     if len(argv) != 3:
         print("usage: zoo.py WEIGHTS.safetensors INPUT.safetensors  (prints features and logits as JSON)\n"
-              "       zoo.py script ARCH OUT.pt [SEED]              (cnn or mlp as a TorchScript student)",
+              "       zoo.py script ARCH OUT.pt [SEED]              (cnn or mlp as a TorchScript student)\n"
+              "       zoo.py script WEIGHTS.safetensors OUT.pt     (an exported cnn or mlp, weights kept)",
               file=sys.stderr)
         return 2
     model = from_file(argv[1])

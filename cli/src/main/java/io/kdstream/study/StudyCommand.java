@@ -22,6 +22,7 @@ import io.kdstream.model.Devices;
 import io.kdstream.model.ModelCard;
 import io.kdstream.process.ChildProcess;
 import io.kdstream.process.Orchestrator;
+import io.kdstream.student.ZooExport;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -68,7 +69,7 @@ public final class StudyCommand implements Callable<Integer> {
             description = "Training subsets (images); the first is where rows are tuned (default: ${DEFAULT-VALUE}).")
     List<Integer> trainLimits;
 
-    @Option(names = "--rows", converter = StudyRow.Names.class, completionCandidates = StudyRow.Names.class, split = ",", description = "Only these rows (default: all: alone, logit, linear, VkD, VkD+logit, VkD-batch, VkD-batch+logit, VkD-whiten, VkD-whiten-cal; by name only: VkD-f32, VkD-bf16, VkD-i8).")
+    @Option(names = "--rows", converter = StudyRow.Names.class, completionCandidates = StudyRow.Names.class, split = ",", description = "Only these rows (default: all: alone, logit, linear, VkD, VkD+logit, VkD-batch, VkD-batch+logit, VkD-whiten, VkD-whiten-cal; by name only: VkD-f32, VkD-bf16, VkD-i8, and VkD-ts, the TorchScript twin of VkD for cnn and mlp).")
     List<String> rowFilter;
 
     @Option(names = "--epochs", converter = Bounded.PositiveInt.class, defaultValue = "40", description = "Student epochs (default: ${DEFAULT-VALUE}).")
@@ -355,10 +356,10 @@ public final class StudyCommand implements Callable<Integer> {
     }
 
     /**
-     * The TorchScript twin of zoo architecture {@code arch} for seed {@code seed}, written by
-     * {@code examples/zoo.py script} with Debian's PyTorch once and kept with the study: PyTorch
-     * initializes it (as DJL would, in distribution) from the seed, so seeds stay paired with the
-     * zoo rows' seeds without the weights being the same.
+     * The TorchScript twin of zoo architecture {@code arch} for seed {@code seed}, kept with the study:
+     * the weights the zoo student of that seed starts from ({@link ZooExport#initialWeights}, for the
+     * study's Fashion-MNIST images), scripted by {@code examples/zoo.py script} with Debian's PyTorch.
+     * Same start, same stream, same seed: what VkD-ts measures against VkD is the training path alone.
      */
     private static synchronized Path twin(Path studyDir, String arch, int seed) {
         Path file = studyDir.resolve("students").resolve(arch + "-s" + seed + ".pt");
@@ -372,9 +373,11 @@ public final class StudyCommand implements Callable<Integer> {
                 throw new IllegalStateException("the TorchScript twin rows need examples/zoo.py; run from the repository ("
                         + zoo + " not found)");
             }
+            Path weights = file.resolveSibling(arch + "-s" + seed + ".safetensors");
+            ZooExport.initialWeights(Architecture.parse(arch), 1, 28, 28, 10, seed, weights); // Fashion-MNIST
             Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-            Process p = new ProcessBuilder("/usr/bin/python3", zoo.toString(), "script", arch, tmp.toString(),
-                    Integer.toString(seed)).redirectErrorStream(true).start();
+            Process p = new ProcessBuilder("/usr/bin/python3", zoo.toString(), "script", weights.toString(),
+                    tmp.toString()).redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
             if (p.waitFor() != 0) {
                 throw new IllegalStateException("examples/zoo.py script " + arch + " failed (Debian's python3-torch "

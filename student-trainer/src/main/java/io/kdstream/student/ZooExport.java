@@ -9,6 +9,9 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+
 import io.kdstream.codec.SafeTensors;
 import io.kdstream.codec.Tensor;
 import io.kdstream.model.Architecture;
@@ -111,6 +114,28 @@ public final class ZooExport {
         }
         SafeTensors.write(out, state, meta);
         return new Result(source, arch, c.step(), s.best(), state.size());
+    }
+
+    /**
+     * The weights {@code kdstream student --arch arch --seed seed} starts from (for images C×H×W and
+     * {@code numClasses} classes), written as {@link #export} writes a trained student: {@code
+     * examples/zoo.py script FILE OUT.pt} turns them into the student's TorchScript twin, so the two
+     * can be trained from the same start (the study's VkD-ts row).
+     */
+    public static void initialWeights(Architecture arch, int channels, int height, int width, int numClasses,
+                                      long seed, Path out) throws IOException {
+        Map<String, Tensor> djl = new LinkedHashMap<>();
+        try (NDManager manager = NDManager.newBaseManager(null, "PyTorch")) {
+            Engine.getEngine("PyTorch").setRandomSeed((int) seed); // as StudentModel seeds before building the student
+            ZooStudent student = new ZooStudent(arch, manager, channels, height, width, numClasses);
+            student.state().forEach((k, t) -> djl.put(k.substring(STUDENT_PARAM.length()), t));
+        }
+        Path parent = out.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        SafeTensors.write(out, TorchStateDict.of(arch, djl, 0), Map.of("format", "pt", "architecture", arch.id(),
+                "step", "0", "seed", Long.toString(seed)));
     }
 
     /** The one line the command prints. */

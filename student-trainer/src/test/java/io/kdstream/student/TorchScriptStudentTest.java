@@ -54,7 +54,7 @@ class TorchScriptStudentTest {
     }
 
     /** Batch {@code i} of a fixed synthetic stream: inputs, labels, teacher features. */
-    private static StudentModel.StepResult step(StudentModel model, int i, double lr) {
+    static StudentModel.StepResult step(StudentModel model, int i, double lr) {
         // drawn in Java: seeding libtorch here would also fix the Dropout masks and hide a resume bug
         java.util.Random random = new java.util.Random(1000 + i);
         try (NDManager step = model.manager().newSubManager()) {
