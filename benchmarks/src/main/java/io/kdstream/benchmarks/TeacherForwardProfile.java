@@ -39,8 +39,8 @@ public final class TeacherForwardProfile {
         int h = images.dims()[1];
         int w = images.dims()[2];
         InputNormalization norm = new InputNormalization(new float[] {MEAN}, new float[] {STD});
-        try (TorchScriptFeatureModel teacher = TorchScriptFeatureModel.importAndLoad(teacherFile,
-                "features,logits", 1, h, w, "fashion-mnist", norm, null, null);
+        try (TorchScriptFeatureModel teacher = TorchScriptFeatureModel.loadFile(teacherFile,
+                "features,logits", 1, h, w, "fashion-mnist", norm, null);
              NDManager root = NDManager.newBaseManager()) {
             List<NDArray> batches = new ArrayList<>();
             for (int start = 0; start < n; start += batch) {

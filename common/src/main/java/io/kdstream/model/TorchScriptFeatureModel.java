@@ -105,41 +105,49 @@ public final class TorchScriptFeatureModel implements FeatureModel {
         }
         ModelCard probeCard = new ModelCard(FORMAT, "torchscript", fileName, List.of(channels, height, width),
                 1, 0, outputs, dataset, null, boxed(norm.mean()), boxed(norm.std()), sha256(target), Map.of());
-        int featureDim;
-        int classes;
         // the probe only learns the output shapes: the CPU serves, whatever device the service uses
-        try (TorchScriptFeatureModel probe = new TorchScriptFeatureModel(open(target, Device.cpu()), probeCard);
-             NDManager m = NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
-            NDList out = probe.forward(m.zeros(new Shape(1, channels, height, width)));
-            featureDim = (int) out.get(0).getShape().get(1);
-            classes = out.size() > 1 ? (int) out.get(1).getShape().get(1) : 0;
+        ModelCard card;
+        try (TorchScriptFeatureModel probe = new TorchScriptFeatureModel(open(target, Device.cpu()), probeCard)) {
+            card = probe.probedCard(Device.cpu());
         }
-        ModelCard card = new ModelCard(FORMAT, "torchscript", fileName, List.of(channels, height, width),
-                featureDim, classes, outputs, dataset, null, boxed(norm.mean()), boxed(norm.std()),
-                probeCard.parametersSha256(), Map.of());
         card.write(outDir);
         return card;
     }
 
+    /** This model's card with the feature and class dimensions one forward on zeros shows. */
+    private ModelCard probedCard(Device device) {
+        List<Integer> in = card.inputShape();
+        try (NDManager m = NDManager.newBaseManager(device, "PyTorch")) {
+            NDList out = forward(m.zeros(new Shape(1, in.get(0), in.get(1), in.get(2))));
+            int featureDim = (int) out.get(0).getShape().get(1);
+            int classes = out.size() > 1 ? (int) out.get(1).getShape().get(1) : 0;
+            return new ModelCard(FORMAT, "torchscript", card.file(), in, featureDim, classes, card.outputs(),
+                    card.dataset(), null, card.normMean(), card.normStd(), card.parametersSha256(), Map.of());
+        }
+    }
+
     /**
-     * Imports {@code ptFile} into a scratch model directory under {@code scratchParent} (the system's
-     * temporary directory when null), loads it and removes the directory again: libtorch has read the
-     * whole file by then, so nothing is left behind per start.
+     * Loads {@code ptFile} as a teacher on {@code device} without a model directory: one load, and
+     * the shape probe of {@link #importFile} runs on that model (a service starts faster, and
+     * nothing is written per start).
      */
-    public static TorchScriptFeatureModel importAndLoad(Path ptFile, String outputs, int channels, int height,
+    public static TorchScriptFeatureModel loadFile(Path ptFile, String outputs, int channels, int height,
                                                         int width, String dataset, InputNormalization norm,
-                                                        Path scratchParent, Device device) throws IOException {
-        Path dir = scratchParent == null ? Files.createTempDirectory("kdstream-teacher-")
-                : Files.createTempDirectory(scratchParent, "kdstream-teacher-");
+                                                        Device device) throws IOException {
+        parseOutputs(outputs);
+        if (!Files.isRegularFile(ptFile)) {
+            throw new IOException("TorchScript file " + ptFile.toAbsolutePath() + " does not exist");
+        }
+        ModelCard unprobed = new ModelCard(FORMAT, "torchscript", ptFile.getFileName().toString(),
+                List.of(channels, height, width), 1, 0, outputs, dataset, null, boxed(norm.mean()),
+                boxed(norm.std()), sha256(ptFile), Map.of());
+        ZooModel<NDList, NDList> model = open(ptFile, device);
         try {
-            importFile(ptFile, outputs, channels, height, width, dataset, norm, dir);
-            return load(dir, device);
-        } finally {
-            try (var paths = Files.walk(dir)) {
-                for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
-                }
-            }
+            return new TorchScriptFeatureModel(model,
+                    new TorchScriptFeatureModel(model, unprobed).probedCard(device));
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
         }
     }
 

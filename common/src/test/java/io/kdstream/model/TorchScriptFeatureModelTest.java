@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -57,15 +58,22 @@ class TorchScriptFeatureModelTest {
         }
     }
 
-    /** The teacher imports a .pt at every start: its scratch copy must not pile up. */
+    /** The teacher loads a .pt at every start: once, writing nothing, with the card an import would write. */
     @Test
-    void importAndLoadLeavesNoScratchDirectory() throws IOException {
+    void loadFileGivesTheImportedCardAndWritesNothing() throws IOException {
         Path pt = copy("tiny_features_logits.pt");
-        Path scratch = Files.createDirectories(tmp.resolve("scratch"));
-        try (FeatureModel teacher = TorchScriptFeatureModel.importAndLoad(pt, "features,logits", 1, 28, 28,
-                "fashion-mnist", NORM, scratch, ai.djl.Device.cpu()); NDManager m = NDManager.newBaseManager()) {
-            assertThat(scratch).isEmptyDirectory();
-            assertClose(teacher.features(fixedInput(m)), expected.get("features"));
+        ModelCard imported = TorchScriptFeatureModel.importFile(pt, "features,logits", 1, 28, 28, "fashion-mnist",
+                NORM, tmp.resolve("imported"));
+        try (var before = Files.list(pt.getParent())) {
+            List<Path> files = before.toList();
+            try (FeatureModel teacher = TorchScriptFeatureModel.loadFile(pt, "features,logits", 1, 28, 28,
+                    "fashion-mnist", NORM, ai.djl.Device.cpu()); NDManager m = NDManager.newBaseManager()) {
+                assertThat(teacher.card()).usingRecursiveComparison().ignoringFields("file").isEqualTo(imported);
+                assertClose(teacher.features(fixedInput(m)), expected.get("features"));
+                try (var after = Files.list(pt.getParent())) {
+                    assertThat(after.toList()).containsExactlyInAnyOrderElementsOf(files);
+                }
+            }
         }
     }
 

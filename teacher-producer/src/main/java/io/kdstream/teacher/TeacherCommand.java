@@ -384,8 +384,8 @@ public final class TeacherCommand implements Callable<Integer> {
 
     FeatureModel openTeacher(ImageDataset train, InputNormalization given, Device onDevice) throws IOException {
         if (Files.isRegularFile(teacherPath) && teacherPath.toString().endsWith(".pt")) {
-            return TorchScriptFeatureModel.importAndLoad(teacherPath, teacherOutputs, train.channels(), train.height(),
-                    train.width(), dataset, given != null ? given : InputNormalization.forDataset(train), null, onDevice);
+            return TorchScriptFeatureModel.loadFile(teacherPath, teacherOutputs, train.channels(), train.height(),
+                    train.width(), dataset, given != null ? given : InputNormalization.forDataset(train), onDevice);
         }
         if (!Files.isRegularFile(teacherPath.resolve(ModelCard.FILE_NAME))) {
             throw new IllegalArgumentException("--teacher " + teacherPath + " is neither a model directory (with "
