@@ -94,6 +94,10 @@ def train_teacher(limit, epochs):
         idx("train-labels-idx1-ubyte.gz")[:limit].astype(np.int64))
     model = Teacher()
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=5e-4)
+    # decay to ~0 by the end: at a constant rate the weights outrun BatchNorm's running statistics
+    # and eval() scored 73% where the batch statistics gave 89% (full run, 2 epochs)
+    steps = epochs * ((len(x) + 127) // 128)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
     model.train()
     for _ in range(epochs):
         order = torch.randperm(len(x))
@@ -103,6 +107,7 @@ def train_teacher(limit, epochs):
             opt.zero_grad()
             loss.backward()
             opt.step()
+            schedule.step()
     return model.eval()
 
 
