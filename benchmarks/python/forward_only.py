@@ -1,10 +1,12 @@
 """PyTorch's side of the peer row: a TorchScript teacher's forward alone over Fashion-MNIST.
 
-    python3 forward_only.py TEACHER.pt IMAGES.gz BATCH [LIMIT]
+    python3 forward_only.py TEACHER.pt IMAGES.gz BATCH [LIMIT [TRACE.json]]
 
 One intra-op and one inter-op thread (the caller pins the process to one core and chooses the
 allocator). Images are decoded and normalized before the clock starts; the clock covers
 only forward passes under inference mode, after 5 warm-up batches. Prints one JSON line.
+With TRACE, one more pass runs under PyTorch's profiler and its Chrome trace goes there, for
+profile_table.py against kdstream's (TeacherForwardProfile).
 """
 import gzip
 import json
@@ -40,6 +42,11 @@ def main():
         for b in batches:
             teacher(b)
         seconds = time.perf_counter() - t0
+        if len(sys.argv) > 5:
+            with torch.autograd.profiler.profile() as prof:
+                for b in batches:
+                    teacher(b)
+            prof.export_chrome_trace(sys.argv[5])
     print(json.dumps({"images": len(x), "seconds": seconds, "images_per_second": len(x) / seconds,
                       "torch": torch.__version__}))
 
