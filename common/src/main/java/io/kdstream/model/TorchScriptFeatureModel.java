@@ -103,12 +103,11 @@ public final class TorchScriptFeatureModel implements FeatureModel {
         if (!Files.exists(target) || !Files.isSameFile(ptFile, target)) {
             Files.copy(ptFile, target, StandardCopyOption.REPLACE_EXISTING);
         }
-        ModelCard probeCard = new ModelCard(FORMAT, "torchscript", fileName, List.of(channels, height, width),
-                1, 0, outputs, dataset, null, boxed(norm.mean()), boxed(norm.std()), sha256(target), Map.of());
         // the probe only learns the output shapes: the CPU serves, whatever device the service uses
         ModelCard card;
-        try (TorchScriptFeatureModel probe = new TorchScriptFeatureModel(open(target, Device.cpu()), probeCard)) {
-            card = probe.probedCard(Device.cpu());
+        try (TorchScriptFeatureModel probe = loadFile(target, outputs, channels, height, width, dataset, norm,
+                Device.cpu())) {
+            card = probe.card();
         }
         card.write(outDir);
         return card;
