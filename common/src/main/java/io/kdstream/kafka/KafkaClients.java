@@ -133,6 +133,10 @@ public final class KafkaClients {
         m.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         m.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         m.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        // a reader must never create a topic: on a broker with auto.create.topics.enable (Kafka's
+        // default) a student looking for a run's manifest before any teacher would create
+        // <run>.manifest with the broker's delete policy, and the run's manifest would expire
+        m.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
         m.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, maxRecordBytes + RecordLimits.BATCH_OVERHEAD_BYTES);
         m.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, Math.max(64 * 1024 * 1024,
                 maxRecordBytes + RecordLimits.BATCH_OVERHEAD_BYTES));

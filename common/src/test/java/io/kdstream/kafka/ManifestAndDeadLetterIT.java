@@ -8,8 +8,11 @@ import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.record.TimestampType;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.junit.jupiter.api.Test;
@@ -47,6 +50,24 @@ class ManifestAndDeadLetterIT {
                 .hasMessageContaining("logit_classes")
                 .hasMessageContaining("input_mode");
         assertThat(store.await(run, TIMEOUT)).isEqualTo(first);
+    }
+
+    @Test
+    void lookingForAManifestCreatesNoTopicAndTheFirstPublishCreatesItCompacted(TestKafka kafka) throws Exception {
+        String run = "early-student-" + UUID.randomUUID();
+        String topic = new RunTopics(run).manifest();
+        ManifestStore store = new ManifestStore(kafka.clients());
+        // a student waiting for a teacher that has not started yet
+        assertThat(store.read(run, TIMEOUT)).isEmpty();
+        try (Admin admin = Admin.create(kafka.clients().admin())) {
+            assertThat(admin.listTopics().names().get()).doesNotContain(topic);
+
+            RunSpec spec = TestBatches.spec(run, 16, 10, InputMode.INLINE);
+            assertThat(store.publishIfAbsent(spec, TIMEOUT)).isEqualTo(spec);
+            ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+            Config config = admin.describeConfigs(List.of(resource)).all().get().get(resource);
+            assertThat(config.get("cleanup.policy").value()).isEqualTo("compact");
+        }
     }
 
     @Test
