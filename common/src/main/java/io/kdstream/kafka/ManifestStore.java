@@ -39,64 +39,94 @@ public final class ManifestStore {
         this.clients = clients;
     }
 
+    /** The manifest topic of a run: one partition, compacted; for creating it with a run's other topics. */
+    public static NewTopic newTopic(String runId, short replicationFactor) {
+        return new NewTopic(new RunTopics(runId).manifest(), 1, replicationFactor).configs(TopicAdmin.compacted());
+    }
+
     /**
      * Returns the run's manifest, publishing {@code spec} first if the run has none. The caller
      * checks the result against its configuration with {@link RunSpec#requireMatches}.
      */
     public RunSpec publishIfAbsent(RunSpec spec, Duration timeout) {
-        String topic = new RunTopics(spec.runId()).manifest();
         try (Admin admin = Admin.create(clients.admin())) {
-            TopicAdmin.ensureTopics(admin, List.of(new NewTopic(topic, 1, (short) -1).configs(TopicAdmin.compacted())),
-                    timeout);
+            return publishIfAbsent(admin, spec, timeout);
         }
-        Optional<RunSpec> existing = read(spec.runId(), timeout);
-        if (existing.isPresent()) {
-            return existing.get();
+    }
+
+    /** As {@link #publishIfAbsent(RunSpec, Duration)}, with the caller's admin client. */
+    public RunSpec publishIfAbsent(Admin admin, RunSpec spec, Duration timeout) {
+        String topic = new RunTopics(spec.runId()).manifest();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        // ready before the first send (KAFKA-15591), also when another teacher created it a moment ago
+        TopicAdmin.ensureTopics(admin, List.of(newTopic(spec.runId(), (short) -1)), timeout);
+        // one reader for the look and the read-back: a teacher's start pays for one consumer, not two
+        try (KafkaConsumer<String, byte[]> consumer = newReader()) {
+            Optional<RunSpec> existing = read(consumer, spec.runId(), deadline);
+            if (existing.isPresent()) {
+                return existing.get();
+            }
+            try (KafkaProducer<String, byte[]> producer =
+                         new KafkaProducer<>(clients.producer("manifest-" + spec.runId()))) {
+                producer.send(new ProducerRecord<>(topic, spec.runId() + "/" + spec.digest(), spec.toJson()))
+                        .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (ExecutionException | TimeoutException e) {
+                throw new IllegalStateException("cannot publish the manifest of run " + spec.runId() + ": " + e, e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while publishing the manifest", e);
+            }
+            RunSpec winner = read(consumer, spec.runId(), deadline).orElseThrow(() ->
+                    new IllegalStateException("manifest of run " + spec.runId() + " not readable after publishing it"));
+            if (winner.equals(spec)) {
+                LOG.info("published the manifest of run {}", spec.runId());
+            }
+            return winner;
+        } catch (org.apache.kafka.common.errors.TimeoutException e) {
+            throw unreachable(spec.runId(), e);
         }
-        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(clients.producer("manifest-" + spec.runId()))) {
-            producer.send(new ProducerRecord<>(topic, spec.runId() + "/" + spec.digest(), spec.toJson()))
-                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException("cannot publish the manifest of run " + spec.runId() + ": " + e, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while publishing the manifest", e);
-        }
-        RunSpec winner = read(spec.runId(), timeout).orElseThrow(() ->
-                new IllegalStateException("manifest of run " + spec.runId() + " not readable after publishing it"));
-        if (winner.equals(spec)) {
-            LOG.info("published the manifest of run {}", spec.runId());
-        }
-        return winner;
     }
 
     /** The run's manifest if one was published; reads the manifest topic to its end. */
     public Optional<RunSpec> read(String runId, Duration timeout) {
+        try (KafkaConsumer<String, byte[]> consumer = newReader()) {
+            return read(consumer, runId, System.nanoTime() + timeout.toNanos());
+        } catch (org.apache.kafka.common.errors.TimeoutException e) {
+            throw unreachable(runId, e);
+        }
+    }
+
+    private KafkaConsumer<String, byte[]> newReader() {
+        return new KafkaConsumer<>(clients.consumer(null, "manifest-reader"));
+    }
+
+    /** The earliest manifest of the run, read from the beginning of the topic to its current end. */
+    private static Optional<RunSpec> read(KafkaConsumer<String, byte[]> consumer, String runId, long deadline) {
         String topic = new RunTopics(runId).manifest();
         TopicPartition tp = new TopicPartition(topic, 0);
-        long deadline = System.nanoTime() + timeout.toNanos();
-        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(clients.consumer(null, "manifest-reader"))) {
-            if (consumer.partitionsFor(topic, timeout).isEmpty()) {
-                return Optional.empty();
-            }
-            consumer.assign(List.of(tp));
-            consumer.seekToBeginning(List.of(tp));
-            long end = consumer.endOffsets(List.of(tp), timeout).get(tp);
-            while (consumer.position(tp, timeout) < end) {
-                if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("timed out reading " + topic);
-                }
-                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    if (r.key() != null && r.key().startsWith(runId + "/") && r.value() != null) {
-                        return Optional.of(parse(r));
-                    }
-                }
-            }
+        Duration timeout = Duration.ofNanos(Math.max(1, deadline - System.nanoTime()));
+        if (consumer.partitionsFor(topic, timeout).isEmpty()) {
             return Optional.empty();
-        } catch (org.apache.kafka.common.errors.TimeoutException e) {
-            throw new IllegalStateException("cannot read the manifest of run " + runId + " from "
-                    + clients.bootstrapServers() + " (is Kafka reachable?): " + e.getMessage(), e);
         }
+        consumer.assign(List.of(tp));
+        consumer.seekToBeginning(List.of(tp));
+        long end = consumer.endOffsets(List.of(tp), timeout).get(tp);
+        while (consumer.position(tp, timeout) < end) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("timed out reading " + topic);
+            }
+            for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                if (r.key() != null && r.key().startsWith(runId + "/") && r.value() != null) {
+                    return Optional.of(parse(r));
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    private IllegalStateException unreachable(String runId, RuntimeException e) {
+        return new IllegalStateException("cannot read the manifest of run " + runId + " from "
+                + clients.bootstrapServers() + " (is Kafka reachable?): " + e.getMessage(), e);
     }
 
     /** Waits until a teacher has published the run's manifest (students start before teachers too). */

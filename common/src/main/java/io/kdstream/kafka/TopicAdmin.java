@@ -13,6 +13,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.slf4j.Logger;
@@ -37,9 +38,12 @@ public final class TopicAdmin {
      */
     public static void ensureTopics(Admin admin, Collection<NewTopic> topics, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
+        // one request for all of them: the controller creates them together, and a teacher's start
+        // no longer waits for one round of topic creation per topic
+        Map<String, KafkaFuture<Void>> created = admin.createTopics(topics).values();
         for (NewTopic t : topics) {
             try {
-                admin.createTopics(List.of(t)).all().get(remainingMs(deadline), TimeUnit.MILLISECONDS);
+                created.get(t.name()).get(remainingMs(deadline), TimeUnit.MILLISECONDS);
                 LOG.info("created topic {} ({} partitions)", t.name(), t.numPartitions());
             } catch (ExecutionException e) {
                 if (!(e.getCause() instanceof TopicExistsException)) {

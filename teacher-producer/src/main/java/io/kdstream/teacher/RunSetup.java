@@ -87,19 +87,26 @@ public final class RunSetup {
      */
     public static Prepared prepare(KafkaClients clients, RunSpec spec, Settings settings,
                                    Supplier<CalibratedWhitening> calibrate) {
+        try (Admin admin = Admin.create(clients.admin())) { // one for the topics and the retention check
+            return prepare(clients, admin, spec, settings, calibrate);
+        }
+    }
+
+    /** As {@link #prepare(KafkaClients, RunSpec, Settings, Supplier)}, with the caller's admin client. */
+    public static Prepared prepare(KafkaClients clients, Admin admin, RunSpec spec, Settings settings,
+                                   Supplier<CalibratedWhitening> calibrate) {
         RunTopics t = new RunTopics(spec.runId());
         RunRetention retention = settings.retention();
         Map<String, String> maxBytes = TopicAdmin.maxMessageBytes(clients.maxRecordBytes());
-        try (Admin admin = Admin.create(clients.admin())) {
-            TopicAdmin.ensureTopics(admin, List.of(
-                    new NewTopic(t.features(), settings.featurePartitions(), settings.replicationFactor())
-                            .configs(RunRetention.merge(maxBytes, retention.stream())),
-                    new NewTopic(t.work(), settings.workPartitions(), settings.replicationFactor())
-                            .configs(retention.stream()),
-                    new NewTopic(t.dlq(), 1, settings.replicationFactor())
-                            .configs(RunRetention.merge(maxBytes, RunRetention.dlq()))),
-                    settings.timeout());
-        }
+        TopicAdmin.ensureTopics(admin, List.of(
+                new NewTopic(t.features(), settings.featurePartitions(), settings.replicationFactor())
+                        .configs(RunRetention.merge(maxBytes, retention.stream())),
+                new NewTopic(t.work(), settings.workPartitions(), settings.replicationFactor())
+                        .configs(retention.stream()),
+                new NewTopic(t.dlq(), 1, settings.replicationFactor())
+                        .configs(RunRetention.merge(maxBytes, RunRetention.dlq())),
+                ManifestStore.newTopic(spec.runId(), settings.replicationFactor())),
+                settings.timeout());
         CalibratedWhitening whitening = null;
         Optional<RunSpec> existing = "whiten".equals(spec.normalization())
                 ? new ManifestStore(clients).read(spec.runId(), settings.timeout()) : Optional.empty();
@@ -126,7 +133,7 @@ public final class RunSetup {
                 spec = spec.withWhitening(spec.whitening().withSha256(whitening.sha256()));
             } // else: the manifest disagrees on the calibration; requireMatches below names it
         }
-        RunSpec manifest = new ManifestStore(clients).publishIfAbsent(spec, settings.timeout());
+        RunSpec manifest = new ManifestStore(clients).publishIfAbsent(admin, spec, settings.timeout());
         WhiteningRef won = manifest.whitening();
         if (whitening != null && won != null && won.sha256() != null && !won.sha256().equals(whitening.sha256())
                 && won.sameCalibration(spec.whitening())) {
@@ -134,7 +141,7 @@ public final class RunSetup {
             whitening = new WhiteningStore(clients).await(spec.runId(), won.sha256(), settings.timeout());
             spec = spec.withWhitening(won);
         }
-        warnAboutShortRetention(clients, t, retention, settings.timeout());
+        warnAboutShortRetention(clients, admin, t, retention, settings.timeout());
         manifest.requireMatches(spec);
         WorkPlanner.planOnce(clients, spec, settings.batchesPerItem(), settings.timeout());
         return new Prepared(manifest, whitening);
@@ -147,9 +154,9 @@ public final class RunSetup {
      * AlterConfigs is more than a teacher's ACLs should hold). Without DescribeConfigs on the
      * topics it cannot check and says that instead.
      */
-    private static void warnAboutShortRetention(KafkaClients clients, RunTopics t, RunRetention retention,
-                                                Duration timeout) {
-        try (Admin admin = Admin.create(clients.admin())) {
+    private static void warnAboutShortRetention(KafkaClients clients, Admin admin, RunTopics t,
+                                                RunRetention retention, Duration timeout) {
+        try {
             retention.shortfalls(admin, t, clients.bootstrapServers(), timeout).forEach(LOG::warn);
         } catch (IllegalStateException e) {
             if (KafkaAccessErrors.describe(e).isEmpty()) {

@@ -299,28 +299,29 @@ public final class TeacherCommand implements Callable<Integer> {
                         whitenShrinkage, null));
             }
             RunSpec configured = spec;
-            RunSetup.Prepared prepared = RunSetup.prepare(clients, spec, new RunSetup.Settings(featurePartitions,
-                    workPartitions, batchesPerItem, replicationFactor, clients.timeout(), new RunRetention(retention)),
-                    () -> WhiteningCalibrator.calibrate(teacher, train, inputNorm, configured.whitening(), batchSize,
-                            onDevice));
-            if (prepared.whitening() != null) {
-                spec = spec.withWhitening(prepared.manifest().whitening()); // with its hash, for every record
-            }
-
-            try (Admin admin = Admin.create(clients.admin());
-                 NDManager whiteningArrays = NDManager.newBaseManager(onDevice, "PyTorch");
-                 RunDiskMetrics disk = RunDiskMetrics.start(admin, run, brokerBytesBudget, registry);
-                 TeacherPipeline pipeline = new TeacherPipeline(teacher, batches, inputNorm,
-                         prepared.whitening() != null ? prepared.whitening().normalizer(whiteningArrays)
-                                 : normalization.create(), spec, instance, metrics, onDevice)) {
-                LeadMonitor monitor = new LeadMonitor(admin, new RunTopics(run).features(), studentGroups, true,
-                        Set.of(TeacherWorker.groupId(run)), Duration.ofSeconds(30));
-                TeacherWorker worker = TeacherWorker.builder().setClients(clients).setRunSpec(spec).setSource(pipeline)
-                        .optInstanceId(instance).optRegistry(registry).optMetrics(metrics)
-                        .optFlowControl(monitor, maxLeadBatches)
-                        .optTransactionTimeout(transactionTimeout).build();
-                ref.set(worker);
-                return serve(worker, metrics, spec);
+            // one admin client for the whole life of the teacher: setup, flow control, disk metrics
+            try (Admin admin = Admin.create(clients.admin())) {
+                RunSetup.Prepared prepared = RunSetup.prepare(clients, admin, spec, new RunSetup.Settings(
+                        featurePartitions, workPartitions, batchesPerItem, replicationFactor, clients.timeout(),
+                        new RunRetention(retention)), () -> WhiteningCalibrator.calibrate(teacher, train, inputNorm,
+                        configured.whitening(), batchSize, onDevice));
+                if (prepared.whitening() != null) {
+                    spec = spec.withWhitening(prepared.manifest().whitening()); // with its hash, for every record
+                }
+                try (NDManager whiteningArrays = NDManager.newBaseManager(onDevice, "PyTorch");
+                     RunDiskMetrics disk = RunDiskMetrics.start(admin, run, brokerBytesBudget, registry);
+                     TeacherPipeline pipeline = new TeacherPipeline(teacher, batches, inputNorm,
+                             prepared.whitening() != null ? prepared.whitening().normalizer(whiteningArrays)
+                                     : normalization.create(), spec, instance, metrics, onDevice)) {
+                    LeadMonitor monitor = new LeadMonitor(admin, new RunTopics(run).features(), studentGroups, true,
+                            Set.of(TeacherWorker.groupId(run)), Duration.ofSeconds(30));
+                    TeacherWorker worker = TeacherWorker.builder().setClients(clients).setRunSpec(spec)
+                            .setSource(pipeline).optInstanceId(instance).optRegistry(registry).optMetrics(metrics)
+                            .optFlowControl(monitor, maxLeadBatches)
+                            .optTransactionTimeout(transactionTimeout).build();
+                    ref.set(worker);
+                    return serve(worker, metrics, spec);
+                }
             }
         }
     }
