@@ -197,8 +197,13 @@ public final class TeacherWorker implements Runnable {
                 if (flow != null && !flow.awaitLeadWithinBound(c, stopping::get, lane::pendingRecords)) {
                     break;
                 }
-                ConsumerRecords<String, byte[]> records = c.poll(Duration.ofMillis(500));
+                // with items at the publisher, a short poll: the end of a pass waits for the last
+                // commit, not for a poll timeout
+                ConsumerRecords<String, byte[]> records = c.poll(Duration.ofMillis(inFlight.isEmpty() ? 500 : 50));
                 if (records.isEmpty()) {
+                    if (!inFlight.isEmpty() && !inFlight.settle(Duration.ofMillis(500))) {
+                        continue; // a failed item: redone from the top of the loop
+                    }
                     if (inFlight.isEmpty() && runComplete(c)) {
                         LOG.info("teacher {}: every work item of run {} is committed", instanceId, spec.runId());
                         break;
