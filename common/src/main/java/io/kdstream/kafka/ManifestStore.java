@@ -7,6 +7,7 @@ import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -14,7 +15,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -102,26 +102,15 @@ public final class ManifestStore {
 
     /** The earliest manifest of the run, read from the beginning of the topic to its current end. */
     private static Optional<RunSpec> read(KafkaConsumer<String, byte[]> consumer, String runId, long deadline) {
-        String topic = new RunTopics(runId).manifest();
-        TopicPartition tp = new TopicPartition(topic, 0);
-        Duration timeout = Duration.ofNanos(Math.max(1, deadline - System.nanoTime()));
-        if (consumer.partitionsFor(topic, timeout).isEmpty()) {
-            return Optional.empty();
-        }
-        consumer.assign(List.of(tp));
-        consumer.seekToBeginning(List.of(tp));
-        long end = consumer.endOffsets(List.of(tp), timeout).get(tp);
-        while (consumer.position(tp, timeout) < end) {
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("timed out reading " + topic);
+        AtomicReference<RunSpec> first = new AtomicReference<>();
+        CompactedTopicScan.scan(consumer, new RunTopics(runId).manifest(), deadline, r -> {
+            if (r.key() != null && r.key().startsWith(runId + "/") && r.value() != null) {
+                first.set(parse(r));
+                return false;
             }
-            for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                if (r.key() != null && r.key().startsWith(runId + "/") && r.value() != null) {
-                    return Optional.of(parse(r));
-                }
-            }
-        }
-        return Optional.empty();
+            return true;
+        });
+        return Optional.ofNullable(first.get());
     }
 
     private IllegalStateException unreachable(String runId, RuntimeException e) {

@@ -15,12 +15,10 @@ import java.util.concurrent.TimeoutException;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -84,26 +82,18 @@ public final class WhiteningStore {
     /** The whitening with hash {@code sha256}, if all of its chunks are on the topic. */
     public Optional<CalibratedWhitening> read(String runId, String sha256, Duration timeout) {
         String topic = new RunTopics(runId).whitening();
-        TopicPartition tp = new TopicPartition(topic, 0);
         long deadline = System.nanoTime() + timeout.toNanos();
         Map<Integer, byte[]> chunks = new TreeMap<>();
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(clients.consumer(null, "whitening-reader"),
                 new StringDeserializer(), new ByteArrayDeserializer())) {
-            if (consumer.partitionsFor(topic, timeout).isEmpty()) {
+            boolean exists = CompactedTopicScan.scan(consumer, topic, deadline, r -> {
+                if (r.key() != null && r.key().startsWith(sha256 + "/") && r.value() != null) {
+                    chunks.put(Integer.parseInt(r.key().substring(sha256.length() + 1)), r.value());
+                }
+                return true;
+            });
+            if (!exists) {
                 return Optional.empty();
-            }
-            consumer.assign(List.of(tp));
-            consumer.seekToBeginning(List.of(tp));
-            long end = consumer.endOffsets(List.of(tp), timeout).get(tp);
-            while (consumer.position(tp, timeout) < end) {
-                if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("timed out reading " + topic);
-                }
-                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    if (r.key() != null && r.key().startsWith(sha256 + "/") && r.value() != null) {
-                        chunks.put(Integer.parseInt(r.key().substring(sha256.length() + 1)), r.value());
-                    }
-                }
             }
         } catch (org.apache.kafka.common.errors.TimeoutException e) {
             throw new IllegalStateException("cannot read " + topic + " from " + clients.bootstrapServers() + ": "
