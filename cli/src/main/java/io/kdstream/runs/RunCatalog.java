@@ -105,7 +105,7 @@ final class RunCatalog implements AutoCloseable {
 
     /** Topic configs of the run's existing topics (retention, cleanup policy, ...). */
     Map<String, Config> configs(String run) {
-        return RunRetention.describe(admin, new RunTopics(run).all(), timeout);
+        return RunRetention.describe(admin, new RunTopics(run).allIncludingOptional(), timeout);
     }
 
     /**

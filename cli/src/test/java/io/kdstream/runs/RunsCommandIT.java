@@ -29,6 +29,7 @@ import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TestKafka;
+import io.kdstream.kafka.WhiteningStore;
 import io.kdstream.teacher.RunSetup;
 import io.kdstream.teacher.TeacherWorker;
 
@@ -52,6 +53,8 @@ class RunsCommandIT {
         RunSpec spec = new RunSpec(RunSpec.SCHEMA_VERSION, run, "synthetic", "teacher-hash-1", "pool", 8, 0, 10,
                 List.of(1, 28, 28), "layer", DType.F32, InputMode.REFERENCE, "none", 4, 1, BATCHES, 1L);
         RunSetup.prepare(clients, spec, new RunSetup.Settings(1, 2, 2, (short) -1, TIMEOUT));
+        // the topic a calibrated-whitening run adds
+        new WhiteningStore(clients).ensureTopic(run, (short) -1, TIMEOUT);
         try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(clients.producer("runs-it"))) {
             for (int b = 0; b < BATCHES; b++) {
                 p.send(new ProducerRecord<>(t.features(), "0/" + b, new byte[1000])).get();
@@ -66,7 +69,7 @@ class RunsCommandIT {
         Kdstream list = kdstream(clients, "runs", "list");
         assertThat(list.code()).as(list.err()).isZero();
         String line = list.out().lines().filter(l -> l.startsWith("run=" + run + " ")).findFirst().orElseThrow();
-        assertThat(line).contains("teacher_id=teacher-hash-1", "epochs=1/1", "topics=4", "teachers=0",
+        assertThat(line).contains("teacher_id=teacher-hash-1", "epochs=1/1", "topics=5", "teachers=0",
                 "student-a(lag 2, last commit ");
         long bytes = Long.parseLong(line.replaceAll(".*bytes=(\\d+).*", "$1"));
         assertThat(bytes).as("bytes on the broker").isGreaterThan(BATCHES * 1000L);
@@ -78,6 +81,7 @@ class RunsCommandIT {
                 "  " + t.work() + "  cleanup.policy=delete  retention.ms=-1  retention.bytes=-1",
                 "  " + t.manifest() + "  cleanup.policy=compact",
                 "  " + t.dlq() + "  cleanup.policy=delete  retention.ms=604800000  retention.bytes=-1",
+                "  " + t.whitening() + "  cleanup.policy=compact",
                 "  student-a  state=Empty  members=0  lag=2  last_commit=last commit ");
 
         AtomicBoolean stop = new AtomicBoolean();
@@ -101,12 +105,13 @@ class RunsCommandIT {
         Kdstream deleted = kdstream(clients, "runs", "delete", run, "--grace", "PT0S");
         assertThat(deleted.code()).as(deleted.err()).isZero();
         assertThat(deleted.out()).contains("deleted group student-a", "deleted group " + TeacherWorker.groupId(run),
-                "deleted topic " + t.features(), "deleted topic " + t.manifest(), "run " + run + " deleted");
+                "deleted topic " + t.features(), "deleted topic " + t.manifest(), "deleted topic " + t.whitening(),
+                "run " + run + " deleted");
         long deadline = System.nanoTime() + TIMEOUT.toNanos();
-        while (t.all().stream().anyMatch(topics(clients)::contains) && System.nanoTime() < deadline) {
+        while (t.allIncludingOptional().stream().anyMatch(topics(clients)::contains) && System.nanoTime() < deadline) {
             Thread.sleep(100); // topic deletion completes asynchronously on the controller
         }
-        assertThat(topics(clients)).doesNotContainAnyElementsOf(t.all());
+        assertThat(topics(clients)).doesNotContainAnyElementsOf(t.allIncludingOptional());
         try (Admin admin = Admin.create(clients.admin())) {
             assertThat(admin.listGroups().all().get(30, TimeUnit.SECONDS)).noneMatch(g ->
                     g.groupId().equals("student-a") || g.groupId().equals(TeacherWorker.groupId(run)));
