@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.common.acl.AclBinding;
@@ -24,9 +25,12 @@ import org.junit.jupiter.api.io.TempDir;
 import io.kdstream.codec.RunSpec;
 import io.kdstream.kafka.KafkaAccessErrors;
 import io.kdstream.data.RequiresDataset;
+import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.ManifestStore;
 import io.kdstream.kafka.RunAcls;
+import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.SecuredKafka;
+import io.kdstream.kafka.WhiteningStore;
 
 /**
  * A real transactional teacher process on a SASL_SSL (SCRAM-SHA-512) broker that enforces ACLs,
@@ -79,6 +83,20 @@ class SecureTeacherIT {
     }
 
     @Test
+    void aCalibratedWhiteningTeacherWithTheDocumentedAclsPublishesItsWhitening() throws Exception {
+        String run = "secure-teacher-whiten-" + UUID.randomUUID();
+        grant(RunAcls.teacher(run, "User:teacher"));
+        Result r = runTeacher(run, "whiten", "--norm", "whiten");
+        assertThat(r.exitCode).as("exit code; output:\n%s", r.output).isZero();
+        KafkaClients admin = broker.clients(SecuredKafka.ADMIN);
+        RunSpec spec = new ManifestStore(admin).read(run, Duration.ofSeconds(30)).orElseThrow();
+        assertThat(spec.whitening()).as("the manifest names the run's whitening").isNotNull();
+        assertThat(new WhiteningStore(admin).read(run, spec.whitening().sha256(), Duration.ofSeconds(30)))
+                .as("the whitening the manifest names is on " + new RunTopics(run).whitening()).isPresent();
+        TeacherWorkerIT.readAll(admin, spec, spec.epochs() * spec.batchesPerEpoch());
+    }
+
+    @Test
     void aTeacherMissingTheTransactionalIdAclExitsFourWithOneClearLine() throws Exception {
         String run = "secure-teacher-noacl-" + UUID.randomUUID();
         grant(RunAcls.teacher(run, "User:teacher").stream()
@@ -97,9 +115,12 @@ class SecureTeacherIT {
     void aTeacherThatMayNotDescribeItsRegisteredStudentGroupExitsFourInsteadOfPublishingWithoutFlowControl()
             throws Exception {
         String run = "secure-teacher-nogroup-" + UUID.randomUUID();
-        grant(RunAcls.teacher(run, "User:teacher").stream()
-                .filter(b -> !(b.pattern().resourceType() == ResourceType.GROUP && b.pattern().name().equals("*")))
-                .toList());
+        Predicate<AclBinding> anyGroup = b -> b.pattern().resourceType() == ResourceType.GROUP
+                && b.pattern().name().equals("*");
+        List<AclBinding> acls = RunAcls.teacher(run, "User:teacher");
+        // the other tests grant it for their runs on this shared broker, and it covers every group
+        revoke(acls.stream().filter(anyGroup).toList());
+        grant(acls.stream().filter(anyGroup.negate()).toList());
         Result r = runTeacher(run, "nogroup", "--student-groups", "students-of-" + run);
         assertThat(r.exitCode).as("exit code; output:\n%s", r.output).isEqualTo(KafkaAccessErrors.EXIT_CODE);
         assertThat(r.output.lines().filter(l -> l.startsWith("teacher: Kafka denied an operation")).count())
@@ -135,6 +156,12 @@ class SecureTeacherIT {
     private static void grant(List<AclBinding> acls) throws Exception {
         try (Admin admin = Admin.create(broker.clients(SecuredKafka.ADMIN).admin())) {
             admin.createAcls(acls).all().get(60, TimeUnit.SECONDS);
+        }
+    }
+
+    private static void revoke(List<AclBinding> acls) throws Exception {
+        try (Admin admin = Admin.create(broker.clients(SecuredKafka.ADMIN).admin())) {
+            admin.deleteAcls(acls.stream().map(AclBinding::toFilter).toList()).all().get(60, TimeUnit.SECONDS);
         }
     }
 
