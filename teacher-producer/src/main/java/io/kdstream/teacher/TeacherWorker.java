@@ -197,11 +197,12 @@ public final class TeacherWorker implements Runnable {
                 if (flow != null && !flow.awaitLeadWithinBound(c, stopping::get, lane::pendingRecords)) {
                     break;
                 }
-                // with items at the publisher, a short poll: the end of a pass waits for the last
-                // commit, not for a poll timeout
+                // with items at the publisher, short waits on the consumer and on the publisher in
+                // turn: the end of a pass waits for the last commit, not for a poll timeout, and
+                // new work is still taken within 100 ms
                 ConsumerRecords<String, byte[]> records = c.poll(Duration.ofMillis(inFlight.isEmpty() ? 500 : 50));
                 if (records.isEmpty()) {
-                    if (!inFlight.isEmpty() && !inFlight.settle(Duration.ofMillis(500))) {
+                    if (!inFlight.isEmpty() && !inFlight.settle(Duration.ofMillis(50))) {
                         continue; // a failed item: redone from the top of the loop
                     }
                     if (inFlight.isEmpty() && runComplete(c)) {
