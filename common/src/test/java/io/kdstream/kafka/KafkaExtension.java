@@ -51,15 +51,20 @@ public final class KafkaExtension implements ParameterResolver {
                 return new Cluster(broker, broker.bootstrapServers(), "embedded");
             }
             LOG.info("Docker engine available: integration tests use Testcontainers' Kafka module");
-            KafkaContainer container = new KafkaContainer("apache/kafka:4.0.0")
+            KafkaContainer container = container();
+            container.start();
+            return new Cluster(container, container.getBootstrapServers(), "testcontainers");
+        }
+
+        /** A single-node Kafka container set up like the embedded broker (large records, transactions). */
+        static KafkaContainer container() {
+            return new KafkaContainer("apache/kafka:4.0.0")
                     .withEnv("KAFKA_MESSAGE_MAX_BYTES", Integer.toString(RecordLimits.DEFAULT_MAX_RECORD_BYTES
                             + RecordLimits.BATCH_OVERHEAD_BYTES))
                     .withEnv("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
                     .withEnv("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
                     .withEnv("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1")
                     .withEnv("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0");
-            container.start();
-            return new Cluster(container, container.getBootstrapServers(), "testcontainers");
         }
 
         @Override
