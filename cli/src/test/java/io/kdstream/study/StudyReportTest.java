@@ -27,16 +27,35 @@ class StudyReportTest {
 
     @Test
     void pairedDifferenceHasAStudentTInterval() {
-        // differences 1, 2, 3: mean 2, sd 1, half-width t(0.975, 2) * 1 / sqrt(3) = 4.303 / 1.732
+        // differences 1, 2, 3: mean 2, sd 1, half-width t(0.975, 2) * 1 / sqrt(3) = 4.3026527 / 1.732
         PairedDifference d = PairedDifference.of(List.of(0.81, 0.82, 0.83), List.of(0.80, 0.80, 0.80));
         assertThat(d.n()).isEqualTo(3);
         assertThat(d.mean()).isCloseTo(0.02, within(1e-12));
-        assertThat(d.high() - d.mean()).isCloseTo(0.01 * 4.303 / Math.sqrt(3), within(1e-9));
+        assertThat(d.high() - d.mean()).isCloseTo(0.01 * 4.302652730 / Math.sqrt(3), within(1e-9));
         assertThat(d.positive()).isFalse(); // 2 ± 2.48 points includes 0
         PairedDifference tight = PairedDifference.of(List.of(0.82, 0.821, 0.819, 0.82, 0.82),
                 List.of(0.80, 0.80, 0.80, 0.80, 0.80));
         assertThat(tight.positive()).isTrue();
         assertThat(PairedDifference.of(List.of(0.9), List.of(0.8)).positive()).as("one seed proves nothing").isFalse();
+    }
+
+    @Test
+    void tQuantileMatchesTheTableOnBothSidesOfThirtyDegreesOfFreedom() {
+        // t_{0.975, df} to 9 digits (checked by integrating the t density)
+        double[][] table = {{1, 12.70620474}, {5, 2.570581836}, {30, 2.042272456}, {31, 2.039513446},
+                {60, 2.000297822}, {120, 1.979930405}};
+        for (double[] row : table) {
+            assertThat(PairedDifference.tQuantile((int) row[0])).as("df %d", (int) row[0]).isCloseTo(row[1], within(1e-6));
+        }
+        // 32 seeds (df 31): the half-width is t(31) * sd / sqrt(n), not 1.96 * sd / sqrt(n)
+        List<Double> a = new ArrayList<>();
+        List<Double> b = new ArrayList<>();
+        for (int i = 0; i < 32; i++) {
+            a.add(0.8 + (i % 2 == 0 ? 0.01 : -0.01));
+            b.add(0.8);
+        }
+        double sd = 0.01 * Math.sqrt(32.0 / 31);
+        assertThat(PairedDifference.of(a, b).high()).isCloseTo(2.039513446 * sd / Math.sqrt(32), within(1e-9));
     }
 
     @Test
