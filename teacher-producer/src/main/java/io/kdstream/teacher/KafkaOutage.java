@@ -2,7 +2,9 @@ package io.kdstream.teacher;
 
 import java.time.Duration;
 import java.util.function.BooleanSupplier;
+import java.util.SplittableRandom;
 import java.util.function.LongSupplier;
+import java.util.random.RandomGenerator;
 
 import org.apache.kafka.common.errors.RetriableException;
 import org.slf4j.Logger;
@@ -11,7 +13,7 @@ import org.slf4j.Logger;
  * What a teacher says while Kafka does not answer (a broker down, restarting, or halted on a full
  * log directory): one line when the outage starts, one every {@link #REMINDER} while it lasts,
  * one when Kafka answers again — instead of a line per failed call — and the bounded,
- * exponential backoff between retries. {@link #retryUntil} is the one loop that waits an outage
+ * exponential, jittered backoff between retries. {@link #retryUntil} is the one loop that waits an outage
  * out; every Kafka call a teacher must see through (commit, abort, a new producer's
  * {@code initTransactions}) goes through it.
  */
@@ -23,14 +25,21 @@ final class KafkaOutage {
     private final Logger log;
     private final String who;
     private final LongSupplier nanoClock;
+    private final RandomGenerator random;
     private long since = -1;
     private long lastLine;
     private int failures;
 
     KafkaOutage(Logger log, String who, LongSupplier nanoClock) {
+        this(log, who, nanoClock, new SplittableRandom());
+    }
+
+    /** @param random draws the jitter (a seeded one makes tests repeatable) */
+    KafkaOutage(Logger log, String who, LongSupplier nanoClock, RandomGenerator random) {
         this.log = log;
         this.who = who;
         this.nanoClock = nanoClock;
+        this.random = random;
     }
 
     /** Whether {@code t} (or a cause) says Kafka is not answering, rather than refusing something for good. */
@@ -136,10 +145,20 @@ final class KafkaOutage {
         return since >= 0;
     }
 
-    /** The wait before the next retry: 1 s after the first failure, doubling, at most {@link #MAX_BACKOFF}. */
+    /**
+     * The wait before the next retry: a ceiling of 1 s after the first failure, doubling, at most
+     * {@link #MAX_BACKOFF}, and a uniform draw between half the ceiling and the ceiling, so that
+     * teachers that lost the broker at the same moment do not all retry at the same moment.
+     */
     synchronized Duration backoff() {
         int n = Math.max(0, Math.min(failures - 1, 5));
-        return Duration.ofSeconds(Math.min(MAX_BACKOFF.toSeconds(), 1L << n));
+        long ceilingMs = Math.min(MAX_BACKOFF.toMillis(), 1000L << n);
+        return Duration.ofMillis(jitter(ceilingMs, random));
+    }
+
+    /** "Equal jitter": uniform in [ms/2, ms]; callers that retry together spread over half the wait. */
+    static long jitter(long ms, RandomGenerator random) {
+        return ms / 2 + random.nextLong(ms / 2 + 1);
     }
 
     private static long seconds(long nanos) {

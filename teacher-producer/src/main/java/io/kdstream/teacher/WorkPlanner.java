@@ -79,7 +79,9 @@ public final class WorkPlanner {
                 LOG.info("planning run {} interrupted (attempt {}: {}); waiting for another planner's commit",
                         spec.runId(), attempt, e.toString());
             }
-            long waitUntil = Math.min(deadline, System.nanoTime() + jitter(backoffMs) * 1_000_000L);
+            // jittered: planners fenced at the same moment must not retry in lock-step and fence each other again
+            long waitMs = KafkaOutage.jitter(backoffMs, ThreadLocalRandom.current());
+            long waitUntil = Math.min(deadline, System.nanoTime() + waitMs * 1_000_000L);
             while (System.nanoTime() < waitUntil) {
                 if (plannedBy(clients, topic, timeout)) {
                     LOG.info("run {} planned by another teacher", spec.runId());
@@ -126,11 +128,6 @@ public final class WorkPlanner {
         } catch (KafkaException | IllegalStateException e) {
             return false;
         }
-    }
-
-    /** Planners fenced at the same moment must not retry in lock-step and fence each other again. */
-    private static long jitter(long ms) {
-        return ms / 2 + ThreadLocalRandom.current().nextLong(ms / 2 + 1);
     }
 
     private static void sleepMs(long ms) {

@@ -45,15 +45,37 @@ class KafkaOutageTest {
                     + "(TimeoutException: Timeout expired after 60000ms); waiting for it, retrying with backoff");
             assertThat(lines.get(1)).startsWith("teacher t: Kafka unreachable for 30 s; still waiting (31 failed calls");
             assertThat(lines.get(10)).isEqualTo("teacher t: Kafka reachable again after 300 s");
-            assertThat(backoffs.subList(0, 7)).containsExactly(Duration.ofSeconds(1), Duration.ofSeconds(2),
-                    Duration.ofSeconds(4), Duration.ofSeconds(8), Duration.ofSeconds(16), Duration.ofSeconds(30),
-                    Duration.ofSeconds(30));
+            long[] ceilings = {1, 2, 4, 8, 16, 30, 30};
+            for (int i = 0; i < ceilings.length; i++) {
+                assertThat(backoffs.get(i)).as("backoff after %d failures", i + 1)
+                        .isBetween(Duration.ofMillis(ceilings[i] * 500), Duration.ofSeconds(ceilings[i]));
+            }
             assertThat(backoffs).allMatch(d -> d.compareTo(KafkaOutage.MAX_BACKOFF) <= 0);
             assertThat(outage.ongoing()).isFalse();
-            assertThat(outage.backoff()).isEqualTo(Duration.ofSeconds(1));
+            assertThat(outage.backoff()).isBetween(Duration.ofMillis(500), Duration.ofSeconds(1));
         } finally {
             logger.detachAppender(appender);
         }
+    }
+
+    @Test
+    void teachersThatLostTheBrokerTogetherSpreadTheirRetriesOverHalfTheBackoff() {
+        // 200 teachers, each with its own random source, after the same 6 failed calls (30 s ceiling)
+        List<Long> waits = new java.util.ArrayList<>();
+        for (int t = 0; t < 200; t++) {
+            KafkaOutage outage = new KafkaOutage(LoggerFactory.getLogger("kafka-outage-test"), "teacher " + t,
+                    () -> 0L, new java.util.SplittableRandom(t));
+            for (int f = 0; f < 6; f++) {
+                outage.failed("publishing", new TimeoutException("Timeout expired"));
+            }
+            waits.add(outage.backoff().toMillis());
+        }
+        assertThat(waits).allMatch(w -> w >= 15_000 && w <= 30_000);
+        long[] perSecond = new long[16]; // how many teachers retry in each second of [15 s, 30 s]
+        waits.forEach(w -> perSecond[(int) Math.min(15, (w - 15_000) / 1000)]++);
+        // uniform: 200/15 ≈ 13 a second; lock-step would put all 200 in one second
+        assertThat(java.util.Arrays.stream(perSecond).max().orElseThrow()).isLessThanOrEqualTo(30);
+        assertThat(waits.stream().distinct().count()).isGreaterThan(190);
     }
 
     @Test
