@@ -5,7 +5,9 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -15,7 +17,8 @@ import io.kdstream.progress.ProgressEvent;
 
 /**
  * A kdstream service started as its own JVM (teacher and students never share a process). Either
- * its stdout is read here (progress events to a listener, other lines kept as text) or its output
+ * its stdout is read here (progress events to a listener; of other lines the first and the last
+ * {@value #KEPT_LINES} are kept as text, so a chatty child cannot fill the heap) or its output
  * goes where its {@link KdstreamJvm} sends it (a log file). {@link #stop} sends SIGTERM and
  * escalates to SIGKILL after a grace period; {@link #kill} is kill -9.
  */
@@ -24,7 +27,13 @@ public final class ChildProcess implements AutoCloseable {
     private final String name;
     private final Process process;
     private final Thread reader;
-    private final List<String> otherLines = new ArrayList<>();
+    /** Non-event lines kept at each end of a child's stdout; lines longer than {@link #KEPT_CHARS} are cut. */
+    static final int KEPT_LINES = 200;
+    static final int KEPT_CHARS = 4096;
+
+    private final List<String> firstLines = new ArrayList<>(); // e.g. the broker's bootstrap address
+    private final Deque<String> lastLines = new ArrayDeque<>(); // e.g. a result, or why it failed
+    private long droppedLines;
 
     private ChildProcess(String name, Process process, Consumer<ProgressEvent> events) {
         this.name = name;
@@ -43,6 +52,11 @@ public final class ChildProcess implements AutoCloseable {
         return new ChildProcess(name, jvm.start(), events);
     }
 
+    /** Reads the stdout of an already started {@code process} (tests use any command). */
+    static ChildProcess of(String name, Process process, Consumer<ProgressEvent> events) {
+        return new ChildProcess(name, process, events);
+    }
+
     /** Starts {@code jvm} with its output where the JVM's builder sent it (nothing is read here). */
     public static ChildProcess start(String name, KdstreamJvm jvm) throws IOException {
         return new ChildProcess(name, jvm.start(), null);
@@ -58,20 +72,38 @@ public final class ChildProcess implements AutoCloseable {
                     events.accept(event.get());
                     continue;
                 }
-                synchronized (otherLines) {
-                    otherLines.add(line);
-                }
+                keep(line.length() > KEPT_CHARS ? line.substring(0, KEPT_CHARS) : line);
             }
         } catch (IOException e) {
             // the process went away
         }
     }
 
-    /** Lines that were not progress events (e.g. the broker's bootstrap address). */
-    public List<String> textLines() {
-        synchronized (otherLines) {
-            return List.copyOf(otherLines);
+    private synchronized void keep(String line) {
+        if (firstLines.size() < KEPT_LINES) {
+            firstLines.add(line);
+            return;
         }
+        lastLines.addLast(line);
+        if (lastLines.size() > KEPT_LINES) {
+            lastLines.removeFirst();
+            droppedLines++;
+        }
+    }
+
+    /**
+     * Lines that were not progress events (e.g. the broker's bootstrap address): the first and the
+     * last {@value #KEPT_LINES}, in order, each cut at {@value #KEPT_CHARS} characters.
+     */
+    public synchronized List<String> textLines() {
+        List<String> all = new ArrayList<>(firstLines);
+        all.addAll(lastLines);
+        return all;
+    }
+
+    /** How many non-event lines between the first and the last {@value #KEPT_LINES} were not kept. */
+    public synchronized long droppedLines() {
+        return droppedLines;
     }
 
     public String name() {
