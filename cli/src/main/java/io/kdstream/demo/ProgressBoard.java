@@ -1,8 +1,13 @@
 package io.kdstream.demo;
 
+import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Supplier;
+
+import org.jline.terminal.Size;
+import org.jline.terminal.TerminalBuilder;
 
 import io.kdstream.console.Terminal;
 import io.kdstream.experiment.StudentState;
@@ -10,15 +15,21 @@ import io.kdstream.progress.ProgressEvent.TeacherProgress;
 
 /**
  * The combined live view: one line for the teacher and one per student (batches, loss, samples/s,
- * ETA). On a terminal it redraws in place every second; otherwise (a file, a pipe, a container log)
+ * ETA). On a terminal it redraws in place every second, its lines fitted to the terminal's width
+ * and its rows to the terminal's height (a line that wrapped, or a row that scrolled off, would make
+ * the cursor move up too few rows and smear the view); otherwise (a file, a pipe, a container log)
  * it prints plain lines every 15 s: the teacher, the students in training and a count of the rest.
  */
 final class ProgressBoard {
+
+    private static final int BAR = 20; // cells of a progress bar on a wide terminal
+    private static final int MIN_BAR = 5; // below this a bar says too little: none is drawn
 
     private final Supplier<TeacherProgress> teacher; // the teacher's last progress line, null before the first
     private final List<StudentState> students;
     private final boolean tty = Terminal.isInteractive();
     private final long start = System.nanoTime();
+    private org.jline.terminal.Terminal terminal; // the size, read at every frame (it follows a resize)
     private Thread thread;
     private volatile boolean running;
     private int drawnLines;
@@ -29,6 +40,13 @@ final class ProgressBoard {
     }
 
     void start() {
+        if (tty) {
+            try {
+                terminal = TerminalBuilder.builder().system(true).build();
+            } catch (IOException | RuntimeException e) {
+                terminal = null; // size unknown: frames assume 80x24
+            }
+        }
         running = true;
         thread = new Thread(() -> {
             while (running) {
@@ -49,34 +67,76 @@ final class ProgressBoard {
         thread.interrupt();
         thread.join(2000);
         draw(true);
+        if (terminal != null) {
+            try {
+                terminal.close();
+            } catch (IOException e) {
+                // nothing to restore: the board never changes the terminal's mode
+            }
+        }
     }
 
     /** Draws the view; {@code all} includes students waiting or done (always on a terminal). */
     private synchronized void draw(boolean all) {
-        StringBuilder out = new StringBuilder();
-        if (tty && drawnLines > 0) {
-            out.append("\u001b[").append(drawnLines).append("A"); // cursor up to redraw in place
+        String out;
+        if (tty) {
+            Size size = terminal == null ? new Size(0, 0) : terminal.getSize();
+            int width = size.getColumns() > 0 ? size.getColumns() : 80;
+            int height = size.getRows() > 0 ? size.getRows() : 24;
+            List<String> lines = lines(all, width);
+            out = frame(lines, drawnLines, width, height);
+            drawnLines = Math.min(lines.size(), height - 1);
+        } else {
+            out = String.join("\n", lines(all, Integer.MAX_VALUE)) + "\n";
         }
-        List<String> lines = lines(all);
-        for (String l : lines) {
-            out.append(l).append(tty ? "\u001b[K\n" : "\n");
-        }
-        drawnLines = lines.size();
         System.out.print(out);
         System.out.flush();
     }
 
-    /** The view's lines; {@code all} includes students waiting or done. */
+    /**
+     * A frame for a terminal of {@code width} columns and {@code height} rows that overwrites the
+     * previous one of {@code previousRows} rows: cursor up that many rows, then each line cut to
+     * {@code width - 1} columns (a full-width line wraps early on some terminals) and cleared to
+     * its end, at most {@code height - 1} rows (the cursor cannot move above the screen's top).
+     */
+    static String frame(List<String> lines, int previousRows, int width, int height) {
+        StringBuilder out = new StringBuilder();
+        if (previousRows > 0) {
+            out.append("\u001b[").append(previousRows).append('A');
+        }
+        int rows = Math.min(lines.size(), Math.max(1, height - 1));
+        for (int i = 0; i < rows; i++) {
+            String l = lines.get(i);
+            if (i == rows - 1 && rows < lines.size()) {
+                l = "... " + (lines.size() - rows + 1) + " more rows: enlarge the terminal";
+            }
+            out.append(l, 0, Math.min(l.length(), Math.max(0, width - 1))).append("\u001b[K\n");
+        }
+        return out.toString();
+    }
+
+    /** The view's lines at full width; {@code all} includes students waiting or done. */
     List<String> lines(boolean all) {
-        List<String> lines = new java.util.ArrayList<>();
+        return lines(all, Integer.MAX_VALUE);
+    }
+
+    /**
+     * The view's lines for {@code width} columns; {@code all} includes students waiting or done. The
+     * progress bars take what room the figures leave (up to {@value #BAR} cells), none below
+     * {@value #MIN_BAR}; {@link #frame} cuts whatever still does not fit.
+     */
+    List<String> lines(boolean all, int width) {
+        List<String[]> rows = new ArrayList<>(); // name, then the figures after the bar
+        List<long[]> progress = new ArrayList<>();
         TeacherProgress t = teacher.get();
         long tb = t == null ? 0 : t.batches();
         long tt = t == null ? 0 : t.total();
         double sinceStart = (System.nanoTime() - start) / 1e9;
         String teacherEta = tb > 0 && tt > tb ? String.format(Locale.ROOT, "  ETA %3.0f s", sinceStart / tb * (tt - tb)) : "";
-        lines.add(String.format(Locale.ROOT, "%-26s %s %5d/%-5d batches  %s%s", "teacher-producer", bar(tb, tt), tb, tt,
+        rows.add(new String[] {"teacher-producer", String.format(Locale.ROOT, "%5d/%-5d batches  %s%s", tb, tt,
                 t == null ? "starting" : String.format(Locale.ROOT, "forward %.0f s", t.forwardSeconds()),
-                teacherEta));
+                teacherEta)});
+        progress.add(new long[] {tb, tt});
         int done = 0;
         int waiting = 0;
         for (StudentState s : students) {
@@ -91,10 +151,20 @@ final class ProgressBoard {
             double sps = s.samplesPerSecond();
             String eta = trained > 0 && total > trained
                     ? String.format(Locale.ROOT, "ETA %3.0f s", elapsed / trained * (total - trained)) : "";
-            lines.add(String.format(Locale.ROOT, "%-26s %s %5d/%-5d loss %6s  %5s img/s  lag %4d  %-9s %s",
-                    s.experiment().variant() + " seed " + s.experiment().seed(), bar(trained, total), trained,
-                    total, figure(s.loss(), "%.3f"), figure(sps > 0 ? sps : Double.NaN, "%.0f"),
-                    Math.max(0, tb - trained), s.status(), eta));
+            rows.add(new String[] {s.experiment().variant() + " seed " + s.experiment().seed(),
+                    String.format(Locale.ROOT, "%5d/%-5d loss %6s %5s img/s lag %4d %-8s %s", trained, total,
+                            figure(s.loss(), "%.3f"), figure(sps > 0 ? sps : Double.NaN, "%.0f"),
+                            Math.max(0, tb - trained), s.status(), eta).stripTrailing()});
+            progress.add(new long[] {trained, total});
+        }
+        int name = rows.stream().mapToInt(r -> r[0].length()).max().orElse(0);
+        int widest = rows.stream().mapToInt(r -> name + 1 + r[1].length()).max().orElse(0);
+        // room left on the widest line for " [bar]" within width - 1 columns
+        int bar = (int) Math.min(BAR, Math.max(0L, (long) width - 1 - widest - 3));
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < rows.size(); i++) {
+            String drawn = bar < MIN_BAR ? "" : bar(progress.get(i)[0], progress.get(i)[1], bar) + " ";
+            lines.add(String.format(Locale.ROOT, "%-" + name + "s ", rows.get(i)[0]) + drawn + rows.get(i)[1]);
         }
         lines.add(all ? String.format(Locale.ROOT, "elapsed %.0f s", sinceStart)
                 : String.format(Locale.ROOT, "elapsed %.0f s, students done %d, waiting %d, of %d",
@@ -107,8 +177,7 @@ final class ProgressBoard {
         return Double.isFinite(value) ? String.format(Locale.ROOT, format, value) : "-";
     }
 
-    private static String bar(long done, long total) {
-        int width = 20;
+    private static String bar(long done, long total, int width) {
         int filled = total <= 0 ? 0 : (int) Math.min(width, width * done / total);
         return "[" + "#".repeat(filled) + "-".repeat(width - filled) + "]";
     }
