@@ -1,5 +1,6 @@
 package io.kdstream.metrics;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -19,13 +20,20 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.prometheus.metrics.expositionformats.ExpositionFormats;
 
 /**
- * Serves a service's Prometheus registry on {@code /metrics} and its health on {@code /healthz}
+ * Serves a service's Prometheus registry on {@code /metrics}, in the format the scrape's
+ * {@code Accept} header asks for (OpenMetrics for Prometheus 2.x and later, the Prometheus text
+ * format for plain clients), and its health on {@code /healthz}
  * (the process works: 200, or 503 once {@link #markFailed} was called) and {@code /readyz} (the
  * service is doing its job, e.g. connected and past start-up checks).
  */
 public final class MetricsServer implements AutoCloseable {
+
+    /** The formats {@link PrometheusMeterRegistry#scrape(OutputStream, String)} chooses among, for the Content-Type. */
+    private static final ExpositionFormats FORMATS = ExpositionFormats.init();
+    private static final String TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8";
 
     private final HttpServer http;
     private final PrometheusMeterRegistry registry;
@@ -69,15 +77,22 @@ public final class MetricsServer implements AutoCloseable {
             throw new UncheckedIOException("cannot serve metrics on port " + port + ": " + e.getMessage(), e);
         }
         MetricsServer server = new MetricsServer(http, registry, ready);
-        http.createContext("/metrics", ex -> server.respond(ex, 200,
-                "text/plain; version=0.0.4; charset=utf-8", registry.scrape()));
+        http.createContext("/metrics", ex -> {
+            String accept = ex.getRequestHeaders().getFirst("Accept");
+            if (accept == null || accept.isBlank()) {
+                accept = TEXT_FORMAT;
+            }
+            ByteArrayOutputStream body = new ByteArrayOutputStream(64 * 1024);
+            registry.scrape(body, accept);
+            server.respond(ex, 200, FORMATS.findWriter(accept).getContentType(), body.toByteArray());
+        });
         http.createContext("/healthz", ex -> {
             String f = server.failure;
-            server.respond(ex, f == null ? 200 : 503, "text/plain; charset=utf-8", f == null ? "ok\n" : f + "\n");
+            server.respond(ex, f == null ? 200 : 503, "text/plain; charset=utf-8", utf8(f == null ? "ok\n" : f + "\n"));
         });
         http.createContext("/readyz", ex -> {
             boolean ok = server.failure == null && ready.getAsBoolean();
-            server.respond(ex, ok ? 200 : 503, "text/plain; charset=utf-8", ok ? "ready\n" : "not ready\n");
+            server.respond(ex, ok ? 200 : 503, "text/plain; charset=utf-8", utf8(ok ? "ready\n" : "not ready\n"));
         });
         http.setExecutor(Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "kdstream-metrics-http");
@@ -106,8 +121,11 @@ public final class MetricsServer implements AutoCloseable {
         http.stop(0);
     }
 
-    private void respond(HttpExchange ex, int status, String type, String body) throws IOException {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private void respond(HttpExchange ex, int status, String type, byte[] bytes) throws IOException {
         ex.getResponseHeaders().set("Content-Type", type);
         if ("HEAD".equals(ex.getRequestMethod())) {
             ex.sendResponseHeaders(status, -1);
