@@ -42,7 +42,9 @@ final class ProgressBoard {
     void start() {
         if (tty) {
             try {
-                terminal = TerminalBuilder.builder().system(true).build();
+                // nativeSignals(false): JLine would otherwise set SIGINT to the OS default, and Ctrl-C
+                // would end the demo without its shutdown hook (which stops every child process)
+                terminal = TerminalBuilder.builder().system(true).nativeSignals(false).build();
             } catch (IOException | RuntimeException e) {
                 terminal = null; // size unknown: frames assume 80x24
             }
@@ -85,7 +87,7 @@ final class ProgressBoard {
             int height = size.getRows() > 0 ? size.getRows() : 24;
             List<String> lines = lines(all, width);
             out = frame(lines, drawnLines, width, height);
-            drawnLines = Math.min(lines.size(), height - 1);
+            drawnLines = rows(lines, height);
         } else {
             out = String.join("\n", lines(all, Integer.MAX_VALUE)) + "\n";
         }
@@ -104,7 +106,7 @@ final class ProgressBoard {
         if (previousRows > 0) {
             out.append("\u001b[").append(previousRows).append('A');
         }
-        int rows = Math.min(lines.size(), Math.max(1, height - 1));
+        int rows = rows(lines, height);
         for (int i = 0; i < rows; i++) {
             String l = lines.get(i);
             if (i == rows - 1 && rows < lines.size()) {
@@ -113,6 +115,11 @@ final class ProgressBoard {
             out.append(l, 0, Math.min(l.length(), Math.max(0, width - 1))).append("\u001b[K\n");
         }
         return out.toString();
+    }
+
+    /** How many rows {@link #frame} draws of {@code lines}. */
+    static int rows(List<String> lines, int height) {
+        return Math.min(lines.size(), Math.max(1, height - 1));
     }
 
     /** The view's lines at full width; {@code all} includes students waiting or done. */

@@ -1,8 +1,8 @@
 package io.kdstream.teacher;
 
 import java.time.Duration;
-import java.util.function.BooleanSupplier;
 import java.util.SplittableRandom;
+import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 import java.util.random.RandomGenerator;
 
