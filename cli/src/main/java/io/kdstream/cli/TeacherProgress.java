@@ -118,7 +118,15 @@ abstract class TeacherProgress implements TeacherTrainer.Progress {
                         .setUpdateIntervalMillis(500)
                         // to the terminal the bar was chosen for: by default it goes to stderr, which
                         // is often a log file (kdstream demo 2>log) and got the bar's escape codes
-                        .setConsumer(new InteractiveConsoleProgressBarConsumer(out))
+                        .setConsumer(new InteractiveConsoleProgressBarConsumer(out) {
+                            // the width from console.Terminal: asked itself, progressbar opens a JLine
+                            // terminal that takes SIGINT, and Ctrl-C skips the shutdown hooks
+                            @Override
+                            public int getMaxRenderedLength() {
+                                int columns = Terminal.size().getColumns();
+                                return columns > 0 ? columns - 1 : 80;
+                            }
+                        })
                         .build();
             }
             bar.stepTo(samplesInEpoch);

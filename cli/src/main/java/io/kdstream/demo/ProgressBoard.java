@@ -1,13 +1,11 @@
 package io.kdstream.demo;
 
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Supplier;
 
 import org.jline.terminal.Size;
-import org.jline.terminal.TerminalBuilder;
 
 import io.kdstream.console.Terminal;
 import io.kdstream.experiment.StudentState;
@@ -16,9 +14,10 @@ import io.kdstream.progress.ProgressEvent.TeacherProgress;
 /**
  * The combined live view: one line for the teacher and one per student (batches, loss, samples/s,
  * ETA). On a terminal it redraws in place every second, its lines fitted to the terminal's width
- * and its rows to the terminal's height (a line that wrapped, or a row that scrolled off, would make
- * the cursor move up too few rows and smear the view); otherwise (a file, a pipe, a container log)
- * it prints plain lines every 15 s: the teacher, the students in training and a count of the rest.
+ * and its rows to its height ({@link Terminal#size}): a line that wrapped, or a row that scrolled
+ * off, would make the cursor move up too few rows and smear the view. Otherwise (a file, a pipe, a
+ * container log) it prints plain lines every 15 s: the teacher, the students in training and a
+ * count of the rest.
  */
 final class ProgressBoard {
 
@@ -29,7 +28,6 @@ final class ProgressBoard {
     private final List<StudentState> students;
     private final boolean tty = Terminal.isInteractive();
     private final long start = System.nanoTime();
-    private org.jline.terminal.Terminal terminal; // the size, read at every frame (it follows a resize)
     private Thread thread;
     private volatile boolean running;
     private int drawnLines;
@@ -40,15 +38,6 @@ final class ProgressBoard {
     }
 
     void start() {
-        if (tty) {
-            try {
-                // nativeSignals(false): JLine would otherwise set SIGINT to the OS default, and Ctrl-C
-                // would end the demo without its shutdown hook (which stops every child process)
-                terminal = TerminalBuilder.builder().system(true).nativeSignals(false).build();
-            } catch (IOException | RuntimeException e) {
-                terminal = null; // size unknown: frames assume 80x24
-            }
-        }
         running = true;
         thread = new Thread(() -> {
             while (running) {
@@ -69,20 +58,13 @@ final class ProgressBoard {
         thread.interrupt();
         thread.join(2000);
         draw(true);
-        if (terminal != null) {
-            try {
-                terminal.close();
-            } catch (IOException e) {
-                // nothing to restore: the board never changes the terminal's mode
-            }
-        }
     }
 
     /** Draws the view; {@code all} includes students waiting or done (always on a terminal). */
     private synchronized void draw(boolean all) {
         String out;
         if (tty) {
-            Size size = terminal == null ? new Size(0, 0) : terminal.getSize();
+            Size size = Terminal.size(); // at every frame: it follows a resize
             int width = size.getColumns() > 0 ? size.getColumns() : 80;
             int height = size.getRows() > 0 ? size.getRows() : 24;
             List<String> lines = lines(all, width);

@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
 import io.kdstream.model.TeacherTrainer;
@@ -47,6 +49,24 @@ class TeacherProgressTest {
         assertThat(lines).filteredOn(l -> l.startsWith("epoch 1/3:")).singleElement().asString()
                 .contains("test acc 0.8800").endsWith("4m00s elapsed, ETA 7m59s"); // 2 epochs + 2 evals left
         assertThat(lines.get(lines.size() - 1)).startsWith("epoch 3/3:").endsWith("done");
+    }
+
+    @Test
+    void theLiveBarLeavesProgressbarsOwnJlineTerminalUnopened() throws Exception {
+        // progressbar opens its own JLine terminal when asked for the width, and that terminal sets
+        // SIGINT to the OS default: Ctrl-C would then skip the shutdown hooks
+        ByteArrayOutputStream screen = new ByteArrayOutputStream();
+        TeacherProgress.Bar bar = new TeacherProgress.Bar(new PrintStream(screen, true, StandardCharsets.UTF_8),
+                clock::get);
+        bar.onStart(1, 10, 1000);
+        bar.onStep(0, 1, 100, 0.5f, 0.8f);
+        // rendered (on progressbar's thread), and not yet closed: closing drops the terminal again
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> screen.size() > 0);
+        java.lang.reflect.Field terminal = Class.forName("me.tongfei.progressbar.TerminalUtils")
+                .getDeclaredField("terminal");
+        terminal.setAccessible(true);
+        assertThat(terminal.get(null)).as("progressbar's JLine terminal").isNull();
+        bar.onEpochEnd(0, new TeacherTrainer.EpochResult(0, 0.4, 0.85, 0.88, 10, 1));
     }
 
     @Test
