@@ -1,0 +1,38 @@
+package io.kdstream.codec;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.io.IOException;
+import java.io.InputStream;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The {@code <run>.manifest} wire: manifests written by the build of 2026-12-07 (before RunSpec was
+ * typed; fixtures under {@code src/test/resources/manifest}) read back and re-encode to the same
+ * bytes and the same digest, so runs published before a change to RunSpec keep matching it.
+ */
+class ManifestWireTest {
+
+    @ParameterizedTest
+    @CsvSource({
+            "legacy, 2d65a125366c40731bdbb5e4038fc88b6cf116540c652555880870a746e3d147",
+            "whiten, 46660a0049a31cb714ad342af705c668867c44b24bffa3409dd5677c0f730504",
+            "whiten-batch, 234c7b9aa955c9ab39392ba5107c6386753c9ab5a9d8aa699aaf41d2069bb942",
+    })
+    void aManifestWrittenBeforeReadsBackToTheSameBytesAndDigest(String name, String digest) throws IOException {
+        byte[] written = fixture(name);
+        RunSpec spec = RunSpec.fromJson(written);
+        assertArrayEquals(written, spec.toJson(), () -> new String(spec.toJson()));
+        assertEquals(digest, spec.digest());
+        assertEquals(spec, RunSpec.fromJson(spec.toJson()));
+    }
+
+    static byte[] fixture(String name) throws IOException {
+        try (InputStream in = ManifestWireTest.class.getResourceAsStream("/manifest/manifest-" + name + ".json")) {
+            return in.readAllBytes();
+        }
+    }
+}
