@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.security.MessageDigest;
+import java.util.HexFormat;
 
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -28,6 +30,23 @@ class ManifestWireTest {
         assertArrayEquals(written, spec.toJson(), () -> new String(spec.toJson()));
         assertEquals(digest, spec.digest());
         assertEquals(spec, RunSpec.fromJson(spec.toJson()));
+    }
+
+    /** A feature record's bytes (safetensors header with its metadata, tensors) are pinned the same way. */
+    @ParameterizedTest
+    @CsvSource({
+            "whiten-batch, afea3d735e4dfa18a6a4c9e87639bf5fb029bd95f32efcae5bfc191e7dac7d5d",
+            "whiten, 7276e6092dde6fb20c175a25ed6cac620f19c6da2304e4b36e32dfe2ab38de2d",
+    })
+    void aFeatureRecordKeepsItsBytes(String name, String sha256) throws Exception {
+        RunSpec spec = RunSpec.fromJson(fixture(name));
+        FeatureBatch b = TestBatches.batch(spec, 1, 0, 42);
+        BatchMetadata m = new BatchMetadata(1, spec.runId(), 1, 0, spec.teacherId(), spec.normalization(),
+                "teacher-test", name.equals("whiten") ? "b".repeat(64) : null);
+        byte[] value = new FeatureBatch(m, b.teacherFeatures(), b.teacherLogits(), b.labels(), b.sampleIds(),
+                b.augSeeds(), b.inputs(), b.featureScales()).encode();
+        assertEquals(sha256, HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(value)));
+        assertEquals(m, FeatureBatch.decode(value).metadata());
     }
 
     static byte[] fixture(String name) throws IOException {
