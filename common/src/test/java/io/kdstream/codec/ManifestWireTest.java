@@ -7,9 +7,14 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.security.MessageDigest;
 import java.util.HexFormat;
+import java.util.List;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+
+import io.kdstream.data.AugmentPolicy;
+import io.kdstream.vkd.Normalization;
 
 /**
  * The {@code <run>.manifest} wire: manifests written by the build of 2026-12-07 (before RunSpec was
@@ -30,6 +35,21 @@ class ManifestWireTest {
         assertArrayEquals(written, spec.toJson(), () -> new String(spec.toJson()));
         assertEquals(digest, spec.digest());
         assertEquals(spec, RunSpec.fromJson(spec.toJson()));
+    }
+
+    @Test
+    void theBuilderWritesTheSameManifestAsThePositionalConstructorDid() throws IOException {
+        RunSpec legacy = RunSpec.builder().setRunId("pinned-run")
+                .setSource("fashion-mnist/train?limit=512&seed=7", 10, List.of(1, 28, 28))
+                .setTeacher("teacher-sha256-abc", "pool").setFeatures(64, Normalization.LAYER, DType.F16)
+                .optLogitClasses(10).optInputMode(InputMode.REFERENCE).optAugmentation(AugmentPolicy.parse("crop+flip"))
+                .setStream(8, 4, 2, 7L).build();
+        assertArrayEquals(fixture("legacy"), legacy.toJson());
+        RunSpec whiten = RunSpec.fromJson(fixture("whiten"));
+        assertEquals(Normalization.WHITEN, whiten.normalization());
+        assertEquals(AugmentPolicy.parse("flip+erase+crop:2"), whiten.augmentation());
+        assertEquals(whiten, whiten.toBuilder().build());
+        assertEquals(Normalization.WHITEN_BATCH, RunSpec.fromJson(fixture("whiten-batch")).normalization());
     }
 
     /** A feature record's bytes (safetensors header with its metadata, tensors) are pinned the same way. */

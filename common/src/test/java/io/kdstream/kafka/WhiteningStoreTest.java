@@ -15,6 +15,8 @@ import io.kdstream.codec.InputMode;
 import io.kdstream.codec.RunSpec;
 import io.kdstream.codec.WhiteningRef;
 import io.kdstream.vkd.CalibratedWhitening;
+import io.kdstream.vkd.Normalization;
+import io.kdstream.data.AugmentPolicy;
 
 /** The whitening's record layout on {@code <run>.whitening}, and its reference in the manifest. */
 class WhiteningStoreTest {
@@ -48,8 +50,9 @@ class WhiteningStoreTest {
 
     @Test
     void theManifestRecordsTheCalibrationAndOlderManifestsStillLoad() {
-        RunSpec plain = new RunSpec(RunSpec.SCHEMA_VERSION, "w", "synthetic", "teacher", "pool", 8, 0, 10,
-                List.of(1, 2, 2), "whiten", DType.F16, InputMode.INLINE, "none", 4, 1, 1, 5L);
+        RunSpec plain = RunSpec.builder().setRunId("w").setSource("synthetic", 10, List.of(1, 2, 2))
+                .setTeacher("teacher", "pool").setFeatures(8, Normalization.WHITEN, DType.F16)
+                .setStream(4, 1, 1, 5L).build();
         RunSpec whitened = plain.withWhitening(new WhiteningRef(32, 5L, 1e-2, "a".repeat(64)));
         String json = new String(whitened.toJson(), java.nio.charset.StandardCharsets.UTF_8);
         assertThat(json).contains("\"whitening\":{\"samples\":32,\"seed\":5,\"shrinkage\":0.01,\"sha256\":\"" + "a".repeat(64));
@@ -59,8 +62,9 @@ class WhiteningStoreTest {
         assertThat(RunSpec.fromJson(plain.toJson())).isEqualTo(plain);
         assertThat(whitened.differencesFrom(whitened.withWhitening(new WhiteningRef(64, 5L, 1e-2, "a".repeat(64)))))
                 .singleElement().satisfies(f -> assertThat(f.field()).isEqualTo("whitening"));
-        assertThatThrownBy(() -> new RunSpec(RunSpec.SCHEMA_VERSION, "w", "synthetic", "teacher", "pool", 8, 0, 10,
-                List.of(1, 2, 2), "layer", DType.F16, InputMode.INLINE, "none", 4, 1, 1, 5L)
+        assertThatThrownBy(() -> RunSpec.builder().setRunId("w").setSource("synthetic", 10, List.of(1, 2, 2))
+                .setTeacher("teacher", "pool").setFeatures(8, Normalization.LAYER, DType.F16)
+                .setStream(4, 1, 1, 5L).build()
                 .withWhitening(new WhiteningRef(32, 5L, 1e-2, null))).hasMessageContaining("only with normalization whiten");
         assertThatThrownBy(() -> new WhiteningRef(32, 5L, 0, null)).hasMessageContaining("shrinkage");
     }

@@ -243,7 +243,7 @@ public final class StudentTrainer {
     /** Model inputs from the record (inline), or rebuilt from the training split (reference mode). */
     private BatchTensors batchTensors(StudentModel model) {
         BatchSource replay = run.inputMode() == InputMode.REFERENCE
-                ? new BatchSource(requireTrain(), run.seed(), run.batchSize(), AugmentPolicy.parse(run.augmentation()))
+                ? new BatchSource(requireTrain(), run.seed(), run.batchSize(), run.augmentation())
                 : null;
         return new BatchTensors(norm, replay, model.inputShape());
     }

@@ -194,7 +194,7 @@ class HostileRecordsIT {
         List<String> cmd = List.of(PythonExamples.PYTHON, PythonExamples.script("hostile_producer.py").toString(),
                 "--bootstrap-servers", bootstrap,
                 "--topic", new RunTopics(spec.runId()).features(), "--run", spec.runId(),
-                "--teacher-id", spec.teacherId(), "--normalization", spec.normalization(),
+                "--teacher-id", spec.teacherId(), "--normalization", spec.normalization().configName(),
                 "--dim", Integer.toString(spec.featureDim()), "--batch-size", Integer.toString(spec.batchSize()),
                 "--epochs", Integer.toString(spec.epochs()),
                 "--batches-per-epoch", Integer.toString(spec.batchesPerEpoch()),

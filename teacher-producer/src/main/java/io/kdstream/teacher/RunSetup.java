@@ -21,6 +21,7 @@ import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TopicAdmin;
 import io.kdstream.kafka.WhiteningStore;
 import io.kdstream.vkd.CalibratedWhitening;
+import io.kdstream.vkd.Normalization;
 
 /**
  * What a teacher does before serving a run: create the run's topics if missing, publish or
@@ -108,18 +109,18 @@ public final class RunSetup {
                 ManifestStore.newTopic(spec.runId(), settings.replicationFactor())),
                 settings.timeout());
         CalibratedWhitening whitening = null;
-        Optional<RunSpec> existing = "whiten".equals(spec.normalization())
+        Optional<RunSpec> existing = spec.normalization() == Normalization.WHITEN
                 ? new ManifestStore(clients).read(spec.runId(), settings.timeout()) : Optional.empty();
         // a run that exists with another normalization is refused below, naming the field
-        if ("whiten".equals(spec.normalization())
-                && existing.map(m -> "whiten".equals(m.normalization())).orElse(true)) {
+        if (spec.normalization() == Normalization.WHITEN
+                && existing.map(m -> m.normalization() == Normalization.WHITEN).orElse(true)) {
             if (spec.whitening() == null || calibrate == null) {
                 throw new IllegalArgumentException("a whiten run needs its whitening calibration settings");
             }
             WhiteningStore store = new WhiteningStore(clients);
             store.ensureTopic(spec.runId(), settings.replicationFactor(), settings.timeout());
             WhiteningRef published = existing.map(RunSpec::whitening).orElse(null);
-            if (existing.isPresent() && "whiten".equals(existing.get().normalization()) && published == null) {
+            if (existing.isPresent() && existing.get().normalization() == Normalization.WHITEN && published == null) {
                 throw new IllegalArgumentException("run " + spec.runId() + " was created with per-batch whitening "
                         + "(before calibrated whitening existed): serve it with --norm whiten-batch, or start a new run");
             }

@@ -278,12 +278,13 @@ public final class TeacherCommand implements Callable<Integer> {
             }
             AugmentPolicy policy = AugmentPolicy.parse(augment);
             BatchSource batches = new BatchSource(train, seed, batchSize, policy);
-            RunSpec spec = new RunSpec(RunSpec.SCHEMA_VERSION, run, data.id(), teacher.id(),
-                    card.outputs() != null ? card.outputs() : "pooled-features", teacher.featureDim(),
-                    logits ? card.numClasses() : 0, train.numClasses(), shape,
-                    normalization.configName(), DType.parse(featureDtype),
-                    InputMode.valueOf(inputs.toUpperCase(java.util.Locale.ROOT)), policy.toString(), batchSize, epochs,
-                    batches.batchesPerEpoch(), seed);
+            RunSpec spec = RunSpec.builder().setRunId(run).setSource(data.id(), train.numClasses(), shape)
+                    .setTeacher(teacher.id(), card.outputs() != null ? card.outputs() : "pooled-features")
+                    .setFeatures(teacher.featureDim(), normalization, DType.parse(featureDtype))
+                    .optLogitClasses(logits ? card.numClasses() : 0)
+                    .optInputMode(InputMode.valueOf(inputs.toUpperCase(java.util.Locale.ROOT)))
+                    .optAugmentation(policy)
+                    .setStream(batchSize, batches.batchesPerEpoch(), epochs, seed).build();
             InputNormalization trainedWith = new InputNormalization(floats(card.normMean()), floats(card.normStd()));
             InputNormalization inputNorm = given != null ? given : trainedWith;
             if (!inputNorm.equals(trainedWith)) {

@@ -57,9 +57,12 @@ class TeacherPipelineIT {
         try (DjlFeatureModel teacher = DjlFeatureModel.create(Architecture.CNN, 1, 28, 28, 10, "fashion-mnist", norm)) {
             teacher.save(tmp.resolve("teacher"));
             BatchSource batches = new BatchSource(train, 5L, 64, AugmentPolicy.parse("crop+flip"));
-            RunSpec spec = new RunSpec(RunSpec.SCHEMA_VERSION, "pipe-" + UUID.randomUUID(), DATA.id(), teacher.id(),
-                    "pooled-features", teacher.featureDim(), 10, 10, java.util.List.of(1, 28, 28), "layer", DType.F32,
-                    InputMode.INLINE, "crop+flip", 64, 1, batches.batchesPerEpoch(), 5L);
+            RunSpec spec = RunSpec.builder().setRunId("pipe-" + UUID.randomUUID())
+                    .setSource(DATA.id(), 10, java.util.List.of(1, 28, 28))
+                    .setTeacher(teacher.id(), "pooled-features")
+                    .setFeatures(teacher.featureDim(), Normalization.LAYER, DType.F32).optLogitClasses(10)
+                    .optAugmentation(AugmentPolicy.parse("crop+flip"))
+                    .setStream(64, batches.batchesPerEpoch(), 1, 5L).build();
             RunSetup.prepare(kafka.clients(), spec, RunSetup.Settings.defaults());
             try (TeacherPipeline pipeline = new TeacherPipeline(teacher, batches, norm, Normalization.LAYER.create(),
                     spec, "t1", teacherMetrics);

@@ -36,6 +36,7 @@ import io.kdstream.model.DjlFeatureModel;
 import io.kdstream.model.FeatureModel;
 import io.kdstream.model.FeatureModels;
 import io.kdstream.vkd.CalibratedWhitening;
+import io.kdstream.vkd.Normalization;
 
 /** --norm whiten end to end: one calibrated matrix per run, computed once, read by later teachers, named by every record. */
 @RequiresDataset
@@ -66,9 +67,11 @@ class TeacherWhiteningIT {
             }
 
             BatchSource batches = new BatchSource(train, 5L, 64, AugmentPolicy.parse("flip"));
-            RunSpec spec = new RunSpec(RunSpec.SCHEMA_VERSION, "whiten-" + UUID.randomUUID(), DATA.id(), teacher.id(),
-                    "pooled-features", d, 0, 10, List.of(1, 28, 28), "whiten", DType.F16, InputMode.REFERENCE, "flip",
-                    64, 1, batches.batchesPerEpoch(), 5L).withWhitening(ref);
+            RunSpec spec = RunSpec.builder().setRunId("whiten-" + UUID.randomUUID())
+                    .setSource(DATA.id(), 10, List.of(1, 28, 28)).setTeacher(teacher.id(), "pooled-features")
+                    .setFeatures(d, Normalization.WHITEN, DType.F16).optInputMode(InputMode.REFERENCE)
+                    .optAugmentation(AugmentPolicy.parse("flip")).setStream(64, batches.batchesPerEpoch(), 1, 5L)
+                    .build().withWhitening(ref);
             AtomicInteger calibrations = new AtomicInteger();
             RunSetup.Prepared a = RunSetup.prepare(kafka.clients(), spec, RunSetup.Settings.defaults(), () -> {
                 calibrations.incrementAndGet();
