@@ -6,7 +6,7 @@ import java.util.concurrent.CountDownLatch;
 
 import io.kdstream.config.Bounded;
 import io.kdstream.config.PathOption;
-import io.kdstream.kafka.EmbeddedKafkaBroker;
+import io.kdstream.broker.EmbeddedKafkaBroker;
 import io.kdstream.codec.RecordLimits;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
