@@ -61,7 +61,7 @@ public final class TrainTeacherCommand implements Callable<Integer> {
 
     @Option(names = "--augment", converter = AugmentPolicy.Names.class, defaultValue = "flip",
             description = "none, flip, crop, crop+flip, optionally +erase (default: ${DEFAULT-VALUE}).")
-    String augment;
+    AugmentPolicy augment;
 
     @Option(names = "--seed", defaultValue = "1", description = "Run seed: shuffle, augmentation, subset (default: ${DEFAULT-VALUE}).")
     long seed;
@@ -92,7 +92,7 @@ public final class TrainTeacherCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         Architecture architecture = Architecture.parse(arch);
-        AugmentPolicy policy = AugmentPolicy.parse(augment);
+        AugmentPolicy policy = augment;
         if (threads <= 0) {
             throw new IllegalArgumentException("--threads must be positive, got " + threads);
         }

@@ -210,10 +210,9 @@ public final class AugmentPolicy {
         }
 
         @Override
-        public String convert(String value) {
+        public AugmentPolicy convert(String value) {
             try {
-                parse(value);
-                return value.trim();
+                return parse(value);
             } catch (IllegalArgumentException e) {
                 throw new picocli.CommandLine.TypeConversionException(e.getMessage());
             }

@@ -119,16 +119,17 @@ public enum Normalization {
     }
 
     /** The normalizations a command line accepts, derived from the constants (a picocli converter and candidates). */
-    public static final class Names extends io.kdstream.config.Choice {
+    public static final class Names extends io.kdstream.config.EnumChoice<Normalization> {
         public Names() {
             super(values(), Normalization::configName);
         }
     }
 
     /** The normalizations one batch can have on its own: all but the calibrated {@link #WHITEN}. */
-    public static final class OneBatchNames extends io.kdstream.config.Choice {
+    public static final class OneBatchNames extends io.kdstream.config.EnumChoice<Normalization> {
         public OneBatchNames() {
-            super(java.util.Arrays.stream(values()).filter(n -> n != WHITEN).map(Normalization::configName).toList());
+            super(java.util.Arrays.stream(values()).filter(n -> n != WHITEN).toArray(Normalization[]::new),
+                    Normalization::configName);
         }
     }
 }

@@ -13,6 +13,7 @@ import ai.djl.Device;
 
 import io.kdstream.config.Bounded;
 import io.kdstream.config.Choice;
+import io.kdstream.config.EnumChoice;
 import io.kdstream.config.CommandLines;
 import io.kdstream.config.PathOption;
 import io.kdstream.duration.DurationConverter;
@@ -79,17 +80,17 @@ public final class StudentCommand implements Callable<Integer> {
     @Option(names = "--projection", defaultValue = "matrix_exp", converter = Projection.Names.class,
             completionCandidates = Projection.Names.class,
             description = "matrix_exp | cayley (VkD) | linear (FitNet-style) | none (d_s = d_t) (default: ${DEFAULT-VALUE}).")
-    String projection;
+    Projection projection;
 
     @Option(names = "--feature-loss", defaultValue = "l2", converter = FeatureLoss.Names.class,
             completionCandidates = FeatureLoss.Names.class, description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    String featureLoss;
+    FeatureLoss featureLoss;
 
     @Option(names = "--student-norm", defaultValue = "none", converter = StudentNorms.class,
             completionCandidates = StudentNorms.class,
             description = "none | layer: standardize the student embedding before the projection (feature loss only; "
                     + "default: ${DEFAULT-VALUE}).")
-    String studentNorm;
+    Normalization studentNorm;
 
     @Option(names = "--alpha", defaultValue = "1.0", converter = Bounded.NonNegativeReal.class, description = "Feature-loss weight; 0 = no feature distillation (default: ${DEFAULT-VALUE}).")
     double alpha;
@@ -106,7 +107,7 @@ public final class StudentCommand implements Callable<Integer> {
 
     @Option(names = "--optimizer", defaultValue = "adamw", converter = Optimizers.class, completionCandidates = Optimizers.class,
             description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    String optimizer;
+    ParameterOptimizer.Kind optimizer;
 
     @Option(names = "--lr", defaultValue = "0.002", converter = Bounded.PositiveReal.class, description = "Base learning rate (default: ${DEFAULT-VALUE}).")
     double lr;
@@ -116,7 +117,7 @@ public final class StudentCommand implements Callable<Integer> {
 
     @Option(names = "--schedule", defaultValue = "cosine", converter = Schedules.class, completionCandidates = Schedules.class,
             description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    String schedule;
+    LrSchedule.Kind schedule;
 
     @Option(names = "--warmup-steps", defaultValue = "20", converter = Bounded.NonNegativeInt.class, description = "Linear warm-up steps (default: ${DEFAULT-VALUE}).")
     int warmupSteps;
@@ -308,18 +309,18 @@ public final class StudentCommand implements Callable<Integer> {
         }
         return StudentConfig.builder().optArch(Architecture.parse(arch != null ? arch : "cnn"))
                 .optTorchScriptStudent(student, studentOutputs)
-                .optProjection(Projection.fromConfigName(projection))
-                .optFeatureLoss(FeatureLoss.fromConfigName(featureLoss)).optStudentNorm(studentNorm(studentNorm))
+                .optProjection(projection)
+                .optFeatureLoss(featureLoss).optStudentNorm(studentNorm)
                 .optAlpha(alpha).optGamma(gamma).optTemperature(temperature).optLabelSmoothing(labelSmoothing)
-                .optOptimizer(ParameterOptimizer.Kind.parse(optimizer)).optLr(lr).optWeightDecay(weightDecay)
-                .optSchedule(LrSchedule.Kind.parse(schedule)).optWarmupSteps(warmupSteps)
+                .optOptimizer(optimizer).optLr(lr).optWeightDecay(weightDecay)
+                .optSchedule(schedule).optWarmupSteps(warmupSteps)
                 .optReplayEpochs(replayEpochs).optSeed(seed).build();
     }
 
     /** {@code --student-norm}: the normalizations a student embedding can take. */
-    static final class StudentNorms extends Choice {
+    static final class StudentNorms extends EnumChoice<Normalization> {
         StudentNorms() {
-            super(List.of(Normalization.NONE.configName(), Normalization.LAYER.configName()));
+            super(new Normalization[] {Normalization.NONE, Normalization.LAYER}, Normalization::configName);
         }
     }
 
@@ -331,14 +332,14 @@ public final class StudentCommand implements Callable<Integer> {
     }
 
     /** {@code --optimizer}. */
-    static final class Optimizers extends Choice {
+    static final class Optimizers extends EnumChoice<ParameterOptimizer.Kind> {
         Optimizers() {
             super(ParameterOptimizer.Kind.values(), Choice::lower);
         }
     }
 
     /** {@code --schedule}. */
-    static final class Schedules extends Choice {
+    static final class Schedules extends EnumChoice<LrSchedule.Kind> {
         Schedules() {
             super(LrSchedule.Kind.values(), Choice::lower);
         }
@@ -349,15 +350,6 @@ public final class StudentCommand implements Callable<Integer> {
         EvalSplits() {
             super(List.of("test", "validation"));
         }
-    }
-
-    private static Normalization studentNorm(String name) {
-        for (Normalization n : new Normalization[] {Normalization.NONE, Normalization.LAYER}) {
-            if (n.configName().equalsIgnoreCase(name)) {
-                return n;
-            }
-        }
-        throw new IllegalArgumentException("--student-norm must be none or layer, got " + name);
     }
 
     private void printResult(StudentTrainer.Result result) {

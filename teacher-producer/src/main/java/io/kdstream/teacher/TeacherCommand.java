@@ -23,6 +23,7 @@ import ai.djl.Device;
 
 import io.kdstream.config.Bounded;
 import io.kdstream.config.Choice;
+import io.kdstream.config.EnumChoice;
 import io.kdstream.config.CommandLines;
 import io.kdstream.config.PathOption;
 import io.kdstream.data.AugmentPolicy;
@@ -124,7 +125,7 @@ public final class TeacherCommand implements Callable<Integer> {
             description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}). whiten: one ZCA matrix for the whole "
                     + "run, estimated from a calibration set (--whiten-samples) by the first teacher and read by the "
                     + "others; whiten-batch: each batch by its own covariance (degenerate for B <= d_t).")
-    String norm;
+    Normalization norm;
 
     @Option(names = "--whiten-samples", defaultValue = "0", paramLabel = "N", converter = Bounded.NonNegativeInt.class,
             description = "--norm whiten: calibration set size, the first N training samples of a run seeded "
@@ -155,15 +156,15 @@ public final class TeacherCommand implements Callable<Integer> {
             completionCandidates = FeatureDTypes.class,
             description = "${COMPLETION-CANDIDATES}; i8: int8 with a scale per sample, half the bytes of f16 "
                     + "(default: ${DEFAULT-VALUE}).")
-    String featureDtype;
+    DType featureDtype;
 
     @Option(names = "--inputs", defaultValue = "inline", converter = InputMode.Names.class,
             completionCandidates = InputMode.Names.class, description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    String inputs;
+    InputMode inputs;
 
     @Option(names = "--augment", defaultValue = "flip", converter = AugmentPolicy.Names.class,
             description = "none | flip | crop | crop+flip, optionally +erase (default: ${DEFAULT-VALUE}).")
-    String augment;
+    AugmentPolicy augment;
 
     @Option(names = "--logits", description = "Also publish the teacher's logits (for logit distillation).")
     boolean logits;
@@ -267,7 +268,7 @@ public final class TeacherCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("teacher expects inputs " + card.inputShape() + " but dataset "
                         + dataset + " has " + shape);
             }
-            Normalization normalization = Normalization.fromConfigName(norm);
+            Normalization normalization = norm;
             if (normalization == Normalization.WHITEN_BATCH && batchSize <= teacher.featureDim()) {
                 // each batch is whitened on its own: with B <= d_t its targets come out mutually
                 // orthogonal with equal norms, keeping none of the teacher's class geometry
@@ -276,13 +277,13 @@ public final class TeacherCommand implements Callable<Integer> {
                         + "between samples (docs/study/vit-40ep); use --norm whiten (calibrated) or layer",
                         batchSize, teacher.featureDim());
             }
-            AugmentPolicy policy = AugmentPolicy.parse(augment);
+            AugmentPolicy policy = augment;
             BatchSource batches = new BatchSource(train, seed, batchSize, policy);
             RunSpec spec = RunSpec.builder().setRunId(run).setSource(data.id(), train.numClasses(), shape)
                     .setTeacher(teacher.id(), card.outputs() != null ? card.outputs() : "pooled-features")
-                    .setFeatures(teacher.featureDim(), normalization, DType.parse(featureDtype))
+                    .setFeatures(teacher.featureDim(), normalization, featureDtype)
                     .optLogitClasses(logits ? card.numClasses() : 0)
-                    .optInputMode(InputMode.valueOf(inputs.toUpperCase(java.util.Locale.ROOT)))
+                    .optInputMode(inputs)
                     .optAugmentation(policy)
                     .setStream(batchSize, batches.batchesPerEpoch(), epochs, seed).build();
             InputNormalization trainedWith = new InputNormalization(floats(card.normMean()), floats(card.normStd()));
@@ -404,9 +405,9 @@ public final class TeacherCommand implements Callable<Integer> {
     }
 
     /** {@code --feature-dtype}: the floating types features travel in. */
-    static final class FeatureDTypes extends Choice {
+    static final class FeatureDTypes extends EnumChoice<DType> {
         FeatureDTypes() {
-            super(List.of("f32", "f16", "bf16", "i8"));
+            super(new DType[] {DType.F32, DType.F16, DType.BF16, DType.I8}, d -> d.name().toLowerCase(java.util.Locale.ROOT));
         }
     }
 
