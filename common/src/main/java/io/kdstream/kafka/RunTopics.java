@@ -47,6 +47,11 @@ public record RunTopics(String runId) {
         return runId + ".whitening";
     }
 
+    /** The consumer group of the run's teachers on {@link #work()} (its lag is the work left). */
+    public String teacherGroup() {
+        return "kdstream-" + runId + "-teachers";
+    }
+
     /** Records a consumer could not decode or validate, with the reason in headers. */
     public String dlq() {
         return runId + ".dlq";

@@ -30,22 +30,24 @@ class WhiteningStoreTest {
             x[i] = (float) r.nextGaussian() + (i % d) * 0.1f;
         }
         CalibratedWhitening w = CalibratedWhitening.accumulator(d).add(x, 200).finish(1e-2);
-        List<byte[]> chunks = WhiteningStore.encode(w, 8 * d * 7); // 7 rows a record
+        List<byte[]> chunks = WhiteningStore.encode(w.sha256(),
+                new WhiteningStore.Tensors(w.mean(), w.matrix(), w.epsilon()), 8 * d * 7); // 7 rows a record
         assertThat(chunks).hasSize(8);
         Map<Integer, byte[]> got = new HashMap<>();
         for (int i = chunks.size() - 1; i >= 1; i--) {
             got.put(i, chunks.get(i)); // any order
         }
-        assertThat(WhiteningStore.decode(w.sha256(), got)).as("chunk 0 missing").isEmpty();
+        assertThat(WhiteningStore.decode(got)).as("chunk 0 missing").isEmpty();
         got.put(0, chunks.get(0));
-        CalibratedWhitening back = WhiteningStore.decode(w.sha256(), got).orElseThrow();
+        WhiteningStore.Tensors t = WhiteningStore.decode(got).orElseThrow();
+        CalibratedWhitening back = CalibratedWhitening.verified(t.mean(), t.matrix(), t.epsilon(), w.sha256());
         assertThat(back.sha256()).isEqualTo(w.sha256());
         assertThat(back.matrix()).containsExactly(w.matrix());
         assertThat(back.epsilon()).isEqualTo(w.epsilon());
+        assertThatThrownBy(() -> CalibratedWhitening.verified(t.mean(), t.matrix(), t.epsilon(), "f".repeat(64)))
+                .hasMessageContaining("hashes to");
         got.remove(3);
-        assertThat(WhiteningStore.decode(w.sha256(), got)).as("a chunk missing").isEmpty();
-        got.put(3, chunks.get(3));
-        assertThatThrownBy(() -> WhiteningStore.decode("f".repeat(64), got)).hasMessageContaining("hashes to");
+        assertThat(WhiteningStore.decode(got)).as("a chunk missing").isEmpty();
     }
 
     @Test

@@ -38,7 +38,7 @@ import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TestKafka;
 import io.kdstream.kafka.TestTopics;
-import io.kdstream.metrics.MetricsServer;
+import io.kdstream.service.MetricsServer;
 import io.kdstream.model.Architecture;
 import io.kdstream.vkd.Normalization;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;

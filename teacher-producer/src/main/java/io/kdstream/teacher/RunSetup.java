@@ -125,12 +125,13 @@ public final class RunSetup {
                         + "(before calibrated whitening existed): serve it with --norm whiten-batch, or start a new run");
             }
             if (published != null && published.sha256() != null && published.sameCalibration(spec.whitening())) {
-                whitening = store.await(spec.runId(), published.sha256(), settings.timeout());
+                whitening = verified(store.await(spec.runId(), published.sha256(), settings.timeout()), published.sha256());
                 LOG.info("using run {}'s published whitening {}", spec.runId(), published.sha256());
                 spec = spec.withWhitening(published);
             } else if (existing.isEmpty()) {
                 whitening = calibrate.get();
-                store.publish(spec.runId(), whitening, settings.timeout());
+                store.publish(spec.runId(), whitening.sha256(), new WhiteningStore.Tensors(whitening.mean(),
+                        whitening.matrix(), whitening.epsilon()), settings.timeout());
                 spec = spec.withWhitening(spec.whitening().withSha256(whitening.sha256()));
             } // else: the manifest disagrees on the calibration; requireMatches below names it
         }
@@ -139,7 +140,8 @@ public final class RunSetup {
         if (whitening != null && won != null && won.sha256() != null && !won.sha256().equals(whitening.sha256())
                 && won.sameCalibration(spec.whitening())) {
             LOG.info("another teacher published run {}'s whitening first: using its {}", spec.runId(), won.sha256());
-            whitening = new WhiteningStore(clients).await(spec.runId(), won.sha256(), settings.timeout());
+            whitening = verified(new WhiteningStore(clients).await(spec.runId(), won.sha256(), settings.timeout()),
+                    won.sha256());
             spec = spec.withWhitening(won);
         }
         warnAboutShortRetention(clients, admin, t, retention, settings.timeout());
@@ -166,5 +168,9 @@ public final class RunSetup {
             LOG.warn("cannot check the retention of run {}'s topics (no DescribeConfigs ACL on them): {}",
                     t.runId(), e.getMessage());
         }
+    }
+
+    private static CalibratedWhitening verified(WhiteningStore.Tensors t, String sha256) {
+        return CalibratedWhitening.verified(t.mean(), t.matrix(), t.epsilon(), sha256);
     }
 }

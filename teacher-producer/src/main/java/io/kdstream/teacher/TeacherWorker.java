@@ -108,7 +108,7 @@ public final class TeacherWorker implements Runnable {
 
     /** The consumer group all teachers of a run join on {@code <run>.work}. */
     public static String groupId(String runId) {
-        return "kdstream-" + runId + "-teachers";
+        return new RunTopics(runId).teacherGroup();
     }
 
     /** True once the worker joined its group and initialized its transactions. */

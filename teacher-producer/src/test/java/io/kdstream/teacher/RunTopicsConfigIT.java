@@ -25,7 +25,7 @@ import io.kdstream.kafka.RunRetention;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TestKafka;
 import io.kdstream.kafka.TopicAdmin;
-import io.kdstream.metrics.MetricsServer;
+import io.kdstream.service.MetricsServer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.kdstream.vkd.Normalization;
 import io.kdstream.data.AugmentPolicy;

@@ -31,7 +31,7 @@ import io.kdstream.data.InputNormalization;
 import io.kdstream.data.RequiresDataset;
 import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.TestKafka;
-import io.kdstream.metrics.MetricsServer;
+import io.kdstream.service.MetricsServer;
 import io.kdstream.model.Architecture;
 import io.kdstream.model.DjlFeatureModel;
 import io.kdstream.vkd.Normalization;
