@@ -10,7 +10,6 @@ import io.kdstream.data.AugmentPolicy;
 import io.kdstream.model.Architecture;
 import io.kdstream.model.Devices;
 import io.kdstream.model.ModelCard;
-import io.kdstream.model.TeacherTrainer;
 import io.kdstream.data.ImageSize;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

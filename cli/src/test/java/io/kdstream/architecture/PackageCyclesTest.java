@@ -1,11 +1,13 @@
 package io.kdstream.architecture;
 
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
 import com.tngtech.archunit.ArchConfiguration;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -19,11 +21,26 @@ class PackageCyclesTest {
     private static final ImportOption MAIN_CODE = location -> !location.contains("/test-classes/")
             && !location.contains("-tests.jar");
 
-    @Test
-    void theMainCodeHasNoPackageCycle() {
+    private static JavaClasses main;
+
+    @BeforeAll
+    static void importMainCode() {
         // only our classes: resolving every referenced DJL, Kafka and JDK class would take seconds
         ArchConfiguration.get().setResolveMissingDependenciesFromClassPath(false);
-        JavaClasses main = new ClassFileImporter().withImportOption(MAIN_CODE).importPackages("io.kdstream");
+        main = new ClassFileImporter().withImportOption(MAIN_CODE).importPackages("io.kdstream");
+    }
+
+    @Test
+    void theMainCodeHasNoPackageCycle() {
         slices().matching("io.kdstream.(*)..").should().beFreeOfCycles().check(main);
+    }
+
+    /** The wire codec and the VkD math know nothing of our Kafka helpers, the manifest or how a service runs. */
+    @Test
+    void theCodecAndTheVkdMathImportNoKafkaNorServicePackage() {
+        noClasses().that().resideInAnyPackage("io.kdstream.codec..", "io.kdstream.vkd..", "io.kdstream.autograd..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.kdstream.kafka..", "io.kdstream.service..",
+                        "io.kdstream.manifest..")
+                .check(main);
     }
 }

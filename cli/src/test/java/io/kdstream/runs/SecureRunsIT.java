@@ -18,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import io.kdstream.codec.DType;
 import io.kdstream.codec.InputMode;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.kafka.CommitTimes;
 import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.RunAcls;

@@ -19,6 +19,9 @@ import io.kdstream.vkd.Normalization;
 public record BatchMetadata(int schemaVersion, String runId, int epoch, int batchIndex, String teacherId,
                             Normalization normalization, String producerId, String whiteningSha256) {
 
+    /** The wire schema version this build writes and reads (the manifest's {@code schema_version} too). */
+    public static final int CURRENT_SCHEMA_VERSION = 1;
+
     public static final String SCHEMA_VERSION = "schema_version";
     public static final String RUN_ID = "run_id";
     public static final String EPOCH = "epoch";
@@ -66,9 +69,9 @@ public record BatchMetadata(int schemaVersion, String runId, int epoch, int batc
 
     static BatchMetadata fromMap(Map<String, String> m) {
         int schema = intField(m, SCHEMA_VERSION);
-        if (schema != RunSpec.SCHEMA_VERSION) {
+        if (schema != CURRENT_SCHEMA_VERSION) {
             throw new InvalidBatchException(Reason.BAD_METADATA, "schema_version " + schema
-                    + " is not supported (this build reads " + RunSpec.SCHEMA_VERSION + ")");
+                    + " is not supported (this build reads " + CURRENT_SCHEMA_VERSION + ")");
         }
         int epoch = intField(m, EPOCH);
         int batch = intField(m, BATCH_INDEX);

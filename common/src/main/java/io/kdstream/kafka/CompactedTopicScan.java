@@ -13,7 +13,7 @@ import org.apache.kafka.common.TopicPartition;
  * to the end it has when the scan starts. Readers never create the topic (see
  * {@link KafkaClients#consumer}), so a missing topic is an answer, not an error.
  */
-final class CompactedTopicScan {
+public final class CompactedTopicScan {
 
     private CompactedTopicScan() {
     }
@@ -25,7 +25,7 @@ final class CompactedTopicScan {
      * @return false if the topic does not exist
      * @throws IllegalStateException if the end is not reached by {@code deadline} ({@link System#nanoTime})
      */
-    static boolean scan(KafkaConsumer<String, byte[]> consumer, String topic, long deadline,
+    public static boolean scan(KafkaConsumer<String, byte[]> consumer, String topic, long deadline,
                         Predicate<ConsumerRecord<String, byte[]>> visit) {
         TopicPartition tp = new TopicPartition(topic, 0);
         Duration timeout = Duration.ofNanos(Math.max(1, deadline - System.nanoTime()));

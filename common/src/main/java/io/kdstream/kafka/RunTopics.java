@@ -34,7 +34,7 @@ public record RunTopics(String runId) {
         return runId + ".work";
     }
 
-    /** Compacted; holds the run's {@link io.kdstream.codec.RunSpec}. */
+    /** Compacted; holds the run's {@link io.kdstream.manifest.RunSpec}. */
     public String manifest() {
         return runId + MANIFEST_SUFFIX;
     }

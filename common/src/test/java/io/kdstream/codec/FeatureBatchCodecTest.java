@@ -14,6 +14,9 @@ import org.junit.jupiter.api.Test;
 import io.kdstream.codec.InvalidBatchException.Reason;
 import io.kdstream.vkd.Normalization;
 import io.kdstream.data.AugmentPolicy;
+import io.kdstream.manifest.RunSpec;
+import io.kdstream.manifest.ManifestMismatchException;
+import io.kdstream.manifest.FeatureBatchValidator;
 
 class FeatureBatchCodecTest {
 

@@ -13,6 +13,8 @@ import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 import io.kdstream.vkd.Normalization;
 import io.kdstream.data.AugmentPolicy;
+import io.kdstream.manifest.RunSpec;
+import io.kdstream.manifest.FeatureBatchValidator;
 
 /**
  * Property tests: any valid batch round-trips; any corruption is rejected with a reason, never a

@@ -22,6 +22,7 @@ import io.kdstream.kafka.TestKafka;
 import io.kdstream.kafka.TopicAdmin;
 import io.kdstream.vkd.Normalization;
 import io.kdstream.data.AugmentPolicy;
+import io.kdstream.manifest.RunSpec;
 
 /** A Python consumer with only numpy, json and confluent-kafka decodes what kdstream writes. */
 @ExtendWith(KafkaExtension.class)

@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Random;
 import io.kdstream.vkd.Normalization;
 import io.kdstream.data.AugmentPolicy;
+import io.kdstream.manifest.RunSpec;
 
 /** Deterministic example manifests and batches for codec and Kafka tests. */
 public final class TestBatches {

@@ -12,8 +12,8 @@ import org.junit.jupiter.api.Test;
 
 import io.kdstream.codec.DType;
 import io.kdstream.codec.InputMode;
-import io.kdstream.codec.RunSpec;
-import io.kdstream.codec.WhiteningRef;
+import io.kdstream.manifest.RunSpec;
+import io.kdstream.manifest.WhiteningRef;
 import io.kdstream.vkd.CalibratedWhitening;
 import io.kdstream.vkd.Normalization;
 import io.kdstream.data.AugmentPolicy;

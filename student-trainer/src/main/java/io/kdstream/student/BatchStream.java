@@ -24,7 +24,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.kdstream.codec.FeatureBatch;
-import io.kdstream.codec.FeatureBatchValidator;
+import io.kdstream.manifest.FeatureBatchValidator;
 import io.kdstream.codec.InvalidBatchException;
 import io.kdstream.kafka.DeadLetterQueue;
 import io.kdstream.kafka.CommitTimes;

@@ -23,7 +23,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.util.Pair;
 
 import io.kdstream.codec.DType;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.codec.Tensor;
 import io.kdstream.data.ImageDataset;
 import io.kdstream.data.InputNormalization;

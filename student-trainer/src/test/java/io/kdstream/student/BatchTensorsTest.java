@@ -13,7 +13,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import io.kdstream.codec.BatchMetadata;
 import io.kdstream.codec.DType;
 import io.kdstream.codec.FeatureBatch;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.codec.Tensor;
 import io.kdstream.vkd.Normalization;
 

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.condition.OS;
 
 import io.kdstream.codec.DType;
 import io.kdstream.codec.InputMode;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.model.Architecture;
 import io.kdstream.vkd.Normalization;
 import io.kdstream.data.AugmentPolicy;

@@ -26,7 +26,7 @@ import io.kdstream.codec.DType;
 import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.InputMode;
 import io.kdstream.codec.RecordHeaderNames;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.codec.Tensor;
 import io.kdstream.data.DatasetRef;
 import io.kdstream.data.ImageDataset;

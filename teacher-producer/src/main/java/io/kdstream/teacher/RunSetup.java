@@ -11,11 +11,11 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import io.kdstream.codec.RunSpec;
-import io.kdstream.codec.WhiteningRef;
+import io.kdstream.manifest.RunSpec;
+import io.kdstream.manifest.WhiteningRef;
 import io.kdstream.kafka.KafkaAccessErrors;
 import io.kdstream.kafka.KafkaClients;
-import io.kdstream.kafka.ManifestStore;
+import io.kdstream.manifest.ManifestStore;
 import io.kdstream.kafka.RunRetention;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TopicAdmin;
@@ -67,7 +67,7 @@ public final class RunSetup {
 
     /**
      * @return the run's manifest (equal to {@code spec})
-     * @throws io.kdstream.codec.ManifestMismatchException if the run exists with another configuration
+     * @throws io.kdstream.manifest.ManifestMismatchException if the run exists with another configuration
      */
     public static RunSpec prepare(KafkaClients clients, RunSpec spec, Settings settings) {
         return prepare(clients, spec, settings, null).manifest();

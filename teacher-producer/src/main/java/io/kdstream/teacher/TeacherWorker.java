@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
 
 import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.FeatureBatchSerializer;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.RunTopics;
 import io.micrometer.core.instrument.MeterRegistry;

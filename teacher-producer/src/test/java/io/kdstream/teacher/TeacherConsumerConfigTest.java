@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 
 import io.kdstream.codec.DType;
 import io.kdstream.codec.InputMode;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.kafka.KafkaClients;
 import io.kdstream.vkd.Normalization;
 import io.kdstream.data.AugmentPolicy;

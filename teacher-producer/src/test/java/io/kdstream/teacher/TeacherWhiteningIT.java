@@ -18,11 +18,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 import io.kdstream.codec.DType;
 import io.kdstream.codec.FeatureBatch;
-import io.kdstream.codec.FeatureBatchValidator;
+import io.kdstream.manifest.FeatureBatchValidator;
 import io.kdstream.codec.InputMode;
 import io.kdstream.codec.InvalidBatchException;
-import io.kdstream.codec.RunSpec;
-import io.kdstream.codec.WhiteningRef;
+import io.kdstream.manifest.RunSpec;
+import io.kdstream.manifest.WhiteningRef;
 import io.kdstream.data.AugmentPolicy;
 import io.kdstream.data.BatchSource;
 import io.kdstream.data.DatasetRef;
@@ -138,7 +138,7 @@ class TeacherWhiteningIT {
         assertThat(first.exitValue()).as(java.nio.file.Files.readString(firstLog)).isZero();
         assertThat(java.nio.file.Files.readString(firstLog)).contains("whitening calibrated on");
 
-        RunSpec manifest = new io.kdstream.kafka.ManifestStore(kafka.clients()).read(run, Duration.ofSeconds(30))
+        RunSpec manifest = new io.kdstream.manifest.ManifestStore(kafka.clients()).read(run, Duration.ofSeconds(30))
                 .orElseThrow();
         WhiteningRef ref = manifest.whitening();
         assertThat(ref.samples()).as("default calibration: 4 × d_t, at most the training split")

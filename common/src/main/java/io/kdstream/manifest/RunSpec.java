@@ -1,4 +1,4 @@
-package io.kdstream.codec;
+package io.kdstream.manifest;
 
 import java.io.IOException;
 import java.lang.reflect.InvocationTargetException;
@@ -23,6 +23,9 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 
 import io.kdstream.data.AugmentPolicy;
 import io.kdstream.vkd.Normalization;
+import io.kdstream.codec.BatchMetadata;
+import io.kdstream.codec.DType;
+import io.kdstream.codec.InputMode;
 
 /**
  * The immutable description of a run: one teacher stream (DESIGN.md §1). Published once to the
@@ -61,7 +64,7 @@ public record RunSpec(int schemaVersion, String runId, String datasetId, String 
                       @JsonInclude(JsonInclude.Include.NON_NULL) WhiteningRef whitening) {
 
     /** The schema version this build writes and reads. */
-    public static final int SCHEMA_VERSION = 1;
+    public static final int SCHEMA_VERSION = BatchMetadata.CURRENT_SCHEMA_VERSION;
 
     /** Fields an older manifest may lack. */
     private static final Set<String> OPTIONAL = Set.of("inputMean", "inputStd", "whitening");

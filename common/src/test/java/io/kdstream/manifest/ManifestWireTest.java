@@ -1,4 +1,4 @@
-package io.kdstream.codec;
+package io.kdstream.manifest;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -15,6 +15,11 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import io.kdstream.data.AugmentPolicy;
 import io.kdstream.vkd.Normalization;
+import io.kdstream.codec.DType;
+import io.kdstream.codec.InputMode;
+import io.kdstream.codec.BatchMetadata;
+import io.kdstream.codec.FeatureBatch;
+import io.kdstream.codec.TestBatches;
 
 /**
  * The {@code <run>.manifest} wire: manifests written by the build of 2026-12-07 (before RunSpec was

@@ -1,8 +1,12 @@
-package io.kdstream.codec;
+package io.kdstream.manifest;
 
 import java.util.function.LongPredicate;
 
 import io.kdstream.codec.InvalidBatchException.Reason;
+import io.kdstream.codec.InputMode;
+import io.kdstream.codec.BatchMetadata;
+import io.kdstream.codec.FeatureBatch;
+import io.kdstream.codec.InvalidBatchException;
 
 /**
  * Checks a decoded batch against its run's manifest: the student must never train on features
