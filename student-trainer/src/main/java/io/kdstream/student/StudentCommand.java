@@ -14,12 +14,12 @@ import ai.djl.Device;
 import io.kdstream.config.Bounded;
 import io.kdstream.config.Choice;
 import io.kdstream.config.EnumChoice;
-import io.kdstream.config.CommandLines;
 import io.kdstream.config.PathOption;
 import io.kdstream.duration.DurationConverter;
-import io.kdstream.kafka.KafkaAccessErrors;
 import io.kdstream.manifest.RunSpec;
 import io.kdstream.service.ServiceOptions;
+import io.kdstream.service.ServiceShell;
+import io.kdstream.service.WorkerOptions;
 import io.kdstream.data.DatasetRef;
 import io.kdstream.data.ImageDataset;
 import io.kdstream.data.InputNormalization;
@@ -54,6 +54,9 @@ public final class StudentCommand implements Callable<Integer> {
 
     @Mixin
     ServiceOptions service;
+
+    @Mixin
+    WorkerOptions runtime;
 
     @Option(names = "--run", required = true, description = "Run id (its manifest must exist or appear).")
     String run;
@@ -186,14 +189,6 @@ public final class StudentCommand implements Callable<Integer> {
     @Option(names = "--teacher-id", description = "Refuse to train unless the run's teacher has this id (SHA-256).")
     String expectedTeacherId;
 
-    @Option(names = "--device", defaultValue = "auto", converter = Devices.Names.class, description = Devices.HELP)
-    String device;
-
-    @Option(names = "--progress-interval", defaultValue = "5s", paramLabel = "DURATION", converter = DurationConverter.class,
-            description = "Time between JSON progress lines on stdout; 0 disables (" + DurationConverter.SYNTAX
-                    + "; default: ${DEFAULT-VALUE}).")
-    Duration progressInterval;
-
     @Option(names = "--trace", paramLabel = "FILE", converter = PathOption.OutputFile.class,
             description = "Append a line per applied step (pass, epoch, batch, step), per start and per checkpoint "
                     + "to FILE, for auditing exactly-once training across crashes (see docs/reliability.md).")
@@ -201,9 +196,7 @@ public final class StudentCommand implements Callable<Integer> {
 
     /** Runs the student-trainer alone (container images), without the other subcommands. */
     public static void main(String[] args) {
-        CommandLine cmd = CommandLines.configure(new CommandLine(new StudentCommand()))
-                .setExecutionExceptionHandler(new KafkaAccessErrors());
-        System.exit(CommandLines.execute(cmd, args));
+        ServiceShell.main(new StudentCommand(), args);
     }
 
     /**
@@ -214,11 +207,7 @@ public final class StudentCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         StudentConfig cfg = config(); // every option checked before the engine, the disk or Kafka is touched
-        try {
-            InputNormalization.checkOptions(inputMean, inputStd);
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e, null, null);
-        }
+        ServiceShell.checkInputNormalization(spec, inputMean, inputStd);
         if (cfg.torchScriptStudent() != null) {
             // fail on a file that is not TorchScript now, not after waiting for the manifest
             TorchScriptStudent.check(cfg.torchScriptStudent().file());
@@ -226,18 +215,13 @@ public final class StudentCommand implements Callable<Integer> {
         PathOption.createDirectory(spec, "--checkpoint-dir", checkpointDir);
         PrometheusMeterRegistry registry = MetricsServer.newRegistry("student", "run", run, "group", group);
         AtomicReference<StudentTrainer> trainer = new AtomicReference<>();
-        try (MetricsServer metrics = service.metricsPort >= 0 ? MetricsServer.start(registry, service.metricsPort,
-                () -> trainer.get() != null && trainer.get().isConsuming()) : null) {
-            if (metrics != null) {
-                LOG.info("metrics on http://0.0.0.0:{}/metrics", metrics.port());
-            }
-            return train(cfg, registry, metrics, trainer);
-        }
+        return ServiceShell.serve(service, registry, () -> trainer.get() != null && trainer.get().isConsuming(),
+                metrics -> train(cfg, registry, metrics, trainer));
     }
 
     private int train(StudentConfig cfg, PrometheusMeterRegistry registry, MetricsServer metrics,
                       AtomicReference<StudentTrainer> running) throws Exception {
-        Device onDevice = Devices.resolve(device);
+        Device onDevice = Devices.resolve(runtime.device);
         LOG.info("student device: {}", onDevice);
         var clients = service.clients();
         RunSpec spec = new ManifestStore(clients).await(run, manifestTimeout);
@@ -261,7 +245,7 @@ public final class StudentCommand implements Callable<Integer> {
                 .optMaxNonFinite(maxNonFinite).optPrefetch(prefetch).optIdleTimeout(idleTimeout)
                 .optTrainData(train).optTestData(test)
                 .optPeriodicTestData(evalLimit > 0 ? test.subset(1.0, evalLimit, 1L) : null).optRegistry(registry)
-                .addListener(new JsonProgress(group, progressInterval));
+                .addListener(new JsonProgress(group, runtime.progressInterval));
         if (stepTrace != null) {
             builder.addListener(stepTrace);
         }

@@ -114,9 +114,7 @@ final class StudentModel implements AutoCloseable {
             throw e;
         }
         bindParameters();
-        this.loss = DistillationLoss.builder().optFeatureLoss(cfg.featureLoss())
-                .optAlpha(cfg.alpha()).optGamma(cfg.gamma()).optTemperature(cfg.temperature())
-                .optLabelSmoothing(cfg.labelSmoothing()).build();
+        this.loss = DistillationLoss.builder().optLossWeights(cfg.lossWeights()).build();
         this.optimizer = ParameterOptimizer.create(cfg.optimizer(), manager, cfg.weightDecay());
     }
 

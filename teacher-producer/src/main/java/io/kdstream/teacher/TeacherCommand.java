@@ -24,16 +24,16 @@ import ai.djl.Device;
 import io.kdstream.config.Bounded;
 import io.kdstream.config.Choice;
 import io.kdstream.config.EnumChoice;
-import io.kdstream.config.CommandLines;
 import io.kdstream.config.PathOption;
 import io.kdstream.data.AugmentPolicy;
 import io.kdstream.duration.DurationConverter;
-import io.kdstream.kafka.KafkaAccessErrors;
 import io.kdstream.codec.DType;
 import io.kdstream.codec.InputMode;
 import io.kdstream.manifest.RunSpec;
 import io.kdstream.manifest.WhiteningRef;
 import io.kdstream.service.ServiceOptions;
+import io.kdstream.service.ServiceShell;
+import io.kdstream.service.WorkerOptions;
 import io.kdstream.data.BatchSource;
 import io.kdstream.data.DatasetRef;
 import io.kdstream.data.ImageDataset;
@@ -76,6 +76,9 @@ public final class TeacherCommand implements Callable<Integer> {
     @Mixin
     ServiceOptions service;
 
+    @Mixin
+    WorkerOptions runtime;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -110,9 +113,6 @@ public final class TeacherCommand implements Callable<Integer> {
 
     @Option(names = "--seed", defaultValue = "1", description = "Run seed: subset, shuffle and augmentation (default: ${DEFAULT-VALUE}).")
     long seed;
-
-    @Option(names = "--device", defaultValue = "auto", converter = Devices.Names.class, description = Devices.HELP)
-    String device;
 
     @Option(names = "--epochs", defaultValue = "1", converter = Bounded.PositiveInt.class, description = "Teacher passes over the data (default: ${DEFAULT-VALUE}).")
     int epochs;
@@ -213,16 +213,9 @@ public final class TeacherCommand implements Callable<Integer> {
             description = "Disk the run may use on the brokers, all replicas; exported for the alert (0 = none).")
     long brokerBytesBudget;
 
-    @Option(names = "--progress-interval", defaultValue = "5s", paramLabel = "DURATION", converter = DurationConverter.class,
-            description = "Time between JSON progress lines on stdout; 0 disables (" + DurationConverter.SYNTAX
-                    + "; default: ${DEFAULT-VALUE}).")
-    Duration progressInterval;
-
     /** Runs the teacher-producer alone (container images), without the other subcommands. */
     public static void main(String[] args) {
-        CommandLine cmd = CommandLines.configure(new CommandLine(new TeacherCommand()))
-                .setExecutionExceptionHandler(new KafkaAccessErrors());
-        System.exit(CommandLines.execute(cmd, args));
+        ServiceShell.main(new TeacherCommand(), args);
     }
 
     /**
@@ -232,27 +225,18 @@ public final class TeacherCommand implements Callable<Integer> {
      */
     @Override
     public Integer call() throws Exception {
-        try {
-            InputNormalization.checkOptions(inputMean, inputStd);
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e, null, null);
-        }
+        ServiceShell.checkInputNormalization(spec, inputMean, inputStd);
         PrometheusMeterRegistry registry = MetricsServer.newRegistry("teacher", "run", run);
         TeacherMetrics metrics = new TeacherMetrics();
         metrics.bindTo(registry);
-        AtomicReference<TeacherWorker> worker = new AtomicReference<>();
-        try (MetricsServer server = service.metricsPort >= 0 ? MetricsServer.start(registry, service.metricsPort,
-                () -> worker.get() != null && worker.get().isReady()) : null) {
-            if (server != null) {
-                LOG.info("metrics on http://0.0.0.0:{}/metrics", server.port());
-            }
-            return teach(registry, metrics, worker);
-        }
+        AtomicReference<TeacherWorker> running = new AtomicReference<>();
+        return ServiceShell.serve(service, registry, () -> running.get() != null && running.get().isReady(),
+                server -> teach(registry, metrics, running));
     }
 
     private int teach(PrometheusMeterRegistry registry, TeacherMetrics metrics, AtomicReference<TeacherWorker> ref)
             throws Exception {
-        Device onDevice = Devices.resolve(device);
+        Device onDevice = Devices.resolve(runtime.device);
         LOG.info("teacher device: {}", onDevice);
         String instance = instanceId != null ? instanceId : hostName();
         DatasetRef data = new DatasetRef(dataset, trainFraction, trainLimit, seed,
@@ -335,9 +319,9 @@ public final class TeacherCommand implements Callable<Integer> {
             return t;
         });
         int total = spec.epochs() * spec.batchesPerEpoch();
-        if (progressInterval.toMillis() > 0) {
+        if (runtime.progressInterval.toMillis() > 0) {
             progress.scheduleAtFixedRate(() -> printProgress(metrics, total, ProgressEvent.Kind.PROGRESS),
-                    progressInterval.toMillis(), progressInterval.toMillis(), TimeUnit.MILLISECONDS);
+                    runtime.progressInterval.toMillis(), runtime.progressInterval.toMillis(), TimeUnit.MILLISECONDS);
         }
         long t0 = System.nanoTime();
         // SIGTERM: abort the open transaction, close the clients, exit 0
