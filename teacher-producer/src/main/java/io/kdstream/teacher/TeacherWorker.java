@@ -35,6 +35,7 @@ import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.FeatureBatchSerializer;
 import io.kdstream.manifest.RunSpec;
 import io.kdstream.kafka.KafkaClients;
+import io.kdstream.kafka.ReadTimeoutException;
 import io.kdstream.kafka.RunTopics;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
@@ -405,9 +406,7 @@ public final class TeacherWorker implements Runnable {
             outage.answered();
             return done;
         } catch (RuntimeException e) {
-            boolean readTimedOut = e instanceof IllegalStateException
-                    && String.valueOf(e.getMessage()).startsWith("timed out reading");
-            if (!KafkaOutage.isOutage(e) && !readTimedOut) {
+            if (!KafkaOutage.isOutage(e) && !(e instanceof ReadTimeoutException)) {
                 throw e;
             }
             // an idle teacher whose broker is down: keep waiting instead of ending with exit 1

@@ -23,6 +23,7 @@ import org.slf4j.LoggerFactory;
 
 import io.kdstream.manifest.RunSpec;
 import io.kdstream.kafka.KafkaClients;
+import io.kdstream.kafka.ReadTimeoutException;
 import io.kdstream.kafka.RunTopics;
 
 /**
@@ -184,7 +185,7 @@ public final class WorkPlanner {
                     return true;
                 }
                 if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("timed out reading " + topic);
+                    throw new ReadTimeoutException(topic);
                 }
                 if (!c.poll(Duration.ofMillis(200)).isEmpty()) {
                     return true;
