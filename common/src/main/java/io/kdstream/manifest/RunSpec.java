@@ -313,14 +313,19 @@ public record RunSpec(int schemaVersion, String runId, String datasetId, String 
                     continue; // a manifest from before the field existed: nothing recorded to disagree with
                 }
                 if (!Objects.equals(mine, theirs)) {
-                    diffs.add(new FieldDifference(
-                            PropertyNamingStrategies.SnakeCaseStrategy.INSTANCE.translate(c.getName()), mine, theirs));
+                    diffs.add(new FieldDifference(PropertyNamingStrategies.SnakeCaseStrategy.INSTANCE
+                            .translate(c.getName()), wireName(mine), wireName(theirs)));
                 }
             } catch (IllegalAccessException | InvocationTargetException e) {
                 throw new IllegalStateException("cannot read RunSpec." + c.getName(), e);
             }
         }
         return diffs;
+    }
+
+    /** A normalization as the manifest and the options spell it ({@code layer}, not {@code LAYER}). */
+    private static Object wireName(Object value) {
+        return value instanceof Normalization n ? n.configName() : value;
     }
 
     /** Throws {@link ManifestMismatchException} naming every differing field. */

@@ -127,8 +127,8 @@ public final class StudentTrainer {
             BatchTensors tensors = batchTensors(model);
             StudentMetrics metrics = new StudentMetrics(state, model::orthogonalityError);
             metrics.bindTo(registry);
-            Evaluator evaluator = new Evaluator(group, model, norm, test, periodicTest, evalEvery, metrics, listeners,
-                    checkpoints, s -> checkpoint(model, s));
+            Evaluator evaluator = new Evaluator(group, model, norm, new Evaluator.Plan(test, periodicTest, evalEvery),
+                    metrics, listeners, checkpoints, s -> checkpoint(model, s));
             Tally tally = new Tally();
             long lastCheckpointStep = state.step();
             long lastRecordNanos = System.nanoTime();
@@ -257,8 +257,8 @@ public final class StudentTrainer {
         FeatureBatchValidator validator = run.inputMode() == InputMode.REFERENCE
                 ? new FeatureBatchValidator(run).withSampleIds(requireTrain()::contains)
                 : new FeatureBatchValidator(run);
-        return (offsets, startPass) -> new BatchStream(clients, topics, group, offsets, startPass, passes,
-                validator, dlq, prefetch, registry);
+        BatchStream.Source source = new BatchStream.Source(clients, topics, group, passes, prefetch);
+        return (offsets, startPass) -> new BatchStream(source, offsets, startPass, validator, dlq, registry);
     }
 
     /** One optimizer step on {@code fetched}; every array of it lives in a sub-manager closed here. */

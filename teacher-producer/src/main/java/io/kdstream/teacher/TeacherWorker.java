@@ -157,8 +157,8 @@ public final class TeacherWorker implements Runnable {
         producerConfig.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, (int) transactionTimeout.toMillis());
         FeatureBatchSerializer serializer = new FeatureBatchSerializer();
         serializer.configure(Map.of(FeatureBatchSerializer.MAX_RECORD_BYTES_CONFIG, clients.maxRecordBytes()), false);
-        return new TransactionalPublisher(instanceId, topics.features(), producerConfig, producerFactory, serializer,
-                transactionTimeout, registry, metrics, outage, stopping::get);
+        return new TransactionalPublisher(new TransactionalPublisher.Settings(instanceId, topics.features(),
+                producerConfig, serializer, transactionTimeout), producerFactory, registry, metrics, outage, stopping::get);
     }
 
     /**
