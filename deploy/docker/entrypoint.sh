@@ -17,4 +17,10 @@ export DJL_OFFLINE="$offline"
 . "${KDSTREAM_HOME:-/opt/kdstream}/allocator.sh"
 kdstream_allocator
 # shellcheck disable=SC2086 # KDSTREAM_JAVA_OPTS is a list of flags
-exec "${JAVA:-java}" -Dai.djl.offline="$offline" ${KDSTREAM_JAVA_OPTS:-} -jar "${KDSTREAM_HOME:-/opt/kdstream}/kdstream.jar" "$@"
+# the services run without the broker jars (lib/broker/); every other command gets them
+jar="${KDSTREAM_HOME:-/opt/kdstream}/kdstream.jar"
+case "${1:-}" in
+  teacher|student) cp="$jar" ;;
+  *) cp="$jar:${KDSTREAM_HOME:-/opt/kdstream}/lib/broker/*" ;;
+esac
+exec "${JAVA:-java}" -Dai.djl.offline="$offline" ${KDSTREAM_JAVA_OPTS:-} -cp "$cp" io.kdstream.cli.KdstreamCommand "$@"

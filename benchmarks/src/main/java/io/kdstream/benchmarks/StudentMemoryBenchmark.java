@@ -8,7 +8,7 @@ import java.util.List;
 import io.kdstream.benchmarks.feed.MemoryFeed;
 import io.kdstream.benchmarks.feed.SyntheticBatches;
 import io.kdstream.codec.FeatureBatch;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.model.Architecture;
 import io.kdstream.student.LrSchedule;
 import io.kdstream.student.StudentConfig;

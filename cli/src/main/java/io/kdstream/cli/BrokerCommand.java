@@ -2,11 +2,9 @@ package io.kdstream.cli;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 import io.kdstream.config.Bounded;
 import io.kdstream.config.PathOption;
-import io.kdstream.kafka.EmbeddedKafkaBroker;
 import io.kdstream.codec.RecordLimits;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -59,33 +57,12 @@ public final class BrokerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        EmbeddedKafkaBroker.Builder b = EmbeddedKafkaBroker.builder()
-                .optPort(port)
-                .optDataDir(dataDir)
-                .optMaxRecordBytes(maxRecordBytes)
-                .optCleanStart(clean);
-        if (quorumVoters != null) {
-            if (clusterId == null) {
-                throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
-                        "--quorum-voters needs --cluster-id (the same on every node)");
-            }
-            b.optClusterNode(nodeId, controllerPort, quorumVoters);
+        if (quorumVoters != null && clusterId == null) {
+            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                    "--quorum-voters needs --cluster-id (the same on every node)");
         }
-        if (clusterId != null) {
-            b.optClusterId(clusterId);
-        }
-        EmbeddedKafkaBroker broker = b.build();
-        CountDownLatch stopped = new CountDownLatch(1);
-        // The broker's threads are non-daemon: stop it from the shutdown hook so SIGTERM and
-        // Ctrl-C end the process within seconds, with the log flushed.
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            broker.stop();
-            stopped.countDown();
-        }, "kdstream-broker-shutdown"));
-        broker.start();
-        System.out.println("bootstrap.servers=" + broker.bootstrapServers());
-        System.out.flush();
-        stopped.await();
-        return 0;
+        // The broker classes are named only in ForegroundBroker: picocli introspects this class for
+        // every kdstream command, and the services run without the broker jars (cli/target/lib/broker).
+        return ForegroundBroker.run(this);
     }
 }

@@ -5,7 +5,6 @@ import java.util.Locale;
 import java.util.function.LongSupplier;
 
 import io.kdstream.console.Terminal;
-import io.kdstream.model.TeacherTrainer;
 import me.tongfei.progressbar.InteractiveConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;

@@ -10,7 +10,6 @@ import io.kdstream.data.AugmentPolicy;
 import io.kdstream.model.Architecture;
 import io.kdstream.model.Devices;
 import io.kdstream.model.ModelCard;
-import io.kdstream.model.TeacherTrainer;
 import io.kdstream.data.ImageSize;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -61,7 +60,7 @@ public final class TrainTeacherCommand implements Callable<Integer> {
 
     @Option(names = "--augment", converter = AugmentPolicy.Names.class, defaultValue = "flip",
             description = "none, flip, crop, crop+flip, optionally +erase (default: ${DEFAULT-VALUE}).")
-    String augment;
+    AugmentPolicy augment;
 
     @Option(names = "--seed", defaultValue = "1", description = "Run seed: shuffle, augmentation, subset (default: ${DEFAULT-VALUE}).")
     long seed;
@@ -92,7 +91,7 @@ public final class TrainTeacherCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         Architecture architecture = Architecture.parse(arch);
-        AugmentPolicy policy = AugmentPolicy.parse(augment);
+        AugmentPolicy policy = augment;
         if (threads <= 0) {
             throw new IllegalArgumentException("--threads must be positive, got " + threads);
         }

@@ -11,6 +11,7 @@ import io.kdstream.codec.SafeTensors;
 import io.kdstream.codec.Tensor;
 import io.kdstream.config.Bounded;
 import io.kdstream.config.Choice;
+import io.kdstream.config.EnumChoice;
 import io.kdstream.config.PathOption;
 import io.kdstream.vkd.FeatureLoss;
 import io.kdstream.vkd.Normalization;
@@ -65,16 +66,16 @@ public final class VkdEvalCommand implements Callable<Integer> {
 
     @Option(names = "--map", converter = OrthogonalMap.Names.class, completionCandidates = OrthogonalMap.Names.class, defaultValue = "matrix_exp",
             description = "Orthogonal map: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    String map;
+    OrthogonalMap map;
 
     @Option(names = "--norm", converter = Normalization.OneBatchNames.class,
             completionCandidates = Normalization.OneBatchNames.class, defaultValue = "none",
             description = "Teacher normalization of the one batch: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    String norm;
+    Normalization norm;
 
     @Option(names = "--loss", converter = FeatureLoss.Names.class, completionCandidates = FeatureLoss.Names.class, defaultValue = "l2",
             description = "Feature loss: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    String loss;
+    FeatureLoss loss;
 
     @Option(names = "--dtype", defaultValue = "f32",
             description = "Computation dtype: f32 or f64 (default: ${DEFAULT-VALUE}).")
@@ -82,7 +83,7 @@ public final class VkdEvalCommand implements Callable<Integer> {
 
     @Option(names = "--path", converter = ProjectionPaths.class, completionCandidates = ProjectionPaths.class, defaultValue = "fast",
             description = "Projection algorithm: fast (O(n·k²)) or dense (O(n³), PyTorch's) (default: ${DEFAULT-VALUE}).")
-    String path;
+    OrthogonalProjection.Path path;
 
     @Option(names = "--bench", converter = Bounded.NonNegativeInt.class, defaultValue = "0",
             description = "Also time N iterations of projection forward+backward+loss after warm-up and print"
@@ -91,10 +92,10 @@ public final class VkdEvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        OrthogonalMap orthMap = OrthogonalMap.fromTorchName(map);
-        Normalization normalization = Normalization.fromConfigName(norm);
-        FeatureLoss featureLoss = FeatureLoss.fromConfigName(loss);
-        OrthogonalProjection.Path projPath = parsePath(path);
+        OrthogonalMap orthMap = map;
+        Normalization normalization = norm;
+        FeatureLoss featureLoss = loss;
+        OrthogonalProjection.Path projPath = path;
         if (bench < 0) {
             throw new IllegalArgumentException("--bench must be >= 0, got " + bench);
         }
@@ -182,18 +183,10 @@ public final class VkdEvalCommand implements Callable<Integer> {
     }
 
     /** {@code --path}. */
-    static final class ProjectionPaths extends Choice {
+    static final class ProjectionPaths extends EnumChoice<OrthogonalProjection.Path> {
         ProjectionPaths() {
             super(OrthogonalProjection.Path.values(), Choice::lower);
         }
-    }
-
-    private static OrthogonalProjection.Path parsePath(String p) {
-        return switch (p.toLowerCase(Locale.ROOT)) {
-            case "fast" -> OrthogonalProjection.Path.FAST;
-            case "dense" -> OrthogonalProjection.Path.DENSE;
-            default -> throw new IllegalArgumentException("unknown --path '" + p + "', expected fast or dense");
-        };
     }
 
     private static Tensor require(Map<String, Tensor> tensors, String name, int rank) {

@@ -4,6 +4,7 @@ import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
 import java.awt.Graphics2D;
+import java.awt.Rectangle;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -36,8 +37,8 @@ public final class CurveChart {
         g.setColor(Color.WHITE);
         g.fillRect(0, 0, w, h);
         List<String> variants = students.stream().map(s -> s.experiment().variant()).distinct().toList();
-        panel(g, 60, 40, 500, 360, "test accuracy vs step", students, StudentState::evalCurve, variants);
-        panel(g, 660, 40, 500, 360, "training loss (total) vs step", students, StudentState::lossCurve, variants);
+        panel(g, new Rectangle(60, 40, 500, 360), "test accuracy vs step", students, StudentState::evalCurve, variants);
+        panel(g, new Rectangle(660, 40, 500, 360), "training loss (total) vs step", students, StudentState::lossCurve, variants);
         int x = 60;
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 14));
         for (int i = 0; i < variants.size(); i++) {
@@ -51,8 +52,13 @@ public final class CurveChart {
         ImageIO.write(img, "png", file.toFile());
     }
 
-    private static void panel(Graphics2D g, int x0, int y0, int pw, int ph, String title, List<StudentState> students,
+    /** One chart of {@code curve} per student in {@code area} of the image. */
+    private static void panel(Graphics2D g, Rectangle area, String title, List<StudentState> students,
                               Function<StudentState, List<double[]>> curve, List<String> variants) {
+        int x0 = area.x;
+        int y0 = area.y;
+        int pw = area.width;
+        int ph = area.height;
         double maxX = 1;
         double minY = Double.MAX_VALUE;
         double maxY = -Double.MAX_VALUE;

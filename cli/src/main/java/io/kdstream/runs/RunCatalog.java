@@ -27,16 +27,15 @@ import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.GroupIdNotFoundException;
 
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.kafka.AdminCalls;
 import io.kdstream.kafka.BrokerDiskUsage;
 import io.kdstream.kafka.CommitTimes;
 import io.kdstream.kafka.KafkaAccessErrors;
 import io.kdstream.kafka.KafkaClients;
-import io.kdstream.kafka.ManifestStore;
+import io.kdstream.manifest.ManifestStore;
 import io.kdstream.kafka.RunRetention;
 import io.kdstream.kafka.RunTopics;
-import io.kdstream.teacher.TeacherWorker;
 import io.kdstream.teacher.WorkItem;
 
 /**
@@ -97,7 +96,7 @@ final class RunCatalog implements AutoCloseable {
             }
             bytes = Optional.empty(); // no Describe on the cluster: the rest is still worth showing
         }
-        int teachers = members(TeacherWorker.groupId(run));
+        int teachers = members(new RunTopics(run).teacherGroup());
         int epochs = topics.containsKey(t.work()) ? manifest.map(m -> epochsPublished(t, m)).orElse(-1) : -1;
         return new RunReport(run, manifest, t.allIncludingOptional().stream().filter(topics::containsKey).toList(), bytes, teachers,
                 epochs, studentGroups(t, topics.get(t.features())));
@@ -116,7 +115,7 @@ final class RunCatalog implements AutoCloseable {
     List<String> inUse(RunReport r, Duration grace, Instant now) {
         List<String> why = new ArrayList<>();
         if (r.teachers() > 0) {
-            why.add(r.teachers() + " teacher(s) hold the run (active members of " + TeacherWorker.groupId(r.run())
+            why.add(r.teachers() + " teacher(s) hold the run (active members of " + new RunTopics(r.run()).teacherGroup()
                     + ")");
         }
         for (StudentGroup g : r.groups()) {
@@ -142,7 +141,7 @@ final class RunCatalog implements AutoCloseable {
         RunTopics t = new RunTopics(r.run());
         List<String> done = new ArrayList<>();
         List<String> groups = new ArrayList<>(r.groups().stream().map(StudentGroup::group).toList());
-        groups.add(TeacherWorker.groupId(r.run()));
+        groups.add(new RunTopics(r.run()).teacherGroup());
         for (String g : groups) {
             Map<TopicPartition, OffsetAndMetadata> committed = committed(g);
             Set<TopicPartition> ours = new java.util.HashSet<>();
@@ -264,7 +263,7 @@ final class RunCatalog implements AutoCloseable {
      * published (in the same transaction). The plan is small (one record per item).
      */
     private int epochsPublished(RunTopics t, RunSpec spec) {
-        Map<TopicPartition, OffsetAndMetadata> done = committed(TeacherWorker.groupId(t.runId()));
+        Map<TopicPartition, OffsetAndMetadata> done = committed(new RunTopics(t.runId()).teacherGroup());
         Map<Integer, Boolean> complete = new HashMap<>();
         for (int e = 0; e < spec.epochs(); e++) {
             complete.put(e, true);

@@ -14,7 +14,7 @@ import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.common.config.TopicConfig;
 
-import io.kdstream.config.ServiceOptions;
+import io.kdstream.service.ServiceOptions;
 import io.kdstream.duration.DurationConverter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -81,7 +81,7 @@ public final class StudyCommand implements Callable<Integer> {
 
     @Option(names = "--augment", converter = AugmentPolicy.Names.class, defaultValue = "flip",
             description = "Augmentation of the streamed batches, e.g. flip or crop+flip: every stream epoch is a new view (default: ${DEFAULT-VALUE}).")
-    String augment;
+    AugmentPolicy augment;
 
     @Option(names = "--seeds", converter = Bounded.PositiveInt.class, defaultValue = "5", description = "Seeds per row (default: ${DEFAULT-VALUE}).")
     int seeds;
@@ -127,7 +127,6 @@ public final class StudyCommand implements Callable<Integer> {
         if (epochs % streamEpochs != 0) {
             throw new IllegalArgumentException("--epochs " + epochs + " must be a multiple of --stream-epochs " + streamEpochs);
         }
-        io.kdstream.data.AugmentPolicy.parse(augment); // a bad policy fails here, not in every teacher's log
         if (firstSeed < 1 || firstSeed + seeds > TUNING_SEED) {
             // tuning students train with seeds 101.., a final student must not repeat one of them
             throw new IllegalArgumentException("--first-seed " + firstSeed + " with --seeds " + seeds
@@ -171,7 +170,7 @@ public final class StudyCommand implements Callable<Integer> {
                 for (StudyRow r : streams.values()) {
                     String run = run(limit, r.stream());
                     producers.add(o.startTeacher(run, bs, teacherDir, limit, streamEpochs, batch, r.teacherNorm(),
-                            r.featureDtype(), augment, logs.resolve("teacher-" + run + ".log"), progress -> { }));
+                            r.featureDtype(), augment.toString(), logs.resolve("teacher-" + run + ".log"), progress -> { }));
                 }
             }
 
@@ -394,7 +393,7 @@ public final class StudyCommand implements Callable<Integer> {
     }
 
     private String run(int limit, String stream) {
-        return name + "-n" + limit + "-e" + streamEpochs + augmentTag(augment) + "-" + stream; // a new stream config is a new run
+        return name + "-n" + limit + "-e" + streamEpochs + augmentTag(augment.toString()) + "-" + stream; // a new stream config is a new run
     }
 
     /**
@@ -402,12 +401,14 @@ public final class StudyCommand implements Callable<Integer> {
      * the stored file's name, so a student stored under another augmentation is never reused.
      */
     private String group(String phase, String arch, int limit, String row, int seed) {
-        return name + "-" + phase + "-" + arch + "-n" + limit + "-e" + epochs + augmentTag(augment) + "-" + row.replace('+', 'p') + "-s" + seed;
+        return name + "-" + phase + "-" + arch + "-n" + limit + "-e" + epochs + augmentTag(augment.toString()) + "-" + row.replace('+', 'p') + "-s" + seed;
     }
+
+    private static final AugmentPolicy DEFAULT_AUGMENT = AugmentPolicy.parse("flip");
 
     /** Empty for the default {@code flip}, so studies stored before --augment existed still resume. */
     static String augmentTag(String augment) {
-        return augment.equals("flip") ? "" : "-a" + augment.replaceAll("[^A-Za-z0-9]", "");
+        return AugmentPolicy.parse(augment).equals(DEFAULT_AUGMENT) ? "" : "-a" + augment.replaceAll("[^A-Za-z0-9]", "");
     }
 
     private List<String> commandArgs() {
@@ -417,8 +418,8 @@ public final class StudyCommand implements Callable<Integer> {
                 "--seeds", Integer.toString(seeds), "--tune-seeds", Integer.toString(tuneSeeds),
                 "--validation-size", Integer.toString(validationSize),
                 "--parallel", Integer.toString(parallel), "--eval-every", Integer.toString(evalEvery)));
-        if (!augment.equals("flip")) {
-            a.addAll(List.of("--augment", augment));
+        if (!augment.equals(DEFAULT_AUGMENT)) {
+            a.addAll(List.of("--augment", augment.toString()));
         }
         if (firstSeed != 1) {
             a.addAll(List.of("--first-seed", Integer.toString(firstSeed)));

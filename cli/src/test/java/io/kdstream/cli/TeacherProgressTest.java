@@ -12,7 +12,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
-import io.kdstream.model.TeacherTrainer;
 
 /** train-teacher's progress in a log (not a terminal): short plain lines at a bounded rate, with the ETA. */
 class TeacherProgressTest {

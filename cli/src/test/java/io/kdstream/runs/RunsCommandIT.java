@@ -23,7 +23,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 import io.kdstream.codec.DType;
 import io.kdstream.codec.InputMode;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.kafka.CommitTimes;
 import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.KafkaExtension;
@@ -32,6 +32,8 @@ import io.kdstream.kafka.TestKafka;
 import io.kdstream.kafka.WhiteningStore;
 import io.kdstream.teacher.RunSetup;
 import io.kdstream.teacher.TeacherWorker;
+import io.kdstream.vkd.Normalization;
+import io.kdstream.data.AugmentPolicy;
 
 /**
  * {@code kdstream runs list|describe|delete} against the embedded broker: a run set up as a
@@ -50,8 +52,10 @@ class RunsCommandIT {
         KafkaClients clients = kafka.clients();
         String run = "runs-" + UUID.randomUUID();
         RunTopics t = new RunTopics(run);
-        RunSpec spec = new RunSpec(RunSpec.SCHEMA_VERSION, run, "synthetic", "teacher-hash-1", "pool", 8, 0, 10,
-                List.of(1, 28, 28), "layer", DType.F32, InputMode.REFERENCE, "none", 4, 1, BATCHES, 1L);
+        RunSpec spec = RunSpec.builder().setRunId(run).setSource("synthetic", 10, List.of(1, 28, 28))
+                .setTeacher("teacher-hash-1", "pool").setFeatures(8, Normalization.LAYER, DType.F32)
+                .optInputMode(InputMode.REFERENCE)
+                .setStream(4, BATCHES, 1, 1L).build();
         RunSetup.prepare(clients, spec, new RunSetup.Settings(1, 2, 2, (short) -1, TIMEOUT));
         // the topic a calibrated-whitening run adds
         new WhiteningStore(clients).ensureTopic(run, (short) -1, TIMEOUT);

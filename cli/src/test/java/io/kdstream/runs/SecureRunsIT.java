@@ -18,13 +18,15 @@ import org.junit.jupiter.api.io.TempDir;
 
 import io.kdstream.codec.DType;
 import io.kdstream.codec.InputMode;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.kafka.CommitTimes;
 import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.RunAcls;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.SecuredKafka;
 import io.kdstream.teacher.RunSetup;
+import io.kdstream.vkd.Normalization;
+import io.kdstream.data.AugmentPolicy;
 
 /**
  * {@code kdstream runs} on a SASL_SSL broker that enforces ACLs, logged in as a principal holding
@@ -44,8 +46,10 @@ class SecureRunsIT {
             KafkaClients admin = broker.clients(SecuredKafka.ADMIN);
             String run = "secure-runs-" + UUID.randomUUID();
             RunTopics t = new RunTopics(run);
-            RunSetup.prepare(admin, new RunSpec(RunSpec.SCHEMA_VERSION, run, "synthetic", "teacher-hash-2", "pool", 8,
-                    0, 10, List.of(1, 28, 28), "layer", DType.F32, InputMode.REFERENCE, "none", 4, 1, 4, 1L),
+            RunSetup.prepare(admin, RunSpec.builder().setRunId(run).setSource("synthetic", 10, List.of(1, 28, 28))
+                    .setTeacher("teacher-hash-2", "pool").setFeatures(8, Normalization.LAYER, DType.F32)
+                    .optInputMode(InputMode.REFERENCE)
+                    .setStream(4, 4, 1, 1L).build(),
                     new RunSetup.Settings(1, 1, 2, (short) -1, TIMEOUT));
             try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(admin.consumer("student-s", "secure-runs"))) {
                 c.commitSync(Map.of(new TopicPartition(t.features(), 0), CommitTimes.stamped(0, Instant.now())));

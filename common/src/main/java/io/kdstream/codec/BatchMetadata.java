@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.Objects;
 
 import io.kdstream.codec.InvalidBatchException.Reason;
+import io.kdstream.vkd.Normalization;
 
 /**
  * The facts in a batch's safetensors {@code __metadata__}; the same facts travel as record
@@ -16,7 +17,10 @@ import io.kdstream.codec.InvalidBatchException.Reason;
  *                        the wire format, so records written before it existed still decode
  */
 public record BatchMetadata(int schemaVersion, String runId, int epoch, int batchIndex, String teacherId,
-                            String normalization, String producerId, String whiteningSha256) {
+                            Normalization normalization, String producerId, String whiteningSha256) {
+
+    /** The wire schema version this build writes and reads (the manifest's {@code schema_version} too). */
+    public static final int CURRENT_SCHEMA_VERSION = 1;
 
     public static final String SCHEMA_VERSION = "schema_version";
     public static final String RUN_ID = "run_id";
@@ -29,7 +33,7 @@ public record BatchMetadata(int schemaVersion, String runId, int epoch, int batc
 
     /** Metadata of a batch that is not whitened with a calibrated whitening. */
     public BatchMetadata(int schemaVersion, String runId, int epoch, int batchIndex, String teacherId,
-                         String normalization, String producerId) {
+                         Normalization normalization, String producerId) {
         this(schemaVersion, runId, epoch, batchIndex, teacherId, normalization, producerId, null);
     }
 
@@ -55,7 +59,7 @@ public record BatchMetadata(int schemaVersion, String runId, int epoch, int batc
         m.put(EPOCH, Integer.toString(epoch));
         m.put(BATCH_INDEX, Integer.toString(batchIndex));
         m.put(TEACHER_ID, teacherId);
-        m.put(NORMALIZATION, normalization);
+        m.put(NORMALIZATION, normalization.configName());
         m.put(PRODUCER_ID, producerId);
         if (whiteningSha256 != null) {
             m.put(WHITENING_SHA256, whiteningSha256);
@@ -65,9 +69,9 @@ public record BatchMetadata(int schemaVersion, String runId, int epoch, int batc
 
     static BatchMetadata fromMap(Map<String, String> m) {
         int schema = intField(m, SCHEMA_VERSION);
-        if (schema != RunSpec.SCHEMA_VERSION) {
+        if (schema != CURRENT_SCHEMA_VERSION) {
             throw new InvalidBatchException(Reason.BAD_METADATA, "schema_version " + schema
-                    + " is not supported (this build reads " + RunSpec.SCHEMA_VERSION + ")");
+                    + " is not supported (this build reads " + CURRENT_SCHEMA_VERSION + ")");
         }
         int epoch = intField(m, EPOCH);
         int batch = intField(m, BATCH_INDEX);
@@ -75,7 +79,15 @@ public record BatchMetadata(int schemaVersion, String runId, int epoch, int batc
             throw new InvalidBatchException(Reason.BAD_METADATA, "negative epoch or batch index " + epoch + "/" + batch);
         }
         return new BatchMetadata(schema, field(m, RUN_ID), epoch, batch, field(m, TEACHER_ID),
-                field(m, NORMALIZATION), field(m, PRODUCER_ID), m.get(WHITENING_SHA256));
+                normalization(field(m, NORMALIZATION)), field(m, PRODUCER_ID), m.get(WHITENING_SHA256));
+    }
+
+    private static Normalization normalization(String name) {
+        try {
+            return Normalization.fromConfigName(name);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidBatchException(Reason.BAD_METADATA, "metadata 'normalization': " + e.getMessage());
+        }
     }
 
     private static String field(Map<String, String> m, String key) {

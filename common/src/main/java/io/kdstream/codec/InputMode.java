@@ -14,7 +14,7 @@ public enum InputMode {
     }
 
     /** The input modes a command line accepts, derived from the constants (a picocli converter and candidates). */
-    public static final class Names extends io.kdstream.config.Choice {
+    public static final class Names extends io.kdstream.config.EnumChoice<InputMode> {
         public Names() {
             super(values(), InputMode::tag);
         }

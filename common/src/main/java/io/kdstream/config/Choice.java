@@ -13,9 +13,11 @@ import picocli.CommandLine;
  * that refuses anything else, naming the allowed values, and the completion candidates that
  * {@code ${COMPLETION-CANDIDATES}} lists in the help. Subclasses derive the values from the enum
  * they select, so a new constant is allowed and documented without touching the option.
- * The converted value is the canonical (lower-case) name.
+ * The converted value is the canonical (lower-case) name; {@link EnumChoice} converts to the enum
+ * constant itself, and a subclass may narrow {@link #convert} to its own type (as
+ * {@code AugmentPolicy.Names} does), so that the option's field has the value's type.
  */
-public abstract class Choice implements CommandLine.ITypeConverter<String>, Iterable<String> {
+public abstract class Choice implements CommandLine.ITypeConverter<Object>, Iterable<String> {
 
     private final List<String> names;
 
@@ -28,7 +30,12 @@ public abstract class Choice implements CommandLine.ITypeConverter<String>, Iter
     }
 
     @Override
-    public String convert(String value) {
+    public Object convert(String value) {
+        return canonical(value);
+    }
+
+    /** The canonical spelling of {@code value}; refuses anything else, naming the allowed values. */
+    protected final String canonical(String value) {
         for (String n : names) {
             if (n.equalsIgnoreCase(value.trim())) {
                 return n;

@@ -2,6 +2,9 @@ package io.kdstream.data;
 
 import java.util.Locale;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
+
 /**
  * A seeded augmentation policy on uint8 CHW images: {@code none}, {@code flip} (horizontal, p=0.5),
  * {@code crop} (zero-pad then random crop back to size), {@code crop+flip}, each optionally
@@ -44,6 +47,7 @@ public final class AugmentPolicy {
      * Parses {@code none}, {@code flip}, {@code crop}, {@code crop+flip}, with an optional
      * {@code +erase}; {@code crop} may carry its padding as {@code crop:2}.
      */
+    @JsonCreator
     public static AugmentPolicy parse(String spec) {
         if (spec == null || spec.isBlank()) {
             throw new IllegalArgumentException("augmentation policy is empty; use none, flip, crop, crop+flip (optionally +erase)");
@@ -165,7 +169,8 @@ public final class AugmentPolicy {
         }
     }
 
-    /** Canonical spec string, e.g. {@code crop+flip+erase}; {@link #parse} reads it back. */
+    /** Canonical spec string, e.g. {@code crop+flip+erase}, as the manifest records it; {@link #parse} reads it back. */
+    @JsonValue
     @Override
     public String toString() {
         if (isIdentity()) {
@@ -205,10 +210,9 @@ public final class AugmentPolicy {
         }
 
         @Override
-        public String convert(String value) {
+        public AugmentPolicy convert(String value) {
             try {
-                parse(value);
-                return value.trim();
+                return parse(value);
             } catch (IllegalArgumentException e) {
                 throw new picocli.CommandLine.TypeConversionException(e.getMessage());
             }

@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.function.Predicate;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.common.TopicPartition;
 
 /**
@@ -13,7 +13,7 @@ import org.apache.kafka.common.TopicPartition;
  * to the end it has when the scan starts. Readers never create the topic (see
  * {@link KafkaClients#consumer}), so a missing topic is an answer, not an error.
  */
-final class CompactedTopicScan {
+public final class CompactedTopicScan {
 
     private CompactedTopicScan() {
     }
@@ -23,9 +23,9 @@ final class CompactedTopicScan {
      * returns false.
      *
      * @return false if the topic does not exist
-     * @throws IllegalStateException if the end is not reached by {@code deadline} ({@link System#nanoTime})
+     * @throws ReadTimeoutException if the end is not reached by {@code deadline} ({@link System#nanoTime})
      */
-    static boolean scan(KafkaConsumer<String, byte[]> consumer, String topic, long deadline,
+    public static boolean scan(Consumer<String, byte[]> consumer, String topic, long deadline,
                         Predicate<ConsumerRecord<String, byte[]>> visit) {
         TopicPartition tp = new TopicPartition(topic, 0);
         Duration timeout = Duration.ofNanos(Math.max(1, deadline - System.nanoTime()));
@@ -37,7 +37,7 @@ final class CompactedTopicScan {
         long end = consumer.endOffsets(List.of(tp), timeout).get(tp);
         while (consumer.position(tp, timeout) < end) {
             if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("timed out reading " + topic);
+                throw new ReadTimeoutException(topic);
             }
             for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
                 if (!visit.test(r)) {

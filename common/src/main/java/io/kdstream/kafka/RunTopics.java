@@ -34,7 +34,7 @@ public record RunTopics(String runId) {
         return runId + ".work";
     }
 
-    /** Compacted; holds the run's {@link io.kdstream.codec.RunSpec}. */
+    /** Compacted; holds the run's {@link io.kdstream.manifest.RunSpec}. */
     public String manifest() {
         return runId + MANIFEST_SUFFIX;
     }
@@ -45,6 +45,11 @@ public record RunTopics(String runId) {
      */
     public String whitening() {
         return runId + ".whitening";
+    }
+
+    /** The consumer group of the run's teachers on {@link #work()} (its lag is the work left). */
+    public String teacherGroup() {
+        return "kdstream-" + runId + "-teachers";
     }
 
     /** Records a consumer could not decode or validate, with the reason in headers. */

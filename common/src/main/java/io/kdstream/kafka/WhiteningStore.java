@@ -26,7 +26,6 @@ import org.apache.kafka.common.serialization.StringSerializer;
 
 import io.kdstream.codec.SafeTensors;
 import io.kdstream.codec.Tensor;
-import io.kdstream.vkd.CalibratedWhitening;
 
 /**
  * A run's calibrated whitening on the compacted topic {@code <run>.whitening} (DESIGN.md §3): the
@@ -37,9 +36,20 @@ import io.kdstream.vkd.CalibratedWhitening;
  * of rows: record key {@code <sha256>/<chunk>}, value safetensors with {@code rows} F64 [n, d]
  * and metadata {@code sha256}, {@code chunk}, {@code chunks}, {@code row_start}, {@code dim};
  * chunk 0 also holds {@code mean} F64 [d] and {@code epsilon} F64 [1]. A reader reassembles the
- * chunks and checks the hash before use.
+ * chunks; the hash, which is the VkD math's to define, is checked by its user
+ * ({@code CalibratedWhitening.verified}). The store holds tensors, not the vkd class.
  */
 public final class WhiteningStore {
+
+    /**
+     * The stored tensors of one whitening: mean μ [d], matrix W [d, d] row-major, and the epsilon
+     * of its calibration.
+     */
+    public record Tensors(double[] mean, double[] matrix, double epsilon) {
+        public int dim() {
+            return mean.length;
+        }
+    }
 
     private final KafkaClients clients;
 
@@ -57,15 +67,15 @@ public final class WhiteningStore {
         }
     }
 
-    /** Publishes {@code w}'s chunks and waits until the broker has every one. */
-    public void publish(String runId, CalibratedWhitening w, Duration timeout) {
+    /** Publishes the chunks of {@code w}, hashed {@code sha256}, and waits until the broker has every one. */
+    public void publish(String runId, String sha256, Tensors w, Duration timeout) {
         String topic = new RunTopics(runId).whitening();
-        List<byte[]> chunks = encode(w, clients.maxRecordBytes() / 2);
+        List<byte[]> chunks = encode(sha256, w, clients.maxRecordBytes() / 2);
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(clients.producer("whitening-" + runId),
                 new StringSerializer(), new ByteArraySerializer())) {
             List<Future<RecordMetadata>> sent = new ArrayList<>();
             for (int i = 0; i < chunks.size(); i++) {
-                sent.add(producer.send(new ProducerRecord<>(topic, w.sha256() + "/" + i, chunks.get(i))));
+                sent.add(producer.send(new ProducerRecord<>(topic, sha256 + "/" + i, chunks.get(i))));
             }
             long deadline = System.nanoTime() + timeout.toNanos();
             for (Future<RecordMetadata> f : sent) {
@@ -80,7 +90,7 @@ public final class WhiteningStore {
     }
 
     /** The whitening with hash {@code sha256}, if all of its chunks are on the topic. */
-    public Optional<CalibratedWhitening> read(String runId, String sha256, Duration timeout) {
+    public Optional<Tensors> read(String runId, String sha256, Duration timeout) {
         String topic = new RunTopics(runId).whitening();
         long deadline = System.nanoTime() + timeout.toNanos();
         Map<Integer, byte[]> chunks = new TreeMap<>();
@@ -99,14 +109,14 @@ public final class WhiteningStore {
             throw new IllegalStateException("cannot read " + topic + " from " + clients.bootstrapServers() + ": "
                     + e.getMessage(), e);
         }
-        return decode(sha256, chunks);
+        return decode(chunks);
     }
 
     /** Waits until the whitening with hash {@code sha256} is readable (its publisher may still be writing). */
-    public CalibratedWhitening await(String runId, String sha256, Duration timeout) {
+    public Tensors await(String runId, String sha256, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
-            Optional<CalibratedWhitening> w = read(runId, sha256, clients.timeout());
+            Optional<Tensors> w = read(runId, sha256, clients.timeout());
             if (w.isPresent()) {
                 return w.get();
             }
@@ -124,7 +134,7 @@ public final class WhiteningStore {
     }
 
     /** The record values of {@code w}, each at most about {@code maxBytes}. */
-    static List<byte[]> encode(CalibratedWhitening w, int maxBytes) {
+    static List<byte[]> encode(String sha256, Tensors w, int maxBytes) {
         int d = w.dim();
         int rowsPerChunk = Math.max(1, maxBytes / (8 * d));
         int chunks = (d + rowsPerChunk - 1) / rowsPerChunk;
@@ -139,14 +149,14 @@ public final class WhiteningStore {
                 t.put("mean", Tensor.ofDoubles(new int[] {d}, w.mean()));
                 t.put("epsilon", Tensor.ofDoubles(new int[] {1}, new double[] {w.epsilon()}));
             }
-            out.add(SafeTensors.encode(t, Map.of("sha256", w.sha256(), "chunk", Integer.toString(c),
+            out.add(SafeTensors.encode(t, Map.of("sha256", sha256, "chunk", Integer.toString(c),
                     "chunks", Integer.toString(chunks), "row_start", Integer.toString(start), "dim", Integer.toString(d))));
         }
         return out;
     }
 
-    /** Empty until every chunk is present; throws if they assemble into another hash. */
-    static Optional<CalibratedWhitening> decode(String sha256, Map<Integer, byte[]> values) {
+    /** Empty until every chunk is present. */
+    static Optional<Tensors> decode(Map<Integer, byte[]> values) {
         byte[] first = values.get(0);
         if (first == null) {
             return Optional.empty();
@@ -164,11 +174,7 @@ public final class WhiteningStore {
             double[] rows = part.tensors().get("rows").toDoubles();
             System.arraycopy(rows, 0, matrix, start * d, rows.length);
         }
-        CalibratedWhitening w = new CalibratedWhitening(head.tensors().get("mean").toDoubles(), matrix,
-                head.tensors().get("epsilon").toDoubles()[0]);
-        if (!w.sha256().equals(sha256)) {
-            throw new IllegalStateException("the whitening stored under " + sha256 + " hashes to " + w.sha256());
-        }
-        return Optional.of(w);
+        return Optional.of(new Tensors(head.tensors().get("mean").toDoubles(), matrix,
+                head.tensors().get("epsilon").toDoubles()[0]));
     }
 }

@@ -44,7 +44,10 @@ public final class KdstreamJvm {
         }
         cmd.addAll(b.jvmOptions);
         if (b.jar != null) {
-            cmd.addAll(List.of("-jar", b.jar.toString()));
+            // the jar's manifest adds lib/; the broker jars sit apart in lib/broker/ (only the
+            // services' `java -jar kdstream.jar` runs without them), see bin/kdstream
+            cmd.addAll(List.of("-cp", b.jar + java.io.File.pathSeparator
+                    + b.jar.resolveSibling("lib").resolve("broker").resolve("*"), b.mainClass));
         } else {
             cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), b.mainClass));
         }
@@ -150,7 +153,10 @@ public final class KdstreamJvm {
             return this;
         }
 
-        /** Runs {@code java -jar kdstreamJar} (its manifest names the main class) instead of this JVM's class path. */
+        /**
+         * Runs the main class from {@code kdstreamJar} (its manifest names the libraries) and the broker
+         * jars beside it in {@code lib/broker/}, instead of this JVM's class path.
+         */
         public Builder optJar(Path kdstreamJar) {
             this.jar = kdstreamJar;
             return this;

@@ -57,6 +57,20 @@ public final class CalibratedWhitening {
         this.sha256 = digest(dim, this.mean, this.matrix, epsilon);
     }
 
+    /**
+     * The whitening of stored tensors that must hash to {@code sha256} (the key it was stored and
+     * announced under).
+     *
+     * @throws IllegalStateException if they hash to anything else
+     */
+    public static CalibratedWhitening verified(double[] mean, double[] matrix, double epsilon, String sha256) {
+        CalibratedWhitening w = new CalibratedWhitening(mean, matrix, epsilon);
+        if (!w.sha256().equals(sha256)) {
+            throw new IllegalStateException("the whitening stored under " + sha256 + " hashes to " + w.sha256());
+        }
+        return w;
+    }
+
     /** Starts an estimate over calibration features of dimension {@code dim}. */
     public static Accumulator accumulator(int dim) {
         return new Accumulator(dim);

@@ -18,12 +18,12 @@ public final class DistillationLoss {
     private final double temperature;
     private final double labelSmoothing;
 
-    private DistillationLoss(Builder b) {
-        featureLoss = b.featureLoss;
-        alpha = b.alpha;
-        gamma = b.gamma;
-        temperature = b.temperature;
-        labelSmoothing = b.labelSmoothing;
+    private DistillationLoss(LossWeights w) {
+        featureLoss = w.featureLoss();
+        alpha = w.alpha();
+        gamma = w.gamma();
+        temperature = w.temperature();
+        labelSmoothing = w.labelSmoothing();
     }
 
     public static Builder builder() {
@@ -99,58 +99,19 @@ public final class DistillationLoss {
     }
 
     /** Builds a {@link DistillationLoss}; defaults: l2, α = 1, γ = 0, T = 1, no label smoothing. */
-    public static final class Builder {
-        private FeatureLoss featureLoss = FeatureLoss.L2;
-        private double alpha = 1;
-        private double gamma = 0;
-        private double temperature = 1;
-        private double labelSmoothing = 0;
+    public static final class Builder extends LossWeights.Builder<Builder> {
 
-        private Builder() {}
-
-        public Builder optFeatureLoss(FeatureLoss featureLoss) {
-            this.featureLoss = featureLoss;
-            return this;
+        private Builder() {
+            super(1);
         }
 
-        /** Weight α of the feature loss. */
-        public Builder optAlpha(double alpha) {
-            this.alpha = alpha;
-            return this;
-        }
-
-        /** Weight γ of the logit distillation term (0 disables it). */
-        public Builder optGamma(double gamma) {
-            this.gamma = gamma;
-            return this;
-        }
-
-        /** Distillation temperature T &gt; 0. */
-        public Builder optTemperature(double temperature) {
-            this.temperature = temperature;
-            return this;
-        }
-
-        /** Label smoothing ε in [0, 1). */
-        public Builder optLabelSmoothing(double labelSmoothing) {
-            this.labelSmoothing = labelSmoothing;
+        @Override
+        protected Builder self() {
             return this;
         }
 
         public DistillationLoss build() {
-            if (featureLoss == null) {
-                throw new IllegalArgumentException("feature loss must not be null");
-            }
-            if (!(temperature > 0) || !Double.isFinite(temperature)) {
-                throw new IllegalArgumentException("temperature must be positive, got " + temperature);
-            }
-            if (!(labelSmoothing >= 0 && labelSmoothing < 1)) {
-                throw new IllegalArgumentException("label smoothing must be in [0, 1), got " + labelSmoothing);
-            }
-            if (!Double.isFinite(alpha) || !Double.isFinite(gamma) || alpha < 0 || gamma < 0) {
-                throw new IllegalArgumentException("alpha and gamma must be finite and >= 0");
-            }
-            return new DistillationLoss(this);
+            return new DistillationLoss(lossWeights());
         }
     }
 }

@@ -51,7 +51,7 @@ public enum FeatureLoss {
     }
 
     /** The feature losses a command line accepts, derived from the constants (a picocli converter and candidates). */
-    public static final class Names extends io.kdstream.config.Choice {
+    public static final class Names extends io.kdstream.config.EnumChoice<FeatureLoss> {
         public Names() {
             super(values(), FeatureLoss::configName);
         }

@@ -5,6 +5,9 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.Locale;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
+
 /** The teacher normalizations of DESIGN §3; {@link #create()} gives a normalizer with defaults. */
 public enum Normalization {
     /** Per-sample standardization over features, no affine ({@code F.layer_norm}, eps 1e-5). */
@@ -55,11 +58,16 @@ public enum Normalization {
         }
     }
 
-    /** The config spelling: {@code layer}, {@code batch}, {@code whiten}, {@code whiten-batch} or {@code none}. */
+    /**
+     * The config and wire spelling ({@code --norm}, the manifest, batch metadata): {@code layer},
+     * {@code batch}, {@code whiten}, {@code whiten-batch} or {@code none}.
+     */
+    @JsonValue
     public String configName() {
         return name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
+    @JsonCreator
     public static Normalization fromConfigName(String name) {
         for (Normalization n : values()) {
             if (n.configName().equalsIgnoreCase(name)) {
@@ -111,16 +119,17 @@ public enum Normalization {
     }
 
     /** The normalizations a command line accepts, derived from the constants (a picocli converter and candidates). */
-    public static final class Names extends io.kdstream.config.Choice {
+    public static final class Names extends io.kdstream.config.EnumChoice<Normalization> {
         public Names() {
             super(values(), Normalization::configName);
         }
     }
 
     /** The normalizations one batch can have on its own: all but the calibrated {@link #WHITEN}. */
-    public static final class OneBatchNames extends io.kdstream.config.Choice {
+    public static final class OneBatchNames extends io.kdstream.config.EnumChoice<Normalization> {
         public OneBatchNames() {
-            super(java.util.Arrays.stream(values()).filter(n -> n != WHITEN).map(Normalization::configName).toList());
+            super(java.util.Arrays.stream(values()).filter(n -> n != WHITEN).toArray(Normalization[]::new),
+                    Normalization::configName);
         }
     }
 }

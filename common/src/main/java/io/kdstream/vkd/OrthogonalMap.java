@@ -25,7 +25,7 @@ public enum OrthogonalMap {
     }
 
     /** The orthogonal maps a command line accepts, derived from the constants (a picocli converter and candidates). */
-    public static final class Names extends io.kdstream.config.Choice {
+    public static final class Names extends io.kdstream.config.EnumChoice<OrthogonalMap> {
         public Names() {
             super(values(), OrthogonalMap::torchName);
         }

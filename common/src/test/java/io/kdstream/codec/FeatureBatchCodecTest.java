@@ -12,6 +12,11 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.junit.jupiter.api.Test;
 
 import io.kdstream.codec.InvalidBatchException.Reason;
+import io.kdstream.vkd.Normalization;
+import io.kdstream.data.AugmentPolicy;
+import io.kdstream.manifest.RunSpec;
+import io.kdstream.manifest.ManifestMismatchException;
+import io.kdstream.manifest.FeatureBatchValidator;
 
 class FeatureBatchCodecTest {
 
@@ -91,8 +96,11 @@ class FeatureBatchCodecTest {
         FeatureBatchValidator v = new FeatureBatchValidator(spec);
         assertValidateReason(v, TestBatches.batch(TestBatches.spec("run-a", 32, 10, InputMode.INLINE), 0, 0, 1),
                 Reason.MANIFEST_MISMATCH, "feature_dim");
-        RunSpec otherTeacher = new RunSpec(1, "run-a", spec.datasetId(), "another-teacher", "pool", 16, 10, 10,
-                spec.inputShape(), "layer", DType.F16, InputMode.INLINE, "crop+flip", 8, 2, 4, 7L);
+        RunSpec otherTeacher = RunSpec.builder().setRunId("run-a")
+                .setSource(spec.datasetId(), 10, spec.inputShape()).setTeacher("another-teacher", "pool")
+                .setFeatures(16, Normalization.LAYER, DType.F16).optLogitClasses(10)
+                .optAugmentation(AugmentPolicy.parse("crop+flip"))
+                .setStream(8, 4, 2, 7L).build();
         assertValidateReason(v, TestBatches.batch(otherTeacher, 0, 0, 1), Reason.MANIFEST_MISMATCH, "teacher_id");
         assertValidateReason(v, TestBatches.batch(TestBatches.spec("run-a", 16, 0, InputMode.INLINE), 0, 0, 1),
                 Reason.MANIFEST_MISMATCH, "logit_classes");
@@ -126,8 +134,11 @@ class FeatureBatchCodecTest {
         assertThat(new String(spec.toJson(), StandardCharsets.UTF_8)).contains("\"feature_dim\":16",
                 "\"input_mode\":\"INLINE\"");
 
-        RunSpec other = new RunSpec(1, "run-a", spec.datasetId(), "another-teacher", "pool", 32, 10, 10,
-                spec.inputShape(), "whiten", DType.F16, InputMode.INLINE, "crop+flip", 8, 2, 4, 7L);
+        RunSpec other = RunSpec.builder().setRunId("run-a")
+                .setSource(spec.datasetId(), 10, spec.inputShape()).setTeacher("another-teacher", "pool")
+                .setFeatures(32, Normalization.WHITEN, DType.F16).optLogitClasses(10)
+                .optAugmentation(AugmentPolicy.parse("crop+flip"))
+                .setStream(8, 4, 2, 7L).build();
         assertThat(spec.differencesFrom(other)).extracting(RunSpec.FieldDifference::field)
                 .containsExactly("teacher_id", "feature_dim", "normalization");
         assertThatThrownBy(() -> spec.requireMatches(other))
@@ -142,10 +153,14 @@ class FeatureBatchCodecTest {
     void runSpecRejectsInvalidFieldsByName() {
         assertThatThrownBy(() -> RunSpec.fromJson("{\"run_id\":\"x\"}".getBytes(StandardCharsets.UTF_8)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("invalid run manifest");
-        assertThatThrownBy(() -> new RunSpec(1, "bad run!", "d", "t", "pool", 4, 0, 10, spec.inputShape(), "layer",
-                DType.F32, InputMode.INLINE, "none", 8, 1, 1, 1L)).hasMessageContaining("run_id");
-        assertThatThrownBy(() -> new RunSpec(1, "r", "d", "t", "pool", 4, 0, 10, spec.inputShape(), "zscore",
-                DType.F32, InputMode.INLINE, "none", 8, 1, 1, 1L)).hasMessageContaining("normalization");
+        assertThatThrownBy(() -> RunSpec.builder().setRunId("bad run!")
+                .setSource("d", 10, spec.inputShape()).setTeacher("t", "pool")
+                .setFeatures(4, Normalization.LAYER, DType.F32)
+                .setStream(8, 1, 1, 1L).build()).hasMessageContaining("run_id");
+        byte[] zscore = new String(spec.toJson(), StandardCharsets.UTF_8)
+                .replace("\"normalization\":\"layer\"", "\"normalization\":\"zscore\"").getBytes(StandardCharsets.UTF_8);
+        assertThatThrownBy(() -> RunSpec.fromJson(zscore)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("normalization 'zscore'");
     }
 
     @Test

@@ -11,6 +11,10 @@ import java.util.SplittableRandom;
 
 import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
+import io.kdstream.vkd.Normalization;
+import io.kdstream.data.AugmentPolicy;
+import io.kdstream.manifest.RunSpec;
+import io.kdstream.manifest.FeatureBatchValidator;
 
 /**
  * Property tests: any valid batch round-trips; any corruption is rejected with a reason, never a
@@ -113,10 +117,11 @@ class FeatureBatchPropertiesTest {
     }
 
     private static RunSpec spec(Gen g) {
-        return new RunSpec(RunSpec.SCHEMA_VERSION, "prop-run", "synthetic", "teacher", "pool",
-                g.between(1, 64), g.between(0, 12), 10, List.of(1, 4, 3), g.oneOf("layer", "batch", "whiten", "none"),
-                g.oneOf(DType.F32, DType.F16, DType.BF16, DType.I8), g.oneOf(InputMode.values()), "none",
-                g.between(1, 9), 2, 5, 3L);
+        return RunSpec.builder().setRunId("prop-run").setSource("synthetic", 10, List.of(1, 4, 3))
+                .setTeacher("teacher", "pool")
+                .setFeatures(g.between(1, 64), g.oneOf(Normalization.LAYER, Normalization.BATCH, Normalization.WHITEN, Normalization.NONE), g.oneOf(DType.F32, DType.F16, DType.BF16, DType.I8))
+                .optLogitClasses(g.between(0, 12)).optInputMode(g.oneOf(InputMode.values()))
+                .setStream(g.between(1, 9), 5, 2, 3L).build();
     }
 
     /** 1 to 64 floats in [-60000, 60000], magnitudes spread over 12 decades, with exact edge values mixed in. */

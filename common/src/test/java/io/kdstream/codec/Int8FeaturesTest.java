@@ -11,11 +11,16 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 import io.kdstream.codec.InvalidBatchException.Reason;
+import io.kdstream.vkd.Normalization;
+import io.kdstream.data.AugmentPolicy;
+import io.kdstream.manifest.RunSpec;
+import io.kdstream.manifest.FeatureBatchValidator;
 
 class Int8FeaturesTest {
 
-    private static final RunSpec I8 = new RunSpec(RunSpec.SCHEMA_VERSION, "i8-run", "synthetic", "teacher-xyz",
-            "pool", 64, 0, 10, List.of(1, 2, 2), "layer", DType.I8, InputMode.INLINE, "none", 16, 1, 4, 5L);
+    private static final RunSpec I8 = RunSpec.builder().setRunId("i8-run").setSource("synthetic", 10, List.of(1, 2, 2))
+            .setTeacher("teacher-xyz", "pool").setFeatures(64, Normalization.LAYER, DType.I8)
+            .setStream(16, 4, 1, 5L).build();
 
     @Test
     void roundTripErrorIsAtMostHalfAStepPerRow() {
@@ -77,8 +82,9 @@ class Int8FeaturesTest {
         FeatureBatch back = FeatureBatch.decode(b.encode());
         assertThat(back).isEqualTo(b);
         assertThat(new FeatureBatchValidator(I8).validate(back)).isSameAs(back);
-        RunSpec f16 = new RunSpec(RunSpec.SCHEMA_VERSION, "i8-run", "synthetic", "teacher-xyz", "pool", 64, 0, 10,
-                List.of(1, 2, 2), "layer", DType.F16, InputMode.INLINE, "none", 16, 1, 4, 5L);
+        RunSpec f16 = RunSpec.builder().setRunId("i8-run").setSource("synthetic", 10, List.of(1, 2, 2))
+                .setTeacher("teacher-xyz", "pool").setFeatures(64, Normalization.LAYER, DType.F16)
+                .setStream(16, 4, 1, 5L).build();
         FeatureBatch half = TestBatches.batch(f16, 0, 2, 9);
         // features: B·d bytes + 4 bytes of scale per sample, against 2·B·d
         assertThat(b.teacherFeatures().byteSize() + b.featureScales().byteSize())
@@ -112,8 +118,9 @@ class Int8FeaturesTest {
                 good.sampleIds(), good.augSeeds(), good.inputs(), good.featureScales()))
                 .isInstanceOf(InvalidBatchException.class).hasMessageContaining("only goes with I8");
         // an f16 manifest refuses i8 records by dtype
-        RunSpec f16 = new RunSpec(RunSpec.SCHEMA_VERSION, "i8-run", "synthetic", "teacher-xyz", "pool", 64, 0, 10,
-                List.of(1, 2, 2), "layer", DType.F16, InputMode.INLINE, "none", 16, 1, 4, 5L);
+        RunSpec f16 = RunSpec.builder().setRunId("i8-run").setSource("synthetic", 10, List.of(1, 2, 2))
+                .setTeacher("teacher-xyz", "pool").setFeatures(64, Normalization.LAYER, DType.F16)
+                .setStream(16, 4, 1, 5L).build();
         assertThatThrownBy(() -> new FeatureBatchValidator(f16).validate(good)).hasMessageContaining("feature_dtype");
     }
 }

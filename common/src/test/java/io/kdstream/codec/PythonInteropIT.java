@@ -20,6 +20,9 @@ import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TestKafka;
 import io.kdstream.kafka.TopicAdmin;
+import io.kdstream.vkd.Normalization;
+import io.kdstream.data.AugmentPolicy;
+import io.kdstream.manifest.RunSpec;
 
 /** A Python consumer with only numpy, json and confluent-kafka decodes what kdstream writes. */
 @ExtendWith(KafkaExtension.class)
@@ -33,9 +36,10 @@ class PythonInteropIT {
                 + "(apt-get install python3-numpy python3-confluent-kafka)");
         Path script = PythonExamples.script("read_batch.py");
         for (DType dtype : List.of(DType.F32, DType.F16, DType.BF16, DType.I8)) {
-            RunSpec spec = new RunSpec(RunSpec.SCHEMA_VERSION, "interop-" + dtype.name().toLowerCase(), "synthetic",
-                    "teacher-xyz", "pool", 6, 3, 10, List.of(1, 2, 2), "layer", dtype, InputMode.INLINE, "none",
-                    4, 1, 1, 5L);
+            RunSpec spec = RunSpec.builder().setRunId("interop-" + dtype.name().toLowerCase())
+                    .setSource("synthetic", 10, List.of(1, 2, 2)).setTeacher("teacher-xyz", "pool")
+                    .setFeatures(6, Normalization.LAYER, dtype).optLogitClasses(3)
+                    .setStream(4, 1, 1, 5L).build();
             FeatureBatch batch = TestBatches.batch(spec, 0, 0, 99);
             String topic = new RunTopics(spec.runId()).features();
             try (var admin = org.apache.kafka.clients.admin.Admin.create(kafka.clients().admin())) {

@@ -2,6 +2,9 @@ package io.kdstream.codec;
 
 import java.util.List;
 import java.util.Random;
+import io.kdstream.vkd.Normalization;
+import io.kdstream.data.AugmentPolicy;
+import io.kdstream.manifest.RunSpec;
 
 /** Deterministic example manifests and batches for codec and Kafka tests. */
 public final class TestBatches {
@@ -10,9 +13,12 @@ public final class TestBatches {
     }
 
     public static RunSpec spec(String runId, int featureDim, int logitClasses, InputMode mode) {
-        return new RunSpec(RunSpec.SCHEMA_VERSION, runId, "fashion-mnist/train?limit=512&seed=7", "teacher-sha256-abc",
-                "pool", featureDim, logitClasses, 10, List.of(1, 28, 28), "layer", DType.F16, mode, "crop+flip",
-                8, 2, 4, 7L);
+        return RunSpec.builder().setRunId(runId)
+                .setSource("fashion-mnist/train?limit=512&seed=7", 10, List.of(1, 28, 28))
+                .setTeacher("teacher-sha256-abc", "pool")
+                .setFeatures(featureDim, Normalization.LAYER, DType.F16).optLogitClasses(logitClasses)
+                .optInputMode(mode).optAugmentation(AugmentPolicy.parse("crop+flip")).setStream(8, 4, 2, 7L)
+                .build();
     }
 
     /** A batch that satisfies {@code spec}, with values drawn from {@code seed}. */

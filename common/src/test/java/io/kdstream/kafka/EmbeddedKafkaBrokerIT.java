@@ -21,6 +21,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.kdstream.broker.EmbeddedKafkaBroker;
+
 @ExtendWith(KafkaExtension.class)
 class EmbeddedKafkaBrokerIT {
 

@@ -10,6 +10,8 @@ import org.testcontainers.kafka.KafkaContainer;
 
 import io.kdstream.codec.RecordLimits;
 
+import io.kdstream.broker.EmbeddedKafkaBroker;
+
 /**
  * Gives integration tests a real Kafka cluster, one per test JVM: Testcontainers' Kafka module
  * when a Docker engine is available, otherwise the embedded KRaft broker (the normal path on

@@ -21,11 +21,12 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.InputMode;
 import io.kdstream.codec.InvalidBatchException;
-import io.kdstream.codec.ManifestMismatchException;
+import io.kdstream.manifest.ManifestMismatchException;
 import io.kdstream.codec.RecordHeaderNames;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.codec.TestBatches;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.kdstream.manifest.ManifestStore;
 
 @ExtendWith(KafkaExtension.class)
 class ManifestAndDeadLetterIT {

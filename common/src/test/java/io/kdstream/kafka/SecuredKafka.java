@@ -11,6 +11,8 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
+import io.kdstream.broker.EmbeddedKafkaBroker;
+
 /**
  * The embedded broker with one SASL_SSL (SCRAM-SHA-512) listener and ACLs enforced
  * ({@code allow.everyone.if.no.acl.found=false}), for security tests: a certificate for 127.0.0.1

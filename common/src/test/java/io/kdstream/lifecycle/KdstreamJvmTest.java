@@ -26,7 +26,8 @@ class KdstreamJvmTest {
     @Test
     void aKdstreamSubcommandFromAJarOrPinnedToACpu() {
         assertThat(KdstreamJvm.kdstream(List.of("broker", "--port", "0")).optJar(Path.of("k.jar")).build().command())
-                .containsExactly(JAVA, "-Dai.djl.offline=true", "-jar", "k.jar", "broker", "--port", "0");
+                .containsExactly(JAVA, "-Dai.djl.offline=true", "-cp", "k.jar" + java.io.File.pathSeparator
+                        + Path.of("lib", "broker", "*"), KdstreamJvm.KDSTREAM_MAIN, "broker", "--port", "0");
         assertThat(KdstreamJvm.kdstream(List.of("teacher")).optCpus("0").build().command())
                 .startsWith("taskset", "-c", "0", JAVA).endsWith(KdstreamJvm.KDSTREAM_MAIN, "teacher");
     }

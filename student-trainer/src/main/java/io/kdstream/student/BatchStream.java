@@ -24,7 +24,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.kdstream.codec.FeatureBatch;
-import io.kdstream.codec.FeatureBatchValidator;
+import io.kdstream.manifest.FeatureBatchValidator;
 import io.kdstream.codec.InvalidBatchException;
 import io.kdstream.kafka.DeadLetterQueue;
 import io.kdstream.kafka.CommitTimes;
@@ -76,9 +76,24 @@ final class BatchStream implements BatchFeed {
     private static final Duration POLL_TIMEOUT = Duration.ofMillis(50);
     private static final Duration UNREACHABLE_LOG_INTERVAL = Duration.ofSeconds(30);
 
-    /** @param passes how many passes over the topic the trainer makes in all (1 + replays) */
-    BatchStream(KafkaClients clients, RunTopics run, String group, Map<Integer, Long> startOffsets, int startPass,
-                int passes, FeatureBatchValidator validator, DeadLetterQueue dlq, int prefetch, MeterRegistry registry) {
+    /**
+     * Where a stream reads from.
+     *
+     * @param group    the student's consumer group
+     * @param passes   how many passes over the topic the trainer makes in all (1 + replays)
+     * @param prefetch batches decoded ahead of the trainer
+     */
+    record Source(KafkaClients clients, RunTopics run, String group, int passes, int prefetch) {
+    }
+
+    /** A stream from {@code startOffsets} (per partition) in pass {@code startPass} of {@code source}. */
+    BatchStream(Source source, Map<Integer, Long> startOffsets, int startPass, FeatureBatchValidator validator,
+                DeadLetterQueue dlq, MeterRegistry registry) {
+        KafkaClients clients = source.clients();
+        RunTopics run = source.run();
+        String group = source.group();
+        int passes = source.passes();
+        int prefetch = source.prefetch();
         this.topic = run.features();
         this.passes = passes;
         this.deleted = new DeletedBatches(clients, run.runId());

@@ -35,20 +35,24 @@ final class Evaluator {
     private double last = Double.NaN;
 
     /**
+     * When and on what the student is evaluated.
+     *
      * @param test     the test split, or null for no evaluation
      * @param periodic a subset for the periodic evaluations, or null to use {@code test}
      * @param every    steps between periodic evaluations; 0 = only the final one
-     * @param snapshot the checkpoint of a state with the model as it is now, for {@code best}
      */
-    Evaluator(String group, StudentModel model, InputNormalization norm, ImageDataset test, ImageDataset periodic,
-              int every, StudentMetrics metrics, List<StudentListener> listeners, CheckpointStore checkpoints,
-              Function<TrainingState, Checkpoint> snapshot) {
+    record Plan(ImageDataset test, ImageDataset periodic, int every) {
+    }
+
+    /** @param snapshot the checkpoint of a state with the model as it is now, for {@code best} */
+    Evaluator(String group, StudentModel model, InputNormalization norm, Plan plan, StudentMetrics metrics,
+              List<StudentListener> listeners, CheckpointStore checkpoints, Function<TrainingState, Checkpoint> snapshot) {
         this.group = group;
         this.model = model;
         this.norm = norm;
-        this.test = test;
-        this.periodic = periodic != null ? periodic : test;
-        this.every = every;
+        this.test = plan.test();
+        this.periodic = plan.periodic() != null ? plan.periodic() : plan.test();
+        this.every = plan.every();
         this.metrics = metrics;
         this.listeners = listeners;
         this.checkpoints = checkpoints;

@@ -39,7 +39,7 @@ public enum Projection {
     }
 
     /** The projections a command line accepts, derived from the constants (a picocli converter and candidates). */
-    public static final class Names extends io.kdstream.config.Choice {
+    public static final class Names extends io.kdstream.config.EnumChoice<Projection> {
         public Names() {
             super(values(), Projection::configName);
         }

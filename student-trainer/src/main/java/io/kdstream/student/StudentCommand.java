@@ -13,18 +13,19 @@ import ai.djl.Device;
 
 import io.kdstream.config.Bounded;
 import io.kdstream.config.Choice;
-import io.kdstream.config.CommandLines;
+import io.kdstream.config.EnumChoice;
 import io.kdstream.config.PathOption;
 import io.kdstream.duration.DurationConverter;
-import io.kdstream.kafka.KafkaAccessErrors;
-import io.kdstream.codec.RunSpec;
-import io.kdstream.config.ServiceOptions;
+import io.kdstream.manifest.RunSpec;
+import io.kdstream.service.ServiceOptions;
+import io.kdstream.service.ServiceShell;
+import io.kdstream.service.WorkerOptions;
 import io.kdstream.data.DatasetRef;
 import io.kdstream.data.ImageDataset;
 import io.kdstream.data.InputNormalization;
-import io.kdstream.kafka.ManifestStore;
-import io.kdstream.lifecycle.GracefulShutdown;
-import io.kdstream.metrics.MetricsServer;
+import io.kdstream.manifest.ManifestStore;
+import io.kdstream.service.GracefulShutdown;
+import io.kdstream.service.MetricsServer;
 import io.kdstream.model.Architecture;
 import io.kdstream.model.Devices;
 import io.kdstream.progress.ProgressEvent;
@@ -54,6 +55,9 @@ public final class StudentCommand implements Callable<Integer> {
     @Mixin
     ServiceOptions service;
 
+    @Mixin
+    WorkerOptions runtime;
+
     @Option(names = "--run", required = true, description = "Run id (its manifest must exist or appear).")
     String run;
 
@@ -79,17 +83,17 @@ public final class StudentCommand implements Callable<Integer> {
     @Option(names = "--projection", defaultValue = "matrix_exp", converter = Projection.Names.class,
             completionCandidates = Projection.Names.class,
             description = "matrix_exp | cayley (VkD) | linear (FitNet-style) | none (d_s = d_t) (default: ${DEFAULT-VALUE}).")
-    String projection;
+    Projection projection;
 
     @Option(names = "--feature-loss", defaultValue = "l2", converter = FeatureLoss.Names.class,
             completionCandidates = FeatureLoss.Names.class, description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    String featureLoss;
+    FeatureLoss featureLoss;
 
     @Option(names = "--student-norm", defaultValue = "none", converter = StudentNorms.class,
             completionCandidates = StudentNorms.class,
             description = "none | layer: standardize the student embedding before the projection (feature loss only; "
                     + "default: ${DEFAULT-VALUE}).")
-    String studentNorm;
+    Normalization studentNorm;
 
     @Option(names = "--alpha", defaultValue = "1.0", converter = Bounded.NonNegativeReal.class, description = "Feature-loss weight; 0 = no feature distillation (default: ${DEFAULT-VALUE}).")
     double alpha;
@@ -106,7 +110,7 @@ public final class StudentCommand implements Callable<Integer> {
 
     @Option(names = "--optimizer", defaultValue = "adamw", converter = Optimizers.class, completionCandidates = Optimizers.class,
             description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    String optimizer;
+    ParameterOptimizer.Kind optimizer;
 
     @Option(names = "--lr", defaultValue = "0.002", converter = Bounded.PositiveReal.class, description = "Base learning rate (default: ${DEFAULT-VALUE}).")
     double lr;
@@ -116,7 +120,7 @@ public final class StudentCommand implements Callable<Integer> {
 
     @Option(names = "--schedule", defaultValue = "cosine", converter = Schedules.class, completionCandidates = Schedules.class,
             description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    String schedule;
+    LrSchedule.Kind schedule;
 
     @Option(names = "--warmup-steps", defaultValue = "20", converter = Bounded.NonNegativeInt.class, description = "Linear warm-up steps (default: ${DEFAULT-VALUE}).")
     int warmupSteps;
@@ -185,14 +189,6 @@ public final class StudentCommand implements Callable<Integer> {
     @Option(names = "--teacher-id", description = "Refuse to train unless the run's teacher has this id (SHA-256).")
     String expectedTeacherId;
 
-    @Option(names = "--device", defaultValue = "auto", converter = Devices.Names.class, description = Devices.HELP)
-    String device;
-
-    @Option(names = "--progress-interval", defaultValue = "5s", paramLabel = "DURATION", converter = DurationConverter.class,
-            description = "Time between JSON progress lines on stdout; 0 disables (" + DurationConverter.SYNTAX
-                    + "; default: ${DEFAULT-VALUE}).")
-    Duration progressInterval;
-
     @Option(names = "--trace", paramLabel = "FILE", converter = PathOption.OutputFile.class,
             description = "Append a line per applied step (pass, epoch, batch, step), per start and per checkpoint "
                     + "to FILE, for auditing exactly-once training across crashes (see docs/reliability.md).")
@@ -200,9 +196,7 @@ public final class StudentCommand implements Callable<Integer> {
 
     /** Runs the student-trainer alone (container images), without the other subcommands. */
     public static void main(String[] args) {
-        CommandLine cmd = CommandLines.configure(new CommandLine(new StudentCommand()))
-                .setExecutionExceptionHandler(new KafkaAccessErrors());
-        System.exit(CommandLines.execute(cmd, args));
+        ServiceShell.main(new StudentCommand(), args);
     }
 
     /**
@@ -213,11 +207,7 @@ public final class StudentCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         StudentConfig cfg = config(); // every option checked before the engine, the disk or Kafka is touched
-        try {
-            InputNormalization.checkOptions(inputMean, inputStd);
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e, null, null);
-        }
+        ServiceShell.checkInputNormalization(spec, inputMean, inputStd);
         if (cfg.torchScriptStudent() != null) {
             // fail on a file that is not TorchScript now, not after waiting for the manifest
             TorchScriptStudent.check(cfg.torchScriptStudent().file());
@@ -225,18 +215,13 @@ public final class StudentCommand implements Callable<Integer> {
         PathOption.createDirectory(spec, "--checkpoint-dir", checkpointDir);
         PrometheusMeterRegistry registry = MetricsServer.newRegistry("student", "run", run, "group", group);
         AtomicReference<StudentTrainer> trainer = new AtomicReference<>();
-        try (MetricsServer metrics = service.metricsPort >= 0 ? MetricsServer.start(registry, service.metricsPort,
-                () -> trainer.get() != null && trainer.get().isConsuming()) : null) {
-            if (metrics != null) {
-                LOG.info("metrics on http://0.0.0.0:{}/metrics", metrics.port());
-            }
-            return train(cfg, registry, metrics, trainer);
-        }
+        return ServiceShell.serve(service, registry, () -> trainer.get() != null && trainer.get().isConsuming(),
+                metrics -> train(cfg, registry, metrics, trainer));
     }
 
     private int train(StudentConfig cfg, PrometheusMeterRegistry registry, MetricsServer metrics,
                       AtomicReference<StudentTrainer> running) throws Exception {
-        Device onDevice = Devices.resolve(device);
+        Device onDevice = Devices.resolve(runtime.device);
         LOG.info("student device: {}", onDevice);
         var clients = service.clients();
         RunSpec spec = new ManifestStore(clients).await(run, manifestTimeout);
@@ -260,7 +245,7 @@ public final class StudentCommand implements Callable<Integer> {
                 .optMaxNonFinite(maxNonFinite).optPrefetch(prefetch).optIdleTimeout(idleTimeout)
                 .optTrainData(train).optTestData(test)
                 .optPeriodicTestData(evalLimit > 0 ? test.subset(1.0, evalLimit, 1L) : null).optRegistry(registry)
-                .addListener(new JsonProgress(group, progressInterval));
+                .addListener(new JsonProgress(group, runtime.progressInterval));
         if (stepTrace != null) {
             builder.addListener(stepTrace);
         }
@@ -308,18 +293,18 @@ public final class StudentCommand implements Callable<Integer> {
         }
         return StudentConfig.builder().optArch(Architecture.parse(arch != null ? arch : "cnn"))
                 .optTorchScriptStudent(student, studentOutputs)
-                .optProjection(Projection.fromConfigName(projection))
-                .optFeatureLoss(FeatureLoss.fromConfigName(featureLoss)).optStudentNorm(studentNorm(studentNorm))
+                .optProjection(projection)
+                .optFeatureLoss(featureLoss).optStudentNorm(studentNorm)
                 .optAlpha(alpha).optGamma(gamma).optTemperature(temperature).optLabelSmoothing(labelSmoothing)
-                .optOptimizer(ParameterOptimizer.Kind.parse(optimizer)).optLr(lr).optWeightDecay(weightDecay)
-                .optSchedule(LrSchedule.Kind.parse(schedule)).optWarmupSteps(warmupSteps)
+                .optOptimizer(optimizer).optLr(lr).optWeightDecay(weightDecay)
+                .optSchedule(schedule).optWarmupSteps(warmupSteps)
                 .optReplayEpochs(replayEpochs).optSeed(seed).build();
     }
 
     /** {@code --student-norm}: the normalizations a student embedding can take. */
-    static final class StudentNorms extends Choice {
+    static final class StudentNorms extends EnumChoice<Normalization> {
         StudentNorms() {
-            super(List.of(Normalization.NONE.configName(), Normalization.LAYER.configName()));
+            super(new Normalization[] {Normalization.NONE, Normalization.LAYER}, Normalization::configName);
         }
     }
 
@@ -331,14 +316,14 @@ public final class StudentCommand implements Callable<Integer> {
     }
 
     /** {@code --optimizer}. */
-    static final class Optimizers extends Choice {
+    static final class Optimizers extends EnumChoice<ParameterOptimizer.Kind> {
         Optimizers() {
             super(ParameterOptimizer.Kind.values(), Choice::lower);
         }
     }
 
     /** {@code --schedule}. */
-    static final class Schedules extends Choice {
+    static final class Schedules extends EnumChoice<LrSchedule.Kind> {
         Schedules() {
             super(LrSchedule.Kind.values(), Choice::lower);
         }
@@ -349,15 +334,6 @@ public final class StudentCommand implements Callable<Integer> {
         EvalSplits() {
             super(List.of("test", "validation"));
         }
-    }
-
-    private static Normalization studentNorm(String name) {
-        for (Normalization n : new Normalization[] {Normalization.NONE, Normalization.LAYER}) {
-            if (n.configName().equalsIgnoreCase(name)) {
-                return n;
-            }
-        }
-        throw new IllegalArgumentException("--student-norm must be none or layer, got " + name);
     }
 
     private void printResult(StudentTrainer.Result result) {

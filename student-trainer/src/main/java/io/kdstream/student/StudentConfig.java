@@ -9,6 +9,7 @@ import java.util.HexFormat;
 
 import io.kdstream.model.Architecture;
 import io.kdstream.vkd.FeatureLoss;
+import io.kdstream.vkd.LossWeights;
 import io.kdstream.vkd.Normalization;
 
 /**
@@ -26,6 +27,7 @@ public final class StudentConfig {
 
     private final Architecture arch;
     private final Projection projection;
+    private final LossWeights lossWeights;
     private final FeatureLoss featureLoss;
     private final double alpha;
     private final double gamma;
@@ -42,14 +44,15 @@ public final class StudentConfig {
     private final TorchScriptStudent.Source torchScript;
     private final String torchScriptSha256;
 
-    private StudentConfig(Builder b, String torchScriptSha256) {
+    private StudentConfig(Builder b, LossWeights lossWeights, String torchScriptSha256) {
         this.arch = b.arch;
         this.projection = b.projection;
-        this.featureLoss = b.featureLoss;
-        this.alpha = b.alpha;
-        this.gamma = b.gamma;
-        this.temperature = b.temperature;
-        this.labelSmoothing = b.labelSmoothing;
+        this.lossWeights = lossWeights;
+        this.featureLoss = lossWeights.featureLoss();
+        this.alpha = lossWeights.alpha();
+        this.gamma = lossWeights.gamma();
+        this.temperature = lossWeights.temperature();
+        this.labelSmoothing = lossWeights.labelSmoothing();
         this.optimizer = b.optimizer;
         this.lr = b.lr;
         this.weightDecay = b.weightDecay;
@@ -88,6 +91,11 @@ public final class StudentConfig {
 
     public Projection projection() {
         return projection;
+    }
+
+    /** The objective's terms, as {@link DistillationLoss.Builder#optLossWeights} takes them. */
+    public LossWeights lossWeights() {
+        return lossWeights;
     }
 
     public FeatureLoss featureLoss() {
@@ -179,14 +187,9 @@ public final class StudentConfig {
     }
 
     /** Builder in the DJL style; starts from the defaults of the command line. */
-    public static final class Builder {
+    public static final class Builder extends LossWeights.Builder<Builder> {
         private Architecture arch = Architecture.CNN;
         private Projection projection = Projection.MATRIX_EXP;
-        private FeatureLoss featureLoss = FeatureLoss.L2;
-        private double alpha = 1.0;
-        private double gamma = 0.0;
-        private double temperature = 4.0;
-        private double labelSmoothing = 0.0;
         private ParameterOptimizer.Kind optimizer = ParameterOptimizer.Kind.ADAMW;
         private double lr = 2e-3;
         private double weightDecay = 5e-4;
@@ -198,6 +201,12 @@ public final class StudentConfig {
         private TorchScriptStudent.Source torchScript;
 
         private Builder() {
+            super(4.0); // the command line's --temperature default
+        }
+
+        @Override
+        protected Builder self() {
+            return this;
         }
 
         /** Student architecture from the model zoo (default {@code cnn}). */
@@ -222,35 +231,10 @@ public final class StudentConfig {
             return this;
         }
 
-        /** Default {@link FeatureLoss#L2}. */
-        public Builder optFeatureLoss(FeatureLoss featureLoss) {
-            this.featureLoss = featureLoss;
-            return this;
-        }
 
-        /** Weight of the feature loss, &ge; 0 (default 1; 0 = no feature distillation). */
-        public Builder optAlpha(double alpha) {
-            this.alpha = alpha;
-            return this;
-        }
 
-        /** Weight of logit distillation, &ge; 0 (default 0). */
-        public Builder optGamma(double gamma) {
-            this.gamma = gamma;
-            return this;
-        }
 
-        /** Logit distillation temperature, &gt; 0 (default 4). */
-        public Builder optTemperature(double temperature) {
-            this.temperature = temperature;
-            return this;
-        }
 
-        /** Cross-entropy label smoothing in [0, 1) (default 0). */
-        public Builder optLabelSmoothing(double labelSmoothing) {
-            this.labelSmoothing = labelSmoothing;
-            return this;
-        }
 
         /** Default {@link ParameterOptimizer.Kind#ADAMW}. */
         public Builder optOptimizer(ParameterOptimizer.Kind optimizer) {
@@ -302,15 +286,10 @@ public final class StudentConfig {
 
         /** @throws IllegalArgumentException naming the option that is out of range */
         public StudentConfig build() {
-            if (arch == null || projection == null || featureLoss == null || optimizer == null || schedule == null
-                    || studentNorm == null) {
-                throw new IllegalArgumentException("arch, projection, feature loss, optimizer, schedule and student "
-                        + "norm must not be null");
+            if (arch == null || projection == null || optimizer == null || schedule == null || studentNorm == null) {
+                throw new IllegalArgumentException("arch, projection, optimizer, schedule and student norm must not be null");
             }
-            if (alpha < 0 || gamma < 0 || temperature <= 0 || labelSmoothing < 0 || labelSmoothing >= 1) {
-                throw new IllegalArgumentException(
-                        "need alpha >= 0, gamma >= 0, temperature > 0, 0 <= label smoothing < 1");
-            }
+            LossWeights loss = lossWeights(); // checks the loss settings
             if (studentNorm != Normalization.NONE && studentNorm != Normalization.LAYER) {
                 throw new IllegalArgumentException("--student-norm must be none or layer, got "
                         + studentNorm.configName());
@@ -330,7 +309,7 @@ public final class StudentConfig {
                     throw new IllegalStateException(e);
                 }
             }
-            return new StudentConfig(this, sha);
+            return new StudentConfig(this, loss, sha);
         }
     }
 }

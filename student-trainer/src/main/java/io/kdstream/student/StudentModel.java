@@ -23,7 +23,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.util.Pair;
 
 import io.kdstream.codec.DType;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.codec.Tensor;
 import io.kdstream.data.ImageDataset;
 import io.kdstream.data.InputNormalization;
@@ -114,9 +114,7 @@ final class StudentModel implements AutoCloseable {
             throw e;
         }
         bindParameters();
-        this.loss = DistillationLoss.builder().optFeatureLoss(cfg.featureLoss())
-                .optAlpha(cfg.alpha()).optGamma(cfg.gamma()).optTemperature(cfg.temperature())
-                .optLabelSmoothing(cfg.labelSmoothing()).build();
+        this.loss = DistillationLoss.builder().optLossWeights(cfg.lossWeights()).build();
         this.optimizer = ParameterOptimizer.create(cfg.optimizer(), manager, cfg.weightDecay());
     }
 

@@ -15,9 +15,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.kdstream.codec.FeatureBatch;
-import io.kdstream.codec.FeatureBatchValidator;
+import io.kdstream.manifest.FeatureBatchValidator;
 import io.kdstream.codec.InputMode;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.data.AugmentPolicy;
 import io.kdstream.data.BatchSource;
 import io.kdstream.data.ImageDataset;
@@ -127,8 +127,8 @@ public final class StudentTrainer {
             BatchTensors tensors = batchTensors(model);
             StudentMetrics metrics = new StudentMetrics(state, model::orthogonalityError);
             metrics.bindTo(registry);
-            Evaluator evaluator = new Evaluator(group, model, norm, test, periodicTest, evalEvery, metrics, listeners,
-                    checkpoints, s -> checkpoint(model, s));
+            Evaluator evaluator = new Evaluator(group, model, norm, new Evaluator.Plan(test, periodicTest, evalEvery),
+                    metrics, listeners, checkpoints, s -> checkpoint(model, s));
             Tally tally = new Tally();
             long lastCheckpointStep = state.step();
             long lastRecordNanos = System.nanoTime();
@@ -243,7 +243,7 @@ public final class StudentTrainer {
     /** Model inputs from the record (inline), or rebuilt from the training split (reference mode). */
     private BatchTensors batchTensors(StudentModel model) {
         BatchSource replay = run.inputMode() == InputMode.REFERENCE
-                ? new BatchSource(requireTrain(), run.seed(), run.batchSize(), AugmentPolicy.parse(run.augmentation()))
+                ? new BatchSource(requireTrain(), run.seed(), run.batchSize(), run.augmentation())
                 : null;
         return new BatchTensors(norm, replay, model.inputShape());
     }
@@ -257,8 +257,8 @@ public final class StudentTrainer {
         FeatureBatchValidator validator = run.inputMode() == InputMode.REFERENCE
                 ? new FeatureBatchValidator(run).withSampleIds(requireTrain()::contains)
                 : new FeatureBatchValidator(run);
-        return (offsets, startPass) -> new BatchStream(clients, topics, group, offsets, startPass, passes,
-                validator, dlq, prefetch, registry);
+        BatchStream.Source source = new BatchStream.Source(clients, topics, group, passes, prefetch);
+        return (offsets, startPass) -> new BatchStream(source, offsets, startPass, validator, dlq, registry);
     }
 
     /** One optimizer step on {@code fetched}; every array of it lives in a sub-manager closed here. */

@@ -13,8 +13,9 @@ import org.junit.jupiter.params.provider.EnumSource;
 import io.kdstream.codec.BatchMetadata;
 import io.kdstream.codec.DType;
 import io.kdstream.codec.FeatureBatch;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.codec.Tensor;
+import io.kdstream.vkd.Normalization;
 
 /** The staged (zero-copy, widened in libtorch) path gives the trainer exactly the decoded values. */
 class BatchTensorsTest {
@@ -34,7 +35,7 @@ class BatchTensorsTest {
         }
         long[] ids = {0, 1, 2, 3, 4, 5};
         FeatureBatch b = FeatureBatch.decode(new FeatureBatch(new BatchMetadata(RunSpec.SCHEMA_VERSION, "r", 0, 0,
-                "t", "layer", "p"), Tensor.ofFloats(dtype, new int[] {6, 40}, f),
+                "t", Normalization.LAYER, "p"), Tensor.ofFloats(dtype, new int[] {6, 40}, f),
                 Tensor.ofFloats(dtype, new int[] {6, 3}, logits), ids, ids, ids, null).encode());
         BatchTensors.Staged staged = BatchTensors.stage(b);
         try (NDManager m = NDManager.newBaseManager()) {
@@ -61,7 +62,7 @@ class BatchTensorsTest {
         io.kdstream.codec.Int8Features.Quantized q = io.kdstream.codec.Int8Features.quantize(f, 6, 40);
         long[] ids = {0, 1, 2, 3, 4, 5};
         FeatureBatch b = FeatureBatch.decode(new FeatureBatch(new BatchMetadata(RunSpec.SCHEMA_VERSION, "r", 0, 0,
-                "t", "layer", "p"), q.values(), null, ids, ids, ids, null, q.scales()).encode());
+                "t", Normalization.LAYER, "p"), q.values(), null, ids, ids, ids, null, q.scales()).encode());
         BatchTensors.Staged staged = BatchTensors.stage(b);
         assertThat(staged.features()).as("dequantized on the fetch thread").isNotNull();
         try (NDManager m = NDManager.newBaseManager()) {

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.kdstream.codec.InputMode;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.data.DatasetRef;
 import io.kdstream.data.ImageDataset;
 import io.kdstream.data.InputNormalization;

@@ -17,7 +17,7 @@ import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.FeatureBatchSerializer;
 import io.kdstream.codec.InputMode;
 import io.kdstream.codec.Int8Features;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.codec.Tensor;
 import io.kdstream.data.AugmentPolicy;
 import io.kdstream.data.Batch;
@@ -25,9 +25,10 @@ import io.kdstream.data.BatchSource;
 import io.kdstream.data.DatasetRef;
 import io.kdstream.data.ImageDataset;
 import io.kdstream.kafka.KafkaClients;
-import io.kdstream.kafka.ManifestStore;
+import io.kdstream.manifest.ManifestStore;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TopicAdmin;
+import io.kdstream.vkd.Normalization;
 
 /**
  * Pre-produced feature streams for student tests, without a teacher service: the "teacher" is a
@@ -47,9 +48,11 @@ final class FeatureStreams {
 
     static RunSpec spec(String run, DatasetRef data, int batchSize, int epochs, InputMode mode, int batchesPerEpoch,
                         DType featureDtype) {
-        return new RunSpec(RunSpec.SCHEMA_VERSION, run, data.id(), "random-projection-teacher", "pixels",
-                TEACHER_DIM, 0, 10, List.of(1, 28, 28), "layer", featureDtype, mode, "flip", batchSize, epochs,
-                batchesPerEpoch, 11L);
+        return RunSpec.builder().setRunId(run).setSource(data.id(), 10, List.of(1, 28, 28))
+                .setTeacher("random-projection-teacher", "pixels")
+                .setFeatures(TEACHER_DIM, Normalization.LAYER, featureDtype).optInputMode(mode)
+                .optAugmentation(AugmentPolicy.parse("flip"))
+                .setStream(batchSize, batchesPerEpoch, epochs, 11L).build();
     }
 
     /** As {@link #produce(KafkaClients, String, DatasetRef, int, int, InputMode)} with features of {@code dtype}. */

@@ -24,12 +24,12 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.kdstream.codec.FeatureBatch;
-import io.kdstream.codec.FeatureBatchValidator;
+import io.kdstream.manifest.FeatureBatchValidator;
 import io.kdstream.codec.InputMode;
 import io.kdstream.codec.InvalidBatchException;
 import io.kdstream.codec.PythonExamples;
 import io.kdstream.codec.RecordHeaderNames;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.data.DatasetRef;
 import io.kdstream.data.ImageDataset;
 import io.kdstream.data.InputNormalization;
@@ -194,7 +194,7 @@ class HostileRecordsIT {
         List<String> cmd = List.of(PythonExamples.PYTHON, PythonExamples.script("hostile_producer.py").toString(),
                 "--bootstrap-servers", bootstrap,
                 "--topic", new RunTopics(spec.runId()).features(), "--run", spec.runId(),
-                "--teacher-id", spec.teacherId(), "--normalization", spec.normalization(),
+                "--teacher-id", spec.teacherId(), "--normalization", spec.normalization().configName(),
                 "--dim", Integer.toString(spec.featureDim()), "--batch-size", Integer.toString(spec.batchSize()),
                 "--epochs", Integer.toString(spec.epochs()),
                 "--batches-per-epoch", Integer.toString(spec.batchesPerEpoch()),

@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.kdstream.codec.InputMode;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.kafka.KafkaAccessErrors;
 import io.kdstream.data.DatasetRef;
 import io.kdstream.data.RequiresDataset;

@@ -12,16 +12,19 @@ import picocli.CommandLine;
 
 import io.kdstream.codec.DType;
 import io.kdstream.codec.InputMode;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.data.ImageDataset;
 import io.kdstream.data.InputNormalization;
 import io.kdstream.data.Split;
+import io.kdstream.vkd.Normalization;
+import io.kdstream.data.AugmentPolicy;
 
 /** A student normalizes its inputs as the run's teacher did, and refuses other values it is given. */
 class StudentInputNormalizationTest {
 
-    private static final RunSpec OLD = new RunSpec(RunSpec.SCHEMA_VERSION, "r", "synthetic", "t", "pool", 96, 0,
-            10, List.of(1, 28, 28), "layer", DType.F16, InputMode.INLINE, "none", 16, 1, 1, 1L);
+    private static final RunSpec OLD = RunSpec.builder().setRunId("r").setSource("synthetic", 10, List.of(1, 28, 28))
+            .setTeacher("t", "pool").setFeatures(96, Normalization.LAYER, DType.F16)
+            .setStream(16, 1, 1, 1L).build();
     private static final RunSpec RECORDED = OLD.withInputNormalization(new float[] {0.5f}, new float[] {0.25f});
     private static final ImageDataset TRAIN = new ImageDataset("fashion-mnist", Split.TRAIN, 1, 28, 28,
             Collections.nCopies(10, "c"), new byte[28 * 28], new int[] {0}, new long[] {0});

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 
 import io.kdstream.codec.InvalidBatchException;
 import io.kdstream.kafka.DeadLetterQueue;
-import io.kdstream.metrics.MetricsServer;
+import io.kdstream.service.MetricsServer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 /**

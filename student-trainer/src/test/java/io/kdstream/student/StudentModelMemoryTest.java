@@ -19,8 +19,10 @@ import org.junit.jupiter.api.condition.OS;
 
 import io.kdstream.codec.DType;
 import io.kdstream.codec.InputMode;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.model.Architecture;
+import io.kdstream.vkd.Normalization;
+import io.kdstream.data.AugmentPolicy;
 
 /** Native memory stays flat over many steps: every step's arrays die with its sub-manager. */
 class StudentModelMemoryTest {
@@ -30,8 +32,9 @@ class StudentModelMemoryTest {
     @ValueSource(strings = {"mlp", "torchscript"})
     @EnabledOnOs(value = OS.LINUX, disabledReason = "reads resident memory from /proc/self/status")
     void residentMemoryStaysFlatOverHundredsOfSteps(String student) throws IOException {
-        RunSpec run = new RunSpec(RunSpec.SCHEMA_VERSION, "mem", "synthetic", "t", "pool", 256, 10, 10,
-                List.of(1, 28, 28), "layer", DType.F16, InputMode.INLINE, "none", 32, 1, 1, 1L);
+        RunSpec run = RunSpec.builder().setRunId("mem").setSource("synthetic", 10, List.of(1, 28, 28))
+                .setTeacher("t", "pool").setFeatures(256, Normalization.LAYER, DType.F16).optLogitClasses(10)
+                .setStream(32, 1, 1, 1L).build();
         StudentConfig.Builder b = student.equals("torchscript")
                 ? StudentConfig.builder().optTorchScriptStudent(TorchScriptStudentTest.fixture("tiny_student.pt"),
                 "features,logits")

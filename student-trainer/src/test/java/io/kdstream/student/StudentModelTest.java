@@ -19,17 +19,19 @@ import org.junit.jupiter.api.Test;
 
 import io.kdstream.codec.DType;
 import io.kdstream.codec.InputMode;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.codec.Tensor;
 import io.kdstream.model.Architecture;
 import io.kdstream.model.DeviceCases;
 import io.kdstream.model.Devices;
 import io.kdstream.vkd.Normalization;
+import io.kdstream.data.AugmentPolicy;
 
 class StudentModelTest {
 
-    private static final RunSpec RUN = new RunSpec(RunSpec.SCHEMA_VERSION, "unit", "synthetic", "t", "pool", 96, 0,
-            10, List.of(1, 28, 28), "layer", DType.F16, InputMode.INLINE, "none", 16, 1, 1, 1L);
+    private static final RunSpec RUN = RunSpec.builder().setRunId("unit").setSource("synthetic", 10, List.of(1, 28, 28))
+            .setTeacher("t", "pool").setFeatures(96, Normalization.LAYER, DType.F16)
+            .setStream(16, 1, 1, 1L).build();
 
     @ParameterizedTest
     @CsvSource({"matrix_exp,none", "matrix_exp,layer", "cayley,none", "linear,layer"})

@@ -26,7 +26,7 @@ import io.kdstream.codec.DType;
 import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.InputMode;
 import io.kdstream.codec.RecordHeaderNames;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.codec.Tensor;
 import io.kdstream.data.DatasetRef;
 import io.kdstream.data.ImageDataset;
@@ -38,8 +38,9 @@ import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TestKafka;
 import io.kdstream.kafka.TestTopics;
-import io.kdstream.metrics.MetricsServer;
+import io.kdstream.service.MetricsServer;
 import io.kdstream.model.Architecture;
+import io.kdstream.vkd.Normalization;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
@@ -192,7 +193,7 @@ class StudentTrainerIT {
                             good.augSeeds(), good.inputs());
                     int b = good.batchSize();
                     FeatureBatch wrongDims = new FeatureBatch(new BatchMetadata(1, s.runId(), 0, 1, s.teacherId(),
-                            "layer", "x"), Tensor.ofFloats(DType.F16, new int[] {b, 7}, new float[b * 7]), null,
+                            Normalization.LAYER, "x"), Tensor.ofFloats(DType.F16, new int[] {b, 7}, new float[b * 7]), null,
                             good.labels(), good.sampleIds(), good.augSeeds(), good.inputs());
                     return List.of(new ProducerRecord<>(topic, "0/2", "garbage".getBytes(StandardCharsets.UTF_8)),
                             new ProducerRecord<>(topic, "0/0", nanBatch.encode()),

@@ -23,8 +23,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 import io.kdstream.codec.DType;
 import io.kdstream.codec.InputMode;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.codec.Tensor;
+import io.kdstream.vkd.Normalization;
+import io.kdstream.data.AugmentPolicy;
 
 /**
  * A TorchScript student (src/test/python/make_student_fixtures.py: a tiny CNN with a BatchNorm, a
@@ -33,8 +35,9 @@ import io.kdstream.codec.Tensor;
  */
 class TorchScriptStudentTest {
 
-    static final RunSpec RUN = new RunSpec(RunSpec.SCHEMA_VERSION, "unit", "synthetic", "t", "pool", 96, 0,
-            10, List.of(1, 28, 28), "layer", DType.F16, InputMode.INLINE, "none", 16, 1, 1, 1L);
+    static final RunSpec RUN = RunSpec.builder().setRunId("unit").setSource("synthetic", 10, List.of(1, 28, 28))
+            .setTeacher("t", "pool").setFeatures(96, Normalization.LAYER, DType.F16)
+            .setStream(16, 1, 1, 1L).build();
     private static final String FROZEN = "param/student/offset";
 
     @TempDir

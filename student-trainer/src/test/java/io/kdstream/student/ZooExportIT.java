@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 import io.kdstream.codec.DType;
 import io.kdstream.codec.InputMode;
 import io.kdstream.codec.PythonExamples;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.codec.SafeTensors;
 import io.kdstream.codec.Tensor;
 import io.kdstream.data.DatasetRef;

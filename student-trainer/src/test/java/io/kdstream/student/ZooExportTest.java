@@ -13,19 +13,22 @@ import org.junit.jupiter.api.io.TempDir;
 
 import io.kdstream.codec.DType;
 import io.kdstream.codec.InputMode;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.codec.SafeTensors;
 import io.kdstream.codec.Tensor;
 import io.kdstream.model.Architecture;
 import io.kdstream.model.TorchStateDict;
+import io.kdstream.vkd.Normalization;
+import io.kdstream.data.AugmentPolicy;
 
 /**
  * The export reads what a student really checkpoints (StudentModel's tensors in TrainingState's
  * checkpoint), not a hand-made imitation; the PyTorch cross-check is cli's ExportCommandTest.
  */
 class ZooExportTest {
-    private static final RunSpec RUN = new RunSpec(RunSpec.SCHEMA_VERSION, "unit", "synthetic", "t", "pool", 96, 0,
-            10, List.of(1, 28, 28), "layer", DType.F16, InputMode.INLINE, "none", 16, 1, 1, 1L);
+    private static final RunSpec RUN = RunSpec.builder().setRunId("unit").setSource("synthetic", 10, List.of(1, 28, 28))
+            .setTeacher("t", "pool").setFeatures(96, Normalization.LAYER, DType.F16)
+            .setStream(16, 1, 1, 1L).build();
 
     @TempDir
     Path dir;

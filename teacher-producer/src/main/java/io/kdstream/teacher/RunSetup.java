@@ -11,16 +11,17 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import io.kdstream.codec.RunSpec;
-import io.kdstream.codec.WhiteningRef;
+import io.kdstream.manifest.RunSpec;
+import io.kdstream.manifest.WhiteningRef;
 import io.kdstream.kafka.KafkaAccessErrors;
 import io.kdstream.kafka.KafkaClients;
-import io.kdstream.kafka.ManifestStore;
+import io.kdstream.manifest.ManifestStore;
 import io.kdstream.kafka.RunRetention;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TopicAdmin;
 import io.kdstream.kafka.WhiteningStore;
 import io.kdstream.vkd.CalibratedWhitening;
+import io.kdstream.vkd.Normalization;
 
 /**
  * What a teacher does before serving a run: create the run's topics if missing, publish or
@@ -66,7 +67,7 @@ public final class RunSetup {
 
     /**
      * @return the run's manifest (equal to {@code spec})
-     * @throws io.kdstream.codec.ManifestMismatchException if the run exists with another configuration
+     * @throws io.kdstream.manifest.ManifestMismatchException if the run exists with another configuration
      */
     public static RunSpec prepare(KafkaClients clients, RunSpec spec, Settings settings) {
         return prepare(clients, spec, settings, null).manifest();
@@ -108,28 +109,29 @@ public final class RunSetup {
                 ManifestStore.newTopic(spec.runId(), settings.replicationFactor())),
                 settings.timeout());
         CalibratedWhitening whitening = null;
-        Optional<RunSpec> existing = "whiten".equals(spec.normalization())
+        Optional<RunSpec> existing = spec.normalization() == Normalization.WHITEN
                 ? new ManifestStore(clients).read(spec.runId(), settings.timeout()) : Optional.empty();
         // a run that exists with another normalization is refused below, naming the field
-        if ("whiten".equals(spec.normalization())
-                && existing.map(m -> "whiten".equals(m.normalization())).orElse(true)) {
+        if (spec.normalization() == Normalization.WHITEN
+                && existing.map(m -> m.normalization() == Normalization.WHITEN).orElse(true)) {
             if (spec.whitening() == null || calibrate == null) {
                 throw new IllegalArgumentException("a whiten run needs its whitening calibration settings");
             }
             WhiteningStore store = new WhiteningStore(clients);
             store.ensureTopic(spec.runId(), settings.replicationFactor(), settings.timeout());
             WhiteningRef published = existing.map(RunSpec::whitening).orElse(null);
-            if (existing.isPresent() && "whiten".equals(existing.get().normalization()) && published == null) {
+            if (existing.isPresent() && existing.get().normalization() == Normalization.WHITEN && published == null) {
                 throw new IllegalArgumentException("run " + spec.runId() + " was created with per-batch whitening "
                         + "(before calibrated whitening existed): serve it with --norm whiten-batch, or start a new run");
             }
             if (published != null && published.sha256() != null && published.sameCalibration(spec.whitening())) {
-                whitening = store.await(spec.runId(), published.sha256(), settings.timeout());
+                whitening = verified(store.await(spec.runId(), published.sha256(), settings.timeout()), published.sha256());
                 LOG.info("using run {}'s published whitening {}", spec.runId(), published.sha256());
                 spec = spec.withWhitening(published);
             } else if (existing.isEmpty()) {
                 whitening = calibrate.get();
-                store.publish(spec.runId(), whitening, settings.timeout());
+                store.publish(spec.runId(), whitening.sha256(), new WhiteningStore.Tensors(whitening.mean(),
+                        whitening.matrix(), whitening.epsilon()), settings.timeout());
                 spec = spec.withWhitening(spec.whitening().withSha256(whitening.sha256()));
             } // else: the manifest disagrees on the calibration; requireMatches below names it
         }
@@ -138,7 +140,8 @@ public final class RunSetup {
         if (whitening != null && won != null && won.sha256() != null && !won.sha256().equals(whitening.sha256())
                 && won.sameCalibration(spec.whitening())) {
             LOG.info("another teacher published run {}'s whitening first: using its {}", spec.runId(), won.sha256());
-            whitening = new WhiteningStore(clients).await(spec.runId(), won.sha256(), settings.timeout());
+            whitening = verified(new WhiteningStore(clients).await(spec.runId(), won.sha256(), settings.timeout()),
+                    won.sha256());
             spec = spec.withWhitening(won);
         }
         warnAboutShortRetention(clients, admin, t, retention, settings.timeout());
@@ -165,5 +168,9 @@ public final class RunSetup {
             LOG.warn("cannot check the retention of run {}'s topics (no DescribeConfigs ACL on them): {}",
                     t.runId(), e.getMessage());
         }
+    }
+
+    private static CalibratedWhitening verified(WhiteningStore.Tensors t, String sha256) {
+        return CalibratedWhitening.verified(t.mean(), t.matrix(), t.epsilon(), sha256);
     }
 }

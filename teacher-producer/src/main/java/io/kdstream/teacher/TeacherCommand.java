@@ -23,16 +23,17 @@ import ai.djl.Device;
 
 import io.kdstream.config.Bounded;
 import io.kdstream.config.Choice;
-import io.kdstream.config.CommandLines;
+import io.kdstream.config.EnumChoice;
 import io.kdstream.config.PathOption;
 import io.kdstream.data.AugmentPolicy;
 import io.kdstream.duration.DurationConverter;
-import io.kdstream.kafka.KafkaAccessErrors;
 import io.kdstream.codec.DType;
 import io.kdstream.codec.InputMode;
-import io.kdstream.codec.RunSpec;
-import io.kdstream.codec.WhiteningRef;
-import io.kdstream.config.ServiceOptions;
+import io.kdstream.manifest.RunSpec;
+import io.kdstream.manifest.WhiteningRef;
+import io.kdstream.service.ServiceOptions;
+import io.kdstream.service.ServiceShell;
+import io.kdstream.service.WorkerOptions;
 import io.kdstream.data.BatchSource;
 import io.kdstream.data.DatasetRef;
 import io.kdstream.data.ImageDataset;
@@ -41,8 +42,8 @@ import io.kdstream.data.InputNormalization;
 import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.RunRetention;
 import io.kdstream.kafka.RunTopics;
-import io.kdstream.lifecycle.GracefulShutdown;
-import io.kdstream.metrics.MetricsServer;
+import io.kdstream.service.GracefulShutdown;
+import io.kdstream.service.MetricsServer;
 import io.kdstream.model.Devices;
 import io.kdstream.model.FeatureModel;
 import io.kdstream.model.FeatureModels;
@@ -74,6 +75,9 @@ public final class TeacherCommand implements Callable<Integer> {
 
     @Mixin
     ServiceOptions service;
+
+    @Mixin
+    WorkerOptions runtime;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -110,9 +114,6 @@ public final class TeacherCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Run seed: subset, shuffle and augmentation (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--device", defaultValue = "auto", converter = Devices.Names.class, description = Devices.HELP)
-    String device;
-
     @Option(names = "--epochs", defaultValue = "1", converter = Bounded.PositiveInt.class, description = "Teacher passes over the data (default: ${DEFAULT-VALUE}).")
     int epochs;
 
@@ -124,7 +125,7 @@ public final class TeacherCommand implements Callable<Integer> {
             description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}). whiten: one ZCA matrix for the whole "
                     + "run, estimated from a calibration set (--whiten-samples) by the first teacher and read by the "
                     + "others; whiten-batch: each batch by its own covariance (degenerate for B <= d_t).")
-    String norm;
+    Normalization norm;
 
     @Option(names = "--whiten-samples", defaultValue = "0", paramLabel = "N", converter = Bounded.NonNegativeInt.class,
             description = "--norm whiten: calibration set size, the first N training samples of a run seeded "
@@ -155,15 +156,15 @@ public final class TeacherCommand implements Callable<Integer> {
             completionCandidates = FeatureDTypes.class,
             description = "${COMPLETION-CANDIDATES}; i8: int8 with a scale per sample, half the bytes of f16 "
                     + "(default: ${DEFAULT-VALUE}).")
-    String featureDtype;
+    DType featureDtype;
 
     @Option(names = "--inputs", defaultValue = "inline", converter = InputMode.Names.class,
             completionCandidates = InputMode.Names.class, description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    String inputs;
+    InputMode inputs;
 
     @Option(names = "--augment", defaultValue = "flip", converter = AugmentPolicy.Names.class,
             description = "none | flip | crop | crop+flip, optionally +erase (default: ${DEFAULT-VALUE}).")
-    String augment;
+    AugmentPolicy augment;
 
     @Option(names = "--logits", description = "Also publish the teacher's logits (for logit distillation).")
     boolean logits;
@@ -212,16 +213,9 @@ public final class TeacherCommand implements Callable<Integer> {
             description = "Disk the run may use on the brokers, all replicas; exported for the alert (0 = none).")
     long brokerBytesBudget;
 
-    @Option(names = "--progress-interval", defaultValue = "5s", paramLabel = "DURATION", converter = DurationConverter.class,
-            description = "Time between JSON progress lines on stdout; 0 disables (" + DurationConverter.SYNTAX
-                    + "; default: ${DEFAULT-VALUE}).")
-    Duration progressInterval;
-
     /** Runs the teacher-producer alone (container images), without the other subcommands. */
     public static void main(String[] args) {
-        CommandLine cmd = CommandLines.configure(new CommandLine(new TeacherCommand()))
-                .setExecutionExceptionHandler(new KafkaAccessErrors());
-        System.exit(CommandLines.execute(cmd, args));
+        ServiceShell.main(new TeacherCommand(), args);
     }
 
     /**
@@ -231,27 +225,18 @@ public final class TeacherCommand implements Callable<Integer> {
      */
     @Override
     public Integer call() throws Exception {
-        try {
-            InputNormalization.checkOptions(inputMean, inputStd);
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e, null, null);
-        }
+        ServiceShell.checkInputNormalization(spec, inputMean, inputStd);
         PrometheusMeterRegistry registry = MetricsServer.newRegistry("teacher", "run", run);
         TeacherMetrics metrics = new TeacherMetrics();
         metrics.bindTo(registry);
-        AtomicReference<TeacherWorker> worker = new AtomicReference<>();
-        try (MetricsServer server = service.metricsPort >= 0 ? MetricsServer.start(registry, service.metricsPort,
-                () -> worker.get() != null && worker.get().isReady()) : null) {
-            if (server != null) {
-                LOG.info("metrics on http://0.0.0.0:{}/metrics", server.port());
-            }
-            return teach(registry, metrics, worker);
-        }
+        AtomicReference<TeacherWorker> running = new AtomicReference<>();
+        return ServiceShell.serve(service, registry, () -> running.get() != null && running.get().isReady(),
+                server -> teach(registry, metrics, running));
     }
 
     private int teach(PrometheusMeterRegistry registry, TeacherMetrics metrics, AtomicReference<TeacherWorker> ref)
             throws Exception {
-        Device onDevice = Devices.resolve(device);
+        Device onDevice = Devices.resolve(runtime.device);
         LOG.info("teacher device: {}", onDevice);
         String instance = instanceId != null ? instanceId : hostName();
         DatasetRef data = new DatasetRef(dataset, trainFraction, trainLimit, seed,
@@ -267,7 +252,7 @@ public final class TeacherCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("teacher expects inputs " + card.inputShape() + " but dataset "
                         + dataset + " has " + shape);
             }
-            Normalization normalization = Normalization.fromConfigName(norm);
+            Normalization normalization = norm;
             if (normalization == Normalization.WHITEN_BATCH && batchSize <= teacher.featureDim()) {
                 // each batch is whitened on its own: with B <= d_t its targets come out mutually
                 // orthogonal with equal norms, keeping none of the teacher's class geometry
@@ -276,14 +261,15 @@ public final class TeacherCommand implements Callable<Integer> {
                         + "between samples (docs/study/vit-40ep); use --norm whiten (calibrated) or layer",
                         batchSize, teacher.featureDim());
             }
-            AugmentPolicy policy = AugmentPolicy.parse(augment);
+            AugmentPolicy policy = augment;
             BatchSource batches = new BatchSource(train, seed, batchSize, policy);
-            RunSpec spec = new RunSpec(RunSpec.SCHEMA_VERSION, run, data.id(), teacher.id(),
-                    card.outputs() != null ? card.outputs() : "pooled-features", teacher.featureDim(),
-                    logits ? card.numClasses() : 0, train.numClasses(), shape,
-                    normalization.configName(), DType.parse(featureDtype),
-                    InputMode.valueOf(inputs.toUpperCase(java.util.Locale.ROOT)), policy.toString(), batchSize, epochs,
-                    batches.batchesPerEpoch(), seed);
+            RunSpec spec = RunSpec.builder().setRunId(run).setSource(data.id(), train.numClasses(), shape)
+                    .setTeacher(teacher.id(), card.outputs() != null ? card.outputs() : "pooled-features")
+                    .setFeatures(teacher.featureDim(), normalization, featureDtype)
+                    .optLogitClasses(logits ? card.numClasses() : 0)
+                    .optInputMode(inputs)
+                    .optAugmentation(policy)
+                    .setStream(batchSize, batches.batchesPerEpoch(), epochs, seed).build();
             InputNormalization trainedWith = new InputNormalization(floats(card.normMean()), floats(card.normStd()));
             InputNormalization inputNorm = given != null ? given : trainedWith;
             if (!inputNorm.equals(trainedWith)) {
@@ -333,9 +319,9 @@ public final class TeacherCommand implements Callable<Integer> {
             return t;
         });
         int total = spec.epochs() * spec.batchesPerEpoch();
-        if (progressInterval.toMillis() > 0) {
+        if (runtime.progressInterval.toMillis() > 0) {
             progress.scheduleAtFixedRate(() -> printProgress(metrics, total, ProgressEvent.Kind.PROGRESS),
-                    progressInterval.toMillis(), progressInterval.toMillis(), TimeUnit.MILLISECONDS);
+                    runtime.progressInterval.toMillis(), runtime.progressInterval.toMillis(), TimeUnit.MILLISECONDS);
         }
         long t0 = System.nanoTime();
         // SIGTERM: abort the open transaction, close the clients, exit 0
@@ -403,9 +389,9 @@ public final class TeacherCommand implements Callable<Integer> {
     }
 
     /** {@code --feature-dtype}: the floating types features travel in. */
-    static final class FeatureDTypes extends Choice {
+    static final class FeatureDTypes extends EnumChoice<DType> {
         FeatureDTypes() {
-            super(List.of("f32", "f16", "bf16", "i8"));
+            super(new DType[] {DType.F32, DType.F16, DType.BF16, DType.I8}, d -> d.name().toLowerCase(java.util.Locale.ROOT));
         }
     }
 

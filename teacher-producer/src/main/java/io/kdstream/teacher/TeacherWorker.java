@@ -33,8 +33,9 @@ import org.slf4j.LoggerFactory;
 
 import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.FeatureBatchSerializer;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.kafka.KafkaClients;
+import io.kdstream.kafka.ReadTimeoutException;
 import io.kdstream.kafka.RunTopics;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
@@ -108,7 +109,7 @@ public final class TeacherWorker implements Runnable {
 
     /** The consumer group all teachers of a run join on {@code <run>.work}. */
     public static String groupId(String runId) {
-        return "kdstream-" + runId + "-teachers";
+        return new RunTopics(runId).teacherGroup();
     }
 
     /** True once the worker joined its group and initialized its transactions. */
@@ -156,8 +157,8 @@ public final class TeacherWorker implements Runnable {
         producerConfig.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, (int) transactionTimeout.toMillis());
         FeatureBatchSerializer serializer = new FeatureBatchSerializer();
         serializer.configure(Map.of(FeatureBatchSerializer.MAX_RECORD_BYTES_CONFIG, clients.maxRecordBytes()), false);
-        return new TransactionalPublisher(instanceId, topics.features(), producerConfig, producerFactory, serializer,
-                transactionTimeout, registry, metrics, outage, stopping::get);
+        return new TransactionalPublisher(new TransactionalPublisher.Settings(instanceId, topics.features(),
+                producerConfig, serializer, transactionTimeout), producerFactory, registry, metrics, outage, stopping::get);
     }
 
     /**
@@ -405,9 +406,7 @@ public final class TeacherWorker implements Runnable {
             outage.answered();
             return done;
         } catch (RuntimeException e) {
-            boolean readTimedOut = e instanceof IllegalStateException
-                    && String.valueOf(e.getMessage()).startsWith("timed out reading");
-            if (!KafkaOutage.isOutage(e) && !readTimedOut) {
+            if (!KafkaOutage.isOutage(e) && !(e instanceof ReadTimeoutException)) {
                 throw e;
             }
             // an idle teacher whose broker is down: keep waiting instead of ending with exit 1

@@ -66,16 +66,27 @@ final class TransactionalPublisher implements AutoCloseable {
     private int replacements; // producers replaced since the last commit
     private int unconnectedChecks; // only the watchdog thread
 
-    TransactionalPublisher(String instanceId, String featuresTopic, Map<String, Object> config,
-                           Function<Map<String, Object>, Producer<String, byte[]>> factory,
-                           FeatureBatchSerializer serializer, Duration transactionTimeout, MeterRegistry registry,
-                           TeacherMetrics metrics, KafkaOutage outage, BooleanSupplier stopping) {
-        this.instanceId = instanceId;
-        this.featuresTopic = featuresTopic;
-        this.config = config;
+    /**
+     * What the publisher's producers are made of.
+     *
+     * @param instanceId         the teacher's {@code --instance-id}
+     * @param featuresTopic      {@code <run>.features}
+     * @param config             the transactional producer's configuration
+     * @param serializer         encodes a batch, refusing one above the record limit
+     * @param transactionTimeout {@code --transaction-timeout}
+     */
+    record Settings(String instanceId, String featuresTopic, Map<String, Object> config,
+                    FeatureBatchSerializer serializer, Duration transactionTimeout) {
+    }
+
+    TransactionalPublisher(Settings settings, Function<Map<String, Object>, Producer<String, byte[]>> factory,
+                           MeterRegistry registry, TeacherMetrics metrics, KafkaOutage outage, BooleanSupplier stopping) {
+        this.instanceId = settings.instanceId();
+        this.featuresTopic = settings.featuresTopic();
+        this.config = settings.config();
         this.factory = factory;
-        this.serializer = serializer;
-        this.transactionTimeout = transactionTimeout;
+        this.serializer = settings.serializer();
+        this.transactionTimeout = settings.transactionTimeout();
         this.registry = registry;
         this.metrics = metrics;
         this.outage = outage;

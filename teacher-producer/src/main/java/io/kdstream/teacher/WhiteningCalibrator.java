@@ -10,7 +10,7 @@ import ai.djl.ndarray.types.DataType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import io.kdstream.codec.WhiteningRef;
+import io.kdstream.manifest.WhiteningRef;
 import io.kdstream.data.AugmentPolicy;
 import io.kdstream.data.Batch;
 import io.kdstream.data.BatchSource;

@@ -21,8 +21,9 @@ import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.kafka.KafkaClients;
+import io.kdstream.kafka.ReadTimeoutException;
 import io.kdstream.kafka.RunTopics;
 
 /**
@@ -181,7 +182,7 @@ public final class WorkPlanner {
                     return true;
                 }
                 if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("timed out reading " + topic);
+                    throw new ReadTimeoutException(topic);
                 }
                 if (!c.poll(Duration.ofMillis(200)).isEmpty()) {
                     return true;

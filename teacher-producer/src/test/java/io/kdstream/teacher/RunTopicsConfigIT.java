@@ -18,15 +18,17 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 import io.kdstream.codec.DType;
 import io.kdstream.codec.InputMode;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.RunRetention;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TestKafka;
 import io.kdstream.kafka.TopicAdmin;
-import io.kdstream.metrics.MetricsServer;
+import io.kdstream.service.MetricsServer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.kdstream.vkd.Normalization;
+import io.kdstream.data.AugmentPolicy;
 
 /**
  * Every topic a run creates carries the topic-level settings of its role, read back with the
@@ -39,8 +41,10 @@ class RunTopicsConfigIT {
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
 
     private static RunSpec spec(String run) {
-        return new RunSpec(RunSpec.SCHEMA_VERSION, run, "synthetic", "teacher-hash", "pool", 8, 0, 10,
-                List.of(1, 28, 28), "layer", DType.F32, InputMode.REFERENCE, "none", 4, 1, 4, 1L);
+        return RunSpec.builder().setRunId(run).setSource("synthetic", 10, List.of(1, 28, 28))
+                .setTeacher("teacher-hash", "pool").setFeatures(8, Normalization.LAYER, DType.F32)
+                .optInputMode(InputMode.REFERENCE)
+                .setStream(4, 4, 1, 1L).build();
     }
 
     @Test

@@ -22,11 +22,11 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.kafka.KafkaAccessErrors;
 import io.kdstream.data.RequiresDataset;
 import io.kdstream.kafka.KafkaClients;
-import io.kdstream.kafka.ManifestStore;
+import io.kdstream.manifest.ManifestStore;
 import io.kdstream.kafka.RunAcls;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.SecuredKafka;

@@ -5,7 +5,7 @@ import java.util.function.IntPredicate;
 
 import io.kdstream.codec.BatchMetadata;
 import io.kdstream.codec.FeatureBatch;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.codec.Tensor;
 
 /** Deterministic fake teacher: features are a pure function of (epoch, batch); can crash on cue. */

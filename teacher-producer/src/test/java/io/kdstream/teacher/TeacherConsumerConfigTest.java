@@ -9,8 +9,10 @@ import org.junit.jupiter.api.Test;
 
 import io.kdstream.codec.DType;
 import io.kdstream.codec.InputMode;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.kafka.KafkaClients;
+import io.kdstream.vkd.Normalization;
+import io.kdstream.data.AugmentPolicy;
 
 /**
  * The work consumer's own settings must not contradict each other: Kafka logs a warning a user
@@ -21,8 +23,10 @@ class TeacherConsumerConfigTest {
 
     @Test
     void anIdleConnectionOutlivesAPollInterval() {
-        RunSpec spec = new RunSpec(RunSpec.SCHEMA_VERSION, "cfg", "synthetic", "teacher-hash", "pool", 8, 0, 10,
-                List.of(1, 28, 28), "layer", DType.F32, InputMode.REFERENCE, "none", 4, 1, 2, 1L);
+        RunSpec spec = RunSpec.builder().setRunId("cfg").setSource("synthetic", 10, List.of(1, 28, 28))
+                .setTeacher("teacher-hash", "pool").setFeatures(8, Normalization.LAYER, DType.F32)
+                .optInputMode(InputMode.REFERENCE)
+                .setStream(4, 2, 1, 1L).build();
         TeacherWorker worker = TeacherWorker.builder().setClients(KafkaClients.of("127.0.0.1:9"))
                 .setRunSpec(spec).setSource(new SyntheticSource(spec, "t")).optInstanceId("t").build();
 

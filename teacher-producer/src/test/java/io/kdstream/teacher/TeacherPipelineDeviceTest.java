@@ -17,7 +17,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import io.kdstream.codec.DType;
 import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.InputMode;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.data.AugmentPolicy;
 import io.kdstream.data.BatchSource;
 import io.kdstream.data.ImageDataset;
@@ -41,9 +41,11 @@ class TeacherPipelineDeviceTest {
         ImageDataset data = syntheticImages(64);
         InputNormalization norm = InputNormalization.forDataset(data);
         BatchSource batches = new BatchSource(data, 3L, 32, AugmentPolicy.parse("crop+flip"));
-        RunSpec run = new RunSpec(RunSpec.SCHEMA_VERSION, "device", "synthetic", "t", "pooled-features",
-                Architecture.CNN.featureDim(), 10, 10, List.of(1, 28, 28), "layer", DType.F16, InputMode.INLINE,
-                "crop+flip", 32, 1, batches.batchesPerEpoch(), 3L);
+        RunSpec run = RunSpec.builder().setRunId("device").setSource("synthetic", 10, List.of(1, 28, 28))
+                .setTeacher("t", "pooled-features")
+                .setFeatures(Architecture.CNN.featureDim(), Normalization.LAYER, DType.F16).optLogitClasses(10)
+                .optAugmentation(AugmentPolicy.parse("crop+flip"))
+                .setStream(32, batches.batchesPerEpoch(), 1, 3L).build();
         TeacherMetrics metrics = new TeacherMetrics();
         metrics.bindTo(new SimpleMeterRegistry());
         try (DjlFeatureModel model = DjlFeatureModel.create(Architecture.CNN, 1, 28, 28, 10, "synthetic", norm, device);

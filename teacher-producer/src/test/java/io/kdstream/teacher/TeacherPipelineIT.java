@@ -22,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 import io.kdstream.codec.DType;
 import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.InputMode;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.data.AugmentPolicy;
 import io.kdstream.data.BatchSource;
 import io.kdstream.data.DatasetRef;
@@ -31,7 +31,7 @@ import io.kdstream.data.InputNormalization;
 import io.kdstream.data.RequiresDataset;
 import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.TestKafka;
-import io.kdstream.metrics.MetricsServer;
+import io.kdstream.service.MetricsServer;
 import io.kdstream.model.Architecture;
 import io.kdstream.model.DjlFeatureModel;
 import io.kdstream.vkd.Normalization;
@@ -57,9 +57,12 @@ class TeacherPipelineIT {
         try (DjlFeatureModel teacher = DjlFeatureModel.create(Architecture.CNN, 1, 28, 28, 10, "fashion-mnist", norm)) {
             teacher.save(tmp.resolve("teacher"));
             BatchSource batches = new BatchSource(train, 5L, 64, AugmentPolicy.parse("crop+flip"));
-            RunSpec spec = new RunSpec(RunSpec.SCHEMA_VERSION, "pipe-" + UUID.randomUUID(), DATA.id(), teacher.id(),
-                    "pooled-features", teacher.featureDim(), 10, 10, java.util.List.of(1, 28, 28), "layer", DType.F32,
-                    InputMode.INLINE, "crop+flip", 64, 1, batches.batchesPerEpoch(), 5L);
+            RunSpec spec = RunSpec.builder().setRunId("pipe-" + UUID.randomUUID())
+                    .setSource(DATA.id(), 10, java.util.List.of(1, 28, 28))
+                    .setTeacher(teacher.id(), "pooled-features")
+                    .setFeatures(teacher.featureDim(), Normalization.LAYER, DType.F32).optLogitClasses(10)
+                    .optAugmentation(AugmentPolicy.parse("crop+flip"))
+                    .setStream(64, batches.batchesPerEpoch(), 1, 5L).build();
             RunSetup.prepare(kafka.clients(), spec, RunSetup.Settings.defaults());
             try (TeacherPipeline pipeline = new TeacherPipeline(teacher, batches, norm, Normalization.LAYER.create(),
                     spec, "t1", teacherMetrics);

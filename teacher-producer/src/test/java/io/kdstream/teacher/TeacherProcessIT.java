@@ -18,10 +18,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.kdstream.codec.FeatureBatch;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.data.RequiresDataset;
 import io.kdstream.kafka.KafkaExtension;
-import io.kdstream.kafka.ManifestStore;
+import io.kdstream.manifest.ManifestStore;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TestKafka;
 import io.kdstream.kafka.TestTopics;

@@ -18,11 +18,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 import io.kdstream.codec.DType;
 import io.kdstream.codec.FeatureBatch;
-import io.kdstream.codec.FeatureBatchValidator;
+import io.kdstream.manifest.FeatureBatchValidator;
 import io.kdstream.codec.InputMode;
 import io.kdstream.codec.InvalidBatchException;
-import io.kdstream.codec.RunSpec;
-import io.kdstream.codec.WhiteningRef;
+import io.kdstream.manifest.RunSpec;
+import io.kdstream.manifest.WhiteningRef;
 import io.kdstream.data.AugmentPolicy;
 import io.kdstream.data.BatchSource;
 import io.kdstream.data.DatasetRef;
@@ -36,6 +36,7 @@ import io.kdstream.model.DjlFeatureModel;
 import io.kdstream.model.FeatureModel;
 import io.kdstream.model.FeatureModels;
 import io.kdstream.vkd.CalibratedWhitening;
+import io.kdstream.vkd.Normalization;
 
 /** --norm whiten end to end: one calibrated matrix per run, computed once, read by later teachers, named by every record. */
 @RequiresDataset
@@ -66,9 +67,11 @@ class TeacherWhiteningIT {
             }
 
             BatchSource batches = new BatchSource(train, 5L, 64, AugmentPolicy.parse("flip"));
-            RunSpec spec = new RunSpec(RunSpec.SCHEMA_VERSION, "whiten-" + UUID.randomUUID(), DATA.id(), teacher.id(),
-                    "pooled-features", d, 0, 10, List.of(1, 28, 28), "whiten", DType.F16, InputMode.REFERENCE, "flip",
-                    64, 1, batches.batchesPerEpoch(), 5L).withWhitening(ref);
+            RunSpec spec = RunSpec.builder().setRunId("whiten-" + UUID.randomUUID())
+                    .setSource(DATA.id(), 10, List.of(1, 28, 28)).setTeacher(teacher.id(), "pooled-features")
+                    .setFeatures(d, Normalization.WHITEN, DType.F16).optInputMode(InputMode.REFERENCE)
+                    .optAugmentation(AugmentPolicy.parse("flip")).setStream(64, batches.batchesPerEpoch(), 1, 5L)
+                    .build().withWhitening(ref);
             AtomicInteger calibrations = new AtomicInteger();
             RunSetup.Prepared a = RunSetup.prepare(kafka.clients(), spec, RunSetup.Settings.defaults(), () -> {
                 calibrations.incrementAndGet();
@@ -135,7 +138,7 @@ class TeacherWhiteningIT {
         assertThat(first.exitValue()).as(java.nio.file.Files.readString(firstLog)).isZero();
         assertThat(java.nio.file.Files.readString(firstLog)).contains("whitening calibrated on");
 
-        RunSpec manifest = new io.kdstream.kafka.ManifestStore(kafka.clients()).read(run, Duration.ofSeconds(30))
+        RunSpec manifest = new io.kdstream.manifest.ManifestStore(kafka.clients()).read(run, Duration.ofSeconds(30))
                 .orElseThrow();
         WhiteningRef ref = manifest.whitening();
         assertThat(ref.samples()).as("default calibration: 4 × d_t, at most the training split")

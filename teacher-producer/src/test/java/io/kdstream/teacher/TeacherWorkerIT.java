@@ -42,14 +42,16 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import io.kdstream.codec.DType;
 import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.InputMode;
-import io.kdstream.codec.ManifestMismatchException;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.ManifestMismatchException;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TestKafka;
 import io.kdstream.kafka.TestTopics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.kdstream.vkd.Normalization;
+import io.kdstream.data.AugmentPolicy;
 
 @ExtendWith(KafkaExtension.class)
 class TeacherWorkerIT {
@@ -57,8 +59,10 @@ class TeacherWorkerIT {
     private static final Duration TIMEOUT = Duration.ofSeconds(90);
 
     private static RunSpec spec(String run, int epochs, int batchesPerEpoch) {
-        return new RunSpec(RunSpec.SCHEMA_VERSION, run, "synthetic", "teacher-hash", "pool", 8, 0, 10,
-                List.of(1, 28, 28), "layer", DType.F32, InputMode.REFERENCE, "none", 4, epochs, batchesPerEpoch, 1L);
+        return RunSpec.builder().setRunId(run).setSource("synthetic", 10, List.of(1, 28, 28))
+                .setTeacher("teacher-hash", "pool").setFeatures(8, Normalization.LAYER, DType.F32)
+                .optInputMode(InputMode.REFERENCE)
+                .setStream(4, batchesPerEpoch, epochs, 1L).build();
     }
 
     @Test
@@ -315,10 +319,13 @@ class TeacherWorkerIT {
     void aTeacherWithADifferentConfigurationIsRefusedNamingTheField(TestKafka kafka) {
         RunSpec spec = spec("mismatch-" + UUID.randomUUID(), 1, 2);
         RunSetup.prepare(kafka.clients(), spec, RunSetup.Settings.defaults());
-        RunSpec other = new RunSpec(spec.schemaVersion(), spec.runId(), spec.datasetId(), spec.teacherId(),
-                spec.featureLayer(), spec.featureDim(), spec.logitClasses(), spec.numClasses(), spec.inputShape(),
-                "whiten", spec.featureDtype(), spec.inputMode(), spec.augmentation(), spec.batchSize(), spec.epochs(),
-                spec.batchesPerEpoch(), spec.seed());
+        RunSpec other = RunSpec.builder().optSchemaVersion(spec.schemaVersion()).setRunId(spec.runId())
+                .setSource(spec.datasetId(), spec.numClasses(), spec.inputShape())
+                .setTeacher(spec.teacherId(), spec.featureLayer())
+                .setFeatures(spec.featureDim(), Normalization.WHITEN, spec.featureDtype())
+                .optLogitClasses(spec.logitClasses()).optInputMode(spec.inputMode())
+                .optAugmentation(spec.augmentation())
+                .setStream(spec.batchSize(), spec.batchesPerEpoch(), spec.epochs(), spec.seed()).build();
         assertThatThrownBy(() -> RunSetup.prepare(kafka.clients(), other, RunSetup.Settings.defaults()))
                 .isInstanceOf(ManifestMismatchException.class)
                 .hasMessageContaining("normalization: manifest has layer, configured whiten");

@@ -8,9 +8,11 @@ import io.kdstream.codec.BatchMetadata;
 import io.kdstream.codec.DType;
 import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.InputMode;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.codec.Tensor;
 import io.kdstream.data.InputNormalization;
+import io.kdstream.vkd.Normalization;
+import io.kdstream.data.AugmentPolicy;
 
 /**
  * Demo-shaped runs and batches for benchmarks: 28×28×1 images inline (u8), f16 teacher features
@@ -28,8 +30,10 @@ public final class SyntheticBatches {
 
     /** One epoch of {@code batches} batches of {@code batchSize}, d_t = {@code teacherDim}. */
     public static RunSpec spec(String runId, int batchSize, int teacherDim, int batches) {
-        return new RunSpec(RunSpec.SCHEMA_VERSION, runId, "synthetic", "bench-teacher", "pool", teacherDim, 10, 10,
-                List.of(1, 28, 28), "layer", DType.F16, InputMode.INLINE, "flip", batchSize, 1, batches, 7L);
+        return RunSpec.builder().setRunId(runId).setSource("synthetic", 10, List.of(1, 28, 28))
+                .setTeacher("bench-teacher", "pool").setFeatures(teacherDim, Normalization.LAYER, DType.F16)
+                .optLogitClasses(10)
+                .optAugmentation(AugmentPolicy.parse("flip")).setStream(batchSize, batches, 1, 7L).build();
     }
 
     /** Every batch of the run's one epoch, with inputs. */

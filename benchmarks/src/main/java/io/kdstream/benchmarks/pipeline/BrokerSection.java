@@ -20,7 +20,7 @@ import io.kdstream.codec.DType;
 import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.FeatureBatchSerializer;
 import io.kdstream.codec.Int8Features;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.codec.Tensor;
 import io.kdstream.kafka.BrokerDiskUsage;
 import io.kdstream.kafka.RunTopics;

@@ -6,7 +6,7 @@ import java.util.Map;
 
 import io.kdstream.benchmarks.feed.MemoryFeed;
 import io.kdstream.codec.FeatureBatch;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 
 /**
  * Feed cost: the product's trainer, same student, same batches, same steps, fed from memory

@@ -11,7 +11,7 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
 import io.kdstream.benchmarks.feed.SyntheticBatches;
 import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.FeatureBatchSerializer;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.kafka.RunTopics;
 
 /** Send-to-step latency of a Kafka-fed student behind a paced transactional teacher. */

@@ -5,7 +5,7 @@ import java.util.List;
 
 import static io.kdstream.benchmarks.StudentMemoryBenchmark.rssKiB;
 
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.student.StudentListener;
 import io.kdstream.student.StudentTrainer;
 

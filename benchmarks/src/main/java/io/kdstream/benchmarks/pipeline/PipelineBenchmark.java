@@ -9,8 +9,8 @@ import java.util.UUID;
 
 import io.kdstream.benchmarks.feed.SyntheticBatches;
 import io.kdstream.codec.FeatureBatch;
-import io.kdstream.codec.RunSpec;
-import io.kdstream.kafka.EmbeddedKafkaBroker;
+import io.kdstream.manifest.RunSpec;
+import io.kdstream.broker.EmbeddedKafkaBroker;
 import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.RunTopics;
 

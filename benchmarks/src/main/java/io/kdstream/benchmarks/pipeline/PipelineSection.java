@@ -20,10 +20,10 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 
 import io.kdstream.benchmarks.feed.SyntheticBatches;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.data.InputNormalization;
 import io.kdstream.kafka.KafkaClients;
-import io.kdstream.kafka.ManifestStore;
+import io.kdstream.manifest.ManifestStore;
 import io.kdstream.kafka.TopicAdmin;
 import io.kdstream.model.Architecture;
 import io.kdstream.student.BatchFeed;

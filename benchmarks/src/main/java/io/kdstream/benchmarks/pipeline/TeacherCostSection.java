@@ -12,7 +12,7 @@ import io.kdstream.benchmarks.feed.MemoryFeed;
 import io.kdstream.benchmarks.feed.OnlineTeacherFeed;
 import io.kdstream.benchmarks.feed.SyntheticBatches;
 import io.kdstream.codec.FeatureBatch;
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.lifecycle.KdstreamJvm;
 import io.kdstream.model.Architecture;

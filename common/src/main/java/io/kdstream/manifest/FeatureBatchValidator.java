@@ -1,8 +1,12 @@
-package io.kdstream.codec;
+package io.kdstream.manifest;
 
 import java.util.function.LongPredicate;
 
 import io.kdstream.codec.InvalidBatchException.Reason;
+import io.kdstream.codec.InputMode;
+import io.kdstream.codec.BatchMetadata;
+import io.kdstream.codec.FeatureBatch;
+import io.kdstream.codec.InvalidBatchException;
 
 /**
  * Checks a decoded batch against its run's manifest: the student must never train on features
@@ -36,8 +40,8 @@ public final class FeatureBatchValidator {
         BatchMetadata m = batch.metadata();
         mismatchIf(!m.runId().equals(manifest.runId()), "run_id", manifest.runId(), m.runId());
         mismatchIf(!m.teacherId().equals(manifest.teacherId()), "teacher_id", manifest.teacherId(), m.teacherId());
-        mismatchIf(!m.normalization().equals(manifest.normalization()), "normalization",
-                manifest.normalization(), m.normalization());
+        mismatchIf(m.normalization() != manifest.normalization(), "normalization",
+                manifest.normalization().configName(), m.normalization().configName());
         if (manifest.whitening() != null && manifest.whitening().sha256() != null) {
             // another whitening matrix means other targets: as wrong as another teacher
             mismatchIf(!manifest.whitening().sha256().equals(m.whiteningSha256()), "whitening_sha256",

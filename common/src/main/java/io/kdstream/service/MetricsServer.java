@@ -1,4 +1,4 @@
-package io.kdstream.metrics;
+package io.kdstream.service;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

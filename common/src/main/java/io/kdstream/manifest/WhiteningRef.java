@@ -1,4 +1,4 @@
-package io.kdstream.codec;
+package io.kdstream.manifest;
 
 import java.util.Objects;
 import java.util.regex.Pattern;

@@ -1,4 +1,4 @@
-package io.kdstream.metrics;
+package io.kdstream.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

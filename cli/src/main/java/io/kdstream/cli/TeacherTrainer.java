@@ -1,4 +1,4 @@
-package io.kdstream.model;
+package io.kdstream.cli;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -18,6 +18,9 @@ import ai.djl.training.Trainer;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
+import io.kdstream.model.ModelCard;
+import io.kdstream.model.DjlFeatureModel;
+import io.kdstream.model.Architecture;
 import io.kdstream.data.AugmentPolicy;
 import io.kdstream.data.Batch;
 import io.kdstream.data.BatchSource;

@@ -1,4 +1,4 @@
-package io.kdstream.codec;
+package io.kdstream.manifest;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -8,6 +8,8 @@ import java.util.List;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
+import io.kdstream.codec.InputMode;
+import io.kdstream.codec.TestBatches;
 
 /** The input normalization in the run manifest, and manifests written before it was recorded. */
 class RunSpecInputNormalizationTest {

@@ -1,4 +1,4 @@
-package io.kdstream.model;
+package io.kdstream.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -9,6 +9,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 import ai.djl.ndarray.NDManager;
+import io.kdstream.model.ModelCard;
+import io.kdstream.model.FeatureModels;
+import io.kdstream.model.FeatureModel;
+import io.kdstream.model.DjlFeatureModel;
+import io.kdstream.model.Architecture;
 import io.kdstream.data.AugmentPolicy;
 import io.kdstream.data.Batch;
 import io.kdstream.data.BatchSource;

@@ -1,4 +1,4 @@
-package io.kdstream.kafka;
+package io.kdstream.manifest;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -18,7 +18,11 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import io.kdstream.codec.RunSpec;
+import io.kdstream.manifest.RunSpec;
+import io.kdstream.kafka.KafkaClients;
+import io.kdstream.kafka.CompactedTopicScan;
+import io.kdstream.kafka.RunTopics;
+import io.kdstream.kafka.TopicAdmin;
 
 /**
  * Publishes and reads a run's manifest on the compacted topic {@code <run>.manifest}.

@@ -1,4 +1,4 @@
-package io.kdstream.kafka;
+package io.kdstream.broker;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -25,7 +25,6 @@ import org.apache.kafka.common.utils.Time;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import io.kdstream.codec.RecordLimits;
 
 /**
  * A real single-node Kafka cluster (broker and KRaft controller in one JVM) started from the
@@ -45,6 +44,16 @@ import io.kdstream.codec.RecordLimits;
  * on the same directory keeps its topics, committed offsets and transaction state.
  */
 public final class EmbeddedKafkaBroker implements AutoCloseable {
+
+    /**
+     * Largest record value by default: the same 16 MiB as {@code io.kdstream.codec.RecordLimits}, kept
+     * here because this module depends on no other kdstream module (RecordLimitsTest pins the two equal).
+     */
+    public static final int DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024;
+
+    /** Headroom for record-batch framing, key and headers on top of the value (as RecordLimits). */
+    public static final int BATCH_OVERHEAD_BYTES = 64 * 1024;
+
 
     private static final Logger LOG = LoggerFactory.getLogger(EmbeddedKafkaBroker.class);
 
@@ -205,8 +214,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         p.put("num.partitions", "1");
         p.put("default.replication.factor", rf);
         p.put("min.insync.replicas", isr);
-        p.put("message.max.bytes", Integer.toString(maxRecordBytes + RecordLimits.BATCH_OVERHEAD_BYTES));
-        p.put("replica.fetch.max.bytes", Integer.toString(maxRecordBytes + RecordLimits.BATCH_OVERHEAD_BYTES));
+        p.put("message.max.bytes", Integer.toString(maxRecordBytes + BATCH_OVERHEAD_BYTES));
+        p.put("replica.fetch.max.bytes", Integer.toString(maxRecordBytes + BATCH_OVERHEAD_BYTES));
         p.put("log.cleaner.dedupe.buffer.size", Integer.toString(8 * 1024 * 1024));
         p.put("log.segment.bytes", Integer.toString(64 * 1024 * 1024));
         p.putAll(overrides);
@@ -314,7 +323,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     public static final class Builder {
         private Path dataDir;
         private int port;
-        private int maxRecordBytes = RecordLimits.DEFAULT_MAX_RECORD_BYTES;
+        private int maxRecordBytes = DEFAULT_MAX_RECORD_BYTES;
         private final Properties overrides = new Properties();
         private boolean cleanStart;
         private Path keystore;

@@ -1,4 +1,4 @@
-package io.kdstream.lifecycle;
+package io.kdstream.service;
 
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;

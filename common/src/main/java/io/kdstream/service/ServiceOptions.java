@@ -1,8 +1,10 @@
-package io.kdstream.config;
+package io.kdstream.service;
 
 import java.nio.file.Path;
 import java.time.Duration;
 
+import io.kdstream.config.Bounded;
+import io.kdstream.config.PathOption;
 import io.kdstream.duration.DurationConverter;
 import io.kdstream.kafka.KafkaClients;
 import picocli.CommandLine.Option;

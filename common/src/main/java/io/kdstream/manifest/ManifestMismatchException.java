@@ -1,4 +1,4 @@
-package io.kdstream.codec;
+package io.kdstream.manifest;
 
 import java.util.List;
 import java.util.stream.Collectors;

@@ -1,4 +1,4 @@
-package io.kdstream.codec;
+package io.kdstream.manifest;
 
 import java.io.IOException;
 import java.lang.reflect.InvocationTargetException;
@@ -21,6 +21,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
+import io.kdstream.data.AugmentPolicy;
+import io.kdstream.vkd.Normalization;
+import io.kdstream.codec.BatchMetadata;
+import io.kdstream.codec.DType;
+import io.kdstream.codec.InputMode;
+
 /**
  * The immutable description of a run: one teacher stream (DESIGN.md §1). Published once to the
  * compacted topic {@code <run>.manifest}; teachers and students compare their configuration with
@@ -35,10 +41,10 @@ import com.fasterxml.jackson.databind.SerializationFeature;
  * @param logitClasses    number of teacher logits published per sample, 0 when none are
  * @param numClasses      number of label classes
  * @param inputShape      one sample's input shape [C, H, W]
- * @param normalization   teacher-side normalization: layer, batch, whiten or none
+ * @param normalization   teacher-side normalization (its wire name: layer, batch, whiten, whiten-batch, none)
  * @param featureDtype    F32, F16, BF16 or I8 (per-row scaled, {@link Int8Features})
  * @param inputMode       inline or reference (DESIGN.md §5)
- * @param augmentation    augmentation policy name
+ * @param augmentation    augmentation policy (its canonical spec, e.g. {@code crop+flip}, on the wire)
  * @param batchSize       samples per batch (the last batch of an epoch may be smaller)
  * @param epochs          teacher passes over the data
  * @param batchesPerEpoch batches in one epoch, so students know where epochs end
@@ -50,18 +56,15 @@ import com.fasterxml.jackson.databind.SerializationFeature;
  */
 public record RunSpec(int schemaVersion, String runId, String datasetId, String teacherId, String featureLayer,
                       int featureDim, int logitClasses, int numClasses, List<Integer> inputShape,
-                      String normalization, DType featureDtype, InputMode inputMode, String augmentation,
-                      int batchSize, int epochs, int batchesPerEpoch, long seed,
+                      Normalization normalization, DType featureDtype, InputMode inputMode,
+                      AugmentPolicy augmentation, int batchSize, int epochs, int batchesPerEpoch, long seed,
                       // absent from older manifests, which still load (null) and keep their canonical JSON and digest
                       @JsonInclude(JsonInclude.Include.NON_NULL) List<Float> inputMean,
                       @JsonInclude(JsonInclude.Include.NON_NULL) List<Float> inputStd,
                       @JsonInclude(JsonInclude.Include.NON_NULL) WhiteningRef whitening) {
 
     /** The schema version this build writes and reads. */
-    public static final int SCHEMA_VERSION = 1;
-
-    /** Normalizations a run may declare (DESIGN.md §3). */
-    public static final Set<String> NORMALIZATIONS = Set.of("layer", "batch", "whiten", "whiten-batch", "none");
+    public static final int SCHEMA_VERSION = BatchMetadata.CURRENT_SCHEMA_VERSION;
 
     /** Fields an older manifest may lack. */
     private static final Set<String> OPTIONAL = Set.of("inputMean", "inputStd", "whitening");
@@ -74,27 +77,6 @@ public record RunSpec(int schemaVersion, String runId, String datasetId, String 
             .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
-
-    /** A spec that does not record its input normalization (as manifests before it was recorded). */
-    public RunSpec(int schemaVersion, String runId, String datasetId, String teacherId, String featureLayer,
-                   int featureDim, int logitClasses, int numClasses, List<Integer> inputShape,
-                   String normalization, DType featureDtype, InputMode inputMode, String augmentation,
-                   int batchSize, int epochs, int batchesPerEpoch, long seed) {
-        this(schemaVersion, runId, datasetId, teacherId, featureLayer, featureDim, logitClasses, numClasses,
-                inputShape, normalization, featureDtype, inputMode, augmentation, batchSize, epochs, batchesPerEpoch,
-                seed, null, null, null);
-    }
-
-    /** A spec without a whitening reference (any normalization but {@code whiten}). */
-    public RunSpec(int schemaVersion, String runId, String datasetId, String teacherId, String featureLayer,
-                   int featureDim, int logitClasses, int numClasses, List<Integer> inputShape,
-                   String normalization, DType featureDtype, InputMode inputMode, String augmentation,
-                   int batchSize, int epochs, int batchesPerEpoch, long seed, List<Float> inputMean,
-                   List<Float> inputStd) {
-        this(schemaVersion, runId, datasetId, teacherId, featureLayer, featureDim, logitClasses, numClasses,
-                inputShape, normalization, featureDtype, inputMode, augmentation, batchSize, epochs, batchesPerEpoch,
-                seed, inputMean, inputStd, null);
-    }
 
     /** @throws IllegalArgumentException naming the first invalid field */
     @JsonCreator
@@ -114,15 +96,13 @@ public record RunSpec(int schemaVersion, String runId, String datasetId, String 
             throw new IllegalArgumentException("input_shape must be [C, H, W] with positive sizes, got " + inputShape);
         }
         inputShape = List.copyOf(inputShape);
-        if (!NORMALIZATIONS.contains(normalization)) {
-            throw new IllegalArgumentException("normalization '" + normalization + "' is not one of " + NORMALIZATIONS);
-        }
+        Objects.requireNonNull(normalization, "normalization");
         if (featureDtype != DType.F32 && featureDtype != DType.F16 && featureDtype != DType.BF16
                 && featureDtype != DType.I8) {
             throw new IllegalArgumentException("feature_dtype must be F32, F16, BF16 or I8, got " + featureDtype);
         }
         Objects.requireNonNull(inputMode, "input_mode");
-        requireText(augmentation, "augmentation");
+        Objects.requireNonNull(augmentation, "augmentation");
         requirePositive(batchSize, "batch_size");
         requirePositive(epochs, "epochs");
         requirePositive(batchesPerEpoch, "batches_per_epoch");
@@ -144,31 +124,171 @@ public record RunSpec(int schemaVersion, String runId, String datasetId, String 
             inputMean = List.copyOf(inputMean);
             inputStd = List.copyOf(inputStd);
         }
-        if (whitening != null && !"whiten".equals(normalization)) {
+        if (whitening != null && normalization != Normalization.WHITEN) {
             throw new IllegalArgumentException("whitening goes only with normalization whiten, not " + normalization);
         }
     }
 
     /** This spec recording the input normalization {@code mean} and {@code std} (per channel). */
     public RunSpec withInputNormalization(float[] mean, float[] std) {
-        return new RunSpec(schemaVersion, runId, datasetId, teacherId, featureLayer, featureDim, logitClasses,
-                numClasses, inputShape, normalization, featureDtype, inputMode, augmentation, batchSize, epochs,
-                batchesPerEpoch, seed, boxed(mean), boxed(std), whitening);
+        return toBuilder().optInputNormalization(mean, std).build();
     }
 
     /** This spec with the calibrated whitening {@code ref} ({@code normalization = whiten}). */
     public RunSpec withWhitening(WhiteningRef ref) {
-        return new RunSpec(schemaVersion, runId, datasetId, teacherId, featureLayer, featureDim, logitClasses,
-                numClasses, inputShape, normalization, featureDtype, inputMode, augmentation, batchSize, epochs,
-                batchesPerEpoch, seed, inputMean, inputStd, ref);
+        return toBuilder().optWhitening(ref).build();
     }
 
-    private static List<Float> boxed(float[] v) {
-        List<Float> out = new ArrayList<>(v.length);
-        for (float f : v) {
-            out.add(f);
+    /** A builder for a spec of this build's {@link #SCHEMA_VERSION}. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding this spec's fields, to derive a spec that differs in a few. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.schemaVersion = schemaVersion;
+        b.runId = runId;
+        b.datasetId = datasetId;
+        b.teacherId = teacherId;
+        b.featureLayer = featureLayer;
+        b.featureDim = featureDim;
+        b.logitClasses = logitClasses;
+        b.numClasses = numClasses;
+        b.inputShape = inputShape;
+        b.normalization = normalization;
+        b.featureDtype = featureDtype;
+        b.inputMode = inputMode;
+        b.augmentation = augmentation;
+        b.batchSize = batchSize;
+        b.epochs = epochs;
+        b.batchesPerEpoch = batchesPerEpoch;
+        b.seed = seed;
+        b.inputMean = inputMean;
+        b.inputStd = inputStd;
+        b.whitening = whitening;
+        return b;
+    }
+
+    /**
+     * Builds a {@link RunSpec} by name instead of by position. Grouped as the manifest reads: what
+     * the source is ({@link #setSource}), what the features are ({@link #setFeatures}), how the
+     * stream is cut ({@link #setStream}); the compact constructor validates on {@link #build}.
+     */
+    public static final class Builder {
+        private int schemaVersion = SCHEMA_VERSION;
+        private String runId;
+        private String datasetId;
+        private String teacherId;
+        private String featureLayer;
+        private int featureDim;
+        private int logitClasses;
+        private int numClasses;
+        private List<Integer> inputShape;
+        private Normalization normalization;
+        private DType featureDtype;
+        private InputMode inputMode = InputMode.INLINE;
+        private AugmentPolicy augmentation = AugmentPolicy.NONE;
+        private int batchSize;
+        private int epochs = 1;
+        private int batchesPerEpoch;
+        private long seed;
+        private List<Float> inputMean;
+        private List<Float> inputStd;
+        private WhiteningRef whitening;
+
+        private Builder() {
         }
-        return out;
+
+        public Builder setRunId(String runId) {
+            this.runId = runId;
+            return this;
+        }
+
+        /** The source: dataset and subset, its label classes and one sample's input shape [C, H, W]. */
+        public Builder setSource(String datasetId, int numClasses, List<Integer> inputShape) {
+            this.datasetId = datasetId;
+            this.numClasses = numClasses;
+            this.inputShape = inputShape;
+            return this;
+        }
+
+        /** The teacher: hash of its parameters and the layer the features come from. */
+        public Builder setTeacher(String teacherId, String featureLayer) {
+            this.teacherId = teacherId;
+            this.featureLayer = featureLayer;
+            return this;
+        }
+
+        /** The features: d_t, their normalization and wire dtype. */
+        public Builder setFeatures(int featureDim, Normalization normalization, DType featureDtype) {
+            this.featureDim = featureDim;
+            this.normalization = normalization;
+            this.featureDtype = featureDtype;
+            return this;
+        }
+
+        /** The stream: batch size, batches per epoch, epochs and the run seed. */
+        public Builder setStream(int batchSize, int batchesPerEpoch, int epochs, long seed) {
+            this.batchSize = batchSize;
+            this.batchesPerEpoch = batchesPerEpoch;
+            this.epochs = epochs;
+            this.seed = seed;
+            return this;
+        }
+
+        /** Teacher logits published per sample (default 0: none). */
+        public Builder optLogitClasses(int logitClasses) {
+            this.logitClasses = logitClasses;
+            return this;
+        }
+
+        /** How the student gets the augmented inputs (default inline). */
+        public Builder optInputMode(InputMode inputMode) {
+            this.inputMode = inputMode;
+            return this;
+        }
+
+        /** The augmentation policy (default none). */
+        public Builder optAugmentation(AugmentPolicy augmentation) {
+            this.augmentation = augmentation;
+            return this;
+        }
+
+        public Builder optInputNormalization(float[] mean, float[] std) {
+            this.inputMean = boxed(mean);
+            this.inputStd = boxed(std);
+            return this;
+        }
+
+        public Builder optWhitening(WhiteningRef whitening) {
+            this.whitening = whitening;
+            return this;
+        }
+
+        /** Another wire schema version (tests of version checks). */
+        public Builder optSchemaVersion(int schemaVersion) {
+            this.schemaVersion = schemaVersion;
+            return this;
+        }
+
+        /** @throws IllegalArgumentException naming the first invalid field */
+        public RunSpec build() {
+            return new RunSpec(schemaVersion, runId, datasetId, teacherId, featureLayer, featureDim, logitClasses,
+                    numClasses, inputShape, normalization, featureDtype, inputMode, augmentation, batchSize, epochs,
+                    batchesPerEpoch, seed, inputMean, inputStd, whitening);
+        }
+
+        private static List<Float> boxed(float[] v) {
+            if (v == null) {
+                return null;
+            }
+            List<Float> out = new ArrayList<>(v.length);
+            for (float f : v) {
+                out.add(f);
+            }
+            return out;
+        }
     }
 
     /** One field on which two specs disagree, named as in the manifest JSON. */
@@ -193,14 +313,19 @@ public record RunSpec(int schemaVersion, String runId, String datasetId, String 
                     continue; // a manifest from before the field existed: nothing recorded to disagree with
                 }
                 if (!Objects.equals(mine, theirs)) {
-                    diffs.add(new FieldDifference(
-                            PropertyNamingStrategies.SnakeCaseStrategy.INSTANCE.translate(c.getName()), mine, theirs));
+                    diffs.add(new FieldDifference(PropertyNamingStrategies.SnakeCaseStrategy.INSTANCE
+                            .translate(c.getName()), wireName(mine), wireName(theirs)));
                 }
             } catch (IllegalAccessException | InvocationTargetException e) {
                 throw new IllegalStateException("cannot read RunSpec." + c.getName(), e);
             }
         }
         return diffs;
+    }
+
+    /** A normalization as the manifest and the options spell it ({@code layer}, not {@code LAYER}). */
+    private static Object wireName(Object value) {
+        return value instanceof Normalization n ? n.configName() : value;
     }
 
     /** Throws {@link ManifestMismatchException} naming every differing field. */

@@ -1,0 +1,48 @@
+package io.kdstream.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The distribution layout (cli/target after {@code package}): the teacher and student services run
+ * from {@code kdstream.jar} and {@code lib/} alone, which hold no Kafka broker or Scala jar; those sit
+ * in {@code lib/broker/} for the commands that start a broker (bin/kdstream adds them).
+ */
+class ServiceClasspathIT {
+
+    private static final Path TARGET = Path.of("target").toAbsolutePath();
+
+    @ParameterizedTest
+    @ValueSource(strings = {"teacher", "student"})
+    void aServiceStartsFromTheJarWithoutTheBrokerJars(String service) throws Exception {
+        assertThat(jars(TARGET.resolve("lib"))).isNotEmpty()
+                .noneMatch(j -> j.startsWith("kafka_2.13") || j.startsWith("kafka-server") || j.startsWith("scala-")
+                        || j.startsWith("kdstream-broker"));
+        assertThat(jars(TARGET.resolve("lib/broker"))).anyMatch(j -> j.startsWith("kafka_2.13"))
+                .anyMatch(j -> j.startsWith("scala-library")).noneMatch(j -> j.startsWith("kafka-clients"));
+        // the whole command tree loads (picocli resolves every command class) without the broker classes
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Dai.djl.offline=true", "-jar", TARGET.resolve("kdstream.jar").toString(), service, "--help")
+                .redirectErrorStream(true).start();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.exitValue()).as(out).isZero();
+        assertThat(out).startsWith("Usage: kdstream " + service);
+    }
+
+    private static List<String> jars(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".jar")).toList();
+        }
+    }
+}
