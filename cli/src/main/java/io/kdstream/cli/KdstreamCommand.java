@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
                 io.kdstream.chaos.ChaosCommand.class,
                 io.kdstream.runs.RunsCommand.class,
                 ExportCommand.class,
+                CorpusCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class KdstreamCommand implements Runnable {
