@@ -8,8 +8,10 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * One split of an image-classification dataset held in memory as uint8 pixels in CHW order
- * (Fashion-MNIST train is 47 MB, so decoding once up front keeps a batch a plain array copy).
+ * One split of an image-classification dataset: uint8 pixels in CHW order at one size, either held
+ * in memory (IDX files: Fashion-MNIST train is 47 MB, so a batch is a plain array copy) or read and
+ * decoded on demand from image files or tar shards ({@link ImageFolderReader}), so that memory
+ * does not grow with the dataset: what is kept per sample is its label, id and place in the index.
  *
  * <p>Every sample has a stable id: its position in the split's source (IDX record index, or rank
  * in sorted relative-path order for image folders). Subsets keep the ids of the full split, so a
@@ -22,7 +24,8 @@ public final class ImageDataset {
     private final int height;
     private final int width;
     private final List<String> classNames;
-    private final byte[] pixels;
+    private final Pixels pixels;
+    private final int[] rows; // position -> row of the pixel source
     private final int[] labels;
     private final long[] sampleIds;
     private volatile Map<Long, Integer> indexById; // built lazily; read by the fetch and training threads
@@ -33,6 +36,50 @@ public final class ImageDataset {
      */
     public ImageDataset(String name, Split split, int channels, int height, int width,
                         List<String> classNames, byte[] pixels, int[] labels, long[] sampleIds) {
+        this(name, split, channels, height, width, classNames, new InMemory(pixels, channels * height * width,
+                labels.length), identity(labels.length), labels, sampleIds);
+    }
+
+    /**
+     * Where the pixels of each row come from. Implementations are thread-safe: data workers read
+     * samples of several batches at once.
+     */
+    public interface Pixels {
+        /** Writes row {@code row}'s sample (CHW uint8, the dataset's size) to {@code dst} at {@code offset}. */
+        void copy(int row, byte[] dst, int offset);
+
+        /** Whether the pixels are held in memory (a copy is cheap) rather than read and decoded per call. */
+        default boolean inMemory() {
+            return false;
+        }
+    }
+
+    private record InMemory(byte[] bytes, int sampleSize, int count) implements Pixels {
+        InMemory {
+            if ((long) count * sampleSize != bytes.length) {
+                throw new IllegalArgumentException("inconsistent dataset arrays: " + count + " samples, "
+                        + bytes.length + " pixel bytes for " + sampleSize + " per sample");
+            }
+        }
+
+        @Override
+        public void copy(int row, byte[] dst, int offset) {
+            System.arraycopy(bytes, row * sampleSize, dst, offset, sampleSize);
+        }
+
+        @Override
+        public boolean inMemory() {
+            return true;
+        }
+    }
+
+    /**
+     * A dataset whose row {@code rows[i]} of {@code pixels} is sample {@code i}.
+     *
+     * @param sampleIds stable id of each sample; distinct
+     */
+    public ImageDataset(String name, Split split, int channels, int height, int width, List<String> classNames,
+                        Pixels pixels, int[] rows, int[] labels, long[] sampleIds) {
         this.name = Objects.requireNonNull(name, "name");
         this.split = Objects.requireNonNull(split, "split");
         if (channels <= 0 || height <= 0 || width <= 0) {
@@ -42,16 +89,17 @@ public final class ImageDataset {
         this.height = height;
         this.width = width;
         this.classNames = List.copyOf(classNames);
-        if (labels.length != sampleIds.length || (long) labels.length * sampleSize() != pixels.length) {
+        if (labels.length != sampleIds.length || rows.length != labels.length) {
             throw new IllegalArgumentException("inconsistent dataset arrays: " + labels.length + " labels, "
-                    + sampleIds.length + " ids, " + pixels.length + " pixel bytes for " + sampleSize() + " per sample");
+                    + sampleIds.length + " ids, " + rows.length + " rows");
         }
         for (int label : labels) {
             if (label < 0 || label >= this.classNames.size()) {
                 throw new IllegalArgumentException("label " + label + " outside [0, " + this.classNames.size() + ")");
             }
         }
-        this.pixels = pixels;
+        this.pixels = Objects.requireNonNull(pixels, "pixels");
+        this.rows = rows;
         this.labels = labels;
         this.sampleIds = sampleIds;
     }
@@ -101,9 +149,25 @@ public final class ImageDataset {
         return sampleIds[index];
     }
 
-    /** Copies sample {@code index}'s pixels (CHW uint8) into {@code dst} at {@code offset}. */
+    /**
+     * Copies sample {@code index}'s pixels (CHW uint8) into {@code dst} at {@code offset}; for a
+     * dataset read from files this reads and decodes the image.
+     */
     public void copyPixels(int index, byte[] dst, int offset) {
-        System.arraycopy(pixels, index * sampleSize(), dst, offset, sampleSize());
+        pixels.copy(rows[index], dst, offset);
+    }
+
+    /** Whether the pixels are in memory; false when each sample is read and decoded from disk. */
+    public boolean inMemory() {
+        return pixels.inMemory();
+    }
+
+    private static int[] identity(int n) {
+        int[] rows = new int[n];
+        for (int i = 0; i < n; i++) {
+            rows[i] = i;
+        }
+        return rows;
     }
 
     public byte[] pixels(int index) {
@@ -138,19 +202,18 @@ public final class ImageDataset {
         return map;
     }
 
-    /** A new dataset of the samples at {@code indices} (in that order), keeping their ids. */
+    /** A dataset of the samples at {@code indices} (in that order), keeping their ids; shares the pixels. */
     public ImageDataset select(int[] indices) {
-        int s = sampleSize();
-        byte[] px = new byte[indices.length * s];
+        int[] rw = new int[indices.length];
         int[] lb = new int[indices.length];
         long[] ids = new long[indices.length];
         for (int k = 0; k < indices.length; k++) {
             int i = indices[k];
-            System.arraycopy(pixels, i * s, px, k * s, s);
+            rw[k] = rows[i];
             lb[k] = labels[i];
             ids[k] = sampleIds[i];
         }
-        return new ImageDataset(name, split, channels, height, width, classNames, px, lb, ids);
+        return new ImageDataset(name, split, channels, height, width, classNames, pixels, rw, lb, ids);
     }
 
     /**

@@ -1,32 +1,28 @@
 package io.kdstream.data;
 
-import java.awt.color.ColorSpace;
-import java.awt.image.BufferedImage;
-import java.awt.image.IndexColorModel;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Locale;
-import java.util.stream.Stream;
-
-import javax.imageio.ImageIO;
 
 /**
- * Reads {@code dir/<class>/<image>.png|jpg|jpeg}: class index by sorted folder name, sample id by
- * rank in sorted {@code <class>/<file>} order (stable while the folder does not change).
+ * Reads a split lazily: {@code dir/<class>/<image>.png|jpg|jpeg} (class index by sorted folder name,
+ * sample id by rank in sorted {@code <class>/<file>} order) or WebDataset-style tar shards
+ * {@code dir/*.tar} holding {@code <key>.jpg|jpeg|png} and {@code <key>.cls} (sample id by rank in
+ * sorted shard order, then member order). Only the {@link SampleIndex} is read up front (and cached);
+ * a sample's bytes are read and decoded when a batch needs them.
  *
- * <p>Without an {@link ImageSize} all images must share one size. With one, each image is scaled
- * (bilinear, averaging when shrinking: {@link #resizeAndCrop}) so that it covers H×W, i.e. its
- * shorter side becomes the target's for a square size, and center-cropped; augmentation (crop,
- * flip) applies on top as for any dataset.
+ * <p>Without an {@link ImageSize} all images must share one size (checked on the index of a folder,
+ * from the image headers). With one, each image is scaled (bilinear, averaging when shrinking:
+ * {@link #resizeAndCrop}) so that it covers H×W, i.e. its shorter side becomes the target's for a
+ * square size, and center-cropped; augmentation (crop, flip) applies on top as for any dataset.
  *
- * <p>Channels: 1 when every image is greyscale (8- or 16-bit grey PNG, grey JPEG, with or without
- * alpha), else 3 (RGB); in an RGB dataset a grey image's value goes to all three channels. Alpha is
- * dropped; a palette image counts as colour.
+ * <p>Channels: for a folder 1 when every image is greyscale (8- or 16-bit grey PNG, grey JPEG, with
+ * or without alpha), else 3 (RGB); in an RGB dataset a grey image's value goes to all three
+ * channels. Tar shards are always RGB (their headers are not read up front). Alpha is dropped; a
+ * palette image counts as colour.
  *
- * <p>An image that cannot be decoded fails the read with one line naming its path.
+ * <p>An image that cannot be read fails with one line naming its path (or shard and offset).
  */
 public final class ImageFolderReader {
     private ImageFolderReader() {
@@ -44,96 +40,69 @@ public final class ImageFolderReader {
         if (!Files.isDirectory(dir)) {
             throw new DatasetNotFoundException("image folder " + dir.toAbsolutePath() + " does not exist");
         }
-        List<Path> classDirs;
-        try (Stream<Path> s = Files.list(dir)) {
-            classDirs = s.filter(Files::isDirectory).sorted().toList();
-        }
-        if (classDirs.isEmpty()) {
-            throw new DatasetNotFoundException("image folder " + dir.toAbsolutePath()
-                    + " has no class sub-folders (expected " + dir + "/<class>/<image>.png|jpg)");
-        }
-        List<String> classNames = new ArrayList<>();
-        List<Path> files = new ArrayList<>();
-        List<Integer> fileLabels = new ArrayList<>();
-        for (int c = 0; c < classDirs.size(); c++) {
-            classNames.add(classDirs.get(c).getFileName().toString());
-            List<Path> images;
-            try (Stream<Path> s = Files.list(classDirs.get(c))) {
-                images = s.filter(ImageFolderReader::isImage).sorted().toList();
-            }
-            for (Path p : images) {
-                files.add(p);
-                fileLabels.add(c);
-            }
-        }
-        if (files.isEmpty()) {
-            throw new DatasetNotFoundException("image folder " + dir.toAbsolutePath() + " has no .png/.jpg images");
-        }
-        List<byte[]> planes = new ArrayList<>(files.size());
-        List<Boolean> grey = new ArrayList<>(files.size());
-        int h = -1;
-        int w = -1;
-        for (Path p : files) {
-            BufferedImage img = decode(p);
-            boolean g = isGray(img);
-            byte[] px = planes(img, g);
+        SampleIndex index = SampleIndex.of(dir);
+        int n = index.size();
+        int h;
+        int w;
+        int channels;
+        if (index.isShards()) {
             if (size == null) {
-                if (h < 0) {
-                    h = img.getHeight();
-                    w = img.getWidth();
-                } else if (img.getWidth() != w || img.getHeight() != h) {
-                    throw new IOException("image " + p + " is " + img.getWidth() + "x" + img.getHeight()
-                            + " but " + files.get(0) + " is " + w + "x" + h
-                            + "; give --image-size H[,W] to resize and center-crop every image to one size");
-                }
-            } else {
-                px = resizeAndCrop(px, g ? 1 : 3, img.getHeight(), img.getWidth(), size);
+                throw new IllegalArgumentException("tar shards in " + dir + " need --image-size H[,W]: their images' sizes "
+                        + "are not read up front");
             }
-            planes.add(px);
-            grey.add(g);
-        }
-        if (size != null) {
             h = size.height();
             w = size.width();
-        }
-        boolean allGray = !grey.contains(false);
-        int channels = allGray ? 1 : 3;
-        int plane = h * w;
-        int sampleSize = channels * plane;
-        byte[] pixels = new byte[files.size() * sampleSize];
-        int[] labels = new int[files.size()];
-        long[] ids = new long[files.size()];
-        for (int i = 0; i < planes.size(); i++) {
-            byte[] px = planes.get(i);
-            for (int c = 0; c < channels; c++) {
-                // a grey image in an RGB dataset: its one plane in all three channels
-                System.arraycopy(px, grey.get(i) ? 0 : c * plane, pixels, i * sampleSize + c * plane, plane);
+            channels = 3;
+        } else {
+            boolean allGrey = true;
+            for (int r = 0; r < n; r++) {
+                allGrey &= index.grey[r];
             }
-            labels[i] = fileLabels.get(i);
-            ids[i] = i;
+            channels = allGrey ? 1 : 3;
+            if (size == null) {
+                h = index.heights[0];
+                w = index.widths[0];
+                for (int r = 1; r < n; r++) {
+                    if (index.widths[r] != w || index.heights[r] != h) {
+                        throw new IOException("image " + index.describe(dir, r) + " is " + index.widths[r] + "x"
+                                + index.heights[r] + " but " + index.describe(dir, 0) + " is " + w + "x" + h
+                                + "; give --image-size H[,W] to resize and center-crop every image to one size");
+                    }
+                }
+            } else {
+                h = size.height();
+                w = size.width();
+            }
         }
-        return new ImageDataset(name, split, channels, h, w, classNames, pixels, labels, ids);
+        int[] labels = index.labels.clone();
+        long[] ids = new long[n];
+        int[] rows = new int[n];
+        for (int r = 0; r < n; r++) {
+            ids[r] = r;
+            rows[r] = r;
+        }
+        return new ImageDataset(name, split, channels, h, w, index.classNames,
+                new DecodedPixels(dir, index, channels, new ImageSize(h, w)), rows, labels, ids);
     }
 
-    /** The image's pixels as CHW planes: one for grey (16-bit keeps its high byte), else R, G, B. */
-    private static byte[] planes(BufferedImage img, boolean grey) {
-        int h = img.getHeight();
-        int w = img.getWidth();
-        byte[] out = new byte[(grey ? 1 : 3) * h * w];
-        int shift = grey ? Math.max(0, img.getColorModel().getComponentSize(0) - 8) : 0;
-        for (int y = 0; y < h; y++) {
-            for (int x = 0; x < w; x++) {
-                if (grey) {
-                    out[y * w + x] = (byte) (img.getRaster().getSample(x, y, 0) >>> shift);
-                } else {
-                    int rgb = img.getRGB(x, y);
-                    out[y * w + x] = (byte) (rgb >>> 16);
-                    out[h * w + y * w + x] = (byte) (rgb >>> 8);
-                    out[2 * h * w + y * w + x] = (byte) rgb;
+    /** Row r's image read from disk, decoded, brought to the dataset's size and channels on every call. */
+    private record DecodedPixels(Path dir, SampleIndex index, int channels, ImageSize size) implements ImageDataset.Pixels {
+        @Override
+        public void copy(int row, byte[] dst, int offset) {
+            try {
+                ImageDecoder.Planes img = ImageDecoder.decode(index.read(dir, row), index.describe(dir, row));
+                byte[] px = resizeAndCrop(img.pixels(), img.channels(), img.height(), img.width(), size);
+                int plane = size.height() * size.width();
+                for (int c = 0; c < channels; c++) {
+                    // a grey image in an RGB dataset: its one plane in all three channels
+                    System.arraycopy(px, img.channels() == 1 ? 0 : c * plane, dst, offset + c * plane, plane);
                 }
+            } catch (IOException e) {
+                String msg = e.getMessage() != null && e.getMessage().startsWith("cannot read image") ? e.getMessage()
+                        : "cannot read image " + index.describe(dir, row) + ": " + SampleIndex.oneLine(e);
+                throw new UncheckedIOException(msg, e);
             }
         }
-        return out;
     }
 
     /**
@@ -210,31 +179,5 @@ public final class ImageFolderReader {
                 weight[o] = wts;
             }
         }
-    }
-
-    /** One image, or an IOException whose one-line message names the file and why it is unusable. */
-    static BufferedImage decode(Path p) throws IOException {
-        BufferedImage img;
-        try {
-            img = ImageIO.read(p.toFile());
-        } catch (IOException | RuntimeException e) {
-            // ImageIO throws IIOException for corrupt data and, for some truncated files, runtime exceptions
-            String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
-            throw new IOException("cannot read image " + p + ": " + why, e);
-        }
-        if (img == null) {
-            throw new IOException("cannot read image " + p + ": not a PNG or JPEG file javax.imageio can decode");
-        }
-        return img;
-    }
-
-    private static boolean isGray(BufferedImage img) {
-        return img.getColorModel().getColorSpace().getType() == ColorSpace.TYPE_GRAY
-                && !(img.getColorModel() instanceof IndexColorModel);
-    }
-
-    private static boolean isImage(Path p) {
-        String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
-        return Files.isRegularFile(p) && (n.endsWith(".png") || n.endsWith(".jpg") || n.endsWith(".jpeg"));
     }
 }

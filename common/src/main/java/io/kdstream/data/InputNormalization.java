@@ -97,15 +97,22 @@ public final class InputNormalization {
         }
     }
 
-    /** Per-channel mean and standard deviation of the dataset's pixels (in [0, 1] units). */
+    /** Samples {@link #measure} looks at, at most: a dataset read from disk is not decoded whole for it. */
+    public static final int MEASURE_SAMPLES = 1000;
+
+    /**
+     * Per-channel mean and standard deviation of the dataset's pixels (in [0, 1] units), over every
+     * sample up to {@link #MEASURE_SAMPLES}, else over that many at an even stride.
+     */
     public static InputNormalization measure(ImageDataset ds) {
         int c = ds.channels();
         int plane = ds.height() * ds.width();
         double[] sum = new double[c];
         double[] sq = new double[c];
         byte[] px = new byte[ds.sampleSize()];
-        for (int i = 0; i < ds.size(); i++) {
-            ds.copyPixels(i, px, 0);
+        int count = Math.min(ds.size(), MEASURE_SAMPLES);
+        for (int j = 0; j < count; j++) {
+            ds.copyPixels((int) ((long) j * ds.size() / count), px, 0);
             for (int k = 0; k < px.length; k++) {
                 double v = (px[k] & 0xff) / 255.0;
                 sum[k / plane] += v;
@@ -114,7 +121,7 @@ public final class InputNormalization {
         }
         float[] mean = new float[c];
         float[] std = new float[c];
-        double n = (double) ds.size() * plane;
+        double n = (double) count * plane;
         for (int k = 0; k < c; k++) {
             double m = sum[k] / n;
             mean[k] = (float) m;
