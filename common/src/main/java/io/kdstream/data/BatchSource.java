@@ -17,10 +17,20 @@ public final class BatchSource {
     private final long runSeed;
     private final int batchSize;
     private final AugmentPolicy policy;
+    private final DataWorkers workers;
     private int cachedEpoch = Integer.MIN_VALUE;
     private int[] cachedOrder;
 
     public BatchSource(ImageDataset dataset, long runSeed, int batchSize, AugmentPolicy policy) {
+        this(dataset, runSeed, batchSize, policy, DataWorkers.INLINE);
+    }
+
+    /**
+     * @param workers the data workers that read and augment the samples of a batch (a dataset read
+     *                from disk); samples held in memory are copied on the calling thread
+     */
+    public BatchSource(ImageDataset dataset, long runSeed, int batchSize, AugmentPolicy policy, DataWorkers workers) {
+        this.workers = Objects.requireNonNull(workers, "workers");
         this.dataset = Objects.requireNonNull(dataset, "dataset");
         this.policy = Objects.requireNonNull(policy, "policy");
         if (batchSize <= 0) {
@@ -118,17 +128,28 @@ public final class BatchSource {
         int s = dataset.sampleSize();
         byte[] inputs = new byte[pos.length * s];
         long[] labels = new long[pos.length];
-        byte[] src = new byte[s];
         for (int k = 0; k < pos.length; k++) {
             labels[k] = dataset.label(pos[k]);
-            if (policy.isIdentity()) {
-                dataset.copyPixels(pos[k], inputs, k * s);
-            } else {
-                dataset.copyPixels(pos[k], src, 0);
-                policy.apply(src, 0, dataset.channels(), dataset.height(), dataset.width(), seeds[k], inputs, k * s);
+        }
+        if (dataset.inMemory() || workers.count() == 1) {
+            byte[] src = new byte[s];
+            for (int k = 0; k < pos.length; k++) {
+                sample(pos[k], seeds[k], src, inputs, k * s);
             }
+        } else {
+            workers.forEach(pos.length, k -> sample(pos[k], seeds[k], new byte[s], inputs, k * s));
         }
         return new Batch(epoch, batchIndex, ids, labels, seeds, inputs,
                 dataset.channels(), dataset.height(), dataset.width());
+    }
+
+    /** One sample, augmented, into {@code out} at {@code offset}; {@code src} is scratch of one sample's size. */
+    private void sample(int position, long seed, byte[] src, byte[] out, int offset) {
+        if (policy.isIdentity()) {
+            dataset.copyPixels(position, out, offset);
+        } else {
+            dataset.copyPixels(position, src, 0);
+            policy.apply(src, 0, dataset.channels(), dataset.height(), dataset.width(), seed, out, offset);
+        }
     }
 }

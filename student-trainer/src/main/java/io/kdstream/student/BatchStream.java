@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -65,6 +66,7 @@ final class BatchStream implements BatchFeed {
     private final KafkaClientMetrics clientMetrics;
     private volatile boolean closing;
     private volatile Throwable failure;
+    private final Function<FeatureBatch, BatchTensors.Staged> stager;
     private volatile int pass;
     private final int passes;
     private final DeletedBatches deleted;
@@ -86,9 +88,13 @@ final class BatchStream implements BatchFeed {
     record Source(KafkaClients clients, RunTopics run, String group, int passes, int prefetch) {
     }
 
-    /** A stream from {@code startOffsets} (per partition) in pass {@code startPass} of {@code source}. */
+    /**
+     * A stream from {@code startOffsets} (per partition) in pass {@code startPass} of {@code source};
+     * {@code stager} prepares each batch on the fetch thread, ahead of its step.
+     */
     BatchStream(Source source, Map<Integer, Long> startOffsets, int startPass, FeatureBatchValidator validator,
-                DeadLetterQueue dlq, MeterRegistry registry) {
+                DeadLetterQueue dlq, MeterRegistry registry, Function<FeatureBatch, BatchTensors.Staged> stager) {
+        this.stager = stager;
         KafkaClients clients = source.clients();
         RunTopics run = source.run();
         String group = source.group();
@@ -310,7 +316,7 @@ final class BatchStream implements BatchFeed {
         long t0 = System.nanoTime();
         try {
             FeatureBatch batch = validator.validate(FeatureBatch.decode(r.value()));
-            return new Fetched(r.partition(), r.offset(), currentPass, r.key(), batch, BatchTensors.stage(batch));
+            return new Fetched(r.partition(), r.offset(), currentPass, r.key(), batch, stager.apply(batch));
         } catch (InvalidBatchException e) {
             LOG.warn("{}-{}@{} (key {}) rejected: {}", r.topic(), r.partition(), r.offset(), r.key(), e.getMessage());
             if (currentPass == 0) {

@@ -12,6 +12,7 @@ import io.kdstream.codec.DType;
 import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.Int8Features;
 import io.kdstream.codec.Tensor;
+import io.kdstream.data.Batch;
 import io.kdstream.data.BatchSource;
 import io.kdstream.data.InputNormalization;
 
@@ -37,7 +38,24 @@ public final class BatchTensors {
         this.sample = sample;
     }
 
-    NDArray inputs(NDManager sub, FeatureBatch batch) {
+    /**
+     * The fetch thread's staging: {@link #stage} plus, in reference mode, the batch's inputs rebuilt
+     * from the dataset (read and decoded by the data workers) ahead of its step.
+     */
+    Staged stageAhead(FeatureBatch batch) {
+        Staged staged = stage(batch);
+        if (replay == null || batch.inlineInputs().isPresent()) {
+            return staged;
+        }
+        return new Staged(staged.features(), staged.logits(), replayed(batch));
+    }
+
+    private Batch replayed(FeatureBatch batch) {
+        return replay.replay(batch.metadata().epoch(), batch.metadata().batchIndex(), batch.sampleIds(),
+                batch.augSeeds());
+    }
+
+    NDArray inputs(NDManager sub, FeatureBatch batch, Staged staged) {
         Shape shape = new Shape(batch.batchSize(), sample.get(0), sample.get(1), sample.get(2));
         if (batch.inlineInputs().isPresent()) {
             Tensor in = batch.inlineInputs().get();
@@ -46,8 +64,8 @@ public final class BatchTensors {
             }
             return sub.create(in.toFloats(), shape);
         }
-        return replay.replay(batch.metadata().epoch(), batch.metadata().batchIndex(), batch.sampleIds(),
-                batch.augSeeds()).toModelInput(sub, norm);
+        Batch rebuilt = staged != null && staged.replayed() != null ? staged.replayed() : replayed(batch);
+        return rebuilt.toModelInput(sub, norm);
     }
 
     /**
@@ -57,7 +75,10 @@ public final class BatchTensors {
      * and DJL's per-array direct-buffer allocation cost more than a small student's step
      * (docs/benchmarks.md, pipeline).
      */
-    public record Staged(ByteBuffer features, ByteBuffer logits) {
+    public record Staged(ByteBuffer features, ByteBuffer logits, Batch replayed) {
+        public Staged(ByteBuffer features, ByteBuffer logits) {
+            this(features, logits, null);
+        }
     }
 
     /**

@@ -16,6 +16,8 @@ import io.kdstream.config.Choice;
 import io.kdstream.config.EnumChoice;
 import io.kdstream.config.PathOption;
 import io.kdstream.duration.DurationConverter;
+import io.kdstream.codec.InputMode;
+import io.kdstream.data.DataWorkers;
 import io.kdstream.manifest.RunSpec;
 import io.kdstream.service.ServiceOptions;
 import io.kdstream.service.ServiceShell;
@@ -160,6 +162,12 @@ public final class StudentCommand implements Callable<Integer> {
             description = "Non-finite losses in a row before restoring the last checkpoint and stopping (default: ${DEFAULT-VALUE}).")
     int maxNonFinite;
 
+    @Option(names = "--data-workers", paramLabel = "N", converter = Bounded.PositiveInt.class,
+            description = "In --inputs reference runs on image folders or tar shards: threads that read, decode and "
+                    + "augment a batch's images ahead of its step (default: half the cores, so the student keeps the "
+                    + "other half).")
+    Integer dataWorkers;
+
     @Option(names = "--prefetch", defaultValue = "4", converter = Bounded.PositiveInt.class, description = "Batches fetched and decoded ahead (default: ${DEFAULT-VALUE}).")
     int prefetch;
 
@@ -237,13 +245,15 @@ public final class StudentCommand implements Callable<Integer> {
             case "validation" -> ref.validation(validationSize);
             default -> throw new IllegalStateException("--eval-split " + evalSplit); // refused by EvalSplits
         };
+        DataWorkers workers = spec.inputMode() == InputMode.REFERENCE && !train.inMemory()
+                ? DataWorkers.of(dataWorkers != null ? dataWorkers : DataWorkers.defaultCount()) : DataWorkers.INLINE;
         StepTrace stepTrace = trace != null ? StepTrace.open(trace) : null;
         StudentTrainer.Builder builder = StudentTrainer.builder().setClients(clients).setRun(spec).setGroup(group)
                 .setCheckpointDir(checkpointDir).setInputNormalization(inputNormalization(spec, train))
                 .optDevice(onDevice)
                 .optConfig(cfg).optCheckpointEvery(checkpointEvery).optEvalEvery(evalEvery)
                 .optMaxNonFinite(maxNonFinite).optPrefetch(prefetch).optIdleTimeout(idleTimeout)
-                .optTrainData(train).optTestData(test)
+                .optTrainData(train).optTestData(test).optDataWorkers(workers)
                 .optPeriodicTestData(evalLimit > 0 ? test.subset(1.0, evalLimit, 1L) : null).optRegistry(registry)
                 .addListener(new JsonProgress(group, runtime.progressInterval));
         if (stepTrace != null) {

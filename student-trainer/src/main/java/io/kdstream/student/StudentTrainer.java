@@ -20,6 +20,7 @@ import io.kdstream.codec.InputMode;
 import io.kdstream.manifest.RunSpec;
 import io.kdstream.data.AugmentPolicy;
 import io.kdstream.data.BatchSource;
+import io.kdstream.data.DataWorkers;
 import io.kdstream.data.ImageDataset;
 import io.kdstream.data.InputNormalization;
 import io.kdstream.kafka.DeadLetterQueue;
@@ -60,6 +61,7 @@ public final class StudentTrainer {
     private final int prefetch;
     private final Duration idleTimeout;
     private final ImageDataset train;
+    private final DataWorkers dataWorkers;
     private final ImageDataset test;
     private final ImageDataset periodicTest;
     private final InputNormalization norm;
@@ -82,6 +84,7 @@ public final class StudentTrainer {
         this.prefetch = b.prefetch;
         this.idleTimeout = b.idleTimeout;
         this.train = b.train;
+        this.dataWorkers = b.dataWorkers;
         this.test = b.test;
         this.periodicTest = b.periodicTest;
         this.norm = b.norm;
@@ -134,7 +137,7 @@ public final class StudentTrainer {
             long lastRecordNanos = System.nanoTime();
             Outcome outcome = Outcome.COMPLETED;
 
-            try (BatchFeed stream = opener(topics, dlqProducer, passes).open(state.offsets(), state.pass())) {
+            try (BatchFeed stream = opener(topics, dlqProducer, passes, tensors).open(state.offsets(), state.pass())) {
                 metrics.watch(stream);
                 consuming = true;
                 while (!state.complete()) {
@@ -243,13 +246,14 @@ public final class StudentTrainer {
     /** Model inputs from the record (inline), or rebuilt from the training split (reference mode). */
     private BatchTensors batchTensors(StudentModel model) {
         BatchSource replay = run.inputMode() == InputMode.REFERENCE
-                ? new BatchSource(requireTrain(), run.seed(), run.batchSize(), run.augmentation())
+                ? new BatchSource(requireTrain(), run.seed(), run.batchSize(), run.augmentation(), dataWorkers)
                 : null;
         return new BatchTensors(norm, replay, model.inputShape());
     }
 
     /** The feed given to the builder, or {@code <run>.features} with its dead-letter queue. */
-    private BatchFeed.Opener opener(RunTopics topics, KafkaProducer<String, byte[]> dlqProducer, int passes) {
+    private BatchFeed.Opener opener(RunTopics topics, KafkaProducer<String, byte[]> dlqProducer, int passes,
+                                    BatchTensors tensors) {
         if (feed != null) {
             return feed;
         }
@@ -258,7 +262,8 @@ public final class StudentTrainer {
                 ? new FeatureBatchValidator(run).withSampleIds(requireTrain()::contains)
                 : new FeatureBatchValidator(run);
         BatchStream.Source source = new BatchStream.Source(clients, topics, group, passes, prefetch);
-        return (offsets, startPass) -> new BatchStream(source, offsets, startPass, validator, dlq, registry);
+        return (offsets, startPass) -> new BatchStream(source, offsets, startPass, validator, dlq, registry,
+                tensors::stageAhead);
     }
 
     /** One optimizer step on {@code fetched}; every array of it lives in a sub-manager closed here. */
@@ -266,7 +271,7 @@ public final class StudentTrainer {
                                                 double lr) {
         FeatureBatch batch = fetched.batch();
         try (NDManager sub = model.manager().newSubManager()) {
-            return model.step(sub, tensors.inputs(sub, batch), sub.create(batch.labels()),
+            return model.step(sub, tensors.inputs(sub, batch, fetched.staged()), sub.create(batch.labels()),
                     BatchTensors.features(sub, batch, fetched.staged()),
                     BatchTensors.logits(sub, batch, fetched.staged()), lr);
         }
@@ -352,6 +357,7 @@ public final class StudentTrainer {
         private int prefetch = 4;
         private Duration idleTimeout = Duration.ofMinutes(30);
         private ImageDataset train;
+        private DataWorkers dataWorkers = DataWorkers.INLINE;
         private ImageDataset test;
         private ImageDataset periodicTest;
         private InputNormalization norm;
@@ -436,6 +442,15 @@ public final class StudentTrainer {
         }
 
         /** The training split, needed in reference input mode. */
+        /**
+         * The data workers that rebuild reference-mode inputs from a dataset read from disk, on the
+         * fetch thread ahead of the step (default: in-line on the fetch thread).
+         */
+        public Builder optDataWorkers(DataWorkers workers) {
+            this.dataWorkers = java.util.Objects.requireNonNull(workers, "workers");
+            return this;
+        }
+
         public Builder optTrainData(ImageDataset train) {
             this.train = train;
             return this;

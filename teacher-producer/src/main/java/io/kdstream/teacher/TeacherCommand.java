@@ -35,6 +35,7 @@ import io.kdstream.service.ServiceOptions;
 import io.kdstream.service.ServiceShell;
 import io.kdstream.service.WorkerOptions;
 import io.kdstream.data.BatchSource;
+import io.kdstream.data.DataWorkers;
 import io.kdstream.data.DatasetRef;
 import io.kdstream.data.ImageDataset;
 import io.kdstream.data.ImageSize;
@@ -166,6 +167,12 @@ public final class TeacherCommand implements Callable<Integer> {
             description = "none | flip | crop | crop+flip, optionally +erase (default: ${DEFAULT-VALUE}).")
     AugmentPolicy augment;
 
+    @Option(names = "--data-workers", paramLabel = "N", converter = Bounded.PositiveInt.class,
+            description = "Threads that read, decode, resize and augment the images of a batch read from disk "
+                    + "(image folders, tar shards), ahead of the teacher's forward (default: half the cores, so that a "
+                    + "CPU teacher keeps the other half).")
+    Integer dataWorkers;
+
     @Option(names = "--logits", description = "Also publish the teacher's logits (for logit distillation).")
     boolean logits;
 
@@ -262,7 +269,8 @@ public final class TeacherCommand implements Callable<Integer> {
                         batchSize, teacher.featureDim());
             }
             AugmentPolicy policy = augment;
-            BatchSource batches = new BatchSource(train, seed, batchSize, policy);
+            DataWorkers workers = DataWorkers.of(dataWorkers != null ? dataWorkers : DataWorkers.defaultCount());
+            BatchSource batches = new BatchSource(train, seed, batchSize, policy, workers);
             RunSpec spec = RunSpec.builder().setRunId(run).setSource(data.id(), train.numClasses(), shape)
                     .setTeacher(teacher.id(), card.outputs() != null ? card.outputs() : "pooled-features")
                     .setFeatures(teacher.featureDim(), normalization, featureDtype)
@@ -294,7 +302,7 @@ public final class TeacherCommand implements Callable<Integer> {
                 if (prepared.whitening() != null) {
                     spec = spec.withWhitening(prepared.manifest().whitening()); // with its hash, for every record
                 }
-                try (NDManager whiteningArrays = NDManager.newBaseManager(onDevice, "PyTorch");
+                try (workers; NDManager whiteningArrays = NDManager.newBaseManager(onDevice, "PyTorch");
                      RunDiskMetrics disk = RunDiskMetrics.start(admin, run, brokerBytesBudget, registry);
                      TeacherPipeline pipeline = new TeacherPipeline(teacher, batches, inputNorm,
                              prepared.whitening() != null ? prepared.whitening().normalizer(whiteningArrays)
