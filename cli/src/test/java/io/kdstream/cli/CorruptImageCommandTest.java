@@ -15,14 +15,14 @@ import org.junit.jupiter.api.io.TempDir;
 
 import picocli.CommandLine;
 
-/** What a user sees when an image of their folder is corrupt: one line with its path, no stack trace. */
+/** A corrupt image in a user's folder does not stop the teacher: it is left out of its batch (UnreadableSamplesTest). */
 class CorruptImageCommandTest {
 
     @TempDir
     Path tmp;
 
     @Test
-    void theTeacherNamesTheCorruptImageInOneLine() throws Exception {
+    void aCorruptImageDoesNotStopTheTeacher() throws Exception {
         Path good = tmp.resolve("imgs/train/a/good.png");
         Files.createDirectories(good.getParent());
         ImageIO.write(new BufferedImage(12, 9, BufferedImage.TYPE_BYTE_GRAY), "png", good.toFile());
@@ -31,7 +31,7 @@ class CorruptImageCommandTest {
         Files.createDirectories(tmp.resolve("imgs/test/a"));
         Files.copy(good, tmp.resolve("imgs/test/a/good.png"));
 
-        Path teacher = Files.write(tmp.resolve("teacher.pt"), new byte[] {1}); // never opened: the data fails first
+        Path teacher = Files.write(tmp.resolve("teacher.pt"), new byte[] {1}); // not a model: the next thing to fail
         StringWriter err = new StringWriter();
         CommandLine cmd = KdstreamCommand.commandLine();
         cmd.setOut(new PrintWriter(new StringWriter(), true));
@@ -41,8 +41,7 @@ class CorruptImageCommandTest {
                 "--dataset", tmp.resolve("imgs").toString(), "--image-size", "8",
                 "--bootstrap-servers", "127.0.0.1:9");
         assertThat(exit).isEqualTo(1);
-        assertThat(err.toString().strip()).doesNotContain("\n", "\tat ")
-                .startsWith("teacher: cannot read dataset")
-                .contains("cannot read image " + bad + ": not a PNG or JPEG file javax.imageio can decode");
+        assertThat(err.toString().strip()).doesNotContain("\n", "\tat ", "cannot read dataset", bad.toString())
+                .contains("zip archive"); // it got as far as loading the (bogus) TorchScript teacher
     }
 }

@@ -1,5 +1,7 @@
 package io.kdstream.data;
 
+import java.io.UncheckedIOException;
+import java.util.Arrays;
 import java.util.Objects;
 
 /**
@@ -18,6 +20,8 @@ public final class BatchSource {
     private final int batchSize;
     private final AugmentPolicy policy;
     private final DataWorkers workers;
+    private final UnreadableSamples unreadable = new UnreadableSamples();
+    private final ThreadLocal<byte[]> scratch = ThreadLocal.withInitial(() -> new byte[0]); // one source image per thread
     private int cachedEpoch = Integer.MIN_VALUE;
     private int[] cachedOrder;
 
@@ -100,7 +104,31 @@ public final class BatchSource {
             ids[k] = dataset.sampleId(order[from + k]);
             seeds[k] = AugmentPolicy.sampleSeed(runSeed, epoch, ids[k]);
         }
-        return build(epoch, batchIndex, positions(order, from, n), ids, seeds);
+        return build(epoch, batchIndex, positions(order, from, n), ids, seeds, true);
+    }
+
+    /**
+     * Batch {@code batchIndex} of the dataset in its own order (no shuffle), for evaluation; like
+     * {@link #batch}, unreadable samples are left out.
+     */
+    public Batch inOrder(int batchIndex) {
+        if (batchIndex < 0 || batchIndex >= batchesPerEpoch()) {
+            throw new IllegalArgumentException("batch index " + batchIndex + " outside [0, " + batchesPerEpoch() + ")");
+        }
+        int from = batchIndex * batchSize;
+        int n = Math.min(batchSize, dataset.size() - from);
+        int[] pos = new int[n];
+        long[] ids = new long[n];
+        for (int k = 0; k < n; k++) {
+            pos[k] = from + k;
+            ids[k] = dataset.sampleId(from + k);
+        }
+        return build(0, batchIndex, pos, ids, new long[n], true);
+    }
+
+    /** Samples found unreadable so far (a MeterBinder for the metric). */
+    public UnreadableSamples unreadable() {
+        return unreadable;
     }
 
     /**
@@ -115,7 +143,8 @@ public final class BatchSource {
         for (int k = 0; k < pos.length; k++) {
             pos[k] = dataset.indexOf(sampleIds[k]);
         }
-        return build(epoch, batchIndex, pos, sampleIds.clone(), augSeeds.clone());
+        // strict: the teacher read every one of these, so a sample this process cannot read means other data
+        return build(epoch, batchIndex, pos, sampleIds.clone(), augSeeds.clone(), false);
     }
 
     private static int[] positions(int[] order, int from, int n) {
@@ -124,30 +153,72 @@ public final class BatchSource {
         return pos;
     }
 
-    private Batch build(int epoch, int batchIndex, int[] pos, long[] ids, long[] seeds) {
+    /**
+     * @param leaveOut leave unreadable samples out of the batch (the teacher's and evaluation's rule);
+     *                 otherwise one fails the batch
+     */
+    private Batch build(int epoch, int batchIndex, int[] pos, long[] ids, long[] seeds, boolean leaveOut) {
         int s = dataset.sampleSize();
         byte[] inputs = new byte[pos.length * s];
         long[] labels = new long[pos.length];
         for (int k = 0; k < pos.length; k++) {
             labels[k] = dataset.label(pos[k]);
         }
+        byte[] out = inputs;
+        String[] failed = new String[pos.length];
+        long[] seedsIn = seeds;
+        java.util.function.IntConsumer one = leaveOut ? k -> {
+            try {
+                sample(pos[k], seedsIn[k], out, k * s);
+            } catch (UncheckedIOException e) {
+                failed[k] = e.getMessage();
+            }
+        } : k -> sample(pos[k], seedsIn[k], out, k * s);
         if (dataset.inMemory() || workers.count() == 1) {
-            byte[] src = new byte[s];
             for (int k = 0; k < pos.length; k++) {
-                sample(pos[k], seeds[k], src, inputs, k * s);
+                one.accept(k);
             }
         } else {
-            workers.forEach(pos.length, k -> sample(pos[k], seeds[k], new byte[s], inputs, k * s));
+            workers.forEach(pos.length, one);
+        }
+        int kept = 0;
+        for (int k = 0; k < pos.length; k++) {
+            if (failed[k] != null) {
+                unreadable.report(ids[k], failed[k]);
+                continue;
+            }
+            if (kept != k) {
+                ids[kept] = ids[k];
+                labels[kept] = labels[k];
+                seeds[kept] = seeds[k];
+                System.arraycopy(inputs, k * s, inputs, kept * s, s);
+            }
+            kept++;
+        }
+        if (kept == 0) {
+            throw new UncheckedIOException("no sample of batch " + epoch + "/" + batchIndex + " can be read; the first: "
+                    + failed[0], new java.io.IOException(failed[0]));
+        }
+        if (kept < pos.length) {
+            ids = Arrays.copyOf(ids, kept);
+            labels = Arrays.copyOf(labels, kept);
+            seeds = Arrays.copyOf(seeds, kept);
+            inputs = Arrays.copyOf(inputs, kept * s);
         }
         return new Batch(epoch, batchIndex, ids, labels, seeds, inputs,
                 dataset.channels(), dataset.height(), dataset.width());
     }
 
-    /** One sample, augmented, into {@code out} at {@code offset}; {@code src} is scratch of one sample's size. */
-    private void sample(int position, long seed, byte[] src, byte[] out, int offset) {
+    /** One sample, augmented, into {@code out} at {@code offset}. */
+    private void sample(int position, long seed, byte[] out, int offset) {
         if (policy.isIdentity()) {
             dataset.copyPixels(position, out, offset);
         } else {
+            byte[] src = scratch.get();
+            if (src.length != dataset.sampleSize()) {
+                src = new byte[dataset.sampleSize()];
+                scratch.set(src);
+            }
             dataset.copyPixels(position, src, 0);
             policy.apply(src, 0, dataset.channels(), dataset.height(), dataset.width(), seed, out, offset);
         }

@@ -9,7 +9,9 @@ import java.awt.image.IndexColorModel;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
@@ -67,9 +69,22 @@ public final class ImageDecoder {
         BufferedImage img;
         try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
             ImageReader reader = reader(in, name);
+            List<String> warnings = new ArrayList<>();
             try {
+                // on a truncated file libjpeg warns and fills the rest grey where Pillow raises: it is
+                // unreadable here too, not half an image. Its other warnings (extraneous bytes
+                // before a marker, ...) Pillow ignores, and so do we.
+                reader.addIIOReadWarningListener((source, warning) -> {
+                    String w = warning.toLowerCase(java.util.Locale.ROOT);
+                    if (w.contains("premature end") || w.contains("truncated")) {
+                        warnings.add("truncated: " + warning);
+                    }
+                });
                 reader.setInput(in, true, true);
                 img = reader.read(0);
+                if (!warnings.isEmpty()) {
+                    throw new IOException(warnings.get(0).lines().findFirst().orElse("decoder warning"));
+                }
             } catch (IOException | RuntimeException e) {
                 // IIOException for corrupt data and, for some truncated files, runtime exceptions
                 throw new IOException("cannot read image " + name + ": " + SampleIndex.oneLine(e), e);

@@ -55,17 +55,24 @@ public final class ImageFolderReader {
             channels = 3;
         } else {
             boolean allGrey = true;
+            int first = -1;
             for (int r = 0; r < n; r++) {
-                allGrey &= index.grey[r];
+                if (!index.unreadable(r)) {
+                    allGrey &= index.grey[r];
+                    first = first < 0 ? r : first;
+                }
+            }
+            if (first < 0) {
+                throw new IOException("no image in " + dir + " can be read; the first: " + index.describe(dir, 0));
             }
             channels = allGrey ? 1 : 3;
             if (size == null) {
-                h = index.heights[0];
-                w = index.widths[0];
-                for (int r = 1; r < n; r++) {
-                    if (index.widths[r] != w || index.heights[r] != h) {
+                h = index.heights[first];
+                w = index.widths[first];
+                for (int r = first + 1; r < n; r++) {
+                    if (!index.unreadable(r) && (index.widths[r] != w || index.heights[r] != h)) {
                         throw new IOException("image " + index.describe(dir, r) + " is " + index.widths[r] + "x"
-                                + index.heights[r] + " but " + index.describe(dir, 0) + " is " + w + "x" + h
+                                + index.heights[r] + " but " + index.describe(dir, first) + " is " + w + "x" + h
                                 + "; give --image-size H[,W] to resize and center-crop every image to one size");
                     }
                 }

@@ -111,8 +111,14 @@ public final class InputNormalization {
         double[] sq = new double[c];
         byte[] px = new byte[ds.sampleSize()];
         int count = Math.min(ds.size(), MEASURE_SAMPLES);
+        int read = 0;
         for (int j = 0; j < count; j++) {
-            ds.copyPixels((int) ((long) j * ds.size() / count), px, 0);
+            try {
+                ds.copyPixels((int) ((long) j * ds.size() / count), px, 0);
+            } catch (java.io.UncheckedIOException e) {
+                continue; // unreadable: left out here as in every batch (UnreadableSamples reports it there)
+            }
+            read++;
             for (int k = 0; k < px.length; k++) {
                 double v = (px[k] & 0xff) / 255.0;
                 sum[k / plane] += v;
@@ -121,7 +127,7 @@ public final class InputNormalization {
         }
         float[] mean = new float[c];
         float[] std = new float[c];
-        double n = (double) count * plane;
+        double n = (double) Math.max(1, read) * plane;
         for (int k = 0; k < c; k++) {
             double m = sum[k] / n;
             mean[k] = (float) m;

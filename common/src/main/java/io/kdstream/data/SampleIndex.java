@@ -4,6 +4,8 @@ import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
+import java.io.FilterInputStream;
+import java.io.InputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -24,7 +26,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarFile;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -95,6 +97,11 @@ public final class SampleIndex {
     /** SHA-256 prefix of the sample list (names, labels, places): equal digests, same samples under the same ids. */
     public String digest() {
         return digest;
+    }
+
+    /** Whether row {@code row}'s header could not be read when the folder was listed (it is never readable). */
+    boolean unreadable(int row) {
+        return !shards && widths[row] == 0;
     }
 
     /** What row {@code row} is, for messages: {@code <class>/<file>} or {@code <shard>:<key>}. */
@@ -214,10 +221,15 @@ public final class SampleIndex {
         int[] h = new int[n];
         boolean[] g = new boolean[n];
         for (int r = 0; r < n; r++) {
-            ImageDecoder.Header hd = ImageDecoder.header(dir.resolve(files.get(r)));
-            w[r] = hd.width();
-            h[r] = hd.height();
-            g[r] = hd.grey();
+            try {
+                ImageDecoder.Header hd = ImageDecoder.header(dir.resolve(files.get(r)));
+                w[r] = hd.width();
+                h[r] = hd.height();
+                g[r] = hd.grey();
+            } catch (IOException e) {
+                // kept in the index (so no other sample's id moves) with no size: every batch leaves
+                // it out, and reports it (UnreadableSamples) when it first meets it
+            }
         }
         return new SampleIndex(false, classNames, source, files, labels.stream().mapToInt(Integer::intValue).toArray(),
                 null, null, null, w, h, g);
@@ -235,10 +247,15 @@ public final class SampleIndex {
         for (int t = 0; t < tars.size(); t++) {
             Path tar = tars.get(t);
             names.add(tar.getFileName().toString());
-            Map<String, TarArchiveEntry> images = new LinkedHashMap<>();
+            Map<String, long[]> images = new LinkedHashMap<>(); // key -> data offset, size
             Map<String, Integer> classes = new LinkedHashMap<>();
-            try (TarFile tf = new TarFile(tar)) {
-                for (TarArchiveEntry e : tf.getEntries()) {
+            String cutAt = null;
+            // sequential listing: a shard cut short keeps the members before the cut (TarFile
+            // refuses the whole archive); the position counted under the stream is each data offset
+            try (Counting counted = new Counting(Files.newInputStream(tar));
+                 TarArchiveInputStream in = new TarArchiveInputStream(counted)) {
+                TarArchiveEntry e;
+                while ((e = in.getNextEntry()) != null) {
                     if (!e.isFile()) {
                         continue;
                     }
@@ -251,9 +268,9 @@ public final class SampleIndex {
                     String key = name.substring(0, dot);
                     String ext = name.substring(dot + 1).toLowerCase(Locale.ROOT);
                     if (ext.equals("jpg") || ext.equals("jpeg") || ext.equals("png")) {
-                        images.put(key, e);
+                        images.put(key, new long[] {counted.position, e.getSize()});
                     } else if (ext.equals("cls")) {
-                        String text = new String(tf.getInputStream(e).readAllBytes(), StandardCharsets.US_ASCII).trim();
+                        String text = new String(in.readAllBytes(), StandardCharsets.US_ASCII).trim();
                         try {
                             classes.put(key, Integer.parseInt(text));
                         } catch (NumberFormatException ex) {
@@ -262,23 +279,36 @@ public final class SampleIndex {
                     }
                 }
             } catch (IOException | RuntimeException e) {
-                throw new IOException("cannot list tar shard " + tar + ": " + oneLine(e), e);
+                if (e.getMessage() == null || !e.getMessage().toLowerCase(Locale.ROOT).contains("truncated")) {
+                    throw new IOException("cannot list tar shard " + tar + ": " + oneLine(e), e);
+                }
+                cutAt = oneLine(e);
             }
-            for (Map.Entry<String, TarArchiveEntry> img : images.entrySet()) {
+            long shardSize = Files.size(tar);
+            for (Map.Entry<String, long[]> img : images.entrySet()) {
                 Integer label = classes.get(img.getKey());
+                if (label == null && cutAt != null) {
+                    // the shard ends before this sample's class: it cannot be placed in a class
+                    LOG.warn("tar shard {} is truncated ({}): {} is cut off, left out of the index with whatever followed it",
+                            tar, cutAt, img.getKey());
+                    continue;
+                }
                 if (label == null) {
-                    throw new IOException(tar + ": " + img.getValue().getName() + " has no " + img.getKey() + ".cls");
+                    throw new IOException(tar + ": " + img.getKey() + "'s image has no " + img.getKey() + ".cls");
+                }
+                if (img.getValue()[0] + img.getValue()[1] > shardSize) {
+                    LOG.warn("tar shard {} is truncated: {}'s image ends past the end of the file", tar, img.getKey());
                 }
                 if (label < 0) {
                     throw new IOException(tar + ": " + img.getKey() + ".cls holds a negative class " + label);
                 }
                 maxLabel = Math.max(maxLabel, label);
-                long len = img.getValue().getSize();
+                long len = img.getValue()[1];
                 if (len > Integer.MAX_VALUE) {
-                    throw new IOException(tar + ": " + img.getValue().getName() + " is larger than 2 GB");
+                    throw new IOException(tar + ": " + img.getKey() + "'s image is larger than 2 GB");
                 }
                 rows.add(new int[] {t, (int) len, label});
-                offsets.add(img.getValue().getDataOffset());
+                offsets.add(img.getValue()[0]);
             }
         }
         if (rows.isEmpty()) {
@@ -441,6 +471,41 @@ public final class SampleIndex {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("the JDK has no SHA-256", e);
+        }
+    }
+
+    /** Bytes consumed from the underlying stream: where the tar reader stands in the shard. */
+    private static final class Counting extends FilterInputStream {
+        long position;
+
+        Counting(InputStream in) {
+            super(in);
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            position += b >= 0 ? 1 : 0;
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = super.read(b, off, len);
+            position += Math.max(0, n);
+            return n;
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            long k = super.skip(n);
+            position += k;
+            return k;
+        }
+
+        @Override
+        public boolean markSupported() {
+            return false;
         }
     }
 }

@@ -43,7 +43,9 @@ class DataWorkersTest {
         Files.write(victim, new byte[] {(byte) 0xff, (byte) 0xd8, (byte) 0xff, 0, 1, 2});
         try (DataWorkers two = DataWorkers.of(2)) {
             BatchSource src = new BatchSource(ds, 1, 6, AugmentPolicy.NONE, two);
-            assertThatThrownBy(() -> src.batch(0, 0)).isInstanceOf(UncheckedIOException.class)
+            long[] ids = {0, 1, 2, 3, 4, 5};
+            // a replay must rebuild every sample it is given: an unreadable one fails it
+            assertThatThrownBy(() -> src.replay(0, 0, ids, new long[6])).isInstanceOf(UncheckedIOException.class)
                     .hasMessageStartingWith("cannot read image " + victim + ": ");
         }
         assertThatThrownBy(() -> DataWorkers.of(0)).hasMessageContaining("--data-workers");

@@ -25,6 +25,9 @@ import ai.djl.util.Pair;
 import io.kdstream.codec.DType;
 import io.kdstream.manifest.RunSpec;
 import io.kdstream.codec.Tensor;
+import io.kdstream.data.AugmentPolicy;
+import io.kdstream.data.Batch;
+import io.kdstream.data.BatchSource;
 import io.kdstream.data.ImageDataset;
 import io.kdstream.data.InputNormalization;
 import io.kdstream.vkd.DistillationLoss;
@@ -168,31 +171,33 @@ final class StudentModel implements AutoCloseable {
                 System.nanoTime() - t1);
     }
 
-    /** Accuracy and mean cross-entropy on a dataset (no augmentation). */
+    /**
+     * Accuracy and mean cross-entropy on a dataset (no augmentation), in its own order; an image that
+     * cannot be read is left out (and counted in {@code unreadable}), as in training.
+     */
     EvalResult evaluate(ImageDataset data, InputNormalization norm, int batchSize) {
+        return evaluate(new BatchSource(data, 0, batchSize, AugmentPolicy.NONE), norm);
+    }
+
+    EvalResult evaluate(BatchSource batches, InputNormalization norm) {
         ParameterStore ps;
         long correct = 0;
         double lossSum = 0;
-        int n = data.size();
-        int sample = data.sampleSize();
-        for (int from = 0; from < n; from += batchSize) {
-            int b = Math.min(batchSize, n - from);
-            byte[] px = new byte[b * sample];
-            long[] labels = new long[b];
-            for (int i = 0; i < b; i++) {
-                data.copyPixels(from + i, px, i * sample);
-                labels[i] = data.label(from + i);
-            }
+        long n = 0;
+        for (int i = 0; i < batches.batchesPerEpoch(); i++) {
+            Batch batch = batches.inOrder(i);
+            int b = batch.size();
             try (NDManager sub = manager.newSubManager()) {
                 ps = new ParameterStore(sub, false);
-                NDArray x = norm.toModelInput(sub, px, new Shape(b, data.channels(), data.height(), data.width()));
+                NDArray x = batch.toModelInput(sub, norm);
                 NDArray logits = student.forward(ps, x, false, optimizer.updates()).get(1);
-                NDArray y = sub.create(labels);
+                NDArray y = batch.labels(sub);
                 correct += logits.argMax(1).toType(DataType.INT64, false).eq(y).sum().getLong();
                 lossSum += DistillationLoss.crossEntropy(logits, y, 0).toType(DataType.FLOAT64, false).getDouble() * b;
             }
+            n += b;
         }
-        return new EvalResult((double) correct / n, lossSum / n, n);
+        return new EvalResult((double) correct / n, lossSum / n, (int) n);
     }
 
     /** ‖PᵀP − I‖_F of the orthogonal projection; NaN for other projections. */

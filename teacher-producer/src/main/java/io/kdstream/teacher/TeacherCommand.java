@@ -271,6 +271,7 @@ public final class TeacherCommand implements Callable<Integer> {
             AugmentPolicy policy = augment;
             DataWorkers workers = DataWorkers.of(dataWorkers != null ? dataWorkers : DataWorkers.defaultCount());
             BatchSource batches = new BatchSource(train, seed, batchSize, policy, workers);
+            batches.unreadable().bindTo(registry);
             RunSpec spec = RunSpec.builder().setRunId(run).setSource(data.id(), train.numClasses(), shape)
                     .setTeacher(teacher.id(), card.outputs() != null ? card.outputs() : "pooled-features")
                     .setFeatures(teacher.featureDim(), normalization, featureDtype)
