@@ -22,9 +22,11 @@ import io.kdstream.codec.InvalidBatchException.Reason;
  * @param inputs          optional [B, C, H, W], U8 or F32 (inline mode)
  * @param featureScales   [B] F32 per-sample scales when teacherFeatures is I8 ({@link Int8Features}),
  *                        else null
+ * @param views           optional per-sample input checksums, crop boxes and flips ({@link SampleViews})
  */
 public record FeatureBatch(BatchMetadata metadata, Tensor teacherFeatures, Tensor teacherLogits,
-                           long[] labels, long[] sampleIds, long[] augSeeds, Tensor inputs, Tensor featureScales) {
+                           long[] labels, long[] sampleIds, long[] augSeeds, Tensor inputs, Tensor featureScales,
+                           SampleViews views) {
 
     public static final String TEACHER_FEATURES = "teacher_features";
     public static final String TEACHER_LOGITS = "teacher_logits";
@@ -37,6 +39,12 @@ public record FeatureBatch(BatchMetadata metadata, Tensor teacherFeatures, Tenso
     private static final Set<DType> FEATURE_DTYPES = Set.of(DType.F32, DType.F16, DType.BF16, DType.I8);
     private static final Set<DType> LOGIT_DTYPES = Set.of(DType.F32, DType.F16, DType.BF16);
     private static final Set<DType> INPUT_DTYPES = Set.of(DType.U8, DType.F32);
+
+    /** A batch without {@link SampleViews}. */
+    public FeatureBatch(BatchMetadata metadata, Tensor teacherFeatures, Tensor teacherLogits,
+                        long[] labels, long[] sampleIds, long[] augSeeds, Tensor inputs, Tensor featureScales) {
+        this(metadata, teacherFeatures, teacherLogits, labels, sampleIds, augSeeds, inputs, featureScales, null);
+    }
 
     /** A batch of floating features (no scales). */
     public FeatureBatch(BatchMetadata metadata, Tensor teacherFeatures, Tensor teacherLogits,
@@ -78,6 +86,13 @@ public record FeatureBatch(BatchMetadata metadata, Tensor teacherFeatures, Tenso
         checkBatch(LABELS, labels.length, b);
         checkBatch(SAMPLE_IDS, sampleIds.length, b);
         checkBatch(AUG_SEEDS, augSeeds.length, b);
+        if (views != null) {
+            checkBatch(SampleViews.INPUT_CHECKSUMS, views.size(), b);
+        }
+    }
+
+    public Optional<SampleViews> sampleViews() {
+        return Optional.ofNullable(views);
     }
 
     /** Batch size B. */
@@ -125,6 +140,9 @@ public record FeatureBatch(BatchMetadata metadata, Tensor teacherFeatures, Tenso
         if (inputs != null) {
             t.put(INPUTS, inputs);
         }
+        if (views != null) {
+            views.putTensors(t);
+        }
         return SafeTensors.encode(t, metadata.toMap());
     }
 
@@ -141,13 +159,14 @@ public record FeatureBatch(BatchMetadata metadata, Tensor teacherFeatures, Tenso
         BatchMetadata meta = BatchMetadata.fromMap(c.metadata());
         for (String name : t.keySet()) {
             if (!Set.of(TEACHER_FEATURES, TEACHER_LOGITS, LABELS, SAMPLE_IDS, AUG_SEEDS, INPUTS,
-                    TEACHER_FEATURE_SCALES).contains(name)) {
+                    TEACHER_FEATURE_SCALES, SampleViews.INPUT_CHECKSUMS, SampleViews.CROP_BOXES, SampleViews.FLIPS)
+                    .contains(name)) {
                 throw new InvalidBatchException(Reason.MALFORMED_HEADER, "unexpected tensor '" + name + "'");
             }
         }
         return new FeatureBatch(meta, require(t.get(TEACHER_FEATURES), TEACHER_FEATURES), t.get(TEACHER_LOGITS),
                 ids(t, LABELS), ids(t, SAMPLE_IDS), ids(t, AUG_SEEDS), t.get(INPUTS),
-                t.get(TEACHER_FEATURE_SCALES));
+                t.get(TEACHER_FEATURE_SCALES), SampleViews.fromTensors(t));
     }
 
     private static long[] ids(Map<String, Tensor> t, String name) {
@@ -188,13 +207,13 @@ public record FeatureBatch(BatchMetadata metadata, Tensor teacherFeatures, Tenso
                 && teacherFeatures.equals(f.teacherFeatures) && Objects.equals(teacherLogits, f.teacherLogits)
                 && Arrays.equals(labels, f.labels) && Arrays.equals(sampleIds, f.sampleIds)
                 && Arrays.equals(augSeeds, f.augSeeds) && Objects.equals(inputs, f.inputs)
-                && Objects.equals(featureScales, f.featureScales);
+                && Objects.equals(featureScales, f.featureScales) && Objects.equals(views, f.views);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(metadata, teacherFeatures, teacherLogits, Arrays.hashCode(labels),
-                Arrays.hashCode(sampleIds), Arrays.hashCode(augSeeds), inputs, featureScales);
+                Arrays.hashCode(sampleIds), Arrays.hashCode(augSeeds), inputs, featureScales, views);
     }
 
     @Override

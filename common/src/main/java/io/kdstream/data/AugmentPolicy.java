@@ -11,6 +11,12 @@ import com.fasterxml.jackson.annotation.JsonValue;
  * {@code +erase} (random erasing, p=0.5, 2–33% of the area, aspect 0.3–3.3, filled with seeded
  * random bytes).
  *
+ * <p>{@code rrc} and {@code rrc+flip} are ImageNet's training views: torchvision's
+ * RandomResizedCrop (scale 0.08–1, ratio 3/4–4/3, ten attempts then the centre fallback) drawn
+ * on the source image ({@link #cropBox}), resized to the dataset's size ({@link ImageFolderReader},
+ * bilinear with PIL's antialiasing), then a horizontal flip; {@link BatchSource} applies them to
+ * the decoded source image and records each sample's integer box and flip.
+ *
  * <p>The transform of one sample is a pure function of (pixels, seed): integer arithmetic on uint8
  * plus StrictMath for the erase box, so every JVM on every machine produces the same bytes. That is
  * what the {@code reference} input mode (DESIGN.md §5) relies on: the teacher publishes
@@ -28,17 +34,27 @@ public final class AugmentPolicy {
     private static final double ERASE_LOG_MIN_ASPECT = StrictMath.log(0.3);
     private static final double ERASE_LOG_MAX_ASPECT = StrictMath.log(1 / 0.3);
 
+    private static final double RRC_MIN_SCALE = 0.08;
+    private static final double RRC_LOG_MIN_RATIO = StrictMath.log(3.0 / 4.0);
+    private static final double RRC_LOG_MAX_RATIO = StrictMath.log(4.0 / 3.0);
+
     private final boolean flip;
     private final boolean crop;
+    private final boolean rrc;
     private final boolean erase;
     private final int padding;
 
     private AugmentPolicy(boolean flip, boolean crop, boolean erase, int padding) {
+        this(flip, crop, false, erase, padding);
+    }
+
+    private AugmentPolicy(boolean flip, boolean crop, boolean rrc, boolean erase, int padding) {
         if (padding < 0) {
             throw new IllegalArgumentException("crop padding must be >= 0, got " + padding);
         }
         this.flip = flip;
         this.crop = crop;
+        this.rrc = rrc;
         this.erase = erase;
         this.padding = padding;
     }
@@ -56,6 +72,7 @@ public final class AugmentPolicy {
         boolean crop = false;
         boolean erase = false;
         boolean none = false;
+        boolean rrc = false;
         int padding = DEFAULT_PADDING;
         for (String part : spec.trim().toLowerCase(Locale.ROOT).split("\\+")) {
             String p = part.trim();
@@ -65,6 +82,8 @@ public final class AugmentPolicy {
                 flip = true;
             } else if (p.equals("erase")) {
                 erase = true;
+            } else if (p.equals("rrc")) {
+                rrc = true;
             } else if (p.equals("crop") || p.startsWith("crop:")) {
                 crop = true;
                 if (p.startsWith("crop:")) {
@@ -76,13 +95,16 @@ public final class AugmentPolicy {
                 }
             } else {
                 throw new IllegalArgumentException("unknown augmentation '" + p + "' in '" + spec
-                        + "'; use none, flip, crop, crop+flip (optionally +erase)");
+                        + "'; use none, flip, crop, crop+flip (optionally +erase), rrc or rrc+flip");
             }
         }
-        if (none && (flip || crop || erase)) {
+        if (none && (flip || crop || erase || rrc)) {
             throw new IllegalArgumentException("augmentation policy '" + spec + "' combines none with other transforms");
         }
-        return new AugmentPolicy(flip, crop, erase, padding);
+        if (rrc && (crop || erase)) {
+            throw new IllegalArgumentException("augmentation policy '" + spec + "': rrc goes alone or with flip (rrc+flip)");
+        }
+        return new AugmentPolicy(flip, crop, rrc, erase, padding);
     }
 
     /**
@@ -94,7 +116,61 @@ public final class AugmentPolicy {
     }
 
     public boolean isIdentity() {
-        return !flip && !crop && !erase;
+        return !flip && !crop && !erase && !rrc;
+    }
+
+    /** Whether the view is cut from the source image at its own size (RandomResizedCrop), not from the resized sample. */
+    public boolean cropsSource() {
+        return rrc;
+    }
+
+    /**
+     * One sample's RandomResizedCrop view of an {@code height}×{@code width} source, drawn from
+     * {@code seed} as torchvision's {@code get_params} draws it: ten attempts of an area in
+     * [0.08, 1]·H·W and a log-uniform ratio in [3/4, 4/3], w = round(√(a·r)), h = round(√(a/r))
+     * (half to even, as Python), accepted when it fits, at a uniform position; else the centre crop
+     * clamped to the ratio range. Then the flip (p = 0.5) when the policy has one.
+     */
+    public View cropBox(long seed, int height, int width) {
+        SeedMix rng = new SeedMix(seed);
+        double area = (double) height * width;
+        int top = -1;
+        int left = 0;
+        int h = height;
+        int w = width;
+        for (int attempt = 0; attempt < 10 && top < 0; attempt++) {
+            double target = area * (RRC_MIN_SCALE + (1 - RRC_MIN_SCALE) * rng.nextDouble());
+            double ratio = StrictMath.exp(RRC_LOG_MIN_RATIO + (RRC_LOG_MAX_RATIO - RRC_LOG_MIN_RATIO) * rng.nextDouble());
+            int cw = (int) Math.rint(StrictMath.sqrt(target * ratio));
+            int ch = (int) Math.rint(StrictMath.sqrt(target / ratio));
+            if (cw > 0 && cw <= width && ch > 0 && ch <= height) {
+                h = ch;
+                w = cw;
+                top = rng.nextInt(height - ch + 1);
+                left = rng.nextInt(width - cw + 1);
+            }
+        }
+        if (top < 0) { // centre fallback
+            double inRatio = (double) width / height;
+            if (inRatio < 3.0 / 4.0) {
+                w = width;
+                h = (int) Math.rint(w / (3.0 / 4.0));
+            } else if (inRatio > 4.0 / 3.0) {
+                h = height;
+                w = (int) Math.rint(h * (4.0 / 3.0));
+            } else {
+                w = width;
+                h = height;
+            }
+            top = (height - h) / 2;
+            left = (width - w) / 2;
+        }
+        boolean mirror = flip && rng.nextDouble() < 0.5;
+        return new View(top, left, h, w, height, width, mirror);
+    }
+
+    /** A sample's crop box in source pixels, the source's size, and whether the view is mirrored. */
+    public record View(int top, int left, int height, int width, int sourceHeight, int sourceWidth, boolean flip) {
     }
 
     /**
@@ -102,6 +178,9 @@ public final class AugmentPolicy {
      * {@code dst[dstOff ..]}; src and dst must not overlap.
      */
     public void apply(byte[] src, int srcOff, int channels, int height, int width, long seed, byte[] dst, int dstOff) {
+        if (rrc) {
+            throw new IllegalStateException("rrc crops the source image (cropBox), not a resized sample");
+        }
         int plane = height * width;
         SeedMix rng = new SeedMix(seed);
         // Fixed draw order (crop, flip, erase) is part of the contract; do not reorder.
@@ -176,6 +255,9 @@ public final class AugmentPolicy {
         if (isIdentity()) {
             return "none";
         }
+        if (rrc) {
+            return flip ? "rrc+flip" : "rrc";
+        }
         StringBuilder sb = new StringBuilder();
         if (crop) {
             sb.append(padding == DEFAULT_PADDING ? "crop" : "crop:" + padding);
@@ -191,7 +273,7 @@ public final class AugmentPolicy {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof AugmentPolicy p && p.flip == flip && p.crop == crop && p.erase == erase
+        return o instanceof AugmentPolicy p && p.flip == flip && p.crop == crop && p.erase == erase && p.rrc == rrc
                 && (!crop || p.padding == padding);
     }
 
@@ -206,7 +288,7 @@ public final class AugmentPolicy {
      */
     public static final class Names extends io.kdstream.config.Choice {
         public Names() {
-            super(java.util.List.of("none", "flip", "crop", "crop+flip", "crop+flip+erase"));
+            super(java.util.List.of("none", "flip", "crop", "crop+flip", "crop+flip+erase", "rrc+flip"));
         }
 
         @Override

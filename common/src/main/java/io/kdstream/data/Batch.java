@@ -10,10 +10,21 @@ import java.nio.ByteBuffer;
 /**
  * One training batch as the teacher publishes it: sample ids, labels and augmentation seeds
  * (the wire's {@code sample_ids}, {@code labels}, {@code aug_seeds}, all I64) and the augmented
- * uint8 inputs [B, C, H, W] (the optional {@code inputs}).
+ * uint8 inputs [B, C, H, W] (the optional {@code inputs}); for crop-from-source augmentations
+ * ({@code rrc}) each sample's crop box (top, left, height, width, source height, source width) and
+ * flip, as the wire's {@code crop_boxes} and {@code flips}; else null.
  */
 public record Batch(int epoch, int index, long[] sampleIds, long[] labels, long[] augSeeds,
-                    byte[] inputs, int channels, int height, int width) {
+                    byte[] inputs, int channels, int height, int width, long[] cropBoxes, byte[] flips) {
+
+    /** Values per crop box: top, left, height, width, source height, source width. */
+    public static final int BOX = 6;
+
+    /** A batch whose augmentation records no crop boxes. */
+    public Batch(int epoch, int index, long[] sampleIds, long[] labels, long[] augSeeds,
+                 byte[] inputs, int channels, int height, int width) {
+        this(epoch, index, sampleIds, labels, augSeeds, inputs, channels, height, width, null, null);
+    }
 
     public Batch {
         int b = sampleIds.length;
@@ -25,6 +36,22 @@ public record Batch(int epoch, int index, long[] sampleIds, long[] labels, long[
 
     public int size() {
         return sampleIds.length;
+    }
+
+    /**
+     * CRC32C of each sample's augmented uint8 C×H×W bytes: what the teacher saw, for a
+     * reference-mode student to check its rebuilt inputs against (the wire's {@code input_checksums}).
+     */
+    public long[] inputChecksums() {
+        int s = channels * height * width;
+        long[] out = new long[size()];
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        for (int k = 0; k < out.length; k++) {
+            crc.reset();
+            crc.update(inputs, k * s, s);
+            out[k] = crc.getValue();
+        }
+        return out;
     }
 
     public Shape shape() {

@@ -167,13 +167,20 @@ public final class BatchSource {
         byte[] out = inputs;
         String[] failed = new String[pos.length];
         long[] seedsIn = seeds;
-        java.util.function.IntConsumer one = leaveOut ? k -> {
+        AugmentPolicy.View[] views = policy.cropsSource() ? new AugmentPolicy.View[pos.length] : null;
+        java.util.function.IntConsumer one = k -> {
             try {
-                sample(pos[k], seedsIn[k], out, k * s);
+                AugmentPolicy.View v = sample(pos[k], seedsIn[k], out, k * s);
+                if (views != null) {
+                    views[k] = v;
+                }
             } catch (UncheckedIOException e) {
+                if (!leaveOut) {
+                    throw e;
+                }
                 failed[k] = e.getMessage();
             }
-        } : k -> sample(pos[k], seedsIn[k], out, k * s);
+        };
         if (dataset.inMemory() || workers.count() == 1) {
             for (int k = 0; k < pos.length; k++) {
                 one.accept(k);
@@ -192,6 +199,9 @@ public final class BatchSource {
                 labels[kept] = labels[k];
                 seeds[kept] = seeds[k];
                 System.arraycopy(inputs, k * s, inputs, kept * s, s);
+                if (views != null) {
+                    views[kept] = views[k];
+                }
             }
             kept++;
         }
@@ -205,22 +215,63 @@ public final class BatchSource {
             seeds = Arrays.copyOf(seeds, kept);
             inputs = Arrays.copyOf(inputs, kept * s);
         }
+        long[] boxes = null;
+        byte[] flips = null;
+        if (views != null) {
+            boxes = new long[kept * Batch.BOX];
+            flips = new byte[kept];
+            for (int k = 0; k < kept; k++) {
+                AugmentPolicy.View v = views[k];
+                long[] box = {v.top(), v.left(), v.height(), v.width(), v.sourceHeight(), v.sourceWidth()};
+                System.arraycopy(box, 0, boxes, k * Batch.BOX, Batch.BOX);
+                flips[k] = (byte) (v.flip() ? 1 : 0);
+            }
+        }
         return new Batch(epoch, batchIndex, ids, labels, seeds, inputs,
-                dataset.channels(), dataset.height(), dataset.width());
+                dataset.channels(), dataset.height(), dataset.width(), boxes, flips);
     }
 
-    /** One sample, augmented, into {@code out} at {@code offset}. */
-    private void sample(int position, long seed, byte[] out, int offset) {
+    /** One sample, augmented, into {@code out} at {@code offset}; its crop view when the policy crops the source, else null. */
+    private AugmentPolicy.View sample(int position, long seed, byte[] out, int offset) {
         if (policy.isIdentity()) {
             dataset.copyPixels(position, out, offset);
-        } else {
-            byte[] src = scratch.get();
-            if (src.length != dataset.sampleSize()) {
-                src = new byte[dataset.sampleSize()];
-                scratch.set(src);
-            }
-            dataset.copyPixels(position, src, 0);
-            policy.apply(src, 0, dataset.channels(), dataset.height(), dataset.width(), seed, out, offset);
+            return null;
         }
+        if (policy.cropsSource()) {
+            return resizedCrop(position, seed, out, offset);
+        }
+        byte[] src = scratch.get();
+        if (src.length != dataset.sampleSize()) {
+            src = new byte[dataset.sampleSize()];
+            scratch.set(src);
+        }
+        dataset.copyPixels(position, src, 0);
+        policy.apply(src, 0, dataset.channels(), dataset.height(), dataset.width(), seed, out, offset);
+        return null;
+    }
+
+    /** RandomResizedCrop (+ flip) cut from the decoded source image and resized to the dataset's size. */
+    private AugmentPolicy.View resizedCrop(int position, long seed, byte[] out, int offset) {
+        ImageDecoder.Planes src = dataset.sourcePixels(position);
+        AugmentPolicy.View v = policy.cropBox(seed, src.height(), src.width());
+        int h = dataset.height();
+        int w = dataset.width();
+        byte[] px = ImageFolderReader.resizeRegion(src.pixels(), src.channels(), src.height(), src.width(),
+                v.top(), v.left(), v.height(), v.width(), new ImageSize(h, w));
+        int plane = h * w;
+        for (int c = 0; c < dataset.channels(); c++) {
+            int from = src.channels() == 1 ? 0 : c * plane; // a grey image in an RGB dataset: all three channels
+            int to = offset + c * plane;
+            if (!v.flip()) {
+                System.arraycopy(px, from, out, to, plane);
+                continue;
+            }
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x < w; x++) {
+                    out[to + y * w + x] = px[from + y * w + (w - 1 - x)];
+                }
+            }
+        }
+        return v;
     }
 }

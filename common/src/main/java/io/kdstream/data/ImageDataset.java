@@ -48,6 +48,11 @@ public final class ImageDataset {
         /** Writes row {@code row}'s sample (CHW uint8, the dataset's size) to {@code dst} at {@code offset}. */
         void copy(int row, byte[] dst, int offset);
 
+        /** Row {@code row}'s image as decoded, at its own size and channels; null where the rows are the samples themselves. */
+        default ImageDecoder.Planes source(int row) {
+            return null;
+        }
+
         /** Whether the pixels are held in memory (a copy is cheap) rather than read and decoded per call. */
         default boolean inMemory() {
             return false;
@@ -155,6 +160,15 @@ public final class ImageDataset {
      */
     public void copyPixels(int index, byte[] dst, int offset) {
         pixels.copy(rows[index], dst, offset);
+    }
+
+    /**
+     * Sample {@code index}'s source image as decoded (its own size; 1 or 3 channels), from which
+     * crop augmentations cut their views; for a dataset held in memory, the sample itself.
+     */
+    public ImageDecoder.Planes sourcePixels(int index) {
+        ImageDecoder.Planes src = pixels.source(rows[index]);
+        return src != null ? src : new ImageDecoder.Planes(pixels(index), channels, height, width);
     }
 
     /** Whether the pixels are in memory; false when each sample is read and decoded from disk. */

@@ -95,6 +95,21 @@ public final class ImageFolderReader {
     /** Row r's image read from disk, decoded, brought to the dataset's size and channels on every call. */
     private record DecodedPixels(Path dir, SampleIndex index, int channels, ImageSize size) implements ImageDataset.Pixels {
         @Override
+        public ImageDecoder.Planes source(int row) {
+            try {
+                return ImageDecoder.decode(index.read(dir, row), index.describe(dir, row));
+            } catch (IOException e) {
+                throw unreadable(row, e);
+            }
+        }
+
+        private UncheckedIOException unreadable(int row, IOException e) {
+            String msg = e.getMessage() != null && e.getMessage().startsWith("cannot read image") ? e.getMessage()
+                    : "cannot read image " + index.describe(dir, row) + ": " + SampleIndex.oneLine(e);
+            return new UncheckedIOException(msg, e);
+        }
+
+        @Override
         public void copy(int row, byte[] dst, int offset) {
             try {
                 ImageDecoder.Planes img = ImageDecoder.decode(index.read(dir, row), index.describe(dir, row));
@@ -105,9 +120,7 @@ public final class ImageFolderReader {
                     System.arraycopy(px, img.channels() == 1 ? 0 : c * plane, dst, offset + c * plane, plane);
                 }
             } catch (IOException e) {
-                String msg = e.getMessage() != null && e.getMessage().startsWith("cannot read image") ? e.getMessage()
-                        : "cannot read image " + index.describe(dir, row) + ": " + SampleIndex.oneLine(e);
-                throw new UncheckedIOException(msg, e);
+                throw unreadable(row, e);
             }
         }
     }
@@ -127,8 +140,22 @@ public final class ImageFolderReader {
         double scale = Math.max((double) oh / h, (double) ow / w);
         int sh = Math.max(oh, (int) Math.round(h * scale));
         int sw = Math.max(ow, (int) Math.round(w * scale));
-        Filter fx = new Filter(w, sw, (sw - ow) / 2, ow);
-        Filter fy = new Filter(h, sh, (sh - oh) / 2, oh);
+        return filter(src, channels, h, w, new Filter(0, w, sw, (sw - ow) / 2, ow), new Filter(0, h, sh, (sh - oh) / 2, oh));
+    }
+
+    /**
+     * The region {@code top, left, ch, cw} of CHW planes resized to {@code size} with the same
+     * filter: PIL's {@code crop} then {@code resize(BILINEAR)}, i.e. torchvision's
+     * {@code resized_crop} on a PIL image (taps stay inside the region).
+     */
+    static byte[] resizeRegion(byte[] src, int channels, int h, int w, int top, int left, int ch, int cw, ImageSize size) {
+        return filter(src, channels, h, w, new Filter(left, cw, size.width(), 0, size.width()),
+                new Filter(top, ch, size.height(), 0, size.height()));
+    }
+
+    private static byte[] filter(byte[] src, int channels, int h, int w, Filter fx, Filter fy) {
+        int oh = fy.first.length;
+        int ow = fx.first.length;
         byte[] out = new byte[channels * oh * ow];
         double[] rows = new double[h * ow];
         for (int c = 0; c < channels; c++) {
@@ -155,22 +182,25 @@ public final class ImageFolderReader {
         return out;
     }
 
-    /** Normalized triangle-filter taps for the {@code n} outputs from {@code offset} of an axis scaled {@code in → out}. */
+    /**
+     * Normalized triangle-filter taps for the {@code n} outputs from {@code offset} of the input
+     * span [start, start + in) scaled to {@code out} pixels; taps stay inside the span.
+     */
     private static final class Filter {
         final int[] first;
         final int[] count;
         final double[][] weight;
 
-        Filter(int in, int out, int offset, int n) {
+        Filter(int start, int in, int out, int offset, int n) {
             double ratio = (double) in / out;
             double support = Math.max(1.0, ratio); // radius in input pixels: 1 when enlarging
             first = new int[n];
             count = new int[n];
             weight = new double[n][];
             for (int o = 0; o < n; o++) {
-                double center = (o + offset + 0.5) * ratio;
-                int lo = Math.max(0, (int) Math.floor(center - support));
-                int hi = Math.min(in, (int) Math.ceil(center + support));
+                double center = start + (o + offset + 0.5) * ratio;
+                int lo = Math.max(start, (int) Math.floor(center - support));
+                int hi = Math.min(start + in, (int) Math.ceil(center + support));
                 double[] wts = new double[hi - lo];
                 double sum = 0;
                 for (int i = lo; i < hi; i++) {

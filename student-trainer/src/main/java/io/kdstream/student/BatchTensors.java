@@ -10,6 +10,7 @@ import ai.djl.ndarray.types.Shape;
 
 import io.kdstream.codec.DType;
 import io.kdstream.codec.FeatureBatch;
+import io.kdstream.codec.SampleViews;
 import io.kdstream.codec.Int8Features;
 import io.kdstream.codec.Tensor;
 import io.kdstream.data.Batch;
@@ -50,9 +51,48 @@ public final class BatchTensors {
         return new Staged(staged.features(), staged.logits(), replayed(batch));
     }
 
+    /** The batch rebuilt from the dataset, checked against the teacher's checksums when the record has them. */
     private Batch replayed(FeatureBatch batch) {
-        return replay.replay(batch.metadata().epoch(), batch.metadata().batchIndex(), batch.sampleIds(),
+        Batch rebuilt = replay.replay(batch.metadata().epoch(), batch.metadata().batchIndex(), batch.sampleIds(),
                 batch.augSeeds());
+        batch.sampleViews().ifPresent(v -> verify(batch, v, rebuilt));
+        return rebuilt;
+    }
+
+    /**
+     * Stops on the first sample whose rebuilt inputs are not the bytes the teacher saw: a student
+     * reading another copy of the data (or decoding it differently) must never train on other views.
+     */
+    static void verify(FeatureBatch batch, SampleViews teacher, Batch rebuilt) {
+        long[] mine = rebuilt.inputChecksums();
+        long[] theirs = teacher.inputChecksums();
+        for (int k = 0; k < mine.length; k++) {
+            if (mine[k] != theirs[k]) {
+                throw new InputsDifferException(String.format(java.util.Locale.ROOT,
+                        "reference-mode inputs differ from the teacher's: batch %s, sample id %d (row %d) has CRC32C "
+                                + "%08x here and %08x at the teacher%s; this student reads another copy of the dataset or "
+                                + "decodes it differently, so it stops rather than train on other views",
+                        batch.recordKey(), batch.sampleIds()[k], k, mine[k], theirs[k], box(teacher, rebuilt, k)));
+            }
+        }
+    }
+
+    private static String box(SampleViews teacher, Batch rebuilt, int k) {
+        if (teacher.cropBoxes() == null || rebuilt.cropBoxes() == null) {
+            return "";
+        }
+        long[] t = java.util.Arrays.copyOfRange(teacher.cropBoxes(), k * Batch.BOX, (k + 1) * Batch.BOX);
+        long[] m = java.util.Arrays.copyOfRange(rebuilt.cropBoxes(), k * Batch.BOX, (k + 1) * Batch.BOX);
+        return java.util.Arrays.equals(t, m) ? " (same crop box)"
+                : " (crop box top,left,h,w,source h,w " + java.util.Arrays.toString(m) + " here, "
+                        + java.util.Arrays.toString(t) + " at the teacher)";
+    }
+
+    /** Rebuilt reference-mode inputs are not what the teacher saw. */
+    static final class InputsDifferException extends IllegalStateException {
+        InputsDifferException(String message) {
+            super(message);
+        }
     }
 
     NDArray inputs(NDManager sub, FeatureBatch batch, Staged staged) {

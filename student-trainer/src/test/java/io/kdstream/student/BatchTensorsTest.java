@@ -75,4 +75,30 @@ class BatchTensorsTest {
             assertThat(BatchTensors.features(m, b, null).toFloatArray()).containsExactly(b.featureFloats());
         }
     }
+
+    /** A reference-mode student that rebuilds other bytes than the teacher saw stops, naming the first differing sample. */
+    @org.junit.jupiter.api.Test
+    void rebuiltInputsThatDifferFromTheTeachersStopNamingTheFirstDifferingSample() {
+        byte[] pixels = new byte[3 * 4];
+        for (int i = 0; i < pixels.length; i++) {
+            pixels[i] = (byte) i;
+        }
+        io.kdstream.data.Batch teacherSaw = new io.kdstream.data.Batch(0, 5, new long[] {40, 41, 42},
+                new long[] {0, 1, 0}, new long[] {1, 2, 3}, pixels, 1, 2, 2);
+        FeatureBatch record = new FeatureBatch(new BatchMetadata(RunSpec.SCHEMA_VERSION, "r", 0, 5, "t", io.kdstream.vkd.Normalization.LAYER, "p"),
+                Tensor.ofFloats(DType.F16, new int[] {3, 2}, new float[6]), null, new long[] {0, 1, 0},
+                new long[] {40, 41, 42}, new long[] {1, 2, 3}, null, null,
+                new io.kdstream.codec.SampleViews(teacherSaw.inputChecksums(), null, null));
+        BatchTensors.verify(record, record.views(), teacherSaw); // the same bytes: no complaint
+
+        byte[] other = pixels.clone();
+        other[9] ^= 1; // a pixel of the third sample
+        other[11] ^= 1;
+        io.kdstream.data.Batch rebuilt = new io.kdstream.data.Batch(0, 5, new long[] {40, 41, 42},
+                new long[] {0, 1, 0}, new long[] {1, 2, 3}, other, 1, 2, 2);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> BatchTensors.verify(record, record.views(), rebuilt))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith("reference-mode inputs differ from the teacher's: batch 0/5, sample id 42 (row 2)")
+                .hasMessageNotContaining("\n");
+    }
 }

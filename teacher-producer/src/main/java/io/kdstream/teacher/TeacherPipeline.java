@@ -19,6 +19,7 @@ import io.kdstream.codec.DType;
 import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.Int8Features;
 import io.kdstream.codec.InputMode;
+import io.kdstream.codec.SampleViews;
 import io.kdstream.manifest.RunSpec;
 import io.kdstream.codec.Tensor;
 import io.kdstream.data.Batch;
@@ -122,7 +123,10 @@ public final class TeacherPipeline implements FeatureSource {
                 spec.whitening() != null ? spec.whitening().sha256() : null),
                 featureTensor,
                 logitValues == null ? null : Tensor.ofFloats(DType.F32, new int[] {b, spec.logitClasses()}, logitValues),
-                data.labels().clone(), data.sampleIds().clone(), data.augSeeds().clone(), inputs, scales);
+                data.labels().clone(), data.sampleIds().clone(), data.augSeeds().clone(), inputs, scales,
+                // reference mode: what the teacher saw, for the student to check its rebuilt inputs against
+                spec.inputMode() == InputMode.REFERENCE
+                        ? new SampleViews(data.inputChecksums(), data.cropBoxes(), data.flips()) : null);
     }
 
     private Batch load(int epoch, int batchIndex) {
