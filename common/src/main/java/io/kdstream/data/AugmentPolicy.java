@@ -26,6 +26,9 @@ public final class AugmentPolicy {
     /** Crop padding in pixels, as in the usual CIFAR/Fashion-MNIST recipe. */
     public static final int DEFAULT_PADDING = 4;
 
+    /** Share of the resized image an ImageNet evaluation keeps: Resize(256) then CenterCrop(224). */
+    public static final double EVAL_CENTRE_CROP = 224.0 / 256.0;
+
     public static final AugmentPolicy NONE = new AugmentPolicy(false, false, false, DEFAULT_PADDING);
 
     private static final double ERASE_P = 0.5;
@@ -117,6 +120,14 @@ public final class AugmentPolicy {
 
     public boolean isIdentity() {
         return !flip && !crop && !erase && !rrc;
+    }
+
+    /**
+     * The centre crop of this policy's evaluation view: {@link #EVAL_CENTRE_CROP} after
+     * RandomResizedCrop training (torchvision's ImageNet recipe), else 1 (the size covered exactly).
+     */
+    public double evalCentreCrop() {
+        return rrc ? EVAL_CENTRE_CROP : 1.0;
     }
 
     /** Whether the view is cut from the source image at its own size (RandomResizedCrop), not from the resized sample. */

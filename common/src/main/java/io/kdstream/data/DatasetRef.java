@@ -104,6 +104,15 @@ public record DatasetRef(String dataset, double trainFraction, int trainLimit, l
 
     /** The whole test split. */
     public ImageDataset test() {
-        return Datasets.load(dataset, Split.TEST, imageSize);
+        return test(1.0);
+    }
+
+    /**
+     * The whole test split in a run's evaluation view: {@code centreCrop} from
+     * {@link AugmentPolicy#evalCentreCrop} (Resize(256)+CenterCrop(224) proportions after rrc
+     * training); IDX datasets are used as they are.
+     */
+    public ImageDataset test(double centreCrop) {
+        return Datasets.load(dataset, Split.TEST, imageSize, imageSize == null ? 1.0 : centreCrop);
     }
 }

@@ -43,11 +43,20 @@ public final class Datasets {
      * cached per JVM.
      */
     public static ImageDataset load(String dataset, Split split, ImageSize size) {
+        return load(dataset, split, size, 1.0);
+    }
+
+    /**
+     * Loads one split of an image folder brought to {@code size} through a centre crop keeping
+     * {@code centreCrop} of the resized image (1: the size covered exactly; see
+     * {@link ImageFolderReader#read(Path, String, Split, ImageSize, double)}); cached per JVM.
+     */
+    public static ImageDataset load(String dataset, Split split, ImageSize size, double centreCrop) {
         Path dir = locate(dataset);
-        String key = dir.toAbsolutePath().normalize() + "|" + split + "|" + size;
+        String key = dir.toAbsolutePath().normalize() + "|" + split + "|" + size + "|" + centreCrop;
         return CACHE.computeIfAbsent(key, k -> {
             try {
-                return read(dataset, dir, split, size);
+                return read(dataset, dir, split, size, centreCrop);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read dataset " + dataset + " from " + dir + ": " + e.getMessage(), e);
             }
@@ -99,7 +108,8 @@ public final class Datasets {
         throw new DatasetNotFoundException(msg.toString());
     }
 
-    private static ImageDataset read(String dataset, Path dir, Split split, ImageSize size) throws IOException {
+    private static ImageDataset read(String dataset, Path dir, Split split, ImageSize size, double centreCrop)
+            throws IOException {
         String name = Path.of(dataset).getFileName().toString();
         Path images = idxFile(dir, split, "images");
         if (images != null) {
@@ -118,7 +128,7 @@ public final class Datasets {
         if (!Files.isDirectory(folder)) {
             throw new DatasetNotFoundException("dataset " + dataset + " has no " + folder + " image folder");
         }
-        return ImageFolderReader.read(folder, name, split, size);
+        return ImageFolderReader.read(folder, name, split, size, centreCrop);
     }
 
     /** Reads an IDX image file [n, h, w] (or [n, c, h, w]) and its label file [n]. */

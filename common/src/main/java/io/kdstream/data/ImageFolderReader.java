@@ -37,6 +37,19 @@ public final class ImageFolderReader {
      * @param size the size to bring every image to, or null when they already share one
      */
     public static ImageDataset read(Path dir, String name, Split split, ImageSize size) throws IOException {
+        return read(dir, name, split, size, 1.0);
+    }
+
+    /**
+     * @param centreCrop the share of the resized image kept by the centre crop: 1 covers the size
+     *                   exactly; {@link AugmentPolicy#EVAL_CENTRE_CROP} (224/256) is torchvision's
+     *                   ImageNet evaluation, {@code Resize(S·256/224)} then {@code CenterCrop(S)}
+     */
+    public static ImageDataset read(Path dir, String name, Split split, ImageSize size, double centreCrop)
+            throws IOException {
+        if (!(centreCrop > 0 && centreCrop <= 1)) {
+            throw new IllegalArgumentException("centre crop must be in (0, 1], got " + centreCrop);
+        }
         if (!Files.isDirectory(dir)) {
             throw new DatasetNotFoundException("image folder " + dir.toAbsolutePath() + " does not exist");
         }
@@ -89,11 +102,12 @@ public final class ImageFolderReader {
             rows[r] = r;
         }
         return new ImageDataset(name, split, channels, h, w, index.classNames,
-                new DecodedPixels(dir, index, channels, new ImageSize(h, w)), rows, labels, ids);
+                new DecodedPixels(dir, index, channels, new ImageSize(h, w), centreCrop), rows, labels, ids);
     }
 
     /** Row r's image read from disk, decoded, brought to the dataset's size and channels on every call. */
-    private record DecodedPixels(Path dir, SampleIndex index, int channels, ImageSize size) implements ImageDataset.Pixels {
+    private record DecodedPixels(Path dir, SampleIndex index, int channels, ImageSize size, double centreCrop)
+            implements ImageDataset.Pixels {
         @Override
         public ImageDecoder.Planes source(int row) {
             try {
@@ -113,7 +127,8 @@ public final class ImageFolderReader {
         public void copy(int row, byte[] dst, int offset) {
             try {
                 ImageDecoder.Planes img = ImageDecoder.decode(index.read(dir, row), index.describe(dir, row));
-                byte[] px = resizeAndCrop(img.pixels(), img.channels(), img.height(), img.width(), size);
+                byte[] px = centreCrop == 1.0 ? resizeAndCrop(img.pixels(), img.channels(), img.height(), img.width(), size)
+                        : resizeShorterAndCentreCrop(img.pixels(), img.channels(), img.height(), img.width(), size, centreCrop);
                 int plane = size.height() * size.width();
                 for (int c = 0; c < channels; c++) {
                     // a grey image in an RGB dataset: its one plane in all three channels
@@ -141,6 +156,31 @@ public final class ImageFolderReader {
         int sh = Math.max(oh, (int) Math.round(h * scale));
         int sw = Math.max(ow, (int) Math.round(w * scale));
         return filter(src, channels, h, w, new Filter(0, w, sw, (sw - ow) / 2, ow), new Filter(0, h, sh, (sh - oh) / 2, oh));
+    }
+
+    /**
+     * torchvision's evaluation view: {@code Resize(round(S / crop))} (shorter side to that, the longer
+     * truncated as torchvision computes it) then {@code CenterCrop(S)} (offsets rounded half to even),
+     * with the same bilinear filter. For a square S = 224 and crop 224/256: Resize(256), CenterCrop(224).
+     */
+    static byte[] resizeShorterAndCentreCrop(byte[] src, int channels, int h, int w, ImageSize size, double crop) {
+        int oh = size.height();
+        int ow = size.width();
+        int shorter = (int) Math.rint(Math.min(oh, ow) / crop);
+        int sh;
+        int sw;
+        if (h <= w) {
+            sh = shorter;
+            sw = Math.max(ow, (int) ((long) shorter * w / h));
+        } else {
+            sw = shorter;
+            sh = Math.max(oh, (int) ((long) shorter * h / w));
+        }
+        sh = Math.max(sh, oh);
+        sw = Math.max(sw, ow);
+        int top = (int) Math.rint((sh - oh) / 2.0);
+        int left = (int) Math.rint((sw - ow) / 2.0);
+        return filter(src, channels, h, w, new Filter(0, w, sw, left, ow), new Filter(0, h, sh, top, oh));
     }
 
     /**

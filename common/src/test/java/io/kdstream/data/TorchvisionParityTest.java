@@ -61,6 +61,16 @@ class TorchvisionParityTest {
                     + b.flips()[k]);
         }
         Files.write(cases.resolve("cases.txt"), lines);
+        // the evaluation view after rrc training: Resize(256) + CenterCrop(224)
+        ImageDataset eval = ImageFolderReader.read(train, "c", Split.TEST, new ImageSize(224, 224),
+                AugmentPolicy.parse("rrc+flip").evalCentreCrop());
+        List<String> evals = new ArrayList<>();
+        for (int k = 0; k < b.size(); k++) {
+            int id = (int) b.sampleIds()[k];
+            png(eval.pixels(eval.indexOf(id)), 224, 224, cases.resolve("s" + id + ".jpg.eval.png"));
+            evals.add("s" + id + ".jpg 224");
+        }
+        Files.write(cases.resolve("evals.txt"), evals);
         Path script = tmp.resolve("torchvision_views.py");
         try (var in = getClass().getResourceAsStream("torchvision_views.py")) {
             Files.copy(in, script);
@@ -72,6 +82,8 @@ class TorchvisionParityTest {
         assumeTrue(!out.startsWith("SKIP"), out.strip());
         System.out.println("torchvision parity: " + out.strip());
         String last = out.strip().lines().reduce((a, c) -> c).orElseThrow();
+        int maxEval = Integer.parseInt(last.replaceAll(".*max_eval=(\\d+).*", "$1"));
+        assertThat(maxEval).as("evaluation view, levels").isLessThanOrEqualTo(1);
         int maxDecode = Integer.parseInt(last.replaceAll(".*max_decode=(\\d+).*", "$1"));
         int maxView = Integer.parseInt(last.replaceAll(".*max_view=(\\d+).*", "$1"));
         double over1 = Double.parseDouble(last.replaceAll(".*over1=([0-9.]+).*", "$1"));

@@ -38,4 +38,15 @@ for line in (d / "cases.txt").read_text().splitlines():
     over1 += int((diff > 1).sum())
     over0 += int((diff > 0).sum())
     total += diff.size
-print(f"max_decode={max_decode} max_view={max_view} over1={over1 / total:.6f} over0={over0 / total:.6f}")
+# evaluation views: DIR/evals.txt lines "name.jpg size", DIR/name.jpg.eval.png = kdstream's
+# Resize(round(size*256/224)) + CenterCrop(size) of its own decoded pixels
+max_eval = 0
+evals = d / "evals.txt"
+for line in (evals.read_text().splitlines() if evals.exists() else []):
+    name, size = line.split()
+    size = int(size)
+    src = Image.open(d / (name + ".src.png")).convert("RGB")
+    ref = F.center_crop(F.resize(src, round(size * 256 / 224), InterpolationMode.BILINEAR), [size, size])
+    got = Image.open(d / (name + ".eval.png")).convert("RGB")
+    max_eval = max(max_eval, int(np.abs(np.asarray(ref, dtype=np.int16) - np.asarray(got, dtype=np.int16)).max()))
+print(f"max_eval={max_eval} max_decode={max_decode} max_view={max_view} over1={over1 / total:.6f} over0={over0 / total:.6f}")

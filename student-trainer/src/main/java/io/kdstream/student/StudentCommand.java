@@ -241,7 +241,7 @@ public final class StudentCommand implements Callable<Integer> {
         }
         ImageDataset train = ref.train();
         ImageDataset test = switch (evalSplit) {
-            case "test" -> ref.test();
+            case "test" -> ref.test(spec.augmentation().evalCentreCrop());
             case "validation" -> ref.validation(validationSize);
             default -> throw new IllegalStateException("--eval-split " + evalSplit); // refused by EvalSplits
         };
