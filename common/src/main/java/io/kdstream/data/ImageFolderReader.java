@@ -143,8 +143,9 @@ public final class ImageFolderReader {
     /**
      * CHW planes scaled so that they cover {@code size} and center-cropped to it. Separable
      * triangle (bilinear) filter widened by the scale factor when shrinking, as PIL's bilinear
-     * resize, so a large photo is averaged rather than aliased. Pure Java double arithmetic: the
-     * same bytes on every JVM, which {@code --inputs reference} relies on (DESIGN.md §5).
+     * resize, so a large photo is averaged rather than aliased. PIL's fixed point in pure Java
+     * integer sums: the same bytes on every JVM, which {@code --inputs reference} relies on
+     * (DESIGN.md §5), and Pillow's bytes.
      */
     static byte[] resizeAndCrop(byte[] src, int channels, int h, int w, ImageSize size) {
         int oh = size.height();
@@ -193,29 +194,48 @@ public final class ImageFolderReader {
                 new Filter(top, ch, size.height(), 0, size.height()));
     }
 
+    /**
+     * Two separable passes in PIL's fixed point ({@code ImagingResample}, 8-bit: 22-bit integer
+     * weights, rounded, each pass clipped to uint8), horizontal first over the rows the vertical
+     * pass reads; so the result is Pillow's bilinear resize to the value, with no floating point in
+     * the sums.
+     */
     private static byte[] filter(byte[] src, int channels, int h, int w, Filter fx, Filter fy) {
         int oh = fy.first.length;
         int ow = fx.first.length;
+        int y0 = fy.first[0];
+        int y1 = fy.first[oh - 1] + fy.count[oh - 1];
+        for (int y = 0; y < oh; y++) { // rows read by the vertical pass: [y0, y1)
+            y0 = Math.min(y0, fy.first[y]);
+            y1 = Math.max(y1, fy.first[y] + fy.count[y]);
+        }
+        int rowsUsed = y1 - y0;
         byte[] out = new byte[channels * oh * ow];
-        double[] rows = new double[h * ow];
+        byte[] rows = new byte[rowsUsed * ow];
         for (int c = 0; c < channels; c++) {
             int base = c * h * w;
-            for (int y = 0; y < h; y++) {
+            for (int y = 0; y < rowsUsed; y++) {
+                int line = base + (y0 + y) * w;
                 for (int x = 0; x < ow; x++) {
-                    double acc = 0;
-                    for (int k = 0; k < fx.count[x]; k++) {
-                        acc += fx.weight[x][k] * (src[base + y * w + fx.first[x] + k] & 0xff);
+                    int[] k = fx.coeff[x];
+                    int first = line + fx.first[x];
+                    long acc = Filter.HALF;
+                    for (int t = 0; t < k.length; t++) {
+                        acc += (long) (src[first + t] & 0xff) * k[t];
                     }
-                    rows[y * ow + x] = acc;
+                    rows[y * ow + x] = Filter.clip8(acc);
                 }
             }
+            int outBase = c * oh * ow;
             for (int y = 0; y < oh; y++) {
+                int[] k = fy.coeff[y];
+                int first = (fy.first[y] - y0) * ow;
                 for (int x = 0; x < ow; x++) {
-                    double acc = 0;
-                    for (int k = 0; k < fy.count[y]; k++) {
-                        acc += fy.weight[y][k] * rows[(fy.first[y] + k) * ow + x];
+                    long acc = Filter.HALF;
+                    for (int t = 0; t < k.length; t++) {
+                        acc += (long) (rows[first + t * ow + x] & 0xff) * k[t];
                     }
-                    out[c * oh * ow + y * ow + x] = (byte) Math.max(0, Math.min(255, (int) Math.round(acc)));
+                    out[outBase + y * ow + x] = Filter.clip8(acc);
                 }
             }
         }
@@ -223,38 +243,52 @@ public final class ImageFolderReader {
     }
 
     /**
-     * Normalized triangle-filter taps for the {@code n} outputs from {@code offset} of the input
-     * span [start, start + in) scaled to {@code out} pixels; taps stay inside the span.
+     * PIL's bilinear taps ({@code precompute_coeffs}, then {@code normalize_coeffs_8bpc}) for the
+     * {@code n} outputs from {@code offset} of the input span [start, start + in) scaled to
+     * {@code out} pixels; the span is cropped first, as torchvision crops before resizing, so taps
+     * stay inside it.
      */
     private static final class Filter {
+        static final int PRECISION_BITS = 32 - 8 - 2;
+        static final long HALF = 1L << (PRECISION_BITS - 1);
+
         final int[] first;
         final int[] count;
-        final double[][] weight;
+        final int[][] coeff;
 
         Filter(int start, int in, int out, int offset, int n) {
-            double ratio = (double) in / out;
-            double support = Math.max(1.0, ratio); // radius in input pixels: 1 when enlarging
+            double scale = (double) in / out;
+            double filterScale = Math.max(1.0, scale);
+            double support = filterScale; // bilinear support 1, widened when shrinking
+            double ss = 1.0 / filterScale;
             first = new int[n];
             count = new int[n];
-            weight = new double[n][];
+            coeff = new int[n][];
             for (int o = 0; o < n; o++) {
-                double center = start + (o + offset + 0.5) * ratio;
-                int lo = Math.max(start, (int) Math.floor(center - support));
-                int hi = Math.min(start + in, (int) Math.ceil(center + support));
-                double[] wts = new double[hi - lo];
-                double sum = 0;
-                for (int i = lo; i < hi; i++) {
-                    double t = Math.abs((i + 0.5 - center) / support);
-                    wts[i - lo] = t < 1 ? 1 - t : 0;
-                    sum += wts[i - lo];
+                double center = (o + offset + 0.5) * scale;
+                int xmin = Math.max(0, (int) (center - support + 0.5)); // C's (int): toward zero
+                int xmax = Math.min(in, (int) (center + support + 0.5)) - xmin;
+                double[] k = new double[Math.max(0, xmax)];
+                double ww = 0;
+                for (int x = 0; x < k.length; x++) {
+                    double t = Math.abs((x + xmin - center + 0.5) * ss);
+                    k[x] = t < 1 ? 1 - t : 0;
+                    ww += k[x];
                 }
-                for (int k = 0; k < wts.length; k++) {
-                    wts[k] /= sum;
+                int[] fixed = new int[k.length];
+                for (int x = 0; x < k.length; x++) {
+                    double v = ww != 0 ? k[x] / ww : k[x];
+                    fixed[x] = (int) (v < 0 ? -0.5 + v * (1 << PRECISION_BITS) : 0.5 + v * (1 << PRECISION_BITS));
                 }
-                first[o] = lo;
-                count[o] = wts.length;
-                weight[o] = wts;
+                first[o] = start + xmin;
+                count[o] = fixed.length;
+                coeff[o] = fixed;
             }
+        }
+
+        static byte clip8(long acc) {
+            long v = acc >> PRECISION_BITS;
+            return (byte) (v < 0 ? 0 : v > 255 ? 255 : v);
         }
     }
 }

@@ -48,6 +48,8 @@ public final class SampleIndex {
     private static final Logger LOG = LoggerFactory.getLogger(SampleIndex.class);
     private static final String MAGIC = "kdstream-sample-index";
     private static final int FORMAT = 1;
+    /** Changes this close to a listing may share its timestamps (coarse file-system clocks). */
+    private static final long RACY_MILLIS = 2_000;
 
     /** Folder of cached indexes: {@code -Dkdstream.index.dir}, {@code $KDSTREAM_INDEX_DIR}, else {@code kdstream-work/index}. */
     public static Path cacheDir() {
@@ -146,9 +148,17 @@ public final class SampleIndex {
             }
         }
         long t0 = System.nanoTime();
+        long listedAt = System.currentTimeMillis();
         SampleIndex built = shards ? buildShards(dir, source) : buildFolder(dir, source);
         LOG.info(String.format(Locale.ROOT, "indexed %d samples of %s in %.1f s", built.size(), dir,
                 (System.nanoTime() - t0) / 1e9));
+        if (newestChange(dir, shards) > listedAt - RACY_MILLIS) {
+            // changed within the file system's timestamp resolution of the listing: a change made
+            // right after it could leave the same times, so this index is not cached (as git treats
+            // "racily clean" files); the next start lists the split again
+            LOG.debug("not caching the sample index of {}: it changed less than {} ms before it was listed", dir, RACY_MILLIS);
+            return built;
+        }
         try {
             built.save(cache);
         } catch (IOException e) {
@@ -156,6 +166,17 @@ public final class SampleIndex {
                     dir, cache, e.getMessage());
         }
         return built;
+    }
+
+    /** Newest modification time among the split folder, its class folders or its shards, in ms. */
+    private static long newestChange(Path dir, boolean shards) throws IOException {
+        long newest = Files.getLastModifiedTime(dir).toMillis();
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.filter(p -> shards ? p.getFileName().toString().endsWith(".tar") : Files.isDirectory(p)).toList()) {
+                newest = Math.max(newest, Files.getLastModifiedTime(p).toMillis());
+            }
+        }
+        return newest;
     }
 
     static boolean hasShards(Path dir) throws IOException {

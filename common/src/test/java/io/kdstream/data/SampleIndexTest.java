@@ -54,8 +54,16 @@ class SampleIndexTest {
     void theIndexIsCachedAndAChangedFolderIsListedAgainNotMixed() throws IOException {
         new SyntheticCorpus(2, 1, 90, 0).write(tmp, 4, 0);
         Path train = tmp.resolve("train");
-        SampleIndex first = SampleIndex.of(train);
+        // written just now: within the clock's resolution of a listing, so not cached (a change
+        // right after could keep the same times)
+        SampleIndex.of(train);
         Path cache = SampleIndex.cacheFile(train);
+        assertThat(cache).doesNotExist();
+        long past = System.currentTimeMillis() - 60_000;
+        for (Path p : new Path[] {train, train.resolve("c0"), train.resolve("c1")}) {
+            Files.setLastModifiedTime(p, FileTime.fromMillis(past));
+        }
+        SampleIndex first = SampleIndex.of(train);
         assertThat(cache).isRegularFile();
         FileTime written = Files.getLastModifiedTime(cache);
         SampleIndex again = SampleIndex.of(train);
@@ -63,7 +71,7 @@ class SampleIndexTest {
         assertThat(Files.getLastModifiedTime(cache)).as("read from the cache, not rewritten").isEqualTo(written);
 
         Files.copy(train.resolve("c0/00000000.jpg"), train.resolve("c0/00000000a.jpg"));
-        Files.setLastModifiedTime(train.resolve("c0"), FileTime.fromMillis(written.toMillis() + 5_000)); // coarse clocks
+        // the copy made c0 newer than the cached listing
         SampleIndex changed = SampleIndex.of(train);
         assertThat(changed.size()).isEqualTo(5);
         assertThat(changed.digest()).isNotEqualTo(first.digest());
@@ -74,6 +82,12 @@ class SampleIndexTest {
     void aDamagedCacheFileIsIgnoredAndRebuilt() throws IOException {
         new SyntheticCorpus(2, 1, 90, 2).write(tmp, 4, 0);
         Path train = tmp.resolve("train");
+        Files.setLastModifiedTime(train, FileTime.fromMillis(System.currentTimeMillis() - 60_000));
+        try (var shards = Files.list(train)) {
+            for (Path p : shards.toList()) {
+                Files.setLastModifiedTime(p, FileTime.fromMillis(System.currentTimeMillis() - 60_000));
+            }
+        }
         String digest = SampleIndex.of(train).digest();
         Path cache = SampleIndex.cacheFile(train);
         byte[] bytes = Files.readAllBytes(cache);
