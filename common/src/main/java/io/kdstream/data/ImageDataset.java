@@ -28,7 +28,8 @@ public final class ImageDataset {
     private final int[] rows; // position -> row of the pixel source
     private final int[] labels;
     private final long[] sampleIds;
-    private volatile Map<Long, Integer> indexById; // built lazily; read by the fetch and training threads
+    private volatile Map<Long, Integer> indexById; // built lazily, only for ids out of order
+    private volatile Boolean ascending;
 
     /**
      * @param pixels n × channels × height × width uint8 values, sample-major, CHW within a sample
@@ -192,16 +193,37 @@ public final class ImageDataset {
 
     /** Whether a sample with this id is in the dataset (a reference-mode batch may name only these). */
     public boolean contains(long sampleId) {
-        return positionsById().containsKey(sampleId);
+        return position(sampleId) >= 0;
     }
 
     /** Position of the sample with this id, for reference-mode reconstruction. */
     public int indexOf(long sampleId) {
-        Integer i = positionsById().get(sampleId);
-        if (i == null) {
+        int i = position(sampleId);
+        if (i < 0) {
             throw new IllegalArgumentException("sample id " + sampleId + " is not in " + describe());
         }
         return i;
+    }
+
+    /** Ids are in ascending order for every split and subset built here: a binary search, no map of a million entries. */
+    private int position(long sampleId) {
+        if (idsAscending()) {
+            int i = Arrays.binarySearch(sampleIds, sampleId);
+            return i >= 0 ? i : -1;
+        }
+        return positionsById().getOrDefault(sampleId, -1);
+    }
+
+    private boolean idsAscending() {
+        Boolean sorted = ascending;
+        if (sorted == null) {
+            sorted = true;
+            for (int i = 1; i < sampleIds.length && sorted; i++) {
+                sorted = sampleIds[i - 1] < sampleIds[i];
+            }
+            ascending = sorted;
+        }
+        return sorted;
     }
 
     private Map<Long, Integer> positionsById() {

@@ -173,13 +173,10 @@ final class StudentModel implements AutoCloseable {
 
     /**
      * Accuracy and mean cross-entropy on a dataset (no augmentation), in its own order; an image that
-     * cannot be read is left out (and counted in {@code unreadable}), as in training.
+     * cannot be read is left out (reported in one line), as in training.
      */
     EvalResult evaluate(ImageDataset data, InputNormalization norm, int batchSize) {
-        return evaluate(new BatchSource(data, 0, batchSize, AugmentPolicy.NONE), norm);
-    }
-
-    EvalResult evaluate(BatchSource batches, InputNormalization norm) {
+        BatchSource batches = new BatchSource(data, 0, batchSize, AugmentPolicy.NONE);
         ParameterStore ps;
         long correct = 0;
         double lossSum = 0;

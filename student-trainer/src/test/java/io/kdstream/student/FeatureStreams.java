@@ -17,6 +17,7 @@ import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.FeatureBatchSerializer;
 import io.kdstream.codec.InputMode;
 import io.kdstream.codec.Int8Features;
+import io.kdstream.codec.SampleViews;
 import io.kdstream.manifest.RunSpec;
 import io.kdstream.codec.Tensor;
 import io.kdstream.data.AugmentPolicy;
@@ -154,13 +155,16 @@ final class FeatureStreams {
                 : null;
         BatchMetadata meta = new BatchMetadata(RunSpec.SCHEMA_VERSION, spec.runId(), batch.epoch(), batch.index(),
                 spec.teacherId(), spec.normalization(), "test-teacher");
+        // as the teacher does: in reference mode, what it saw, for the student to verify its rebuilt inputs
+        SampleViews views = mode == InputMode.REFERENCE
+                ? new SampleViews(batch.inputChecksums(), batch.cropBoxes(), batch.flips()) : null;
         if (spec.featureDtype() == DType.I8) {
             Int8Features.Quantized q = Int8Features.quantize(f, n, TEACHER_DIM);
             return new FeatureBatch(meta, q.values(), null, batch.labels().clone(), batch.sampleIds().clone(),
-                    batch.augSeeds().clone(), inputs, q.scales());
+                    batch.augSeeds().clone(), inputs, q.scales(), views);
         }
         return new FeatureBatch(meta, Tensor.ofFloats(spec.featureDtype(), new int[] {n, TEACHER_DIM}, f), null,
-                batch.labels().clone(), batch.sampleIds().clone(), batch.augSeeds().clone(), inputs);
+                batch.labels().clone(), batch.sampleIds().clone(), batch.augSeeds().clone(), inputs, null, views);
     }
 
     static float[][] projection(int inputs) {
