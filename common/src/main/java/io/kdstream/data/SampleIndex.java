@@ -220,7 +220,7 @@ public final class SampleIndex {
                     + " has no class sub-folders (expected " + dir + "/<class>/<image>.png|jpg, or *.tar shards)");
         }
         List<String> classNames = new ArrayList<>();
-        List<String> files = new ArrayList<>();
+        PackedStrings.Builder names = new PackedStrings.Builder();
         List<Integer> labels = new ArrayList<>();
         for (int c = 0; c < classDirs.size(); c++) {
             String cls = classDirs.get(c).getFileName().toString();
@@ -230,10 +230,11 @@ public final class SampleIndex {
                 images = s.filter(SampleIndex::isImage).sorted().toList();
             }
             for (Path p : images) {
-                files.add(cls + "/" + p.getFileName());
+                names.add(cls + "/" + p.getFileName());
                 labels.add(c);
             }
         }
+        List<String> files = names.build();
         if (files.isEmpty()) {
             throw new DatasetNotFoundException("image folder " + dir.toAbsolutePath() + " has no .png/.jpg images");
         }
@@ -416,10 +417,11 @@ public final class SampleIndex {
                 classNames.add(in.readUTF());
             }
             int nf = in.readInt();
-            List<String> files = new ArrayList<>(nf);
+            PackedStrings.Builder names = new PackedStrings.Builder();
             for (int f = 0; f < nf; f++) {
-                files.add(readLong(in));
+                names.add(readLong(in));
             }
+            List<String> files = names.build();
             int n = in.readInt();
             int[] labels = new int[n];
             int[] shardOf = shards ? new int[n] : null;
