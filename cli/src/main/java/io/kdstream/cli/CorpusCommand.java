@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
+import io.kdstream.config.Bounded;
 import io.kdstream.data.SyntheticCorpus;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -23,21 +24,21 @@ public final class CorpusCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "Directory to write (train/ and test/ under it).")
     Path out;
 
-    @Option(names = "--images", defaultValue = "2000", description = "Training images (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--images", defaultValue = "2000", converter = Bounded.PositiveInt.class, description = "Training images (default: ${DEFAULT-VALUE}).")
     int images;
 
-    @Option(names = "--test-images", defaultValue = "-1",
+    @Option(names = "--test-images", converter = Bounded.NonNegativeInt.class,
             description = "Test images (default: a tenth of --images, at least one per class).")
-    int testImages;
+    Integer testImages;
 
-    @Option(names = "--classes", defaultValue = "10", description = "Classes (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--classes", defaultValue = "10", converter = Bounded.PositiveInt.class, description = "Classes (default: ${DEFAULT-VALUE}).")
     int classes;
 
-    @Option(names = "--shard-size", defaultValue = "0",
+    @Option(names = "--shard-size", defaultValue = "0", converter = Bounded.NonNegativeInt.class,
             description = "Samples per tar shard; 0 writes an image folder (default: ${DEFAULT-VALUE}).")
     int shardSize;
 
-    @Option(names = "--quality", defaultValue = "" + SyntheticCorpus.DEFAULT_QUALITY,
+    @Option(names = "--quality", defaultValue = "" + SyntheticCorpus.DEFAULT_QUALITY, converter = Bounded.Percent.class,
             description = "JPEG quality 1..100 (default: ${DEFAULT-VALUE}).")
     int quality;
 
@@ -46,10 +47,10 @@ public final class CorpusCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (images < 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--images must be >= 1, got " + images);
+        if (classes < 2) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--classes must be 2 or more, got " + classes);
         }
-        int test = testImages >= 0 ? testImages : Math.max(classes, images / 10);
+        int test = testImages != null ? testImages : Math.max(classes, images / 10);
         long t0 = System.nanoTime();
         new SyntheticCorpus(classes, seed, quality, shardSize).write(out, images, test);
         spec.commandLine().getOut().printf(Locale.ROOT, "wrote %d train and %d test images in %d classes to %s (%s) in %.1f s%n",

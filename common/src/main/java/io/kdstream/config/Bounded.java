@@ -113,6 +113,13 @@ public abstract class Bounded<T extends Number> implements CommandLine.ITypeConv
         }
     }
 
+    /** An integer from 1 to 100 (a JPEG quality, a percentage). */
+    public static final class Percent extends Int {
+        public Percent() {
+            super(1, 100, "1 to 100");
+        }
+    }
+
     /** An integer of 0 or more (0 usually meaning off or all). */
     public static final class NonNegativeInt extends Int {
         public NonNegativeInt() {

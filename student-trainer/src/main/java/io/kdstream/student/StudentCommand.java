@@ -263,7 +263,7 @@ public final class StudentCommand implements Callable<Integer> {
         running.set(trainer);
         StudentTrainer.Result result;
         // SIGTERM: stop after the current step, write a checkpoint, exit 0
-        try (GracefulShutdown shutdown = GracefulShutdown.install(trainer::stop, Duration.ofSeconds(120))) {
+        try (workers; GracefulShutdown shutdown = GracefulShutdown.install(trainer::stop, Duration.ofSeconds(120))) {
             try {
                 result = trainer.run();
             } catch (BatchesGoneException e) {
