@@ -256,8 +256,7 @@ public final class BatchSource {
         AugmentPolicy.View v = policy.cropBox(seed, src.height(), src.width());
         int h = dataset.height();
         int w = dataset.width();
-        byte[] px = ImageFolderReader.resizeRegion(src.pixels(), src.channels(), src.height(), src.width(),
-                v.top(), v.left(), v.height(), v.width(), new ImageSize(h, w));
+        byte[] px = ImageFolderReader.resizeRegion(src, v, new ImageSize(h, w));
         int plane = h * w;
         for (int c = 0; c < dataset.channels(); c++) {
             int from = src.channels() == 1 ? 0 : c * plane; // a grey image in an RGB dataset: all three channels

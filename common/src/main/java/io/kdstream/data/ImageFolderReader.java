@@ -185,13 +185,14 @@ public final class ImageFolderReader {
     }
 
     /**
-     * The region {@code top, left, ch, cw} of CHW planes resized to {@code size} with the same
+     * The region {@code box} (top, left, height, width) of decoded planes resized to {@code size} with the same
      * filter: PIL's {@code crop} then {@code resize(BILINEAR)}, i.e. torchvision's
      * {@code resized_crop} on a PIL image (taps stay inside the region).
      */
-    static byte[] resizeRegion(byte[] src, int channels, int h, int w, int top, int left, int ch, int cw, ImageSize size) {
-        return filter(src, channels, h, w, new Filter(left, cw, size.width(), 0, size.width()),
-                new Filter(top, ch, size.height(), 0, size.height()));
+    static byte[] resizeRegion(ImageDecoder.Planes src, AugmentPolicy.View box, ImageSize size) {
+        return filter(src.pixels(), src.channels(), src.height(), src.width(),
+                new Filter(box.left(), box.width(), size.width(), 0, size.width()),
+                new Filter(box.top(), box.height(), size.height(), 0, size.height()));
     }
 
     /**

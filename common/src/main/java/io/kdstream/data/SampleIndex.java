@@ -71,19 +71,27 @@ public final class SampleIndex {
     final boolean[] grey;
     private final String digest;
 
+    /** Where each row of a shard set is: its shard, the data offset of its image member and its size. */
+    private record Places(int[] shardOf, long[] offsets, int[] lengths) {
+    }
+
+    /** Each row's image size and greyness, from the headers of a folder's files. */
+    private record Headers(int[] widths, int[] heights, boolean[] grey) {
+    }
+
     private SampleIndex(boolean shards, List<String> classNames, String source, List<String> files, int[] labels,
-                        int[] shardOf, long[] offsets, int[] lengths, int[] widths, int[] heights, boolean[] grey) {
+                        Places places, Headers headers) {
         this.shards = shards;
         this.classNames = List.copyOf(classNames);
         this.source = source;
         this.files = files;
         this.labels = labels;
-        this.shardOf = shardOf;
-        this.offsets = offsets;
-        this.lengths = lengths;
-        this.widths = widths;
-        this.heights = heights;
-        this.grey = grey;
+        this.shardOf = places == null ? null : places.shardOf();
+        this.offsets = places == null ? null : places.offsets();
+        this.lengths = places == null ? null : places.lengths();
+        this.widths = headers == null ? null : headers.widths();
+        this.heights = headers == null ? null : headers.heights();
+        this.grey = headers == null ? null : headers.grey();
         this.digest = computeDigest();
     }
 
@@ -254,7 +262,7 @@ public final class SampleIndex {
             }
         }
         return new SampleIndex(false, classNames, source, files, labels.stream().mapToInt(Integer::intValue).toArray(),
-                null, null, null, w, h, g);
+                null, new Headers(w, h, g));
     }
 
     private static SampleIndex buildShards(Path dir, String source) throws IOException {
@@ -352,7 +360,7 @@ public final class SampleIndex {
         for (int c = 0; c <= maxLabel; c++) {
             classNames.add(Integer.toString(c));
         }
-        return new SampleIndex(true, classNames, source, names, labels, shardOf, offs, lengths, null, null, null);
+        return new SampleIndex(true, classNames, source, names, labels, new Places(shardOf, offs, lengths), null);
     }
 
     static String oneLine(Throwable e) {
@@ -442,7 +450,8 @@ public final class SampleIndex {
                     g[r] = in.readBoolean();
                 }
             }
-            SampleIndex idx = new SampleIndex(shards, classNames, source, files, labels, shardOf, offsets, lengths, w, h, g);
+            SampleIndex idx = new SampleIndex(shards, classNames, source, files, labels,
+                    shards ? new Places(shardOf, offsets, lengths) : null, shards ? null : new Headers(w, h, g));
             if (!idx.digest.equals(in.readUTF())) {
                 throw new IOException("digest mismatch (a damaged file)");
             }

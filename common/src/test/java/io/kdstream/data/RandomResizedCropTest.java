@@ -68,8 +68,8 @@ class RandomResizedCropTest {
             assertThat(b.cropBoxes()[k * Batch.BOX + 5]).isEqualTo(source.width());
             // the view is the recorded box of the source, resized, mirrored when flips says so
             long[] box = java.util.Arrays.copyOfRange(b.cropBoxes(), k * Batch.BOX, k * Batch.BOX + 4);
-            byte[] view = ImageFolderReader.resizeRegion(source.pixels(), 3, source.height(), source.width(),
-                    (int) box[0], (int) box[1], (int) box[2], (int) box[3], new ImageSize(32, 32));
+            byte[] view = ImageFolderReader.resizeRegion(source, new AugmentPolicy.View((int) box[0], (int) box[1],
+                    (int) box[2], (int) box[3], source.height(), source.width(), false), new ImageSize(32, 32));
             byte[] sent = java.util.Arrays.copyOfRange(b.inputs(), k * 3 * 1024, (k + 1) * 3 * 1024);
             assertThat(b.flips()[k] == 1 ? mirrored(view, 3, 32, 32) : view).as("sample %d", k).isEqualTo(sent);
         }
