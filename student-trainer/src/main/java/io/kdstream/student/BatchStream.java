@@ -30,6 +30,7 @@ import io.kdstream.codec.InvalidBatchException;
 import io.kdstream.kafka.DeadLetterQueue;
 import io.kdstream.kafka.CommitTimes;
 import io.kdstream.kafka.KafkaClients;
+import io.kdstream.kafka.KafkaOutage;
 import io.kdstream.kafka.RunTopics;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -71,12 +72,10 @@ final class BatchStream implements BatchFeed {
     private final int passes;
     private final DeletedBatches deleted;
     private final Map<Integer, String> lastKeys = new HashMap<>();
-    private long unreachableSince;
-    private long lastUnreachableLog;
+    private final KafkaOutage outage;
 
     private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration POLL_TIMEOUT = Duration.ofMillis(50);
-    private static final Duration UNREACHABLE_LOG_INTERVAL = Duration.ofSeconds(30);
 
     /**
      * Where a stream reads from.
@@ -101,6 +100,7 @@ final class BatchStream implements BatchFeed {
         int passes = source.passes();
         int prefetch = source.prefetch();
         this.topic = run.features();
+        this.outage = new KafkaOutage(LOG, topic, System::nanoTime);
         this.passes = passes;
         this.deleted = new DeletedBatches(clients, run.runId());
         this.queue = new ArrayBlockingQueue<>(prefetch);
@@ -286,22 +286,11 @@ final class BatchStream implements BatchFeed {
             if (replaysFollow(pass)) {
                 requireWholeTopic();
             }
-            if (unreachableSince != 0) {
-                LOG.info("{}: Kafka reachable again after {} s; reading on", topic,
-                        (System.nanoTime() - unreachableSince) / 1_000_000_000L);
-                unreachableSince = 0;
-            }
+            outage.answered();
         } catch (org.apache.kafka.common.errors.RetriableException e) {
-            long now = System.nanoTime();
-            if (unreachableSince == 0) {
-                unreachableSince = now;
-                lastUnreachableLog = now;
-                LOG.warn("{}: Kafka not answering ({}); waiting for it, retrying with backoff", topic, e.toString());
-            } else if (now - lastUnreachableLog > UNREACHABLE_LOG_INTERVAL.toNanos()) {
-                lastUnreachableLog = now;
-                LOG.warn("{}: Kafka unreachable for {} s; still waiting (the student stops after --idle-timeout "
-                        + "without a batch)", topic, (now - unreachableSince) / 1_000_000_000L);
-            }
+            // the student stops after --idle-timeout without a batch; until then this is one line
+            // at the start, one every KafkaOutage.REMINDER, and one when Kafka answers again
+            outage.failed("reading the end offsets", e);
         }
     }
 

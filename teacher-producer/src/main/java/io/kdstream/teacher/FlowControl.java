@@ -12,6 +12,7 @@ import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.kdstream.kafka.KafkaOutage;
 import io.kdstream.kafka.KafkaAccessErrors;
 
 /**

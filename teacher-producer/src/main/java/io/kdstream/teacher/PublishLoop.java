@@ -19,6 +19,7 @@ import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.kdstream.kafka.KafkaOutage;
 import io.kdstream.codec.FeatureBatch;
 
 /**

@@ -31,6 +31,7 @@ import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.kdstream.kafka.KafkaOutage;
 import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.FeatureBatchSerializer;
 import io.kdstream.manifest.RunSpec;

@@ -22,6 +22,7 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.kdstream.kafka.KafkaOutage;
 import io.kdstream.codec.FeatureBatch;
 import io.kdstream.codec.FeatureBatchSerializer;
 import io.micrometer.core.instrument.MeterRegistry;

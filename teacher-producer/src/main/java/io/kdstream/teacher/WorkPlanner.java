@@ -23,6 +23,7 @@ import org.slf4j.LoggerFactory;
 
 import io.kdstream.manifest.RunSpec;
 import io.kdstream.kafka.KafkaClients;
+import io.kdstream.kafka.KafkaOutage;
 import io.kdstream.kafka.ReadTimeoutException;
 import io.kdstream.kafka.RunTopics;
 

@@ -1,4 +1,4 @@
-package io.kdstream.teacher;
+package io.kdstream.kafka;
 
 import java.time.Duration;
 import java.util.SplittableRandom;
@@ -10,17 +10,17 @@ import org.apache.kafka.common.errors.RetriableException;
 import org.slf4j.Logger;
 
 /**
- * What a teacher says while Kafka does not answer (a broker down, restarting, or halted on a full
+ * What a service says while Kafka does not answer (a broker down, restarting, or halted on a full
  * log directory): one line when the outage starts, one every {@link #REMINDER} while it lasts,
  * one when Kafka answers again — instead of a line per failed call — and the bounded,
  * exponential, jittered backoff between retries. {@link #retryUntil} is the one loop that waits an outage
  * out; every Kafka call a teacher must see through (commit, abort, a new producer's
  * {@code initTransactions}) goes through it.
  */
-final class KafkaOutage {
+public final class KafkaOutage {
 
-    static final Duration REMINDER = Duration.ofSeconds(30);
-    static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+    public static final Duration REMINDER = Duration.ofSeconds(30);
+    public static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
 
     private final Logger log;
     private final String who;
@@ -30,12 +30,12 @@ final class KafkaOutage {
     private long lastLine;
     private int failures;
 
-    KafkaOutage(Logger log, String who, LongSupplier nanoClock) {
+    public KafkaOutage(Logger log, String who, LongSupplier nanoClock) {
         this(log, who, nanoClock, new SplittableRandom());
     }
 
     /** @param random draws the jitter (a seeded one makes tests repeatable) */
-    KafkaOutage(Logger log, String who, LongSupplier nanoClock, RandomGenerator random) {
+    public KafkaOutage(Logger log, String who, LongSupplier nanoClock, RandomGenerator random) {
         this.log = log;
         this.who = who;
         this.nanoClock = nanoClock;
@@ -43,7 +43,7 @@ final class KafkaOutage {
     }
 
     /** Whether {@code t} (or a cause) says Kafka is not answering, rather than refusing something for good. */
-    static boolean isOutage(Throwable t) {
+    public static boolean isOutage(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
             if (c instanceof RetriableException || c instanceof java.util.concurrent.TimeoutException) {
                 return true; // Kafka's TimeoutException is a RetriableException
@@ -57,7 +57,7 @@ final class KafkaOutage {
     }
 
     /** A call failed because Kafka did not answer: logs at the outage's start and every {@link #REMINDER}. */
-    synchronized void failed(String doing, Throwable e) {
+    public synchronized void failed(String doing, Throwable e) {
         long now = nanoClock.getAsLong();
         failures++;
         if (since < 0) {
@@ -73,7 +73,7 @@ final class KafkaOutage {
     }
 
     /** Kafka answered: ends an outage (one line) and resets the backoff. */
-    synchronized void answered() {
+    public synchronized void answered() {
         if (since >= 0) {
             log.info("{}: Kafka reachable again after {} s", who, seconds(nanoClock.getAsLong() - since));
         }
@@ -94,7 +94,7 @@ final class KafkaOutage {
      *         (the call's outcome is then unknown)
      * @throws OutlastedException if Kafka did not answer before the deadline
      */
-    boolean retryUntil(long deadlineNanos, String doing, BooleanSupplier stopping, Runnable action) {
+    public boolean retryUntil(long deadlineNanos, String doing, BooleanSupplier stopping, Runnable action) {
         while (true) {
             try {
                 action.run();
@@ -125,7 +125,7 @@ final class KafkaOutage {
      * @return false if the wait was cut short by {@code stopping} or an interrupt (the interrupt
      *         flag is kept)
      */
-    static boolean sleep(Duration d, BooleanSupplier stopping) {
+    public static boolean sleep(Duration d, BooleanSupplier stopping) {
         long until = System.nanoTime() + d.toNanos();
         try {
             while (System.nanoTime() < until) {
@@ -141,7 +141,7 @@ final class KafkaOutage {
         }
     }
 
-    synchronized boolean ongoing() {
+    public synchronized boolean ongoing() {
         return since >= 0;
     }
 
@@ -150,14 +150,14 @@ final class KafkaOutage {
      * {@link #MAX_BACKOFF}, and a uniform draw between half the ceiling and the ceiling, so that
      * teachers that lost the broker at the same moment do not all retry at the same moment.
      */
-    synchronized Duration backoff() {
+    public synchronized Duration backoff() {
         int n = Math.max(0, Math.min(failures - 1, 5));
         long ceilingMs = Math.min(MAX_BACKOFF.toMillis(), 1000L << n);
         return Duration.ofMillis(jitter(ceilingMs, random));
     }
 
     /** "Equal jitter": uniform in [ms/2, ms]; callers that retry together spread over half the wait. */
-    static long jitter(long ms, RandomGenerator random) {
+    public static long jitter(long ms, RandomGenerator random) {
         return ms / 2 + random.nextLong(ms / 2 + 1);
     }
 
@@ -174,7 +174,7 @@ final class KafkaOutage {
     }
 
     /** Kafka did not answer a call that {@link #retryUntil} had to see through before its deadline. */
-    static final class OutlastedException extends RuntimeException {
+    public static final class OutlastedException extends RuntimeException {
         private static final long serialVersionUID = 1L;
 
         OutlastedException(String message, Throwable cause) {

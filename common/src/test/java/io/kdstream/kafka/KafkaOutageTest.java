@@ -1,4 +1,4 @@
-package io.kdstream.teacher;
+package io.kdstream.kafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
