@@ -71,21 +71,29 @@ public final class WorkPlanner {
         String topic = new RunTopics(spec.runId()).work();
         long deadline = System.nanoTime() + timeout.toNanos();
         long backoffMs = INITIAL_BACKOFF_MS;
+        // the broker away: one line when it starts, reminders, one when Kafka answers (not one per attempt)
+        KafkaOutage outage = new KafkaOutage(LOG, "planner of run " + spec.runId(), System::nanoTime);
         for (int attempt = 1; ; attempt++) {
             try {
-                return tryPlan(clients, spec, batchesPerItem, topic, timeout);
+                boolean planned = tryPlan(clients, spec, batchesPerItem, topic, timeout);
+                outage.answered();
+                return planned;
             } catch (AuthenticationException | AuthorizationException | UnsupportedVersionException e) {
                 throw e; // credentials or configuration: retrying cannot help
             } catch (KafkaException e) {
-                // fenced by another planner, its transaction still in the way, or the broker away
-                LOG.info("planning run {} interrupted (attempt {}: {}); waiting for another planner's commit",
-                        spec.runId(), attempt, e.toString());
+                if (KafkaOutage.isOutage(e)) {
+                    outage.failed("planning the run (attempt " + attempt + ")", e);
+                } else { // fenced by another planner, or its transaction still in the way
+                    LOG.info("planning run {} interrupted (attempt {}: {}); waiting for another planner's commit",
+                            spec.runId(), attempt, e.toString());
+                }
             }
             // jittered: planners fenced at the same moment must not retry in lock-step and fence each other again
             long waitMs = KafkaOutage.jitter(backoffMs, ThreadLocalRandom.current());
             long waitUntil = Math.min(deadline, System.nanoTime() + waitMs * 1_000_000L);
             while (System.nanoTime() < waitUntil) {
                 if (plannedBy(clients, topic, timeout)) {
+                    outage.answered();
                     LOG.info("run {} planned by another teacher", spec.runId());
                     return false;
                 }
