@@ -33,7 +33,6 @@ import io.kdstream.kafka.WhiteningStore;
 import io.kdstream.teacher.RunSetup;
 import io.kdstream.teacher.TeacherWorker;
 import io.kdstream.vkd.Normalization;
-import io.kdstream.data.AugmentPolicy;
 
 /**
  * {@code kdstream runs list|describe|delete} against the embedded broker: a run set up as a

@@ -26,7 +26,6 @@ import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.SecuredKafka;
 import io.kdstream.teacher.RunSetup;
 import io.kdstream.vkd.Normalization;
-import io.kdstream.data.AugmentPolicy;
 
 /**
  * {@code kdstream runs} on a SASL_SSL broker that enforces ACLs, logged in as a principal holding

@@ -12,7 +12,6 @@ import java.util.SplittableRandom;
 import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 import io.kdstream.vkd.Normalization;
-import io.kdstream.data.AugmentPolicy;
 import io.kdstream.manifest.RunSpec;
 import io.kdstream.manifest.FeatureBatchValidator;
 

@@ -12,7 +12,6 @@ import org.junit.jupiter.api.Test;
 
 import io.kdstream.codec.InvalidBatchException.Reason;
 import io.kdstream.vkd.Normalization;
-import io.kdstream.data.AugmentPolicy;
 import io.kdstream.manifest.RunSpec;
 import io.kdstream.manifest.FeatureBatchValidator;
 

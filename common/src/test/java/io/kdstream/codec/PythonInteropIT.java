@@ -21,7 +21,6 @@ import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TestKafka;
 import io.kdstream.kafka.TopicAdmin;
 import io.kdstream.vkd.Normalization;
-import io.kdstream.data.AugmentPolicy;
 import io.kdstream.manifest.RunSpec;
 
 /** A Python consumer with only numpy, json and confluent-kafka decodes what kdstream writes. */

@@ -11,12 +11,10 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 import io.kdstream.codec.DType;
-import io.kdstream.codec.InputMode;
 import io.kdstream.manifest.RunSpec;
 import io.kdstream.manifest.WhiteningRef;
 import io.kdstream.vkd.CalibratedWhitening;
 import io.kdstream.vkd.Normalization;
-import io.kdstream.data.AugmentPolicy;
 
 /** The whitening's record layout on {@code <run>.whitening}, and its reference in the manifest. */
 class WhiteningStoreTest {

@@ -18,7 +18,6 @@ import io.kdstream.codec.FeatureBatch;
 import io.kdstream.manifest.FeatureBatchValidator;
 import io.kdstream.codec.InputMode;
 import io.kdstream.manifest.RunSpec;
-import io.kdstream.data.AugmentPolicy;
 import io.kdstream.data.BatchSource;
 import io.kdstream.data.DataWorkers;
 import io.kdstream.data.ImageDataset;

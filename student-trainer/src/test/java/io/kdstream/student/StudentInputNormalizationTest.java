@@ -11,13 +11,11 @@ import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
 import io.kdstream.codec.DType;
-import io.kdstream.codec.InputMode;
 import io.kdstream.manifest.RunSpec;
 import io.kdstream.data.ImageDataset;
 import io.kdstream.data.InputNormalization;
 import io.kdstream.data.Split;
 import io.kdstream.vkd.Normalization;
-import io.kdstream.data.AugmentPolicy;
 
 /** A student normalizes its inputs as the run's teacher did, and refuses other values it is given. */
 class StudentInputNormalizationTest {

@@ -18,11 +18,9 @@ import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
 
 import io.kdstream.codec.DType;
-import io.kdstream.codec.InputMode;
 import io.kdstream.manifest.RunSpec;
 import io.kdstream.model.Architecture;
 import io.kdstream.vkd.Normalization;
-import io.kdstream.data.AugmentPolicy;
 
 /** Native memory stays flat over many steps: every step's arrays die with its sub-manager. */
 class StudentModelMemoryTest {

@@ -18,14 +18,12 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.api.Test;
 
 import io.kdstream.codec.DType;
-import io.kdstream.codec.InputMode;
 import io.kdstream.manifest.RunSpec;
 import io.kdstream.codec.Tensor;
 import io.kdstream.model.Architecture;
 import io.kdstream.model.DeviceCases;
 import io.kdstream.model.Devices;
 import io.kdstream.vkd.Normalization;
-import io.kdstream.data.AugmentPolicy;
 
 class StudentModelTest {
 

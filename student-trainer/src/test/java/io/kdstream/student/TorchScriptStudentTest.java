@@ -22,11 +22,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.kdstream.codec.DType;
-import io.kdstream.codec.InputMode;
 import io.kdstream.manifest.RunSpec;
 import io.kdstream.codec.Tensor;
 import io.kdstream.vkd.Normalization;
-import io.kdstream.data.AugmentPolicy;
 
 /**
  * A TorchScript student (src/test/python/make_student_fixtures.py: a tiny CNN with a BatchNorm, a

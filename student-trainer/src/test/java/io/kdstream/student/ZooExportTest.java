@@ -12,14 +12,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.kdstream.codec.DType;
-import io.kdstream.codec.InputMode;
 import io.kdstream.manifest.RunSpec;
 import io.kdstream.codec.SafeTensors;
 import io.kdstream.codec.Tensor;
 import io.kdstream.model.Architecture;
 import io.kdstream.model.TorchStateDict;
 import io.kdstream.vkd.Normalization;
-import io.kdstream.data.AugmentPolicy;
 
 /**
  * The export reads what a student really checkpoints (StudentModel's tensors in TrainingState's

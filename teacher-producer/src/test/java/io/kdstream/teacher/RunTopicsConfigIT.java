@@ -28,7 +28,6 @@ import io.kdstream.kafka.TopicAdmin;
 import io.kdstream.service.MetricsServer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.kdstream.vkd.Normalization;
-import io.kdstream.data.AugmentPolicy;
 
 /**
  * Every topic a run creates carries the topic-level settings of its role, read back with the

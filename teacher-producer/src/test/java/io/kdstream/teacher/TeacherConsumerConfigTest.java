@@ -12,7 +12,6 @@ import io.kdstream.codec.InputMode;
 import io.kdstream.manifest.RunSpec;
 import io.kdstream.kafka.KafkaClients;
 import io.kdstream.vkd.Normalization;
-import io.kdstream.data.AugmentPolicy;
 
 /**
  * The work consumer's own settings must not contradict each other: Kafka logs a warning a user

@@ -16,7 +16,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import io.kdstream.codec.DType;
 import io.kdstream.codec.FeatureBatch;
-import io.kdstream.codec.InputMode;
 import io.kdstream.manifest.RunSpec;
 import io.kdstream.data.AugmentPolicy;
 import io.kdstream.data.BatchSource;

@@ -21,7 +21,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import io.kdstream.codec.DType;
 import io.kdstream.codec.FeatureBatch;
-import io.kdstream.codec.InputMode;
 import io.kdstream.manifest.RunSpec;
 import io.kdstream.data.AugmentPolicy;
 import io.kdstream.data.BatchSource;

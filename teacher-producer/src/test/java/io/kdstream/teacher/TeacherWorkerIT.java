@@ -51,7 +51,6 @@ import io.kdstream.kafka.TestKafka;
 import io.kdstream.kafka.TestTopics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.kdstream.vkd.Normalization;
-import io.kdstream.data.AugmentPolicy;
 
 @ExtendWith(KafkaExtension.class)
 class TeacherWorkerIT {

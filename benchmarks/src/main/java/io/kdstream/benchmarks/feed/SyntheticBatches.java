@@ -7,7 +7,6 @@ import java.util.Random;
 import io.kdstream.codec.BatchMetadata;
 import io.kdstream.codec.DType;
 import io.kdstream.codec.FeatureBatch;
-import io.kdstream.codec.InputMode;
 import io.kdstream.manifest.RunSpec;
 import io.kdstream.codec.Tensor;
 import io.kdstream.data.InputNormalization;
