@@ -6,9 +6,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 cp_file="$root/benchmarks/target/classpath.txt"
-# Resolve common from this reactor, not ~/.m2 (shared with other worktrees); benchmarks runs last
-# and so writes the classpath file last.
-mvn -B -q -ntp -DskipTests -pl common,benchmarks package dependency:build-classpath \
+# -am: every kdstream module (broker, common, the services) from this reactor, not ~/.m2 (shared
+# with other worktrees); benchmarks runs last and so writes the classpath file last.
+mvn -B -q -ntp -DskipTests -pl benchmarks -am package dependency:build-classpath \
   -Dmdep.outputFile="$cp_file" -Dmdep.includeScope=runtime
 export OMP_NUM_THREADS=1 DJL_OFFLINE=true
 # both sides on the same allocator (KDSTREAM_ALLOCATOR): PyTorch suffers glibc's the same way
