@@ -63,6 +63,18 @@ public final class BrokerCommand implements Callable<Integer> {
         }
         // The broker classes are named only in ForegroundBroker: picocli introspects this class for
         // every kdstream command, and the services run without the broker jars (cli/target/lib/broker).
+        requireBrokerJars();
         return ForegroundBroker.run(this);
+    }
+
+    /** {@code java -jar kdstream.jar broker} has only lib/ on its class path: one line, not a stack trace. */
+    private static void requireBrokerJars() {
+        try {
+            Class.forName("io.kdstream.broker.EmbeddedKafkaBroker", false, BrokerCommand.class.getClassLoader());
+            Class.forName("kafka.server.KafkaRaftServer", false, BrokerCommand.class.getClassLoader());
+        } catch (ClassNotFoundException | LinkageError e) {
+            throw new IllegalStateException("the broker's jars are not on the class path (" + e.getMessage()
+                    + "): run bin/kdstream broker, or add cli/target/lib/broker/* to -cp");
+        }
     }
 }

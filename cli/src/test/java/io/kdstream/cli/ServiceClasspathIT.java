@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -38,6 +39,17 @@ class ServiceClasspathIT {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.exitValue()).as(out).isZero();
         assertThat(out).startsWith("Usage: kdstream " + service);
+    }
+
+    @Test
+    void theBrokerFromTheJarAloneSaysWhereItsJarsAre() throws Exception {
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Dai.djl.offline=true", "-jar", TARGET.resolve("kdstream.jar").toString(), "broker", "--port", "0")
+                .redirectErrorStream(true).start();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.exitValue()).as(out).isEqualTo(1);
+        assertThat(out.strip()).doesNotContain("\n").contains("bin/kdstream broker").contains("lib/broker");
     }
 
     private static List<String> jars(Path dir) throws IOException {
