@@ -198,3 +198,21 @@ def require_matches(manifest, expected):
              for k, v in expected.items() if manifest.get(k) != v]
     if diffs:
         raise ManifestMismatch("run %s: the manifest does not match: %s" % (manifest["run_id"], "; ".join(diffs)))
+
+
+def encode(tensors, metadata=None):
+    """{name: ndarray} -> safetensors bytes (little-endian; F64/F32/I64/U8 and the other numpy dtypes above)."""
+    names = {np.dtype(v).str: k for k, v in DTYPES.items()}
+    header, offset, chunks = {}, 0, []
+    for name, arr in tensors.items():
+        arr = np.ascontiguousarray(arr)
+        raw = arr.astype(arr.dtype.newbyteorder("<")).tobytes()
+        header[name] = {"dtype": names[arr.dtype.newbyteorder("<").str], "shape": list(arr.shape),
+                        "data_offsets": [offset, offset + len(raw)]}
+        offset += len(raw)
+        chunks.append(raw)
+    if metadata:
+        header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    return struct.pack("<Q", len(h)) + h + b"".join(chunks)

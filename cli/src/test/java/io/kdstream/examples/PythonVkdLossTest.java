@@ -1,0 +1,104 @@
+package io.kdstream.examples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.norm.LayerNorm;
+import ai.djl.training.ParameterStore;
+import io.kdstream.codec.PythonExamples;
+import io.kdstream.codec.SafeTensors;
+import io.kdstream.codec.Tensor;
+import io.kdstream.vkd.DistillationLoss;
+import io.kdstream.vkd.FeatureLoss;
+import io.kdstream.vkd.LossBreakdown;
+import io.kdstream.vkd.OrthogonalMap;
+import io.kdstream.vkd.OrthogonalProjection;
+
+/**
+ * kdstream_torch's VkD objective (python/kdstream_torch/vkd.py) and the Java student's agree on the
+ * same inputs: python/tests/loss_fixture.py writes inputs, the raw projector parameter and its
+ * losses; the student's own pieces (LayerNorm without affine, {@link OrthogonalProjection} on the
+ * fast path, {@link DistillationLoss}) recompute them here.
+ */
+class PythonVkdLossTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void pythonAndJavaLossesAgreeTo1e5() throws Exception {
+        String missing = PythonExamples.torchMissing();
+        assumeTrue(missing == null, missing);
+        Path root = PythonExamples.script("ddp/train.py").getParent().getParent().getParent();
+        Process p = new ProcessBuilder(PythonExamples.PYTHON, root.resolve("python/tests/loss_fixture.py").toString(),
+                dir.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("loss_fixture.py finished").isTrue();
+        assertThat(p.exitValue()).as(out).isZero();
+        int checked = 0;
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : files.filter(x -> x.toString().endsWith(".safetensors")).sorted().toList()) {
+                check(f);
+                checked++;
+            }
+        }
+        assertThat(checked).as("fixtures written").isEqualTo(2);
+    }
+
+    private static void check(Path file) throws Exception {
+        SafeTensors.Contents c = SafeTensors.read(file);
+        Map<String, Tensor> t = c.tensors();
+        Map<String, String> meta = c.metadata();
+        try (NDManager m = NDManager.newBaseManager("PyTorch")) {
+            NDArray embedding = floats(m, t.get("embedding"));
+            LayerNorm norm = LayerNorm.builder().axis(1).optCenter(false).optScale(false).build();
+            norm.initialize(m, DataType.FLOAT32, embedding.getShape());
+            NDArray standardized = norm.forward(new ParameterStore(m, false), new NDList(embedding), false)
+                    .singletonOrThrow();
+            NDArray p = OrthogonalProjection.weight(m, floats(m, t.get("X")), floats(m, t.get("base")),
+                    OrthogonalMap.fromTorchName(meta.get("map")), OrthogonalProjection.Path.FAST);
+            assertClose(file + " P", p.toFloatArray(), t.get("P").toFloats());
+            LossBreakdown l = DistillationLoss.builder()
+                    .optFeatureLoss(FeatureLoss.fromConfigName(meta.get("feature_loss")))
+                    .optAlpha(Double.parseDouble(meta.get("alpha"))).optGamma(Double.parseDouble(meta.get("gamma")))
+                    .optTemperature(Double.parseDouble(meta.get("temperature")))
+                    .optLabelSmoothing(Double.parseDouble(meta.get("label_smoothing"))).build()
+                    .compute(standardized.matMul(p.transpose()), floats(m, t.get("teacher")),
+                            floats(m, t.get("student_logits")), m.create(t.get("labels").toLongs()),
+                            floats(m, t.get("teacher_logits")));
+            Map<String, Double> java = l.values();
+            for (String k : new String[] {"total", "ce", "feature", "kd"}) {
+                double python = t.get("loss_" + k).toDoubles()[0];
+                assertThat(java.get(k)).as("%s %s: Java vs Python", file.getFileName(), k)
+                        .isCloseTo(python, org.assertj.core.data.Offset.offset(1e-5 * Math.max(1, Math.abs(python))));
+                assertThat(python).as("%s %s is exercised", file.getFileName(), k).isNotZero();
+            }
+        }
+    }
+
+    private static NDArray floats(NDManager m, Tensor t) {
+        return m.create(t.toFloats(), new Shape(java.util.Arrays.stream(t.shape()).asLongStream().toArray()));
+    }
+
+    private static void assertClose(String what, float[] actual, float[] expected) {
+        assertThat(actual).as(what).hasSameSizeAs(expected);
+        for (int i = 0; i < actual.length; i++) {
+            assertThat(actual[i]).as("%s[%d]", what, i).isCloseTo(expected[i], org.assertj.core.data.Offset.offset(1e-5f));
+        }
+    }
+}

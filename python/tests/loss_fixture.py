@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""Writes the inputs and kdstream_torch's VkD losses for a few configurations to OUT.safetensors,
+for the Java student's implementation to recompute (PythonVkdLossTest): both must agree to 1e-5.
+
+    PYTHONPATH=python /usr/bin/python3 python/tests/loss_fixture.py OUT_DIR
+"""
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from kdstream_torch import VkdHead, VkdLoss, wire  # noqa: E402
+
+CONFIGS = [  # name, projection, feature loss, alpha, gamma, temperature, label smoothing, d_s, d_t
+    ("exp_l2", "matrix_exp", "l2", 1.0, 1.0, 2.0, 0.1, 12, 20),
+    ("cayley_smoothl1", "cayley", "smooth_l1", 0.5, 0.7, 1.5, 0.0, 20, 12),
+]
+
+
+def main(out):
+    os.makedirs(out, exist_ok=True)
+    for name, proj, floss, alpha, gamma, temp, ls, d_s, d_t in CONFIGS:
+        torch.manual_seed(7)
+        b, classes = 9, 5
+        head = VkdHead(d_s, d_t, proj, student_norm="layer")
+        orth = head.proj.parametrizations.weight
+        with torch.no_grad():  # a raw parameter far from the identity, so the map is exercised
+            orth.original.copy_(torch.randn_like(orth.original) * 0.3)
+        base = orth[0].base if hasattr(orth[0], "base") else torch.eye(max(d_s, d_t))
+        emb = torch.randn(b, d_s) * 2 + 0.5
+        teacher = torch.nn.functional.layer_norm(torch.randn(b, d_t), (d_t,))
+        s_logits = torch.randn(b, classes) * 3
+        t_logits = torch.randn(b, classes) * 3
+        labels = torch.randint(0, classes, (b,))
+        loss = VkdLoss(floss, alpha=alpha, gamma=gamma, temperature=temp, label_smoothing=ls)(
+            head(emb), teacher, s_logits, labels, t_logits)
+        t = {"X": orth.original, "base": base, "embedding": emb, "teacher": teacher, "student_logits": s_logits,
+             "teacher_logits": t_logits, "P": head.proj.weight}
+        tensors = {k: v.detach().numpy().astype(np.float32) for k, v in t.items()}
+        tensors["labels"] = labels.numpy().astype(np.int64)
+        for k in ("total", "ce", "feature", "kd"):
+            tensors["loss_" + k] = np.array([getattr(loss, k).item()], dtype=np.float64)
+        meta = {"map": proj, "feature_loss": floss, "alpha": alpha, "gamma": gamma, "temperature": temp,
+                "label_smoothing": ls}
+        with open(os.path.join(out, name + ".safetensors"), "wb") as f:
+            f.write(wire.encode(tensors, meta))
+        print(name)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
