@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -17,21 +18,35 @@ import java.util.concurrent.TimeUnit;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.kdstream.cli.KdstreamCommand;
+import io.kdstream.codec.DType;
+import io.kdstream.codec.InputMode;
 import io.kdstream.codec.PythonExamples;
+import io.kdstream.codec.RecordHeaderNames;
+import io.kdstream.codec.TestBatches;
+import io.kdstream.data.AugmentPolicy;
 import io.kdstream.data.DatasetRef;
 import io.kdstream.data.InputNormalization;
+import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.TestKafka;
+import io.kdstream.manifest.ManifestStore;
+import io.kdstream.manifest.RunSpec;
 import io.kdstream.model.Architecture;
 import io.kdstream.model.DjlFeatureModel;
 import io.kdstream.student.StepTrace;
 import io.kdstream.teacher.LeadMonitor;
+import io.kdstream.teacher.RunSetup;
+import io.kdstream.vkd.Normalization;
 
 /**
  * examples/ddp/train.py (kdstream_torch with DistributedDataParallel on gloo, started by
@@ -118,7 +133,7 @@ class DdpStudentIT {
         // a small bound: the teacher must pause until the Python student's commits move the lag
         CompletableFuture<Integer> t = CompletableFuture.supplyAsync(() -> teacher(run, 256, List.of(
                 "--max-lead-batches", "6", "--student-groups", group, "--batches-per-item", "2")));
-        try (Admin admin = Admin.create(java.util.Map.of("bootstrap.servers", bootstrap))) {
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
             LeadMonitor lead = new LeadMonitor(admin, run + ".features", List.of(group), false, Set.of(),
                     Duration.ofSeconds(10));
             waitFor(() -> leadOrZero(lead) >= 6, "the teacher to reach its bound");
@@ -129,6 +144,80 @@ class DdpStudentIT {
             // the group's commits are what the teachers measure: only transaction markers are left
             assertThat(lead.lead().orElseThrow()).isLessThanOrEqualTo(1);
         }
+    }
+
+    @Test
+    void refusesLikeTheJavaStudent(TestKafka kafka) throws Exception {
+        KafkaClients clients = kafka.clients();
+        RunSetup.Settings settings = new RunSetup.Settings(1, 1, 1, (short) -1, Duration.ofSeconds(60));
+        RunSpec spec = syntheticRun("ddp-refuse");
+        RunSpec gone = syntheticRun("ddp-gone");
+        RunSetup.prepare(clients, spec, settings);
+        RunSetup.prepare(clients, gone, settings);
+        new ManifestStore(clients).publishIfAbsent(TestBatches.spec("ddp-reference", 8, 0, InputMode.REFERENCE),
+                Duration.ofSeconds(60));
+        try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(clients.producer("ddp-refusals"))) {
+            send(p, spec, "0/0", TestBatches.batch(spec, 0, 0, 1).encode());
+            send(p, spec, "0/1", new byte[] {1, 2, 3}); // not safetensors
+            RunSpec other = TestBatches.spec("another-run", 8, 3, InputMode.INLINE);
+            send(p, spec, "0/2", TestBatches.batch(other, 0, 2, 2).encode()); // another run's batch
+            send(p, spec, "0/3", TestBatches.batch(spec, 0, 3, 3).encode());
+            for (int b = 0; b < 2; b++) {
+                send(p, gone, "0/" + b, TestBatches.batch(gone, 0, b, b).encode());
+            }
+        }
+        try (Admin admin = Admin.create(clients.admin())) {
+            admin.deleteRecords(java.util.Map.of(new org.apache.kafka.common.TopicPartition("ddp-gone.features", 0),
+                    org.apache.kafka.clients.admin.RecordsToDelete.beforeOffset(1))).all().get();
+        }
+        Path log = work.resolve("refusals.log");
+        JsonNode out = json(finish(launch(List.of(root.resolve("python/tests/refusals.py").toString(), bootstrap,
+                "ddp-refuse", "ddp-reference", "ddp-gone", "ddp-refuser"), log), log));
+
+        assertThat(out.get("mismatch").get("type").asText()).isEqualTo("ManifestMismatch");
+        assertThat(out.get("mismatch").get("message").asText()).contains("feature_dim: manifest has 8, configured 999")
+                .doesNotContain("epochs").doesNotContain("\n");
+        assertThat(out.get("reference").get("type").asText()).isEqualTo("ReferenceModeRefused");
+        assertThat(out.get("reference").get("message").asText()).contains("ddp-reference", "reference-mode")
+                .doesNotContain("\n");
+        assertThat(out.get("gone").get("type").asText()).isEqualTo("BatchesGone");
+        assertThat(out.get("gone").get("message").asText()).contains("ddp-gone.features-0 offsets 0..0 are gone");
+        assertThat(out.get("yielded").toString()).isEqualTo("[\"0/0\",\"0/3\"]");
+        assertThat(out.get("state").get("offsets").get("0").asLong()).isEqualTo(4);
+
+        Map<String, String> reasons = new java.util.TreeMap<>();
+        Map<String, Object> cfg = clients.consumer(null, "ddp-dlq-reader");
+        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(cfg)) {
+            var tp = new org.apache.kafka.common.TopicPartition("ddp-refuse.dlq", 0);
+            c.assign(List.of(tp));
+            c.seekToBeginning(List.of(tp));
+            long deadline = System.nanoTime() + DEADLINE.toNanos();
+            while (reasons.size() < 2 && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    reasons.put(header(r, RecordHeaderNames.DLQ_SOURCE_OFFSET), header(r, RecordHeaderNames.DLQ_REASON)
+                            + " by " + header(r, RecordHeaderNames.DLQ_CONSUMER));
+                }
+            }
+        }
+        assertThat(reasons).containsExactly(java.util.Map.entry("1", "truncated by ddp-refuser"),
+                java.util.Map.entry("2", "manifest_mismatch by ddp-refuser"));
+    }
+
+    /** One epoch of 4 inline batches of 4 samples [1, 4, 4], f16 features (d_t = 8) and 3 logits. */
+    private static RunSpec syntheticRun(String run) {
+        return RunSpec.builder().setRunId(run).setSource("synthetic", 10, List.of(1, 4, 4))
+                .setTeacher("teacher-sha256-abc", "pool").setFeatures(8, Normalization.LAYER, DType.F16)
+                .optLogitClasses(3).optInputMode(InputMode.INLINE).optAugmentation(AugmentPolicy.parse("none"))
+                .optInputNormalization(new float[] {0.5f}, new float[] {0.25f}).setStream(4, 4, 1, 7L).build();
+    }
+
+    private static void send(KafkaProducer<String, byte[]> p, RunSpec run, String key, byte[] value) throws Exception {
+        p.send(new ProducerRecord<>(run.runId() + ".features", key, value)).get();
+    }
+
+    private static String header(ConsumerRecord<String, byte[]> r, String name) {
+        var h = r.headers().lastHeader(name);
+        return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
     }
 
     private static long leadOrZero(LeadMonitor lead) throws Exception {
