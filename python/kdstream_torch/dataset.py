@@ -10,11 +10,11 @@ batch (``kdstream_torch.vkd.VkdLoss`` does that) and the student has no per-rank
 statistics (use ``nn.SyncBatchNorm``). Reading every record on every rank costs the record's
 bytes once per rank; a teacher batch is small next to what a rank computes on it.
 
-Partitions are read in the order rank 0's consumer received them: rank 0 announces each step's
-(partition, offset) on a gloo group, the other ranks take the same record from their own
-consumer (within one partition all read_committed readers see the same records in the same
-order). A one-partition run (the default) needs nothing more, but the announcement keeps ranks in
-step on any run.
+Within one partition all read_committed readers see the same records in the same order, so on a
+one-partition run (the default) every rank simply takes the partition's next record. On a run
+with several partitions, which interleave differently in each consumer, rank 0 announces each
+step's (partition, offset) on a gloo group and the other ranks take that record from their own
+consumer.
 """
 import collections
 import os
@@ -194,13 +194,12 @@ class RunDataset(torch.utils.data.IterableDataset):
         if torch.utils.data.get_worker_info() is not None:
             raise RuntimeError("iterate RunDataset in the training process (DataLoader num_workers=0): its "
                                "offsets must be those of the batches trained")
-        group = None
-        if self.world_size > 1:
-            if not dist.is_initialized():
-                raise RuntimeError("world_size %d but torch.distributed is not initialized" % self.world_size)
-            group = dist.new_group(backend="gloo")
+        if self.world_size > 1 and not dist.is_initialized():
+            raise RuntimeError("world_size %d but torch.distributed is not initialized" % self.world_size)
         fetch = _Fetcher(self)
         self._consumer = fetch.consumer
+        # one partition: every rank's next record is the partition's next, nothing to agree on
+        group = dist.new_group(backend="gloo") if self.world_size > 1 and fetch.partitions > 1 else None
         try:
             while not self.done():
                 p, off = self._next_position(fetch, group)
@@ -225,24 +224,28 @@ class RunDataset(torch.utils.data.IterableDataset):
                 self._dlq.flush(30)
 
     def _next_position(self, fetch, group):
+        if group is None:
+            return fetch.next_arrival(self.idle_timeout)
+        code = [0, 0]
         if self.rank == 0:
             try:
-                pos = fetch.next_arrival(self.idle_timeout)
-                code = [pos[0], pos[1]]
+                code = list(fetch.next_arrival(self.idle_timeout))
             except BatchesGone:
-                code, pos = [-2, 0], None
+                code = [-2, 0]
             except IdleTimeout:
-                code, pos = [-3, 0], None
-        if group is not None:
-            t = torch.tensor(code if self.rank == 0 else [0, 0], dtype=torch.int64)
-            dist.broadcast(t, 0, group=group)
-            code = t.tolist()
+                code = [-3, 0]
+        t = torch.tensor(code, dtype=torch.int64)
+        dist.broadcast(t, 0, group=group)  # every rank stops with rank 0 too
+        code = t.tolist()
         if code[0] == -2:
             raise BatchesGone(fetch.failure_message() or "rank 0 found batches of run %s gone" % self.run)
         if code[0] == -3:
-            raise IdleTimeout("run %s: no batch for %.0f s (%d of %d trained)" % (self.run, self.idle_timeout,
-                                                                                  self.trained, self.total))
+            raise IdleTimeout(self._idle_message())
         return code[0], code[1]
+
+    def _idle_message(self):
+        return "run %s: no batch for %.0f s (%d of %d trained)" % (self.run, self.idle_timeout, self.trained,
+                                                                  self.total)
 
     def _send_dlq(self, msg, error):
         if self._dlq is None:
@@ -287,8 +290,10 @@ class RunDataset(torch.utils.data.IterableDataset):
 
 
 class _Fetcher:
-    """The consumer and its thread: polls, validates and decodes this rank's slice ahead of training,
-    per partition (a partition whose queue is full is paused, the others go on)."""
+    """The consumer and its thread: polls, validates and decodes this rank's slice ahead of training
+    into per-partition queues, up to ``prefetch`` records in all. No pause()/resume(): librdkafka
+    drops what it read ahead for a paused partition and resumed ~500 ms later, which halved the
+    steps/s of a Kafka-fed loop (docs/benchmarks.md)."""
 
     def __init__(self, ds):
         self.ds = ds
@@ -317,7 +322,8 @@ class _Fetcher:
                 raise BatchesGone(self._gone(p, need, lo))
             assign.append(TopicPartition(ds.topic, p, need))
         self.consumer.assign(assign)
-        self.paused = set()
+        self.partitions = len(assign)
+        self.waiting = 0
         self.thread = threading.Thread(target=self._loop, name="kdstream-fetch", daemon=True)
         self.thread.start()
 
@@ -329,8 +335,11 @@ class _Fetcher:
     def _loop(self):
         try:
             while not self.closing:
-                self._pace()
-                msg = self.consumer.poll(0.1)
+                with self.cond:  # read ahead up to `prefetch` records, or on while a rank waits for one
+                    while (not self.closing and self.waiting == 0
+                           and sum(len(q) for q in self.queues.values()) >= self.ds.prefetch):
+                        self.cond.wait(0.1)
+                msg = self.consumer.poll(0.05)
                 if msg is None:
                     continue
                 if msg.error():
@@ -354,17 +363,6 @@ class _Fetcher:
                 self.failure = e
                 self.cond.notify_all()
 
-    def _pace(self):
-        with self.cond:
-            full = {p for p, q in self.queues.items() if len(q) >= self.ds.prefetch}
-        if full != self.paused:
-            tps = lambda ps: [TopicPartition(self.ds.topic, p) for p in ps]
-            if full - self.paused:
-                self.consumer.pause(tps(full - self.paused))
-            if self.paused - full:
-                self.consumer.resume(tps(self.paused - full))
-            self.paused = full
-
     def _decode(self, msg):
         try:
             tensors, metadata = wire.decode(msg.value())
@@ -381,7 +379,7 @@ class _Fetcher:
         raise RuntimeError("reading %s failed: %s" % (self.ds.topic, self.failure)) from self.failure
 
     def next_arrival(self, timeout):
-        """(partition, offset) of the record that arrived first and is not yet taken (rank 0)."""
+        """(partition, offset) of the record that arrived first and is not yet taken."""
         deadline = time.monotonic() + timeout
         with self.cond:
             while not self.arrivals:
@@ -389,7 +387,7 @@ class _Fetcher:
                     self._raise()
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise IdleTimeout()
+                    raise IdleTimeout(self.ds._idle_message())
                 self.cond.wait(min(left, 1.0))
             p = self.arrivals[0]
             return p, self.queues[p][0][0]
@@ -399,14 +397,19 @@ class _Fetcher:
         deadline = time.monotonic() + timeout
         with self.cond:
             q = self.queues[partition]
-            while not q:
-                if self.failure is not None:
-                    self._raise()
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise IdleTimeout("run %s: no record at %s-%d@%d after %.0f s"
-                                      % (self.ds.run, self.ds.topic, partition, offset, timeout))
-                self.cond.wait(min(left, 1.0))
+            self.waiting += 1  # the read-ahead bound must not keep this partition's record out
+            self.cond.notify_all()
+            try:
+                while not q:
+                    if self.failure is not None:
+                        self._raise()
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise IdleTimeout("run %s: no record at %s-%d@%d after %.0f s"
+                                          % (self.ds.run, self.ds.topic, partition, offset, timeout))
+                    self.cond.wait(min(left, 1.0))
+            finally:
+                self.waiting -= 1
             got, item = q.popleft()
             self.arrivals.remove(partition)
             if got != offset:
