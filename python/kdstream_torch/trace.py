@@ -36,3 +36,24 @@ class StepTrace:
     def close(self):
         os.fsync(self.fd)
         os.close(self.fd)
+
+
+def replay(path):
+    """The surviving history of a trace, by the rules of the Java StepTrace.replay: a ``start S`` line
+    rolls back every earlier step numbered above S (those steps died with their process, and no
+    saved model holds them). Returns (surviving [(step, pass, epoch, batch)], starts, rolled_back)."""
+    history, starts, rolled_back = [], 0, 0
+    with open(path, "r", encoding="ascii", errors="replace") as f:
+        for line in f:
+            p = line.split()
+            try:
+                if p and p[0] == "start":
+                    s = int(p[1])
+                    kept = [x for x in history if x[0] <= s]
+                    rolled_back += len(history) - len(kept)
+                    history, starts = kept, starts + 1
+                elif p and p[0] == "step" and len(p) == 5:
+                    history.append(tuple(int(v) for v in p[1:]))
+            except ValueError:
+                pass  # a line torn by a kill
+    return history, starts, rolled_back
