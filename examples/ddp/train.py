@@ -10,7 +10,7 @@ Every global step is one teacher batch split over the ranks; a checkpoint (model
 the data source's offsets) every --checkpoint-every steps; started again with the same
 --checkpoint-dir it resumes after exactly the batches of its last checkpoint. At the end rank 0
 exports the student as TorchScript (--export). Everything between the two "your loop" markers is
-what a user writes (39 lines); the Student class stands for the model they already have.
+what a user writes (40 lines); the Student class stands for the model they already have.
 """
 import argparse
 import os
@@ -47,6 +47,7 @@ def parse():
     ap.add_argument("--checkpoint-every", type=int, default=20)
     ap.add_argument("--trace", help="append each step and checkpoint here (the --trace format of kdstream student)")
     ap.add_argument("--export", default=None, help="TorchScript of the trained student (default: in the checkpoint dir)")
+    ap.add_argument("--optimizer", default="adamw", choices=["adamw", "sgd"], help="sgd: with momentum 0.9")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--projection", default="matrix_exp", choices=["matrix_exp", "cayley", "linear"])
@@ -61,7 +62,8 @@ def main(a):
     m = data.manifest
     student = Student(m["input_shape"][0], m["num_classes"])
     model = kd.Distiller(student, kd.VkdHead(64, m["feature_dim"], a.projection))
-    opt = torch.optim.AdamW(model.parameters(), lr=a.lr)
+    opt = (torch.optim.SGD(model.parameters(), lr=a.lr, momentum=0.9) if a.optimizer == "sgd"
+           else torch.optim.AdamW(model.parameters(), lr=a.lr))
     step, ckpt = 0, kd.checkpoint.latest(a.checkpoint_dir)
     if ckpt:
         model.load_state_dict(ckpt["model"])

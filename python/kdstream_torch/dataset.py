@@ -150,6 +150,7 @@ class RunDataset(torch.utils.data.IterableDataset):
         self.total = m["epochs"] * m["batches_per_epoch"]
         self._next = {}        # partition -> next offset after what was yielded
         self._trained = 0      # bit (epoch * batches_per_epoch + batch) set once trained
+        self._count = 0        # bits set in _trained
         self._rejected = 0
         self._consumer = None
         self._dlq = None
@@ -164,11 +165,12 @@ class RunDataset(torch.utils.data.IterableDataset):
             raise ValueError("the checkpoint's data state is of run %s, not %s" % (state.get("run"), self.run))
         self._next = {int(p): int(o) for p, o in state["offsets"].items()}
         self._trained = int(state["trained"], 16)
+        self._count = bin(self._trained).count("1")
         self._rejected = int(state.get("rejected", 0))
 
     @property
     def trained(self):
-        return bin(self._trained).count("1")
+        return self._count
 
     def done(self):
         return self.trained + self._rejected >= self.total
@@ -216,6 +218,7 @@ class RunDataset(torch.utils.data.IterableDataset):
                 if self._trained & bit:
                     continue  # a redelivered batch: trained once already
                 self._trained |= bit
+                self._count += 1
                 yield batch
         finally:
             fetch.close()

@@ -200,14 +200,16 @@ def require_matches(manifest, expected):
         raise ManifestMismatch("run %s: the manifest does not match: %s" % (manifest["run_id"], "; ".join(diffs)))
 
 
-def encode(tensors, metadata=None):
-    """{name: ndarray} -> safetensors bytes (little-endian; F64/F32/I64/U8 and the other numpy dtypes above)."""
+def encode(tensors, metadata=None, dtypes=None):
+    """{name: ndarray} -> safetensors bytes (little-endian; the numpy dtypes above). ``dtypes`` names a
+    tensor's dtype where numpy has none: {"teacher_features": "BF16"} for uint16 upper halves."""
     names = {np.dtype(v).str: k for k, v in DTYPES.items()}
     header, offset, chunks = {}, 0, []
     for name, arr in tensors.items():
         arr = np.ascontiguousarray(arr)
         raw = arr.astype(arr.dtype.newbyteorder("<")).tobytes()
-        header[name] = {"dtype": names[arr.dtype.newbyteorder("<").str], "shape": list(arr.shape),
+        dtype = (dtypes or {}).get(name) or names[arr.dtype.newbyteorder("<").str]
+        header[name] = {"dtype": dtype, "shape": list(arr.shape),
                         "data_offsets": [offset, offset + len(raw)]}
         offset += len(raw)
         chunks.append(raw)
