@@ -10,7 +10,7 @@ Every global step is one teacher batch split over the ranks; a checkpoint (model
 the data source's offsets) every --checkpoint-every steps; started again with the same
 --checkpoint-dir it resumes after exactly the batches of its last checkpoint. At the end rank 0
 exports the student as TorchScript (--export). Everything between the two "your loop" markers is
-what a user writes (40 lines); the Student class stands for the model they already have.
+what a user writes (42 lines); the Student class stands for the model they already have.
 """
 import argparse
 import os
@@ -56,12 +56,12 @@ def parse():
 
 def main(a):
     # ---- your loop ---------------------------------------------------------------------------
-    rank, world, _ = kd.init_distributed()
+    rank, world, device = kd.init_distributed()  # this rank's GPU, or the CPU
     torch.manual_seed(a.seed)
     data = kd.RunDataset(a.run, a.bootstrap_servers, a.group)
     m = data.manifest
     student = Student(m["input_shape"][0], m["num_classes"])
-    model = kd.Distiller(student, kd.VkdHead(64, m["feature_dim"], a.projection))
+    model = kd.Distiller(student, kd.VkdHead(64, m["feature_dim"], a.projection)).to(device)
     opt = (torch.optim.SGD(model.parameters(), lr=a.lr, momentum=0.9) if a.optimizer == "sgd"
            else torch.optim.AdamW(model.parameters(), lr=a.lr))
     step, ckpt = 0, kd.checkpoint.latest(a.checkpoint_dir)
@@ -70,12 +70,14 @@ def main(a):
         opt.load_state_dict(ckpt["opt"])
         data.load_state_dict(ckpt["data"])
         step = ckpt["step"]
-    ddp = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    gpu = [device.index] if device.type == "cuda" else None
+    ddp = torch.nn.parallel.DistributedDataParallel(model, device_ids=gpu) if world > 1 else model
     loss_fn = kd.VkdLoss("l2", alpha=1.0, gamma=1.0 if m["logit_classes"] else 0.0, world_size=world)
     trace = kd.StepTrace(a.trace) if a.trace and rank == 0 else None
     if trace:
         trace.start(step)
     for b in data:
+        b = b.to(device)
         projected, logits = ddp(b.inputs)
         loss = loss_fn(projected, b.features, logits, b.labels, b.logits, global_batch=b.size)
         opt.zero_grad()
@@ -92,7 +94,7 @@ def main(a):
                     trace.checkpoint(step)
             data.commit()  # rank 0 commits: the teachers' flow control and lag alerts see this student
     if rank == 0:
-        torch.jit.script(student).save(a.export or os.path.join(a.checkpoint_dir, "student.pt"))
+        torch.jit.script(student.cpu()).save(a.export or os.path.join(a.checkpoint_dir, "student.pt"))
         print('{"trained": %d, "total": %d, "step": %d}' % (data.trained, data.total, step), flush=True)
     # ---- end of your loop ----------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ def save(directory, step, state, keep=2):
 def latest(directory):
     """The newest checkpoint's state, or None when there is none."""
     found = _steps(directory)
-    return torch.load(found[-1][1]) if found else None
+    return torch.load(found[-1][1], map_location="cpu") if found else None  # load_state_dict moves it
 
 
 def _steps(directory):

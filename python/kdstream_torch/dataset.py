@@ -17,6 +17,7 @@ step's (partition, offset) on a gloo group and the other ranks take that record 
 consumer.
 """
 import collections
+import dataclasses
 import os
 import threading
 import time
@@ -61,6 +62,13 @@ class Batch:
     def key(self):
         return "%d/%d" % (self.epoch, self.batch_index)
 
+    def to(self, device):
+        """This batch with its tensors on ``device`` (non_blocking from pinned memory)."""
+        move = lambda t: None if t is None else t.to(device, non_blocking=True)  # noqa: E731
+        return dataclasses.replace(self, inputs=move(self.inputs), labels=move(self.labels),
+                                   sample_ids=move(self.sample_ids), features=move(self.features),
+                                   logits=move(self.logits))
+
 
 def read_manifest(run, bootstrap_servers, kafka_config=None, timeout=60.0):
     """The run's manifest (the earliest record keyed ``<run>/...`` on ``<run>.manifest``), waiting up to ``timeout``."""
@@ -100,6 +108,15 @@ def _client_config(bootstrap_servers, extra, base):
     cfg.update(base)
     cfg.update(extra or {})
     return cfg
+
+
+def _stamped(topic, partition, offset):
+    """A commit carrying its time as the Java student's do (`kdstream runs` shows it); confluent-kafka
+    before 2.1 (Debian's 1.7) has no commit metadata, and `kdstream runs` shows the time as unknown."""
+    try:
+        return TopicPartition(topic, partition, offset, metadata=COMMIT_PREFIX + str(int(time.time() * 1000)))
+    except TypeError:
+        return TopicPartition(topic, partition, offset)
 
 
 def _rank_and_world(rank, world_size):
@@ -183,7 +200,7 @@ class RunDataset(torch.utils.data.IterableDataset):
         if not offsets:
             return
         c = self._consumer or self._commit_client()
-        c.commit(offsets=[TopicPartition(self.topic, p, o) for p, o in offsets.items()], asynchronous=False)
+        c.commit(offsets=[_stamped(self.topic, p, o) for p, o in offsets.items()], asynchronous=False)
         if c is not self._consumer:
             c.close()
 

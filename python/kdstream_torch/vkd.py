@@ -53,7 +53,7 @@ class VkdHead(nn.Module):
             return float("nan")
         p = self.proj.weight
         g = p.t() @ p if p.shape[0] >= p.shape[1] else p @ p.t()
-        return torch.linalg.matrix_norm(g - torch.eye(g.shape[0])).item()
+        return torch.linalg.matrix_norm(g - torch.eye(g.shape[0], device=g.device)).item()
 
 
 @dataclass
