@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes the inputs and kdstream_torch's VkD losses for a few configurations to OUT.safetensors,
 for the Java student's implementation to recompute (PythonVkdLossTest): both must agree to 1e-5.
+Also the feature loss alone and its gradients (grad_X, grad_student) for `kdstream vkd-eval`.
 
     PYTHONPATH=python /usr/bin/python3 python/tests/loss_fixture.py OUT_DIR
 """
@@ -36,12 +37,18 @@ def main(out):
         labels = torch.randint(0, classes, (b,))
         loss = VkdLoss(floss, alpha=alpha, gamma=gamma, temperature=temp, label_smoothing=ls)(
             head(emb), teacher, s_logits, labels, t_logits)
+        # the feature loss alone and its gradients, for `kdstream vkd-eval` (student = the standardized embedding)
+        student = torch.nn.functional.layer_norm(emb, (d_s,)).detach().requires_grad_()
+        feature = VkdLoss(floss)(student @ head.proj.weight.t(), teacher, None, None).feature
+        feature.backward()
         t = {"X": orth.original, "base": base, "embedding": emb, "teacher": teacher, "student_logits": s_logits,
-             "teacher_logits": t_logits, "P": head.proj.weight}
+             "teacher_logits": t_logits, "P": head.proj.weight, "student": student, "grad_X": orth.original.grad,
+             "grad_student": student.grad}
         tensors = {k: v.detach().numpy().astype(np.float32) for k, v in t.items()}
         tensors["labels"] = labels.numpy().astype(np.int64)
         for k in ("total", "ce", "feature", "kd"):
             tensors["loss_" + k] = np.array([getattr(loss, k).item()], dtype=np.float64)
+        tensors["feature_only"] = np.array([feature.item()], dtype=np.float64)
         meta = {"map": proj, "feature_loss": floss, "alpha": alpha, "gamma": gamma, "temperature": temp,
                 "label_smoothing": ls}
         with open(os.path.join(out, name + ".safetensors"), "wb") as f:

@@ -33,7 +33,8 @@ import io.kdstream.vkd.OrthogonalProjection;
  * kdstream_torch's VkD objective (python/kdstream_torch/vkd.py) and the Java student's agree on the
  * same inputs: python/tests/loss_fixture.py writes inputs, the raw projector parameter and its
  * losses; the student's own pieces (LayerNorm without affine, {@link OrthogonalProjection} on the
- * fast path, {@link DistillationLoss}) recompute them here.
+ * fast path, {@link DistillationLoss}) recompute them here, and {@code kdstream vkd-eval} the
+ * feature loss with its gradients for the projector's parameter and the student features.
  */
 class PythonVkdLossTest {
 
@@ -54,6 +55,7 @@ class PythonVkdLossTest {
         try (Stream<Path> files = Files.list(dir)) {
             for (Path f : files.filter(x -> x.toString().endsWith(".safetensors")).sorted().toList()) {
                 check(f);
+                checkVkdEval(f);
                 checked++;
             }
         }
@@ -88,6 +90,29 @@ class PythonVkdLossTest {
                         .isCloseTo(python, org.assertj.core.data.Offset.offset(1e-5 * Math.max(1, Math.abs(python))));
                 assertThat(python).as("%s %s is exercised", file.getFileName(), k).isNotZero();
             }
+        }
+    }
+
+    /** The feature loss and its gradients through {@code kdstream vkd-eval}, the check an install runs. */
+    private void checkVkdEval(Path file) throws Exception {
+        SafeTensors.Contents c = SafeTensors.read(file);
+        Map<String, Tensor> t = c.tensors();
+        Path in = dir.resolve("vkd-eval-in.safetensors");
+        Path out = dir.resolve("vkd-eval-out.safetensors");
+        Map<String, Tensor> inputs = new java.util.LinkedHashMap<>();
+        for (String k : new String[] {"X", "base", "student", "teacher"}) {
+            inputs.put(k, t.get(k));
+        }
+        SafeTensors.write(in, inputs, Map.of());
+        int exit = io.kdstream.cli.KdstreamCommand.commandLine().execute("vkd-eval", "--in", in.toString(), "--out",
+                out.toString(), "--map", c.metadata().get("map"), "--loss", c.metadata().get("feature_loss"),
+                "--norm", "none");
+        assertThat(exit).as("vkd-eval exit code").isZero();
+        Map<String, Tensor> r = SafeTensors.read(out).tensors();
+        assertThat(r.get("loss").toDoubles()[0]).as("%s vkd-eval loss", file.getFileName())
+                .isCloseTo(t.get("feature_only").toDoubles()[0], org.assertj.core.data.Offset.offset(1e-5));
+        for (String k : new String[] {"P", "grad_X", "grad_student"}) {
+            assertClose(file.getFileName() + " vkd-eval " + k, r.get(k).toFloats(), t.get(k).toFloats());
         }
     }
 
