@@ -298,8 +298,8 @@ class RunDataset(torch.utils.data.IterableDataset):
             if not ((x >= 0) & (x <= 1)).all():
                 raise wire.InvalidBatch("manifest_mismatch", "float32 inputs must be pixels in [0, 1]")
             x = np.floor(x * np.float32(255) + np.float32(0.5)).astype(np.uint8)
-        n, c = x.shape[0], x.shape[1]
-        inputs = np.take_along_axis(self._table[None, :, :], x.reshape(n, c, -1).astype(np.intp), axis=2)
+        n, c, plane = x.shape[0], x.shape[1], x.shape[2] * x.shape[3]  # n = 0 on a rank past a short batch
+        inputs = np.take_along_axis(self._table[None, :, :], x.reshape(n, c, plane).astype(np.intp), axis=2)
         logits = tensors.get("teacher_logits")
         return Batch(inputs=torch.from_numpy(inputs.reshape(x.shape)),
                      labels=torch.from_numpy(tensors["labels"][1][lo:hi].copy()),

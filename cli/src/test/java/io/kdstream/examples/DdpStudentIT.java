@@ -54,7 +54,7 @@ import io.kdstream.vkd.Normalization;
  * real kdstream teacher publishes on the embedded broker: 2 ranks end where 1 rank ends; a job
  * killed with SIGKILL and restarted from its last checkpoint trains every batch exactly once (the
  * Java student's trace audit); a teacher whose flow control waits on the Python student's group
- * finishes only because that group commits.
+ * (2 ranks on a 2-partition run) finishes only because that group commits; the refusals.
  */
 @ExtendWith(KafkaExtension.class)
 class DdpStudentIT {
@@ -100,10 +100,11 @@ class DdpStudentIT {
         JsonNode cmp = json(finish(launch(List.of(root.resolve("python/tests/compare_checkpoints.py").toString(),
                 one.toString(), two.toString()), work.resolve("compare.log")), work.resolve("compare.log")));
         assertThat(cmp.get("steps").toString()).isEqualTo("[" + EPOCHS * PER_EPOCH + "," + EPOCHS * PER_EPOCH + "]");
-        // float sums in another order: measured 3.5e-7 after 70 steps; two ranks that both trained on
-        // the first half of each batch ended 6.9e-2 away
+        // float sums in another order: measured 3.5e-7 to 1.7e-5 after 70 steps (the teacher, hence the
+        // trajectory, differs from run to run); two ranks that both trained on the first half of each
+        // batch ended 6.9e-2 away
         assertThat(cmp.get("max_abs_diff").asDouble()).as("parameters of 1 and 2 ranks")
-                .isLessThan(1e-5);
+                .isLessThan(1e-4);
         assertThat(Files.isRegularFile(one.resolve("student.pt"))).as("exported TorchScript").isTrue();
     }
 
@@ -134,17 +135,20 @@ class DdpStudentIT {
         String group = "ddp-flow-student";
         // a small bound: the teacher must pause until the Python student's commits move the lag
         CompletableFuture<Integer> t = CompletableFuture.supplyAsync(() -> teacher(run, 256, List.of(
-                "--max-lead-batches", "6", "--student-groups", group, "--batches-per-item", "2")));
+                "--max-lead-batches", "6", "--student-groups", group, "--batches-per-item", "2",
+                // two partitions: the ranks agree on the order through rank 0's announcements
+                "--feature-partitions", "2")));
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
             LeadMonitor lead = new LeadMonitor(admin, run + ".features", List.of(group), false, Set.of(),
                     Duration.ofSeconds(10));
             waitFor(() -> leadOrZero(lead) >= 6, "the teacher to reach its bound");
             assertThat(t).as("the teacher waits for the student").isNotDone();
-            JsonNode r = train(1, group, work.resolve("flow"), run, "4", List.of());
+            JsonNode r = train(2, group, work.resolve("flow"), run, "4", List.of());
             assertThat(r.get("trained").asInt()).isEqualTo(EPOCHS * ((256 + BATCH - 1) / BATCH));
             assertThat(t.get(DEADLINE.toSeconds(), TimeUnit.SECONDS)).as("teacher exit code").isZero();
-            // the group's commits are what the teachers measure: only transaction markers are left
-            assertThat(lead.lead().orElseThrow()).isLessThanOrEqualTo(1);
+            // the group's commits are what the teachers measure: only the last transaction marker of
+            // each partition is left
+            assertThat(lead.lead().orElseThrow()).isLessThanOrEqualTo(2);
         }
     }
 
