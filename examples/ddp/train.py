@@ -50,6 +50,7 @@ def parse():
     ap.add_argument("--optimizer", default="adamw", choices=["adamw", "sgd"], help="sgd: with momentum 0.9")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--metrics-port", type=int, help="serve the student's Prometheus metrics here (rank 0)")
     ap.add_argument("--projection", default="matrix_exp", choices=["matrix_exp", "cayley", "linear"])
     return ap.parse_args()
 
@@ -58,7 +59,7 @@ def main(a):
     # ---- your loop ---------------------------------------------------------------------------
     rank, world, device = kd.init_distributed()  # this rank's GPU, or the CPU
     torch.manual_seed(a.seed)
-    data = kd.RunDataset(a.run, a.bootstrap_servers, a.group)
+    data = kd.RunDataset(a.run, a.bootstrap_servers, a.group, metrics_port=a.metrics_port)
     m = data.manifest
     student = Student(m["input_shape"][0], m["num_classes"])
     model = kd.Distiller(student, kd.VkdHead(64, m["feature_dim"], a.projection)).to(device)

@@ -31,6 +31,7 @@ import torch.distributed as dist
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 from . import wire
+from .metrics import StudentMetrics
 
 RECORD_BYTES = 17 * 1024 * 1024  # DESIGN.md §4: records up to 16 MB
 COMMIT_PREFIX = "kdstream-committed-ms="
@@ -140,11 +141,13 @@ class RunDataset(torch.utils.data.IterableDataset):
     Refused at construction with one line: a manifest that differs from ``expect`` (a dict of
     manifest fields, e.g. ``{"feature_dim": 192}``), a reference-mode run. A record that fails
     validation goes to ``<run>.dlq`` with its reason (rank 0 sends it) and is skipped; records
-    deleted before they were read raise ``BatchesGone``.
+    deleted before they were read raise ``BatchesGone``. With ``metrics_port`` rank 0 serves the
+    Java student's Prometheus series (steps, progress, consumer lag, DLQ records) for the alerts.
     """
 
     def __init__(self, run, bootstrap_servers, group, expect=None, kafka_config=None, rank=None, world_size=None,
-                 idle_timeout=300.0, manifest_timeout=60.0, prefetch=8, input_mean=None, input_std=None):
+                 idle_timeout=300.0, manifest_timeout=60.0, prefetch=8, input_mean=None, input_std=None,
+                 metrics_port=None):
         super().__init__()
         self.run, self.group, self.bootstrap_servers = run, group, bootstrap_servers
         self.topic = run + ".features"
@@ -171,6 +174,12 @@ class RunDataset(torch.utils.data.IterableDataset):
         self._rejected = 0
         self._consumer = None
         self._dlq = None
+        self.metrics = StudentMetrics(run, group)
+        self.metrics.progress = lambda: self.trained / self.total
+        self.metrics.lag = self._lag
+        self.metrics_server = None
+        if metrics_port is not None and self.rank == 0:
+            self.metrics_server = self.metrics.serve(metrics_port)
 
     # ---- state -------------------------------------------------------------------------
     def state_dict(self):
@@ -191,6 +200,22 @@ class RunDataset(torch.utils.data.IterableDataset):
 
     def done(self):
         return self.trained + self._rejected >= self.total
+
+    def _lag(self):
+        """Records from this student's position to the end of the topic, from the running consumer's
+        last fetch (no request per scrape); None between iterations."""
+        c = self._consumer
+        if c is None:
+            return None
+        lag = 0
+        for p in range(getattr(self, "_partitions", 0)):
+            try:
+                _, hi = c.get_watermark_offsets(TopicPartition(self.topic, p), cached=True)
+            except Exception:  # noqa: BLE001 - closed meanwhile
+                return None
+            if hi >= 0:
+                lag += max(0, hi - self._next.get(p, 0))
+        return lag
 
     def commit(self, state=None):
         """Commits ``state``'s offsets (default: the current ones) to the group; rank 0 only, others no-op."""
@@ -216,7 +241,7 @@ class RunDataset(torch.utils.data.IterableDataset):
         if self.world_size > 1 and not dist.is_initialized():
             raise RuntimeError("world_size %d but torch.distributed is not initialized" % self.world_size)
         fetch = _Fetcher(self)
-        self._consumer = fetch.consumer
+        self._consumer, self._partitions = fetch.consumer, fetch.partitions
         # one partition: every rank's next record is the partition's next, nothing to agree on
         group = dist.new_group(backend="gloo") if self.world_size > 1 and fetch.partitions > 1 else None
         try:
@@ -227,6 +252,7 @@ class RunDataset(torch.utils.data.IterableDataset):
                 kind = item[0]
                 if kind == "rejected":
                     self._rejected += 1
+                    self.metrics.dlq[item[2].reason] = self.metrics.dlq.get(item[2].reason, 0) + 1
                     if self.rank == 0:
                         self._send_dlq(item[1], item[2])
                     continue
@@ -236,6 +262,7 @@ class RunDataset(torch.utils.data.IterableDataset):
                     continue  # a redelivered batch: trained once already
                 self._trained |= bit
                 self._count += 1
+                self.metrics.steps += 1
                 yield batch
         finally:
             fetch.close()

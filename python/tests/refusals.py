@@ -8,6 +8,7 @@ reference-mode manifest; GONE_RUN: a run whose first records were deleted.
 import json
 import os
 import sys
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import kdstream_torch as kd  # noqa: E402
@@ -27,9 +28,12 @@ def main(bootstrap, run, reference, gone, group):
         "reference": refusal(lambda: kd.RunDataset(reference, bootstrap, group)),
         "gone": refusal(lambda: list(kd.RunDataset(gone, bootstrap, group, idle_timeout=30))),
     }
-    ds = kd.RunDataset(run, bootstrap, group, idle_timeout=60)
+    ds = kd.RunDataset(run, bootstrap, group, idle_timeout=60, metrics_port=0)
     out["yielded"] = [b.key for b in ds]
     out["state"] = ds.state_dict()
+    port = ds.metrics_server.server_address[1]
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as r:
+        out["metrics"] = r.read().decode()
     print(json.dumps(out))
 
 

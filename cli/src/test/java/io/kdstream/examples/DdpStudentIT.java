@@ -190,6 +190,12 @@ class DdpStudentIT {
         assertThat(out.get("gone").get("message").asText()).contains("ddp-gone.features-0 offsets 0..0 are gone");
         assertThat(out.get("yielded").toString()).isEqualTo("[\"0/0\",\"0/3\"]");
         assertThat(out.get("state").get("offsets").get("0").asLong()).isEqualTo(4);
+        // the Java student's series, which deploy/prometheus/alerts.yml reads
+        assertThat(out.get("metrics").asText()).contains(
+                "kdstream_student_steps_total{group=\"ddp-refuser\",run=\"ddp-refuse\"} 2\n",
+                "kdstream_student_dlq_records_total{group=\"ddp-refuser\",run=\"ddp-refuse\",reason=\"truncated\"} 1\n",
+                "kdstream_student_dlq_records_total{group=\"ddp-refuser\",run=\"ddp-refuse\",reason=\"manifest_mismatch\"} 1\n",
+                "kdstream_student_progress_ratio{group=\"ddp-refuser\",run=\"ddp-refuse\"} 0.5\n");
 
         Map<String, String> reasons = new java.util.TreeMap<>();
         Map<String, Object> cfg = clients.consumer(null, "ddp-dlq-reader");
