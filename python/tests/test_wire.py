@@ -85,6 +85,21 @@ class WireTest(unittest.TestCase):
         self.assertNotIn("feature_dim", str(e.exception))
 
 
+class InputsTest(unittest.TestCase):
+
+    def test_inputs_are_normalized_bit_for_bit_as_the_java_table(self):
+        import torch
+        from kdstream_torch.dataset import normalize_inputs
+        mean = np.array([0.485, 0.456, 0.406], np.float32)
+        std = np.array([0.229, 0.224, 0.225], np.float32)
+        v = np.arange(256, dtype=np.float32)[None, :]
+        # InputNormalization: table[c][v] = (v / 255f - mean[c]) / std[c], in float
+        table = (v / np.float32(255) - mean[:, None]) / std[:, None]
+        pixels = np.tile(np.arange(256, dtype=np.uint8), (3, 1)).reshape(1, 3, 16, 16)
+        out = normalize_inputs(pixels, torch.from_numpy(mean).view(1, 3, 1, 1), torch.from_numpy(std).view(1, 3, 1, 1))
+        np.testing.assert_array_equal(out.numpy().reshape(3, 256).view(np.uint32), table.view(np.uint32))
+
+
 class TraceTest(unittest.TestCase):
 
     def test_a_restart_rolls_back_the_steps_after_its_checkpoint(self):
