@@ -1,5 +1,5 @@
 """The wire contract (DESIGN.md §4) in Python: safetensors records, the run manifest, and the
-checks the Java student makes before it trains on a batch (io.kdstream.codec.FeatureBatchValidator).
+checks the Java student makes before it trains on a batch (io.kdstream.manifest.FeatureBatchValidator).
 """
 import json
 import struct
