@@ -14,7 +14,8 @@ DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", 
 SIZES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1,
          "U16": 2, "U32": 4, "U64": 8, "BOOL": 1}
 TENSORS = {"teacher_features", "teacher_logits", "labels", "sample_ids", "aug_seeds", "inputs",
-           "teacher_feature_scales"}
+           "teacher_feature_scales",
+           "input_checksums", "crop_boxes", "flips"}  # reference mode's sample views (codec.SampleViews)
 MAX_HEADER = 100 * 1024 * 1024
 
 
@@ -183,11 +184,12 @@ def parse_manifest(run, value):
         raise ManifestMismatch("run %s: manifest schema_version is %s, this kdstream_torch reads %d"
                                % (run, m.get("schema_version"), SCHEMA_VERSION))
     if str(m.get("input_mode")).lower() != "inline":
-        # DESIGN.md §5: the student must prove it rebuilt the teacher's exact pixels; the per-batch
-        # input checksum that would let it do so is not on the wire yet
+        # DESIGN.md §5: a reference-mode student rebuilds each view from the dataset (crop_boxes,
+        # flips) and proves it equal to the teacher's (input_checksums); kdstream_torch does not
+        # rebuild views yet, and training on inputs it cannot prove equal is what §5 forbids
         raise ReferenceModeRefused(
-            "run %s is a reference-mode run (input_mode %s): kdstream_torch trains only inline-mode runs until "
-            "records carry the per-batch input checksum; publish the run with --inputs inline"
+            "run %s is a reference-mode run (input_mode %s): kdstream_torch does not rebuild and verify "
+            "reference-mode inputs yet; publish the run with --inputs inline, or train it with kdstream student"
             % (run, m.get("input_mode")))
     return m
 
