@@ -3,15 +3,17 @@ package io.kdstream.chaos;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import io.kdstream.data.RequiresDataset;
+import io.kdstream.lifecycle.WatchedProcess;
 
 /**
  * The short version of {@code benchmarks/chaos.sh}, through {@code bin/kdstream chaos} as a user
@@ -21,6 +23,8 @@ import io.kdstream.data.RequiresDataset;
  * (The student kill loop's short version is StudentKillIT.)
  */
 @RequiresDataset
+// a whole user-level run with its own deadline inside (up to 10 min): above the 10 m default
+@Timeout(value = 12, unit = TimeUnit.MINUTES)
 class ChaosIT {
 
     @TempDir
@@ -40,12 +44,17 @@ class ChaosIT {
     @Test
     void aTeacherRidesOutTheBrokersDiskFillingUp() throws Exception {
         Path probe = Files.createDirectories(work.resolve("tmpfs-probe"));
-        Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", probe.toString())
-                .redirectErrorStream(true).start();
-        String why = new String(mount.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-        boolean mounted = mount.waitFor(30, TimeUnit.SECONDS) && mount.exitValue() == 0;
+        boolean mounted;
+        String why;
+        try (WatchedProcess mount = WatchedProcess.start(new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m",
+                "tmpfs", probe.toString()).redirectErrorStream(true))) {
+            mounted = mount.finishesWithin(Duration.ofSeconds(30)) && mount.exitValue() == 0;
+            why = mount.stdout().trim();
+        }
         if (mounted) {
-            new ProcessBuilder("umount", probe.toString()).inheritIO().start().waitFor(30, TimeUnit.SECONDS);
+            try (WatchedProcess umount = WatchedProcess.start(new ProcessBuilder("umount", probe.toString()))) {
+                umount.assertSuccess(Duration.ofSeconds(30));
+            }
         }
         assumeTrue(mounted, "the disk-fill scenario mounts a tmpfs for the broker's log dir (needs root): " + why);
         assertEveryRowClean(1, "--teacher-kills", "0", "--student-kills", "0", "--broker-restarts", "0",
@@ -59,14 +68,13 @@ class ChaosIT {
         List<String> command = new java.util.ArrayList<>(List.of(root.resolve("bin/kdstream").toString(), "chaos",
                 "--work-dir", work.resolve("w").toString()));
         command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        boolean finished = p.waitFor(8, TimeUnit.MINUTES);
-        if (!finished) {
-            p.descendants().forEach(ProcessHandle::destroyForcibly);
-            p.destroyForcibly();
+        String out;
+        int exit;
+        try (WatchedProcess p = WatchedProcess.start(new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(log.toFile()))) {
+            out = p.awaitExit(Duration.ofMinutes(8)).stdout();
+            exit = p.exitValue();
         }
-        String out = Files.readString(log, StandardCharsets.UTF_8);
-        assertThat(finished).as("chaos run finished; output:%n%s", out).isTrue();
         List<String> rows = out.lines().filter(l -> l.startsWith("| ") && !l.startsWith("| fault")).distinct().toList();
         assertThat(rows).as("one row per scenario; output:%n%s", out).hasSize(scenarios);
         for (String row : rows) {
@@ -76,7 +84,7 @@ class ChaosIT {
             assertThat(cells[4].trim()).as("batches duplicated: %s", row).isEqualTo("0");
             assertThat(cells[5].trim()).as("crashes: %s", row).isEqualTo("0");
         }
-        assertThat(p.exitValue()).as("exit code; output:%n%s", out).isZero();
+        assertThat(exit).as("exit code; output:%n%s", out).isZero();
         assertThat(ProcessHandle.allProcesses().filter(ph -> ph.pid() != ProcessHandle.current().pid())
                 .filter(ph -> ph.info().commandLine().map(c -> c.contains(work.toString())).orElse(false))
                 .map(ph -> ph.info().commandLine().orElse("")).toList()).as("no stray processes").isEmpty();

@@ -6,14 +6,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -37,6 +36,7 @@ import io.kdstream.codec.DType;
 import io.kdstream.codec.PythonExamples;
 import io.kdstream.codec.SafeTensors;
 import io.kdstream.codec.Tensor;
+import io.kdstream.lifecycle.WatchedProcess;
 import io.kdstream.model.Architecture;
 import io.kdstream.model.FeatureNet;
 import io.kdstream.student.Checkpoint;
@@ -165,13 +165,11 @@ class ExportCommandTest {
 
     private static JsonNode python(Path weights, Path input) throws Exception {
         Path errFile = weights.resolveSibling("zoo.err");
-        Process p = new ProcessBuilder(PythonExamples.PYTHON, PythonExamples.script("zoo.py").toString(),
-                weights.toString(), input.toString()).redirectError(errFile.toFile()).start();
-        byte[] out = p.getInputStream().readAllBytes(); // the JSON; ends when the script exits
-        assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("zoo.py finished").isTrue();
-        String err = Files.readString(errFile);
-        assertThat(p.exitValue()).as("zoo.py exit; stderr:%n%s", err).isZero();
-        return new ObjectMapper().readTree(out);
+        try (WatchedProcess p = WatchedProcess.start(new ProcessBuilder(PythonExamples.PYTHON,
+                PythonExamples.script("zoo.py").toString(), weights.toString(), input.toString())
+                .redirectError(errFile.toFile()), weights.getParent(), "zoo")) {
+            return new ObjectMapper().readTree(p.assertSuccess(Duration.ofSeconds(120)).stdout());
+        }
     }
 
     private static void assertClose(JsonNode rows, float[] expected, String what) {

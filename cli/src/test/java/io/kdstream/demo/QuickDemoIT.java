@@ -3,24 +3,28 @@ package io.kdstream.demo;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.kdstream.data.RequiresDataset;
+import io.kdstream.lifecycle.WatchedProcess;
 
 /**
  * Runs {@code bin/kdstream demo --quick} exactly as a user would: the launcher script, the packaged
  * jar, the embedded broker, the teacher and four students as separate processes.
  */
 @RequiresDataset
+// a whole user-level run with its own deadline inside (up to 10 min): above the 10 m default
+@Timeout(value = 12, unit = TimeUnit.MINUTES)
 class QuickDemoIT {
 
     @TempDir
@@ -30,16 +34,11 @@ class QuickDemoIT {
     void quickDemoRunsEndToEndAndWritesAReport() throws Exception {
         Path launcher = repoRoot().resolve("bin/kdstream");
         Path log = work.resolve("demo.log");
-        Process p = new ProcessBuilder(launcher.toString(), "demo", "--quick", "--work-dir", work.toString())
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        boolean finished = p.waitFor(10, TimeUnit.MINUTES);
-        if (!finished) {
-            p.descendants().forEach(ProcessHandle::destroyForcibly);
-            p.destroyForcibly();
+        String out;
+        try (WatchedProcess p = WatchedProcess.start(new ProcessBuilder(launcher.toString(), "demo", "--quick",
+                "--work-dir", work.toString()).redirectErrorStream(true).redirectOutput(log.toFile()))) {
+            out = p.assertSuccess(Duration.ofMinutes(10)).stdout();
         }
-        String out = Files.readString(log, StandardCharsets.UTF_8);
-        assertThat(finished).as("demo finished; output:%n%s", out).isTrue();
-        assertThat(p.exitValue()).as("demo exit code; output:%n%s", out).isZero();
         // every child (broker, teacher, students) has a path under the work dir on its command line
         assertThat(ProcessHandle.allProcesses().filter(ph -> ph.pid() != ProcessHandle.current().pid())
                 .filter(ph -> ph.info().commandLine().map(c -> c.contains(work.toString())).orElse(false))

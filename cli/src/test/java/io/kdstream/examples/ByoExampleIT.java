@@ -3,18 +3,19 @@ package io.kdstream.examples;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.kdstream.codec.PythonExamples;
 import io.kdstream.data.RequiresDataset;
+import io.kdstream.lifecycle.WatchedProcess;
 
 /**
  * docs/pytorch.md's example, run as the guide says: {@code examples/byo/byo.py --quick} defines a
@@ -22,6 +23,8 @@ import io.kdstream.data.RequiresDataset;
  * and evaluates the returned student.pt in PyTorch. Skipped without Debian's python3-torch.
  */
 @RequiresDataset
+// a whole user-level run with its own deadline inside (up to 10 min): above the 10 m default
+@Timeout(value = 12, unit = TimeUnit.MINUTES)
 class ByoExampleIT {
 
     @TempDir
@@ -34,18 +37,11 @@ class ByoExampleIT {
         assumeThat(noTorch).as(noTorch).isNull();
         Path script = PythonExamples.script("byo/byo.py");
         Path log = work.resolve("byo.log");
-        Process p = new ProcessBuilder(PythonExamples.PYTHON, script.toString(), "--quick",
-                "--work-dir", work.resolve("byo").toString())
-                .redirectError(log.toFile()).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        boolean finished = p.waitFor(10, TimeUnit.MINUTES);
-        if (!finished) {
-            p.descendants().forEach(ProcessHandle::destroyForcibly);
-            p.destroyForcibly();
+        String out;
+        try (WatchedProcess p = WatchedProcess.start(new ProcessBuilder(PythonExamples.PYTHON, script.toString(),
+                "--quick", "--work-dir", work.resolve("byo").toString()).redirectError(log.toFile()), work, "byo")) {
+            out = p.assertSuccess(Duration.ofMinutes(10)).stdout();
         }
-        String err = Files.readString(log, StandardCharsets.UTF_8);
-        assertThat(finished).as("byo.py finished; stderr:%n%s", err).isTrue();
-        assertThat(p.exitValue()).as("byo.py exit code; stdout:%n%s%nstderr:%n%s", out, err).isZero();
 
         JsonNode r = new ObjectMapper().readTree(out.strip().lines().reduce((a, b) -> b).orElseThrow());
         assertThat(r.get("trained").asLong()).as("every planned batch trained").isEqualTo(r.get("total").asLong())

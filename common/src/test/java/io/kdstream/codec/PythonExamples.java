@@ -3,7 +3,9 @@ package io.kdstream.codec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
+
+import io.kdstream.lifecycle.WatchedProcess;
 
 /** The Python side of cross-language tests: Debian's interpreter and the scripts under examples/. */
 public final class PythonExamples {
@@ -16,9 +18,8 @@ public final class PythonExamples {
 
     /** Whether {@link #PYTHON} can import numpy and confluent_kafka. */
     public static boolean hasModules() {
-        try {
-            Process p = new ProcessBuilder(PYTHON, "-c", "import numpy, confluent_kafka").start();
-            return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
+        try (WatchedProcess p = WatchedProcess.start(new ProcessBuilder(PYTHON, "-c", "import numpy, confluent_kafka"))) {
+            return p.finishesWithin(Duration.ofSeconds(60)) && p.exitValue() == 0;
         } catch (IOException e) {
             return false;
         } catch (InterruptedException e) {
@@ -32,11 +33,10 @@ public final class PythonExamples {
      * installs), or null when it can: the reason a PyTorch cross-check is skipped.
      */
     public static String torchMissing() {
-        try {
-            Process p = new ProcessBuilder(PYTHON, "-c", "import torch").redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
-            return p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0 ? null
-                    : PYTHON + " cannot import torch (bin/setup test installs python3-torch): " + out;
+        try (WatchedProcess p = WatchedProcess.start(new ProcessBuilder(PYTHON, "-c", "import torch")
+                .redirectErrorStream(true))) {
+            return p.finishesWithin(Duration.ofSeconds(120)) && p.exitValue() == 0 ? null
+                    : PYTHON + " cannot import torch (bin/setup test installs python3-torch): " + p.tail(5).trim();
         } catch (IOException e) {
             return "no " + PYTHON + ": " + e.getMessage();
         } catch (InterruptedException e) {

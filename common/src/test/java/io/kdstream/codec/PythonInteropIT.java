@@ -3,10 +3,9 @@ package io.kdstream.codec;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -22,6 +21,7 @@ import io.kdstream.kafka.TestKafka;
 import io.kdstream.kafka.TopicAdmin;
 import io.kdstream.vkd.Normalization;
 import io.kdstream.manifest.RunSpec;
+import io.kdstream.lifecycle.WatchedProcess;
 
 /** A Python consumer with only numpy, json and confluent-kafka decodes what kdstream writes. */
 @ExtendWith(KafkaExtension.class)
@@ -85,16 +85,11 @@ class PythonInteropIT {
     }
 
     private static JsonNode runPython(Path script, String bootstrap, String topic) throws Exception {
-        Process p = new ProcessBuilder(PythonExamples.PYTHON, script.toString(), "--bootstrap-servers", bootstrap,
-                "--topic", topic, "--timeout", "60").redirectErrorStream(false).start();
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("read_batch.py did not finish in 120 s");
+        try (WatchedProcess p = WatchedProcess.start(new ProcessBuilder(PythonExamples.PYTHON, script.toString(),
+                "--bootstrap-servers", bootstrap, "--topic", topic, "--timeout", "60"))) {
+            String stdout = p.assertSuccess(Duration.ofSeconds(120)).stdout();
+            return new ObjectMapper().readTree(stdout.lines().findFirst().orElseThrow());
         }
-        String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        String stderr = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.exitValue()).as("read_batch.py exit code; stderr: %s", stderr).isZero();
-        return new ObjectMapper().readTree(stdout.lines().findFirst().orElseThrow());
     }
 
 }

@@ -3,16 +3,16 @@ package io.kdstream.data;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 
 import io.kdstream.lifecycle.KdstreamJvm;
+import io.kdstream.lifecycle.WatchedProcess;
 
 class AugmentationTest {
     private static final int H = 6;
@@ -121,15 +121,10 @@ class AugmentationTest {
     @RequiresDataset
     void bitIdenticalInASecondJvm() throws Exception {
         String here = AugmentDigest.digest();
-        Process p = KdstreamJvm.mainClass(AugmentDigest.class).optHeap("512m").optMergedOutput().build().start();
-        boolean done = p.waitFor(60, TimeUnit.SECONDS);
-        if (!done) {
-            p.destroyForcibly();
+        try (WatchedProcess p = WatchedProcess.start(KdstreamJvm.mainClass(AugmentDigest.class).optHeap("512m")
+                .optMergedOutput().build())) {
+            assertThat(p.assertSuccess(Duration.ofSeconds(60)).stdout()).contains("digest=" + here);
         }
-        assertThat(done).as("second JVM finished within 60 s").isTrue();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.exitValue()).as(out).isZero();
-        assertThat(out).contains("digest=" + here);
     }
 
     /** (dy, dx) such that out(y, x) = src(y + dy, x + dx) or 0 outside, or null. */

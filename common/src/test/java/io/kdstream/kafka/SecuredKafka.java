@@ -1,15 +1,16 @@
 package io.kdstream.kafka;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
+
+import io.kdstream.lifecycle.WatchedProcess;
 
 import io.kdstream.broker.EmbeddedKafkaBroker;
 
@@ -98,11 +99,8 @@ public final class SecuredKafka implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "keytool")
                 .toString()));
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            p.destroyForcibly();
-            throw new IllegalStateException("keytool " + args[0] + " failed: " + out);
+        try (WatchedProcess p = WatchedProcess.start(new ProcessBuilder(cmd).redirectErrorStream(true))) {
+            p.assertSuccess(Duration.ofSeconds(60));
         }
     }
 }

@@ -3,8 +3,8 @@ package io.kdstream.lifecycle;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 
@@ -34,12 +34,10 @@ class KdstreamJvmTest {
 
     @Test
     void theChildRunsAndItsOutputGoesWhereAsked() throws Exception {
-        Process p = KdstreamJvm.mainClass(Hello.class).optMergedOutput().optEnv("KDSTREAM_TEST_GREETING", "hello")
-                .build().start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("the child exits").isTrue();
-        assertThat(p.exitValue()).isZero();
-        assertThat(out).contains("hello offline=true");
+        try (WatchedProcess p = WatchedProcess.start(KdstreamJvm.mainClass(Hello.class).optMergedOutput()
+                .optEnv("KDSTREAM_TEST_GREETING", "hello").build())) {
+            assertThat(p.assertSuccess(Duration.ofSeconds(60)).stdout()).contains("hello offline=true");
+        }
     }
 
     /** The child of {@link #theChildRunsAndItsOutputGoesWhereAsked}. */

@@ -6,13 +6,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.AfterEach;
@@ -30,6 +28,7 @@ import io.kdstream.data.RequiresDataset;
 import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.TestKafka;
+import io.kdstream.lifecycle.WatchedProcess;
 import io.kdstream.model.Architecture;
 
 /**
@@ -166,17 +165,13 @@ class CheckpointDiskFaultsIT {
 
     /** Runs a command; null on success, else why it failed. */
     private static String run(String... cmd) throws Exception {
-        Process p;
-        try {
-            p = new ProcessBuilder(List.of(cmd)).redirectErrorStream(true).start();
+        try (WatchedProcess p = WatchedProcess.start(new ProcessBuilder(List.of(cmd)).redirectErrorStream(true))) {
+            if (!p.finishesWithin(Duration.ofSeconds(30))) {
+                return String.join(" ", cmd) + " timed out";
+            }
+            return p.exitValue() == 0 ? null : String.join(" ", cmd) + ": " + p.stdout().trim();
         } catch (IOException e) {
             return e.getMessage();
         }
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-        if (!p.waitFor(30, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            return String.join(" ", cmd) + " timed out";
-        }
-        return p.exitValue() == 0 ? null : String.join(" ", cmd) + ": " + out;
     }
 }

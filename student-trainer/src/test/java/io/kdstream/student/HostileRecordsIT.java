@@ -13,7 +13,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.LongStream;
 
@@ -40,6 +39,7 @@ import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.RunTopics;
 import io.kdstream.kafka.TestKafka;
 import io.kdstream.kafka.TestTopics;
+import io.kdstream.lifecycle.WatchedProcess;
 import io.kdstream.model.Architecture;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
@@ -200,15 +200,9 @@ class HostileRecordsIT {
                 "--batches-per-epoch", Integer.toString(spec.batchesPerEpoch()),
                 "--num-classes", Integer.toString(spec.numClasses()), "--sample-ids", "@" + idsFile,
                 "--repeat", Integer.toString(REPEAT));
-        Process p = new ProcessBuilder(cmd).redirectError(tmp.resolve("hostile.err").toFile()).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(120L * REPEAT, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("hostile_producer.py did not finish in 120 s");
+        try (WatchedProcess p = WatchedProcess.start(new ProcessBuilder(cmd), tmp, "hostile")) {
+            return p.assertSuccess(Duration.ofSeconds(120L * REPEAT)).stdout().lines().toList();
         }
-        assertThat(p.exitValue()).as("hostile_producer.py exit code; stderr: %s",
-                Files.readString(tmp.resolve("hostile.err"))).isZero();
-        return out.lines().toList();
     }
 
 }

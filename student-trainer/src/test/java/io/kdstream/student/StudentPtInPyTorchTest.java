@@ -3,11 +3,9 @@ package io.kdstream.student;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -18,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.kdstream.codec.PythonExamples;
+import io.kdstream.lifecycle.WatchedProcess;
 
 /**
  * The student.pt kdstream writes, opened by PyTorch itself ({@code torch.jit.load}, Debian's
@@ -50,12 +49,11 @@ class StudentPtInPyTorchTest {
             logits = TorchScriptStudentTest.evalLogits(model);
             file = model.exportStudent(tmp);
         }
-        Process p = new ProcessBuilder(PythonExamples.PYTHON, script().toString(), file.toString(), "" + BATCH)
-                .redirectError(tmp.resolve("python.err").toFile()).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as("python: %s", java.nio.file.Files.readString(tmp.resolve("python.err")))
-                .isZero();
+        String out;
+        try (WatchedProcess p = WatchedProcess.start(new ProcessBuilder(PythonExamples.PYTHON, script().toString(),
+                file.toString(), "" + BATCH), tmp, "python")) {
+            out = p.assertSuccess(Duration.ofSeconds(120)).stdout();
+        }
         JsonNode r = new ObjectMapper().readTree(out);
         assertThat(r.get("outputs").asInt()).isEqualTo(2);
         assertThat(r.get("logits")).hasSize(logits.length);

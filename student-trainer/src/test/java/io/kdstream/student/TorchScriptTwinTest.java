@@ -4,14 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.kdstream.codec.PythonExamples;
+import io.kdstream.lifecycle.WatchedProcess;
 import io.kdstream.model.Architecture;
 
 /**
@@ -67,10 +67,11 @@ class TorchScriptTwinTest {
         ZooExport.initialWeights(Architecture.CNN, 1, 28, 28, 10, zooConfig.seed(), weights);
         Path twin = tmp.resolve("twin.pt");
         Path log = tmp.resolve("zoo.log");
-        Process p = new ProcessBuilder(PythonExamples.PYTHON, PythonExamples.script("zoo.py").toString(), "script",
-                weights.toString(), twin.toString()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        assertThat(p.waitFor(300, TimeUnit.SECONDS)).as("zoo.py finished").isTrue();
-        assertThat(p.exitValue()).as("zoo.py: %s", Files.readString(log)).isZero();
+        try (WatchedProcess p = WatchedProcess.start(new ProcessBuilder(PythonExamples.PYTHON,
+                PythonExamples.script("zoo.py").toString(), "script", weights.toString(), twin.toString())
+                .redirectErrorStream(true).redirectOutput(log.toFile()))) {
+            p.assertSuccess(Duration.ofSeconds(300));
+        }
         return twin;
     }
 

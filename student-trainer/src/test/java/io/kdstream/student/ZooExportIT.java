@@ -4,13 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -30,6 +28,7 @@ import io.kdstream.data.InputNormalization;
 import io.kdstream.data.RequiresDataset;
 import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.TestKafka;
+import io.kdstream.lifecycle.WatchedProcess;
 import io.kdstream.model.Architecture;
 
 /**
@@ -48,7 +47,8 @@ class ZooExportIT {
 
     @Test
     void theExportedBestStudentScoresInPyTorchWhatKdstreamReported(TestKafka kafka) throws Exception {
-        assumeTrue(torchAvailable(), PythonExamples.PYTHON + " cannot import torch (bin/setup test installs python3-torch)");
+        String noTorch = PythonExamples.torchMissing();
+        assumeTrue(noTorch == null, noTorch);
         RunSpec spec = FeatureStreams.produce(kafka.clients(), "export-" + UUID.randomUUID(), DATA, 64, 2,
                 InputMode.REFERENCE);
         ImageDataset train = DATA.train();
@@ -79,24 +79,12 @@ class ZooExportIT {
         Path inputFile = tmp.resolve("test.safetensors");
         SafeTensors.write(inputFile, input, Map.of());
 
-        Path err = tmp.resolve("zoo.err");
-        Process p = new ProcessBuilder(PythonExamples.PYTHON, PythonExamples.script("zoo.py").toString(),
-                out.toString(), inputFile.toString()).redirectError(err.toFile()).start();
-        byte[] json = p.getInputStream().readAllBytes();
-        assertThat(p.waitFor(300, TimeUnit.SECONDS)).as("zoo.py finished").isTrue();
-        assertThat(p.exitValue()).as("zoo.py: %s", Files.readString(err)).isZero();
-        JsonNode py = new ObjectMapper().readTree(json);
+        JsonNode py;
+        try (WatchedProcess p = WatchedProcess.start(new ProcessBuilder(PythonExamples.PYTHON,
+                PythonExamples.script("zoo.py").toString(), out.toString(), inputFile.toString()), tmp, "zoo")) {
+            py = new ObjectMapper().readTree(p.assertSuccess(Duration.ofSeconds(300)).stdout());
+        }
         assertThat(py.get("accuracy").asDouble()).as("PyTorch accuracy of the exported best student")
                 .isCloseTo(r.bestAccuracy(), within(0.001));
-    }
-
-    private static boolean torchAvailable() throws InterruptedException {
-        try {
-            Process p = new ProcessBuilder(PythonExamples.PYTHON, "-c", "import torch").redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            return p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (java.io.IOException e) {
-            return false;
-        }
     }
 }
