@@ -36,7 +36,7 @@ import picocli.CommandLine.Model.PositionalParamSpec;
  * it is added), fed each kind of bad value its type admits: wrong type, out of range, unknown
  * choice, missing file, a file where a directory belongs, an unwritable directory; and per command
  * an unknown option and an unknown {@code --config} key. Each must give exit code 2 and exactly one
- * line naming the option plus the "Try ... --help" line, no exception text, within 5 s. In process;
+ * line naming the option plus the "Try ... --help" line, no exception text. In process;
  * the commands' own code is replaced by a sentinel that fails the case, so nothing here can reach
  * Kafka, the disk beyond the probes, or the engine.
  */
@@ -273,9 +273,7 @@ class CliFuzzTest {
         StringWriter err = new StringWriter();
         cmd.setOut(new PrintWriter(out, true));
         cmd.setErr(new PrintWriter(err, true));
-        long t0 = System.nanoTime();
         int code = CommandLines.execute(cmd, c.args().toArray(String[]::new));
-        double seconds = (System.nanoTime() - t0) / 1e9;
         String e = err.toString();
         List<String> lines = e.lines().toList();
         assertThat(code).as("exit code of %s; stderr: %s", c.args(), e).isEqualTo(2);
@@ -286,7 +284,6 @@ class CliFuzzTest {
         }
         assertThat(lines.get(1)).matches("Try 'kdstream[a-z -]* --help'");
         assertThat(out.toString()).as("no usage on stdout").isEmpty();
-        assertThat(seconds).isLessThan(5);
     }
 
     /** The real command line, with the commands' own code replaced by a refusal to run it. */

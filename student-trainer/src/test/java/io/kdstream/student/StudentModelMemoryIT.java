@@ -22,8 +22,12 @@ import io.kdstream.manifest.RunSpec;
 import io.kdstream.model.Architecture;
 import io.kdstream.vkd.Normalization;
 
-/** Native memory stays flat over many steps: every step's arrays die with its sub-manager. */
-class StudentModelMemoryTest {
+/**
+ * Native memory stays flat over many steps: every step's arrays die with its sub-manager. Resident
+ * memory is a coarse bound with a margin, so this is an integration test, not a unit test (issue 40);
+ * the long-run figure is {@code StudentMemoryBenchmark}'s (docs/benchmarks.md).
+ */
+class StudentModelMemoryIT {
 
     /** A zoo student, and a TorchScript one (its forward, mode switches and module snapshots). */
     @ParameterizedTest
@@ -56,7 +60,10 @@ class StudentModelMemoryTest {
             // Exact: parameters and optimizer state only; nothing a step made (gradient handles included).
             assertThat(model.manager().getManagedArrays()).as("arrays left in the model's manager")
                     .hasSize(arraysBefore);
-            // Coarse: a step that kept its arrays would leak over 100 KiB each, 60 MiB here.
+            // Coarse: a step that kept its arrays would leak over 100 KiB each, 60 MiB here. Flat runs
+            // measured 1-2 MiB (2026-12-07, shared machine); earlier ones up to 24 MiB (heap and
+            // allocator settling): the bound leaves 16 MiB above that and 20 MiB below a leak.
+            System.out.printf("%s student: RSS growth over 600 steps %d MiB%n", student, growthMiB);
             assertThat(growthMiB).as("RSS growth over 600 steps after warm-up (%d steps), MiB", warm)
                     .isLessThan(40);
         }
