@@ -1,7 +1,6 @@
 package io.kdstream.chaos;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,6 +13,8 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import io.kdstream.data.RequiresDataset;
 import io.kdstream.lifecycle.WatchedProcess;
+import io.kdstream.testing.Prerequisites;
+import io.kdstream.testing.Prerequisites.Need;
 
 /**
  * The short version of {@code benchmarks/chaos.sh}, through {@code bin/kdstream chaos} as a user
@@ -56,7 +57,7 @@ class ChaosIT {
                 umount.assertSuccess(Duration.ofSeconds(30));
             }
         }
-        assumeTrue(mounted, "the disk-fill scenario mounts a tmpfs for the broker's log dir (needs root): " + why);
+        Prerequisites.assume(Need.PRIVILEGED_TMPFS, mounted, "the disk-fill scenario mounts a tmpfs for the broker's log dir (needs root): " + why);
         assertEveryRowClean(1, "--teacher-kills", "0", "--student-kills", "0", "--broker-restarts", "0",
                 "--cluster-kills", "0", "--disk-fills", "1", "--epochs", "6", "--broker-epochs", "8", "--seed", "11");
     }

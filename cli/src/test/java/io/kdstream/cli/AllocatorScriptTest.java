@@ -1,7 +1,6 @@
 package io.kdstream.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -12,6 +11,9 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+
+import io.kdstream.testing.Prerequisites;
+import io.kdstream.testing.Prerequisites.Need;
 
 /**
  * bin/allocator.sh, which bin/kdstream, the benchmarks and the container entry point source: by
@@ -33,7 +35,7 @@ class AllocatorScriptTest {
         Path lib = Files.createFile(tmp.resolve("libjemalloc.so.2"));
         // a preload the user had stays, behind jemalloc (a real library: sh itself is started with it)
         String other = "/lib/x86_64-linux-gnu/libm.so.6";
-        assumeTrue(Files.isRegularFile(Path.of(other)), "needs " + other);
+        Prerequisites.assume(Need.TOOL, Files.isRegularFile(Path.of(other)), "needs " + other + " (glibc)");
         Run r = source("echo \"$LD_PRELOAD|$MALLOC_CONF\"", Map.of("KDSTREAM_ALLOCATOR", "jemalloc",
                 "KDSTREAM_JEMALLOC", lib.toString(), "LD_PRELOAD", other));
         assertThat(r.stdout()).isEqualTo(lib + ":" + other + "|dirty_decay_ms:-1,muzzy_decay_ms:-1\n");
@@ -68,7 +70,7 @@ class AllocatorScriptTest {
 
     @Test
     void debiansJemallocIsReallyLoadedIntoTheProcess() throws Exception {
-        assumeTrue(Files.isRegularFile(DEBIAN_JEMALLOC), "needs Debian's libjemalloc2 (bin/setup test installs it)");
+        Prerequisites.assume(Need.TOOL, Files.isRegularFile(DEBIAN_JEMALLOC), "needs Debian's libjemalloc2 (bin/setup test installs it)");
         Run r = source("exec cat /proc/self/maps", Map.of("KDSTREAM_ALLOCATOR", "jemalloc"));
         assertThat(r.stdout()).contains("libjemalloc.so.2");
     }

@@ -1,7 +1,6 @@
 package io.kdstream.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -43,6 +42,8 @@ import io.kdstream.student.Checkpoint;
 import io.kdstream.student.CheckpointStore;
 import io.kdstream.student.StudentConfig;
 import io.kdstream.student.TrainedBatches;
+import io.kdstream.testing.Prerequisites;
+import io.kdstream.testing.Prerequisites.Need;
 
 /**
  * {@code kdstream export} and examples/zoo.py together: a zoo student with fixed weights (and
@@ -81,7 +82,7 @@ class ExportCommandTest {
     @ParameterizedTest
     @EnumSource(value = Architecture.class, names = {"CNN", "MLP", "VIT", "VIT_POOL"})
     void pytorchReproducesTheJavaStudentsFeaturesAndLogits(Architecture arch) throws Exception {
-        assumeTrue(noTorch == null, noTorch);
+        Prerequisites.assumeNull(Need.PYTORCH, noTorch);
         Path checkpoints = dir.resolve("ckpt");
         Path exported = dir.resolve("student.safetensors");
         Path input = dir.resolve("x.safetensors");

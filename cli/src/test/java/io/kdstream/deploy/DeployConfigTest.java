@@ -6,7 +6,6 @@ import static io.kdstream.deploy.DeployTools.readYamlDocuments;
 import static io.kdstream.deploy.DeployTools.run;
 import static io.kdstream.deploy.DeployTools.tool;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.io.StringReader;
@@ -26,6 +25,8 @@ import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.kdstream.cli.KdstreamCommand;
+import io.kdstream.testing.Prerequisites;
+import io.kdstream.testing.Prerequisites.Need;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -49,7 +50,7 @@ class DeployConfigTest {
 
     private static Path need(String name, String debianPackage) {
         var t = tool(name);
-        assumeTrue(t.isPresent(), name + " is not installed (Debian package " + debianPackage
+        Prerequisites.assume(Need.TOOL, t.isPresent(), name + " is not installed (Debian package " + debianPackage
                 + "; .ci/run installs it): skipping this validation");
         return t.get();
     }

@@ -4,7 +4,6 @@ import static io.kdstream.deploy.DeployTools.deploy;
 import static io.kdstream.deploy.DeployTools.repoRoot;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -38,6 +37,8 @@ import io.kdstream.data.RequiresDataset;
 import io.kdstream.data.Split;
 import io.kdstream.model.Architecture;
 import io.kdstream.model.DjlFeatureModel;
+import io.kdstream.testing.Prerequisites;
+import io.kdstream.testing.Prerequisites.Need;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -83,7 +84,8 @@ class DeployMetricsIT {
     @BeforeAll
     void startBrokerTeacherAndStudent() throws Exception {
         Path launcher = repoRoot().resolve("bin/kdstream");
-        assumeTrue(Files.exists(repoRoot().resolve("cli/target/kdstream.jar")), "cli/target/kdstream.jar not built");
+        Prerequisites.assume(Need.BUILD_ARTIFACT, Files.exists(repoRoot().resolve("cli/target/kdstream.jar")),
+                "cli/target/kdstream.jar not built (mvn package builds it before the integration tests)");
         Path logs = Files.createDirectories(work.resolve("logs"));
 
         broker = start(List.of(launcher.toString(), "broker", "--port", "0", "--data-dir", work.resolve("kafka").toString()),
@@ -210,7 +212,7 @@ class DeployMetricsIT {
     @Order(2)
     void aRealPrometheusScrapesTheServicesEvaluatesTheRulesAndAnswersTheDashboardQueries() throws Exception {
         Optional<Path> prometheus = DeployTools.tool("prometheus");
-        assumeTrue(prometheus.isPresent(), "the prometheus binary is not installed (Debian package prometheus; "
+        Prerequisites.assume(Need.TOOL, prometheus.isPresent(), "the prometheus binary is not installed (Debian package prometheus; "
                 + ".ci/run installs it): skipping the real-Prometheus end-to-end test");
         Path alerts = deploy().resolve("prometheus/alerts.yml");
         Path config = work.resolve("prometheus.yml");

@@ -1,7 +1,6 @@
 package io.kdstream.examples;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assumptions.assumeThat;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,6 +15,8 @@ import org.junit.jupiter.api.io.TempDir;
 import io.kdstream.codec.PythonExamples;
 import io.kdstream.data.RequiresDataset;
 import io.kdstream.lifecycle.WatchedProcess;
+import io.kdstream.testing.Prerequisites;
+import io.kdstream.testing.Prerequisites.Need;
 
 /**
  * docs/pytorch.md's example, run as the guide says: {@code examples/byo/byo.py --quick} defines a
@@ -34,7 +35,7 @@ class ByoExampleIT {
     void aPyTorchTeacherAndStudentGoThroughKdstreamAndTheStudentComesBackWithTheReportedAccuracy()
             throws Exception {
         String noTorch = PythonExamples.torchMissing();
-        assumeThat(noTorch).as(noTorch).isNull();
+        Prerequisites.assumeNull(Need.PYTORCH, noTorch);
         Path script = PythonExamples.script("byo/byo.py");
         Path log = work.resolve("byo.log");
         String out;

@@ -1,7 +1,6 @@
 package io.kdstream.codec;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,6 +21,8 @@ import io.kdstream.kafka.TopicAdmin;
 import io.kdstream.vkd.Normalization;
 import io.kdstream.manifest.RunSpec;
 import io.kdstream.lifecycle.WatchedProcess;
+import io.kdstream.testing.Prerequisites;
+import io.kdstream.testing.Prerequisites.Need;
 
 /** A Python consumer with only numpy, json and confluent-kafka decodes what kdstream writes. */
 @ExtendWith(KafkaExtension.class)
@@ -30,7 +31,7 @@ class PythonInteropIT {
 
     @Test
     void pythonReadsABatchWithStockTools(TestKafka kafka) throws Exception {
-        assumeTrue(PythonExamples.hasModules(), PythonExamples.PYTHON
+        Prerequisites.assume(Need.PYTHON, PythonExamples.hasModules(), PythonExamples.PYTHON
                 + " with numpy and confluent_kafka is not installed "
                 + "(apt-get install python3-numpy python3-confluent-kafka)");
         Path script = PythonExamples.script("read_batch.py");

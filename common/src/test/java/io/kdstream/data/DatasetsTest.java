@@ -161,6 +161,7 @@ class DatasetsTest {
     }
 
     @Test
+    @RequiresDataset
     void validationIsCarvedFromTrainDisjointFromTheRunsSubsetAndStratified() {
         DatasetRef ref = new DatasetRef("fashion-mnist", 1.0, 5000, 7);
         ImageDataset val = ref.validation(2000);

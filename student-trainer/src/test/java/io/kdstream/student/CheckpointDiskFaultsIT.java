@@ -2,7 +2,6 @@ package io.kdstream.student;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -30,6 +29,8 @@ import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.TestKafka;
 import io.kdstream.lifecycle.WatchedProcess;
 import io.kdstream.model.Architecture;
+import io.kdstream.testing.Prerequisites;
+import io.kdstream.testing.Prerequisites.Need;
 
 /**
  * The checkpoint directory on a small tmpfs that fills up, or turns read-only, in the middle of a
@@ -54,7 +55,7 @@ class CheckpointDiskFaultsIT {
         mount = tmp.resolve("ckpt-fs");
         Files.createDirectories(mount);
         String why = run("mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", mount.toString());
-        assumeTrue(why == null, "cannot mount a tmpfs for the checkpoint directory (needs root): " + why);
+        Prerequisites.assume(Need.PRIVILEGED_TMPFS, why == null, "cannot mount a tmpfs for the checkpoint directory (needs root): " + why);
     }
 
     @AfterEach

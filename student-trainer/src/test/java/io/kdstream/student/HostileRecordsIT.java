@@ -1,7 +1,6 @@
 package io.kdstream.student;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
@@ -41,6 +40,8 @@ import io.kdstream.kafka.TestKafka;
 import io.kdstream.kafka.TestTopics;
 import io.kdstream.lifecycle.WatchedProcess;
 import io.kdstream.model.Architecture;
+import io.kdstream.testing.Prerequisites;
+import io.kdstream.testing.Prerequisites.Need;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 /**
@@ -108,7 +109,7 @@ class HostileRecordsIT {
     @Test
     void everyHostileKindGoesToTheDlqWithItsReasonAndEveryValidBatchIsTrainedOnce(TestKafka kafka)
             throws Exception {
-        assumeTrue(PythonExamples.hasModules(), PythonExamples.PYTHON
+        Prerequisites.assume(Need.PYTHON, PythonExamples.hasModules(), PythonExamples.PYTHON
                 + " with numpy and confluent_kafka is not installed "
                 + "(apt-get install python3-numpy python3-confluent-kafka)");
         KafkaClients clients = kafka.clients();

@@ -62,6 +62,7 @@ class StudentModelTest {
     @ParameterizedTest
     @MethodSource("io.kdstream.model.DeviceCases#specs")
     void everyArrayOfATrainingStepLivesOnTheResolvedDevice(String spec) {
+        DeviceCases.assumeAvailable(spec);
         Device device = Devices.resolve(spec);
         StudentConfig cfg = config().optProjection(Projection.MATRIX_EXP).build();
         try (StudentModel model = new StudentModel(cfg, RUN, device);

@@ -1,7 +1,6 @@
 package io.kdstream.student;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,6 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import io.kdstream.codec.PythonExamples;
 import io.kdstream.lifecycle.WatchedProcess;
+import io.kdstream.testing.Prerequisites;
+import io.kdstream.testing.Prerequisites.Need;
 
 /**
  * The student.pt kdstream writes, opened by PyTorch itself ({@code torch.jit.load}, Debian's
@@ -34,7 +35,7 @@ class StudentPtInPyTorchTest {
     @Test
     void pyTorchLoadsTheExportedStudentAndComputesKdstreamsLogits() throws Exception {
         String noTorch = PythonExamples.torchMissing();
-        assumeTrue(noTorch == null, noTorch);
+        Prerequisites.assumeNull(Need.PYTORCH, noTorch);
         float[] logits;
         Path file;
         try (StudentModel model = new StudentModel(TorchScriptStudentTest.config("tiny_student.pt",

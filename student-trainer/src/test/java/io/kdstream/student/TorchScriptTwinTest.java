@@ -2,7 +2,6 @@ package io.kdstream.student;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -13,6 +12,8 @@ import org.junit.jupiter.api.io.TempDir;
 import io.kdstream.codec.PythonExamples;
 import io.kdstream.lifecycle.WatchedProcess;
 import io.kdstream.model.Architecture;
+import io.kdstream.testing.Prerequisites;
+import io.kdstream.testing.Prerequisites.Need;
 
 /**
  * A zoo student and its PyTorch twin (its initial weights scripted by {@code examples/zoo.py}, as the
@@ -29,7 +30,7 @@ class TorchScriptTwinTest {
     @Test
     void aZooStudentAndItsTorchScriptTwinTrainAlikeFromTheSameWeights() throws Exception {
         String missing = PythonExamples.torchMissing();
-        assumeTrue(missing == null, missing);
+        Prerequisites.assumeNull(Need.PYTORCH, missing);
         StudentConfig zooConfig = config().optArch(Architecture.CNN).build();
         Path twin = twinOf(zooConfig);
         try (StudentModel zoo = new StudentModel(zooConfig, TorchScriptStudentTest.RUN);

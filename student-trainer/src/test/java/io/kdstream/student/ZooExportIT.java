@@ -2,7 +2,6 @@ package io.kdstream.student;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,6 +29,8 @@ import io.kdstream.kafka.KafkaExtension;
 import io.kdstream.kafka.TestKafka;
 import io.kdstream.lifecycle.WatchedProcess;
 import io.kdstream.model.Architecture;
+import io.kdstream.testing.Prerequisites;
+import io.kdstream.testing.Prerequisites.Need;
 
 /**
  * A zoo student trained from a real stream, exported from its best checkpoint as the export
@@ -48,7 +49,7 @@ class ZooExportIT {
     @Test
     void theExportedBestStudentScoresInPyTorchWhatKdstreamReported(TestKafka kafka) throws Exception {
         String noTorch = PythonExamples.torchMissing();
-        assumeTrue(noTorch == null, noTorch);
+        Prerequisites.assumeNull(Need.PYTORCH, noTorch);
         RunSpec spec = FeatureStreams.produce(kafka.clients(), "export-" + UUID.randomUUID(), DATA, 64, 2,
                 InputMode.REFERENCE);
         ImageDataset train = DATA.train();

@@ -17,7 +17,6 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.common.acl.AclBinding;
 import org.apache.kafka.common.resource.ResourceType;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -127,30 +126,6 @@ class SecureTeacherIT {
                 .as("one clear line; output:\n%s", r.output).isEqualTo(1);
         assertThat(r.output.lines().filter(l -> l.contains("not pausing")).count())
                 .as("no warning per work item; output:\n%s", r.output).isZero();
-    }
-
-    /**
-     * Not part of the suite (one teacher run per ACL, ~11): takes each teacher ACL of {@link RunAcls} away
-     * in turn and reports whether a teacher still completes a run, which is how the table in
-     * deploy/README.md was checked. {@code -Dkdstream.test.aclSweep=true} runs it.
-     */
-    @Test
-    void sweepEachTeacherAclAway() throws Exception {
-        Assumptions.assumeTrue(Boolean.getBoolean("kdstream.test.aclSweep"),
-                "the ACL sweep runs one teacher process per ACL; enable with -Dkdstream.test.aclSweep=true");
-        List<String> report = new ArrayList<>();
-        List<AclBinding> all = RunAcls.teacher("RUN", "User:teacher");
-        for (int i = 0; i < all.size(); i++) {
-            String run = "sweep-" + i + "-" + UUID.randomUUID().toString().substring(0, 8);
-            List<AclBinding> acls = new ArrayList<>(RunAcls.teacher(run, "User:teacher"));
-            AclBinding removed = acls.remove(i);
-            grant(acls);
-            Result r = runTeacher(run, "sweep-" + i);
-            String line = r.output.lines().filter(l -> l.startsWith("teacher: ")).findFirst().orElse("");
-            report.add(String.format("without %s %s %s: exit %d %s", removed.entry().operation(),
-                    removed.pattern().resourceType(), all.get(i).pattern().name(), r.exitCode, line));
-        }
-        System.out.println("ACL sweep:\n" + String.join("\n", report));
     }
 
     private static void grant(List<AclBinding> acls) throws Exception {

@@ -36,6 +36,7 @@ class TeacherPipelineDeviceTest {
     @ParameterizedTest
     @MethodSource("io.kdstream.model.DeviceCases#specs")
     void everyArrayOfATeacherBatchLivesOnTheResolvedDevice(String spec) {
+        DeviceCases.assumeAvailable(spec);
         Device device = Devices.resolve(spec);
         ImageDataset data = syntheticImages(64);
         InputNormalization norm = InputNormalization.forDataset(data);
