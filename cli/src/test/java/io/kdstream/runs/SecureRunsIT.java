@@ -1,6 +1,7 @@
 package io.kdstream.runs;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -71,6 +72,15 @@ class SecureRunsIT {
             assertThat(delete.code()).as(delete.err()).isZero();
             assertThat(delete.out()).contains("deleted group student-s", "deleted topic " + t.features(),
                     "run " + run + " deleted");
+            // not the command's word for it: the admin principal sees no topic and no group of the run
+            try (Admin a = Admin.create(admin.admin())) {
+                await().atMost(TIMEOUT).untilAsserted(() -> {
+                    assertThat(a.listTopics().names().get(30, TimeUnit.SECONDS))
+                            .doesNotContainAnyElementsOf(t.allIncludingOptional());
+                    assertThat(a.listGroups().all().get(30, TimeUnit.SECONDS))
+                            .noneMatch(g -> g.groupId().equals("student-s"));
+                });
+            }
         }
     }
 

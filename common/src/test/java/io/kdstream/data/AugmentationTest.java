@@ -36,7 +36,14 @@ class AugmentationTest {
     @Test
     void sampleSeedIsPinned() {
         // Wire contract (aug_seeds): changing the derivation breaks every recorded run.
-        assertThat(AugmentPolicy.sampleSeed(0, 0, 0)).isEqualTo(SeedMix.combine(0L, 0L, 0L));
+        // every (epoch, sample) of a run gets its own view: no two of 5 x 2,000 share a seed
+        Set<Long> seeds = new HashSet<>();
+        for (int epoch = 0; epoch < 5; epoch++) {
+            for (long sample = 0; sample < 2000; sample++) {
+                seeds.add(AugmentPolicy.sampleSeed(20261126L, epoch, sample));
+            }
+        }
+        assertThat(seeds).hasSize(10_000);
         assertThat(AugmentPolicy.sampleSeed(1, 2, 3)).isNotEqualTo(AugmentPolicy.sampleSeed(1, 3, 2));
         assertThat(AugmentPolicy.sampleSeed(20261126L, 3, 12345L)).isEqualTo(PINNED_SEED);
     }

@@ -229,12 +229,37 @@ class StudentTrainerIT {
     void divergingTrainingRestoresTheLastCheckpointAndStops(TestKafka kafka) throws Exception {
         RunSpec spec = FeatureStreams.produce(kafka.clients(), "nan-" + UUID.randomUUID(), DATA, 100, 1,
                 InputMode.INLINE);
-        StudentTrainer.Builder b = trainer(kafka.clients(), spec, "diverge", tmp.resolve("d")).optMaxNonFinite(2)
+        Path dir = tmp.resolve("d");
+        // a sane first process leaves a checkpoint at step 3 and dies right after it
+        assertThatThrownBy(() -> trainer(kafka.clients(), spec, "diverge", dir).optCheckpointEvery(3)
+                .addListener(new Recorder(3, true)).build().run()).isInstanceOf(Crash.class);
+        Checkpoint good = new CheckpointStore(dir, 1).latestValid().orElseThrow();
+        assertThat(good.step()).isEqualTo(3);
+
+        // the next one resumes from it with a learning rate that blows the weights up
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        Recorder diverging = new Recorder(-1, false);
+        StudentTrainer.Builder b = trainer(kafka.clients(), spec, "diverge", dir).optMaxNonFinite(2)
+                .optCheckpointEvery(1000).optRegistry(registry).addListener(diverging)
                 .optConfig(StudentConfig.builder().optArch(Architecture.MLP)
                         .optOptimizer(ParameterOptimizer.Kind.SGD).optLr(1e12).optWeightDecay(0)
                         .optSchedule(LrSchedule.Kind.CONSTANT).optWarmupSteps(0).optSeed(1L).build());
         assertThatThrownBy(() -> b.build().run()).isInstanceOf(TrainingDivergedException.class)
-                .hasMessageContaining("non-finite");
+                .hasMessageContaining("non-finite").hasMessageContaining("restored the last checkpoint");
+        assertThat(diverging.firstStep).as("it trained from step 3 on before diverging").isEqualTo(4);
+        assertThat(registry.get("kdstream.student.rollbacks").counter().count()).as("one rollback").isEqualTo(1.0);
+
+        // nothing of the diverged state reached the disk: a restart finds step 3's parameters, bit for bit
+        Checkpoint after = new CheckpointStore(dir, 1).latestValid().orElseThrow();
+        assertThat(after.step()).isEqualTo(3);
+        for (Map.Entry<String, Tensor> e : good.tensors().entrySet()) {
+            assertThat(after.tensors().get(e.getKey()).toFloats()).as(e.getKey())
+                    .containsExactly(e.getValue().toFloats());
+        }
+        Recorder restart = new Recorder(-1, false);
+        StudentTrainer.Result r = trainer(kafka.clients(), spec, "diverge", dir).addListener(restart).build().run();
+        assertThat(restart.firstStep).as("the restart resumes from the restored checkpoint").isEqualTo(4);
+        assertThat(r.outcome()).isEqualTo(StudentTrainer.Outcome.COMPLETED);
     }
 
     /** Stands in for the process dying: an Error nothing in the trainer handles. */
