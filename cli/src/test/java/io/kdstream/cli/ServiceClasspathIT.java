@@ -3,16 +3,17 @@ package io.kdstream.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+
+import io.kdstream.lifecycle.WatchedProcess;
 
 /**
  * The distribution layout (cli/target after {@code package}): the teacher and student services run
@@ -32,23 +33,21 @@ class ServiceClasspathIT {
         assertThat(jars(TARGET.resolve("lib/broker"))).anyMatch(j -> j.startsWith("kafka_2.13"))
                 .anyMatch(j -> j.startsWith("scala-library")).noneMatch(j -> j.startsWith("kafka-clients"));
         // the whole command tree loads (picocli resolves every command class) without the broker classes
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Dai.djl.offline=true", "-jar", TARGET.resolve("kdstream.jar").toString(), service, "--help")
-                .redirectErrorStream(true).start();
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.exitValue()).as(out).isZero();
-        assertThat(out).startsWith("Usage: kdstream " + service);
+        try (WatchedProcess p = WatchedProcess.start(new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Dai.djl.offline=true", "-jar",
+                TARGET.resolve("kdstream.jar").toString(), service, "--help").redirectErrorStream(true))) {
+            assertThat(p.assertSuccess(Duration.ofSeconds(60)).stdout()).startsWith("Usage: kdstream " + service);
+        }
     }
 
     @Test
     void theBrokerFromTheJarAloneSaysWhereItsJarsAre() throws Exception {
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Dai.djl.offline=true", "-jar", TARGET.resolve("kdstream.jar").toString(), "broker", "--port", "0")
-                .redirectErrorStream(true).start();
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.exitValue()).as(out).isEqualTo(1);
+        String out;
+        try (WatchedProcess p = WatchedProcess.start(new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Dai.djl.offline=true", "-jar",
+                TARGET.resolve("kdstream.jar").toString(), "broker", "--port", "0").redirectErrorStream(true))) {
+            out = p.assertExit(1, Duration.ofSeconds(60)).stdout();
+        }
         assertThat(out.strip()).doesNotContain("\n").contains("bin/kdstream broker").contains("lib/broker");
     }
 

@@ -2,7 +2,6 @@ package io.kdstream.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.File;
 import java.io.IOException;
@@ -26,6 +25,9 @@ import org.junit.jupiter.api.io.TempDir;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
+import io.kdstream.testing.Prerequisites;
+import io.kdstream.testing.Prerequisites.Need;
+
 /**
  * A real Prometheus server (Debian's 2.42) scrapes a {@link MetricsServer} and gets OpenMetrics,
  * which it asks for first in its Accept header. Seen from Prometheus's own API: a counter's metadata
@@ -45,7 +47,7 @@ class MetricsServerPrometheusIT {
     void prometheusNegotiatesOpenMetrics() throws Exception {
         Optional<Path> prometheus = Stream.of(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator))
                 .filter(d -> !d.isEmpty()).map(d -> Path.of(d, "prometheus")).filter(Files::isExecutable).findFirst();
-        assumeTrue(prometheus.isPresent(), "the prometheus binary is not installed (Debian package prometheus; "
+        Prerequisites.assume(Need.TOOL, prometheus.isPresent(), "the prometheus binary is not installed (Debian package prometheus; "
                 + ".ci/run installs it): skipping the real-Prometheus scrape");
 
         PrometheusMeterRegistry registry = MetricsServer.newRegistry("teacher");
