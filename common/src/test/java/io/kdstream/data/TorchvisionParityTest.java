@@ -5,18 +5,19 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import javax.imageio.ImageIO;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+
+import io.kdstream.lifecycle.WatchedProcess;
 
 /**
  * kdstream's JPEG decode and rrc+flip views against Pillow and torchvision 0.14 on the same files
@@ -74,10 +75,11 @@ class TorchvisionParityTest {
         try (var in = getClass().getResourceAsStream("torchvision_views.py")) {
             Files.copy(in, script);
         }
-        Process p = new ProcessBuilder(PYTHON.toString(), script.toString(), cases.toString()).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as(out).isZero();
+        String out;
+        try (WatchedProcess p = WatchedProcess.start(new ProcessBuilder(PYTHON.toString(), script.toString(),
+                cases.toString()).redirectErrorStream(true))) {
+            out = p.assertSuccess(Duration.ofSeconds(120)).stdout();
+        }
         assumeTrue(!out.startsWith("SKIP"), out.strip());
         System.out.println("torchvision parity: " + out.strip());
         String last = out.strip().lines().reduce((a, c) -> c).orElseThrow();
