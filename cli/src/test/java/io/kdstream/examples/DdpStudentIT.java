@@ -1,7 +1,6 @@
 package io.kdstream.examples;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -47,6 +46,8 @@ import io.kdstream.student.StepTrace;
 import io.kdstream.teacher.LeadMonitor;
 import io.kdstream.teacher.RunSetup;
 import io.kdstream.vkd.Normalization;
+import io.kdstream.testing.Prerequisites;
+import io.kdstream.testing.Prerequisites.Need;
 
 /**
  * examples/ddp/train.py (kdstream_torch with DistributedDataParallel on gloo, started by
@@ -74,8 +75,7 @@ class DdpStudentIT {
 
     @BeforeAll
     static void publishRun(TestKafka kafka) throws Exception {
-        String missing = PythonExamples.torchMissing();
-        assumeTrue(missing == null, missing);
+        Prerequisites.assumeNull(Need.PYTORCH, PythonExamples.torchMissing());
         bootstrap = kafka.bootstrapServers();
         root = PythonExamples.script("ddp/train.py").getParent().getParent().getParent();
         teacher = work.resolve("teacher");

@@ -1,13 +1,11 @@
 package io.kdstream.examples;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
@@ -21,6 +19,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.norm.LayerNorm;
 import ai.djl.training.ParameterStore;
 import io.kdstream.codec.PythonExamples;
+import io.kdstream.lifecycle.WatchedProcess;
 import io.kdstream.codec.SafeTensors;
 import io.kdstream.codec.Tensor;
 import io.kdstream.vkd.DistillationLoss;
@@ -28,6 +27,8 @@ import io.kdstream.vkd.FeatureLoss;
 import io.kdstream.vkd.LossBreakdown;
 import io.kdstream.vkd.OrthogonalMap;
 import io.kdstream.vkd.OrthogonalProjection;
+import io.kdstream.testing.Prerequisites;
+import io.kdstream.testing.Prerequisites.Need;
 
 /**
  * kdstream_torch's VkD objective (python/kdstream_torch/vkd.py) and the Java student's agree on the
@@ -43,14 +44,12 @@ class PythonVkdLossTest {
 
     @Test
     void pythonAndJavaLossesAgreeTo1e5() throws Exception {
-        String missing = PythonExamples.torchMissing();
-        assumeTrue(missing == null, missing);
+        Prerequisites.assumeNull(Need.PYTORCH, PythonExamples.torchMissing());
         Path root = PythonExamples.script("ddp/train.py").getParent().getParent().getParent();
-        Process p = new ProcessBuilder(PythonExamples.PYTHON, root.resolve("python/tests/loss_fixture.py").toString(),
-                dir.toString()).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("loss_fixture.py finished").isTrue();
-        assertThat(p.exitValue()).as(out).isZero();
+        try (WatchedProcess p = WatchedProcess.start(new ProcessBuilder(PythonExamples.PYTHON,
+                root.resolve("python/tests/loss_fixture.py").toString(), dir.toString()).redirectErrorStream(true))) {
+            p.assertSuccess(Duration.ofSeconds(120));
+        }
         int checked = 0;
         try (Stream<Path> files = Files.list(dir)) {
             for (Path f : files.filter(x -> x.toString().endsWith(".safetensors")).sorted().toList()) {

@@ -1,7 +1,6 @@
 package io.kdstream.data;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -18,6 +17,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.kdstream.lifecycle.WatchedProcess;
+import io.kdstream.testing.Prerequisites;
+import io.kdstream.testing.Prerequisites.Need;
 
 /**
  * kdstream's JPEG decode and rrc+flip views against Pillow and torchvision 0.14 on the same files
@@ -33,7 +34,7 @@ class TorchvisionParityTest {
 
     @Test
     void decodeAndViewsMatchPillowAndTorchvision() throws Exception {
-        assumeTrue(Files.isExecutable(PYTHON), "needs /usr/bin/python3");
+        Prerequisites.assume(Need.PYTHON, Files.isExecutable(PYTHON), "needs /usr/bin/python3");
 
         new SyntheticCorpus(3, 11, 90, 0).write(tmp.resolve("corpus"), 5, 0);
         Path train = tmp.resolve("corpus/train");
@@ -80,7 +81,7 @@ class TorchvisionParityTest {
                 cases.toString()).redirectErrorStream(true))) {
             out = p.assertSuccess(Duration.ofSeconds(120)).stdout();
         }
-        assumeTrue(!out.startsWith("SKIP"), out.strip());
+        Prerequisites.assume(Need.PYTHON, !out.startsWith("SKIP"), out.strip());
         System.out.println("torchvision parity: " + out.strip());
         String last = out.strip().lines().reduce((a, c) -> c).orElseThrow();
         int maxEval = Integer.parseInt(last.replaceAll(".*max_eval=(\\d+).*", "$1"));
