@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 class SetupScriptTest {
 
     private static final List<String> TEST_PACKAGES = List.of("dataset-fashion-mnist", "libjemalloc2", "python3-numpy",
-            "python3-confluent-kafka", "python3-torch", "prometheus", "docker-compose", "yamllint");
+            "python3-confluent-kafka", "python3-torch", "python3-torchvision", "prometheus", "docker-compose", "yamllint");
 
     @TempDir
     Path stubs;
@@ -41,8 +41,8 @@ class SetupScriptTest {
 
     @Test
     void asRootItInstallsExactlyWhatIsMissing() throws Exception {
-        stub("dpkg-query", installed(List.of("libjemalloc2", "python3-numpy", "python3-torch", "prometheus",
-                "yamllint")));
+        stub("dpkg-query", installed(List.of("libjemalloc2", "python3-numpy", "python3-torch", "python3-torchvision",
+                "prometheus", "yamllint")));
         stubId(0);
         Run r = setup("test");
         assertThat(r.exitCode()).as(r.output()).isZero();
@@ -82,9 +82,11 @@ class SetupScriptTest {
         Run r = setup("test");
         assertThat(r.exitCode()).isEqualTo(1);
         assertThat(r.output().lines().toList()).singleElement().asString()
-                .startsWith("bin/setup: missing dataset-fashion-mnist python3-confluent-kafka python3-torch prometheus")
+                .startsWith("bin/setup: missing dataset-fashion-mnist python3-confluent-kafka python3-torch "
+                        + "python3-torchvision prometheus")
                 .endsWith("as root run: apt-get update && apt-get install -y --no-install-recommends "
-                        + "dataset-fashion-mnist python3-confluent-kafka python3-torch prometheus docker-compose yamllint");
+                        + "dataset-fashion-mnist python3-confluent-kafka python3-torch python3-torchvision prometheus "
+                        + "docker-compose yamllint");
         assertThat(r.aptCalls()).isEmpty();
     }
 
