@@ -326,10 +326,14 @@ public final class StudyCommand implements Callable<Integer> {
             args.addAll(student);
             args.addAll(List.of("--seed", Integer.toString(seed),
                     "--checkpoint-dir", studyDir.resolve("checkpoints").resolve(s.group()).toString(),
-                    "--checkpoint-every", "200", "--eval-every", Integer.toString(evalEvery), "--eval-limit", "2000",
-                    "--eval-split", validation ? "validation" : "test", "--validation-size", Integer.toString(validationSize),
+                    "--checkpoint-every", "200", "--eval-every", Integer.toString(evalEvery),
                     "--replay-epochs", Integer.toString(epochs / streamEpochs - 1),
                     "--progress-interval", "5", "--idle-timeout", "PT30M"));
+            if (evalEvery > 0) { // the student refuses options that would do nothing
+                args.addAll(List.of("--eval-limit", "2000"));
+            }
+            args.addAll(validation ? List.of("--eval-split", "validation", "--validation-size",
+                    Integer.toString(validationSize)) : List.of("--eval-split", "test"));
             args.addAll(s.experiment().objectiveArgs());
             return args;
         }, logs, parallel, s -> {

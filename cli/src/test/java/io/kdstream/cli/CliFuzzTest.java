@@ -18,7 +18,6 @@ import java.util.stream.Stream;
 import io.kdstream.config.Bounded;
 import io.kdstream.config.Choice;
 import io.kdstream.config.CommandLines;
-import io.kdstream.config.ConfigFiles;
 import io.kdstream.config.PathOption;
 import io.kdstream.duration.DurationConverter;
 import org.junit.jupiter.api.BeforeAll;
@@ -125,6 +124,54 @@ class CliFuzzTest {
         assertThat(CommandLines.execute(accepted, concat(student, "--checkpoint-dir", ck.toString(), "--kafka-timeout", "5s")))
                 .as("--kafka-timeout 5s is accepted").isEqualTo(NOT_REFUSED);
         assertThat(Files.exists(ck)).as("nothing created by a refused command").isFalse();
+    }
+
+    /**
+     * An option whose effect depends on another is refused where it would do nothing (issue 41):
+     * one line naming it and why, exit 2, from the command line and from a {@code --config} file.
+     */
+    @Test
+    void optionsThatWouldDoNothingAreRefused() throws IOException {
+        Path pt = Files.writeString(tmp.resolve("teacher.pt"), "x");
+        String[] student = {"student", "--run", "r", "--group", "g", "--bootstrap-servers", "127.0.0.1:1",
+            "--checkpoint-dir", tmp.resolve("ck-rules").toString()};
+        String[] teacher = {"teacher", "--run", "r", "--bootstrap-servers", "127.0.0.1:1", "--teacher", model.toString()};
+        String[][] refusedCases = {
+            concat(student, "--temperature", "4"),
+            concat(student, "--gamma", "0", "--temperature", "4"),
+            concat(student, "--student-outputs", "logits,features"),
+            concat(student, "--validation-size", "500"),
+            concat(student, "--eval-limit", "100"),
+            concat(student, "--alpha", "0", "--projection", "linear"),
+            concat(student, "--alpha", "0", "--feature-loss", "smooth_l1"),
+            concat(student, "--alpha", "0", "--student-norm", "layer"),
+            concat(teacher, "--whiten-samples", "100"),
+            concat(teacher, "--norm", "batch", "--whiten-seed", "3"),
+            concat(teacher, "--whiten-shrinkage", "0.1"),
+            concat(teacher, "--teacher-outputs", "features"),
+            {"teacher", "--run", "r", "--bootstrap-servers", "127.0.0.1:1", "--teacher", pt.toString(), "--teacher-outputs", "features", "--logits"},
+        };
+        for (String[] args : refusedCases) {
+            String err = run(args);
+            String option = java.util.Arrays.stream(args).filter(a -> a.startsWith("--")).reduce((a, b) -> b).orElseThrow();
+            assertThat(err.lines().toList()).as(String.join(" ", args)).hasSize(2);
+            assertThat(err).as(String.join(" ", args)).contains("'" + option + "' would do nothing: ");
+        }
+        Path temperature = Files.writeString(tmp.resolve("temperature.properties"), "temperature=4\n");
+        assertThat(run(concat(student, "--config", temperature.toString())))
+                .contains("'--temperature' would do nothing: it is logit distillation's temperature and --gamma is 0");
+
+        String[][] acceptedCases = {
+            concat(student, "--gamma", "0.5", "--temperature", "4"),
+            concat(student, "--eval-split", "validation", "--validation-size", "500"),
+            concat(student, "--eval-every", "50", "--eval-limit", "100"),
+            concat(student, "--alpha", "0", "--gamma", "0"),
+            concat(teacher, "--norm", "whiten", "--whiten-samples", "100", "--whiten-seed", "3"),
+            {"teacher", "--run", "r", "--bootstrap-servers", "127.0.0.1:1", "--teacher", pt.toString(), "--teacher-outputs", "features,logits", "--logits"},
+        };
+        for (String[] args : acceptedCases) {
+            assertThat(CommandLines.execute(sentinel(), args)).as(String.join(" ", args)).isEqualTo(NOT_REFUSED);
+        }
     }
 
     /** The shipped config files stay valid as the options' checks tighten. */
@@ -288,7 +335,7 @@ class CliFuzzTest {
 
     /** The real command line, with the commands' own code replaced by a refusal to run it. */
     private static CommandLine sentinel() {
-        return KdstreamCommand.commandLine().setExecutionStrategy(ConfigFiles.checkingKeys(parsed -> NOT_REFUSED));
+        return KdstreamCommand.commandLine().setExecutionStrategy(CommandLines.checking(parsed -> NOT_REFUSED));
     }
 
     private static String run(String... args) {

@@ -5,7 +5,7 @@ import picocli.CommandLine;
 /**
  * How every kdstream entry point (the {@code kdstream} launcher and the services' own mains) sets up
  * picocli: usage errors as one line with exit code 2, the {@code --config} file's keys checked,
- * enum values case-insensitive.
+ * options that would do nothing refused, enum values case-insensitive.
  */
 public final class CommandLines {
 
@@ -16,7 +16,15 @@ public final class CommandLines {
     public static CommandLine configure(CommandLine cmd) {
         return cmd.setCaseInsensitiveEnumValuesAllowed(true)
                 .setParameterExceptionHandler(new UsageErrors())
-                .setExecutionStrategy(ConfigFiles.checkingKeys(new CommandLine.RunLast()));
+                .setExecutionStrategy(checking(new CommandLine.RunLast()));
+    }
+
+    /**
+     * An execution strategy that refuses the {@code --config} file's unknown keys and options that
+     * would do nothing ({@link OptionRules}), then runs {@code next}.
+     */
+    public static CommandLine.IExecutionStrategy checking(CommandLine.IExecutionStrategy next) {
+        return ConfigFiles.checkingKeys(OptionRules.checking(next));
     }
 
     /** Installs the {@code --config} file named in {@code args}, then parses and runs. */

@@ -14,6 +14,7 @@ import ai.djl.Device;
 import io.kdstream.config.Bounded;
 import io.kdstream.config.Choice;
 import io.kdstream.config.EnumChoice;
+import io.kdstream.config.OptionRules;
 import io.kdstream.config.PathOption;
 import io.kdstream.duration.DurationConverter;
 import io.kdstream.codec.InputMode;
@@ -47,7 +48,7 @@ import picocli.CommandLine.Option;
                         + "the option), 3 stopped idle before every batch arrived, 4 Kafka refused the login or an ACL, "
                         + "6 batches it still needed were deleted from <run>.features (retention or deleteRecords; one "
                         + "line names the range)."})
-public final class StudentCommand implements Callable<Integer> {
+public final class StudentCommand implements Callable<Integer>, OptionRules {
 
     private static final Logger LOG = LoggerFactory.getLogger(StudentCommand.class);
 
@@ -100,11 +101,12 @@ public final class StudentCommand implements Callable<Integer> {
     @Option(names = "--alpha", defaultValue = "1.0", converter = Bounded.NonNegativeReal.class, description = "Feature-loss weight; 0 = no feature distillation (default: ${DEFAULT-VALUE}).")
     double alpha;
 
-    @Option(names = "--gamma", defaultValue = "0.0", converter = Bounded.NonNegativeReal.class, description = "Logit-distillation weight (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--gamma", defaultValue = "0.0", converter = Bounded.NonNegativeReal.class, description = "Logit-distillation weight; needs a run whose teacher publishes logits (teacher --logits): "
+                    + "refused on a run without them (default: ${DEFAULT-VALUE}).")
     double gamma;
 
     @Option(names = "--temperature", defaultValue = "2.0", converter = Bounded.PositiveReal.class,
-            description = "Logit-distillation temperature (default: ${DEFAULT-VALUE}, as in the demo and study).")
+            description = "Logit-distillation temperature, with --gamma > 0 (default: ${DEFAULT-VALUE}, as in the demo and study).")
     double temperature;
 
     @Option(names = "--label-smoothing", defaultValue = "0.0", converter = Bounded.UnitInterval.class, description = "Cross-entropy label smoothing (default: ${DEFAULT-VALUE}).")
@@ -296,6 +298,23 @@ public final class StudentCommand implements Callable<Integer> {
         }
     }
 
+    /** Options that only act with others, refused where they would do nothing. */
+    @Override
+    public void checkOptionRules(Given given) {
+        given.refuseUnless(gamma > 0, "--temperature", "it is logit distillation's temperature and --gamma is 0");
+        given.refuseUnless(student != null, "--student-outputs", "it orders a --student module's outputs and no "
+                + "--student is given");
+        given.refuseUnless("validation".equals(evalSplit), "--validation-size", "it sizes the validation set of "
+                + "--eval-split validation, and the split is " + evalSplit);
+        if (evalLimit > 0) {
+            given.refuseUnless(evalEvery > 0, "--eval-limit", "it sizes the periodic evaluations and --eval-every is 0 "
+                    + "(the final evaluation always uses the whole split)");
+        }
+        for (String feature : List.of("--projection", "--feature-loss", "--student-norm")) {
+            given.refuseUnless(alpha > 0, feature, "it shapes the feature loss and --alpha is 0");
+        }
+    }
+
     /** The options as a configuration; a misspelt option fails here, before Kafka is contacted. */
     StudentConfig config() {
         if (arch != null && student != null) {
@@ -371,10 +390,17 @@ public final class StudentCommand implements Callable<Integer> {
         return InputNormalization.of(spec.inputMean(), spec.inputStd(), spec.inputShape().get(0));
     }
 
-    private void checkManifest(RunSpec spec) {
+    /** What the options ask of the run's stream, refused before training when the run does not carry it. */
+    void checkManifest(RunSpec spec) {
         if (spec.schemaVersion() != RunSpec.SCHEMA_VERSION) {
             throw new IllegalStateException("schema_version: manifest of run " + run + " has " + spec.schemaVersion()
                     + ", this student reads " + RunSpec.SCHEMA_VERSION);
+        }
+        if (gamma > 0 && spec.logitClasses() == 0) {
+            // without this the kd term is 0 at every step and the student trains as if --gamma were 0
+            throw new IllegalStateException("run " + run + " carries no teacher logits, so --gamma " + gamma
+                    + " (logit distillation) cannot apply: start a teacher with --logits for a new run id "
+                    + "(kdstream teacher --run NEW-RUN ... --logits), or train with --gamma 0");
         }
         if (expectedTeacherId != null && !expectedTeacherId.equals(spec.teacherId())) {
             throw new IllegalStateException("teacher_id: manifest of run " + run + " has " + spec.teacherId()

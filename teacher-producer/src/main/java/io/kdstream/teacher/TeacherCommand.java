@@ -24,6 +24,7 @@ import ai.djl.Device;
 import io.kdstream.config.Bounded;
 import io.kdstream.config.Choice;
 import io.kdstream.config.EnumChoice;
+import io.kdstream.config.OptionRules;
 import io.kdstream.config.PathOption;
 import io.kdstream.data.AugmentPolicy;
 import io.kdstream.duration.DurationConverter;
@@ -67,7 +68,7 @@ import picocli.CommandLine.Option;
                 "Exit codes: 0 done or stopped, 1 error, 2 bad usage (one line names the option), 4 Kafka refused "
                         + "the login or an ACL, 5 another live teacher took over this --instance-id (the newer one "
                         + "carries on)."})
-public final class TeacherCommand implements Callable<Integer> {
+public final class TeacherCommand implements Callable<Integer>, OptionRules {
 
     private static final Logger LOG = LoggerFactory.getLogger(TeacherCommand.class);
 
@@ -223,6 +224,22 @@ public final class TeacherCommand implements Callable<Integer> {
     /** Runs the teacher-producer alone (container images), without the other subcommands. */
     public static void main(String[] args) {
         ServiceShell.main(new TeacherCommand(), args);
+    }
+
+    /** Options that only act with others, refused where they would do nothing. */
+    @Override
+    public void checkOptionRules(Given given) {
+        boolean whiten = norm == Normalization.WHITEN;
+        for (String w : List.of("--whiten-samples", "--whiten-seed", "--whiten-shrinkage")) {
+            given.refuseUnless(whiten, w, "it sets the calibrated whitening of --norm whiten, and --norm is "
+                    + norm.configName());
+        }
+        boolean torchScript = teacherPath != null && teacherPath.toString().endsWith(".pt");
+        given.refuseUnless(torchScript, "--teacher-outputs", "it describes a TorchScript .pt teacher, and --teacher "
+                + teacherPath + " is a model directory (its model.json says what it returns)");
+        if (logits && "features".equals(teacherOutputs) && torchScript) {
+            given.refuse("--logits", "--teacher-outputs features says the teacher returns no logits");
+        }
     }
 
     /**
