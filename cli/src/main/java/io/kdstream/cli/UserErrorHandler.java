@@ -14,12 +14,14 @@ final class UserErrorHandler implements CommandLine.IExecutionExceptionHandler {
         if (Boolean.getBoolean("kdstream.debug")) {
             e.printStackTrace(cmd.getErr());
         }
+        // "runs list", not "list": the subcommand's path below the launcher
+        String name = cmd.getCommandSpec().qualifiedName().replaceFirst("^kdstream ", "");
         var access = KafkaAccessErrors.describe(e);
         if (access.isPresent()) { // wrong credentials or ACLs: a distinct exit code, nothing to retry
-            cmd.getErr().println(cmd.getCommandName() + ": " + access.get());
+            cmd.getErr().println(name + ": " + access.get());
             return KafkaAccessErrors.EXIT_CODE;
         }
-        StringBuilder msg = new StringBuilder(cmd.getCommandName()).append(": ").append(e.getMessage());
+        StringBuilder msg = new StringBuilder(name).append(": ").append(e.getMessage());
         for (Throwable c = e.getCause(); c != null && c != c.getCause(); c = c.getCause()) {
             if (c.getMessage() != null && !msg.toString().contains(c.getMessage())) {
                 msg.append(": ").append(c.getMessage());

@@ -11,6 +11,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
@@ -46,9 +49,21 @@ import io.kdstream.teacher.WorkItem;
  */
 final class RunCatalog implements AutoCloseable {
 
-    /** A student group of a run. {@code lastCommit} is empty for commits without a kdstream time stamp. */
-    record StudentGroup(String group, String state, int members, long lag, Optional<Instant> lastCommit) {
+    /**
+     * A student group of a run. {@code lag} counts the records it can still read; when
+     * {@code lagExact} is false it is an upper bound (offsets, transaction markers included).
+     * {@code lastCommit} is empty for commits without a kdstream time stamp.
+     */
+    record StudentGroup(String group, String state, int members, long lag, boolean lagExact,
+                        Optional<Instant> lastCommit) {
     }
+
+    /**
+     * Up to this many offsets between a group's commit and the end of a partition are read to
+     * count the records in them (a finished group is 1 offset short: the last transaction's
+     * commit marker); more would mean fetching up to that many feature batches.
+     */
+    static final int EXACT_LAG_OFFSETS = 64;
 
     /**
      * What a run holds. {@code bytes} is empty when the brokers' log dirs could not be described
@@ -65,11 +80,43 @@ final class RunCatalog implements AutoCloseable {
     private final KafkaClients clients;
     private final Admin admin;
     private final Duration timeout;
+    private KafkaConsumer<String, byte[]> reader;
 
     RunCatalog(KafkaClients clients) {
         this.clients = clients;
         this.admin = Admin.create(clients.admin());
         this.timeout = clients.timeout();
+    }
+
+    /**
+     * Fails with the same one line in every {@code runs} command when no broker answers within
+     * the Kafka timeout, instead of whichever admin call happened to time out first.
+     */
+    void checkReachable() {
+        try {
+            admin.describeCluster().nodes().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (KafkaAccessErrors.describe(e.getCause()).isPresent()) {
+                throw new IllegalStateException(e.getCause().getMessage(), e.getCause());
+            }
+            throw unreachable(e.getCause());
+        } catch (TimeoutException e) {
+            throw unreachable(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while connecting to Kafka", e);
+        }
+    }
+
+    private IllegalStateException unreachable(Throwable cause) {
+        // no cause chained: the handler would append Kafka's own wording, which varies with the call that timed out
+        return new IllegalStateException("no Kafka broker answered at " + clients.bootstrapServers() + " within "
+                + seconds(timeout) + " (is Kafka reachable? check --bootstrap-servers, --kafka-config, "
+                + "--kafka-timeout)");
+    }
+
+    private static String seconds(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() / 1000.0 + " s";
     }
 
     /** Run ids with a manifest topic, sorted. */
@@ -195,11 +242,19 @@ final class RunCatalog implements AutoCloseable {
         List<StudentGroup> out = new ArrayList<>();
         onFeatures.forEach((g, c) -> {
             long lag = 0;
+            boolean exact = true;
             Instant last = null;
             boolean unstamped = false;
             for (Map.Entry<TopicPartition, Long> e : end.entrySet()) {
                 OffsetAndMetadata om = c.get(e.getKey());
-                lag += Math.max(0, e.getValue() - (om == null ? 0 : om.offset()));
+                long from = om == null ? 0 : om.offset();
+                long gap = Math.max(0, e.getValue() - from);
+                if (gap > 0 && gap <= EXACT_LAG_OFFSETS) {
+                    lag += readable(e.getKey(), from, e.getValue());
+                } else {
+                    lag += gap;
+                    exact &= gap == 0;
+                }
             }
             for (OffsetAndMetadata om : c.values()) {
                 Optional<Instant> at = CommitTimes.of(om);
@@ -210,9 +265,35 @@ final class RunCatalog implements AutoCloseable {
             }
             ConsumerGroupDescription d = described.get(g);
             out.add(new StudentGroup(g, d == null ? "UNKNOWN" : d.groupState().toString(),
-                    d == null ? 0 : d.members().size(), lag, unstamped ? Optional.empty() : Optional.ofNullable(last)));
+                    d == null ? 0 : d.members().size(), lag, exact, unstamped ? Optional.empty() : Optional.ofNullable(last)));
         });
         return out;
+    }
+
+    /**
+     * Records a read_committed consumer gets between {@code from} and {@code end}: commit and
+     * abort markers and aborted records take offsets but are never delivered.
+     */
+    private long readable(TopicPartition tp, long from, long end) {
+        if (reader == null) {
+            reader = new KafkaConsumer<>(clients.consumer(null, "kdstream-runs-lag"));
+        }
+        reader.assign(List.of(tp));
+        reader.seek(tp, from);
+        long count = 0;
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (reader.position(tp, timeout) < end) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("timed out after " + timeout + " counting the records of " + tp
+                        + " between offsets " + from + " and " + end);
+            }
+            for (ConsumerRecord<String, byte[]> r : reader.poll(Duration.ofMillis(200))) {
+                if (r.offset() < end) {
+                    count++;
+                }
+            }
+        }
+        return count;
     }
 
     /** End offsets as a read_committed student sees them (the last stable offset). */
@@ -294,6 +375,9 @@ final class RunCatalog implements AutoCloseable {
 
     @Override
     public void close() {
+        if (reader != null) {
+            reader.close(Duration.ofSeconds(5));
+        }
         admin.close(Duration.ofSeconds(5));
     }
 }

@@ -8,13 +8,12 @@ import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.stream.Collectors;
 
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.common.config.TopicConfig;
 
-import io.kdstream.service.ServiceOptions;
+import io.kdstream.service.KafkaOptions;
 import io.kdstream.duration.DurationConverter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -34,6 +33,10 @@ import picocli.CommandLine.Model.CommandSpec;
         subcommands = {RunsCommand.ListRuns.class, RunsCommand.DescribeRun.class, RunsCommand.DeleteRun.class})
 public final class RunsCommand implements Runnable {
 
+    static final String LAG_HELP = "lag: records the group can still read (read_committed; transaction markers "
+            + "not counted, so a group that trained every batch shows 0); <=N where more than "
+            + RunCatalog.EXACT_LAG_OFFSETS + " offsets remain on a partition and markers are not counted out.";
+
     /** Exit code of {@code runs delete} refusing a run in use (as any error). */
     public static final int EXIT_REFUSED = 1;
 
@@ -46,8 +49,9 @@ public final class RunsCommand implements Runnable {
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true,
-            description = {"One line per run: teacher id, epochs, topics, bytes, teachers and student groups.",
-                    "Bytes are on the brokers, all replicas; each student group with its lag (records) and last commit time."})
+            description = {"One line per run: teacher id, epochs, topics, bytes, teachers and the number of student groups; "
+                    + "then one line per student group below it.",
+                    "Bytes are on the brokers, all replicas. " + LAG_HELP})
     static final class ListRuns extends OnCatalog {
         @Override
         int call(RunCatalog catalog, PrintWriter out) {
@@ -64,16 +68,16 @@ public final class RunsCommand implements Runnable {
                         "topics=" + r.topics().size(),
                         "bytes=" + bytes(r.totalBytes()),
                         "teachers=" + r.teachers(),
-                        "groups=" + (r.groups().isEmpty() ? "-" : r.groups().stream()
-                                .map(g -> g.group() + "(lag " + g.lag() + ", " + lastCommit(g, now) + ")")
-                                .collect(Collectors.joining(",")))));
+                        "student_groups=" + r.groups().size()));
+                r.groups().forEach(g -> out.println(groupLine(g, now)));
             }
             return 0;
         }
     }
 
     @Command(name = "describe", mixinStandardHelpOptions = true,
-            description = "The run's manifest, each topic's partitions, retention and bytes, its teachers and student groups.")
+            description = {"The run's manifest, each topic's retention and bytes, its teachers and student groups.",
+                    LAG_HELP})
     static final class DescribeRun extends OnCatalog {
         @Parameters(paramLabel = "RUN", description = "Run id.")
         String run;
@@ -99,10 +103,7 @@ public final class RunsCommand implements Runnable {
                         + r.bytes().map(b -> bytes(b.getOrDefault(topic, 0L))).orElse("?"));
             }
             out.println("student groups:" + (r.groups().isEmpty() ? " none" : ""));
-            for (RunCatalog.StudentGroup g : r.groups()) {
-                out.println("  " + g.group() + "  state=" + g.state() + "  members=" + g.members() + "  lag="
-                        + g.lag() + "  last_commit=" + lastCommit(g, now));
-            }
+            r.groups().forEach(g -> out.println(groupLine(g, now)));
             return 0;
         }
     }
@@ -142,10 +143,13 @@ public final class RunsCommand implements Runnable {
         }
     }
 
-    /** A subcommand that reads the cluster: the shared Kafka options, and a catalog open while it runs. */
+    /**
+     * A subcommand that reads the cluster: the Kafka options (no metrics port: a one-shot command
+     * serves no metrics), and a catalog open while it runs, on a broker that answered first.
+     */
     abstract static class OnCatalog implements Callable<Integer> {
         @Mixin
-        ServiceOptions service;
+        KafkaOptions kafka;
 
         @Spec
         CommandSpec spec;
@@ -153,9 +157,17 @@ public final class RunsCommand implements Runnable {
         @Override
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
-            try (RunCatalog catalog = new RunCatalog(service.clients())) {
+            // a one-shot command says itself, in one line, when no broker answers: the client's
+            // reconnect warnings would only repeat it in Kafka's words
+            ch.qos.logback.classic.Logger network = (ch.qos.logback.classic.Logger)
+                    org.slf4j.LoggerFactory.getLogger("org.apache.kafka.clients.NetworkClient");
+            ch.qos.logback.classic.Level level = network.getLevel();
+            network.setLevel(ch.qos.logback.classic.Level.ERROR);
+            try (RunCatalog catalog = new RunCatalog(kafka.clients())) {
+                catalog.checkReachable();
                 return call(catalog, out);
             } finally {
+                network.setLevel(level);
                 out.flush();
             }
         }
@@ -183,8 +195,11 @@ public final class RunsCommand implements Runnable {
         return b < 0 ? "?" : Long.toString(b);
     }
 
-    private static String lastCommit(RunCatalog.StudentGroup g, Instant now) {
-        return g.lastCommit().map(t -> "last commit " + t.truncatedTo(ChronoUnit.SECONDS) + " ("
-                + Duration.between(t, now).toSeconds() + " s ago)").orElse("last commit time unknown");
+    /** A student group's line, the same in list and describe. */
+    static String groupLine(RunCatalog.StudentGroup g, Instant now) {
+        return "  " + g.group() + "  state=" + g.state() + "  members=" + g.members() + "  lag="
+                + (g.lagExact() ? "" : "<=") + g.lag() + "  last_commit=" + g.lastCommit().map(t ->
+                t.truncatedTo(ChronoUnit.SECONDS) + " (" + Duration.between(t, now).toSeconds() + " s ago)")
+                .orElse("unknown");
     }
 }

@@ -71,9 +71,13 @@ class RunsCommandIT {
 
         Kdstream list = kdstream(clients, "runs", "list");
         assertThat(list.code()).as(list.err()).isZero();
-        String line = list.out().lines().filter(l -> l.startsWith("run=" + run + " ")).findFirst().orElseThrow();
+        List<String> lines = list.out().lines().toList();
+        int at = lines.indexOf(lines.stream().filter(l -> l.startsWith("run=" + run + " ")).findFirst().orElseThrow());
+        String line = lines.get(at);
         assertThat(line).contains("teacher_id=teacher-hash-1", "epochs=1/1", "topics=5", "teachers=0",
-                "student-a(lag 2, last commit ");
+                "student_groups=1");
+        assertThat(lines.get(at + 1)).as("the run's groups, one per line below it")
+                .startsWith("  student-a  state=Empty  members=0  lag=2  last_commit=20").endsWith(" s ago)");
         long bytes = Long.parseLong(line.replaceAll(".*bytes=(\\d+).*", "$1"));
         assertThat(bytes).as("bytes on the broker").isGreaterThan(BATCHES * 1000L);
 
@@ -85,7 +89,8 @@ class RunsCommandIT {
                 "  " + t.manifest() + "  cleanup.policy=compact",
                 "  " + t.dlq() + "  cleanup.policy=delete  retention.ms=604800000  retention.bytes=-1",
                 "  " + t.whitening() + "  cleanup.policy=compact",
-                "  student-a  state=Empty  members=0  lag=2  last_commit=last commit ");
+                "  student-a  state=Empty  members=0  lag=2  last_commit=20");
+        assertThat(describe.out()).as("each label once").doesNotContain("last commit");
 
         AtomicBoolean stop = new AtomicBoolean();
         Thread teacher = activeTeacher(clients, t, stop);
@@ -127,6 +132,61 @@ class RunsCommandIT {
         Kdstream r = kdstream(kafka.clients(), "runs", "delete", "no-such-run");
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.err()).contains("no run no-such-run (no topic no-such-run.manifest)");
+    }
+
+    /**
+     * Lag counts what a group can still read: a group that trained every batch of a transactional
+     * run commits the offset after its last record, which is the transaction's commit marker; it
+     * shows lag 0 (it showed 1). A group that trained half shows the records left, not the markers.
+     */
+    @Test
+    void aGroupThatReadEveryBatchOfATransactionalRunShowsLagZero(TestKafka kafka) throws Exception {
+        KafkaClients clients = kafka.clients();
+        String run = "lag-" + UUID.randomUUID();
+        RunTopics t = new RunTopics(run);
+        RunSpec spec = RunSpec.builder().setRunId(run).setSource("synthetic", 10, List.of(1, 28, 28))
+                .setTeacher("teacher-hash-2", "pool").setFeatures(8, Normalization.LAYER, DType.F32)
+                .optInputMode(InputMode.REFERENCE)
+                .setStream(4, BATCHES, 1, 1L).build();
+        RunSetup.prepare(clients, spec, new RunSetup.Settings(1, 2, 2, (short) -1, TIMEOUT));
+        try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(clients.transactionalProducer("lag-it-" + run))) {
+            p.initTransactions();
+            for (int item = 0; item < BATCHES / 2; item++) { // two batches per transaction, as a teacher's item
+                p.beginTransaction();
+                p.send(new ProducerRecord<>(t.features(), "0/" + 2 * item, new byte[100]));
+                p.send(new ProducerRecord<>(t.features(), "0/" + (2 * item + 1), new byte[100]));
+                p.commitTransaction();
+            }
+        }
+        // offsets: 0,1 data, 2 marker, 3,4 data, 5 marker, 6,7 data, 8 marker
+        TopicPartition tp = new TopicPartition(t.features(), 0);
+        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(clients.consumer("done", "lag-it"));
+             KafkaConsumer<String, byte[]> h = new KafkaConsumer<>(clients.consumer("half", "lag-it"))) {
+            c.commitSync(Map.of(tp, CommitTimes.stamped(8, Instant.now()))); // after its last record
+            h.commitSync(Map.of(tp, CommitTimes.stamped(3, Instant.now()))); // read the first item
+        }
+
+        Kdstream list = kdstream(clients, "runs", "list");
+        assertThat(list.code()).as(list.err()).isZero();
+        assertThat(list.out()).contains("  done  state=Empty  members=0  lag=0  ", "  half  state=Empty  members=0  lag=4  ");
+        Kdstream describe = kdstream(clients, "runs", "describe", run);
+        assertThat(describe.out()).contains("  done  state=Empty  members=0  lag=0  ");
+    }
+
+    /** Every runs command says the same one line when no broker answers, and takes no metrics port. */
+    @Test
+    void anUnreachableBrokerIsOneLineInEveryRunsCommand() {
+        List<String> nobody = List.of("--bootstrap-servers", "127.0.0.1:9", "--kafka-timeout", "1s");
+        for (String[] cmd : new String[][] {{"runs", "list"}, {"runs", "describe", "r"}, {"runs", "delete", "r"}}) {
+            Kdstream r = Kdstream.run(nobody, cmd);
+            assertThat(r.code()).isEqualTo(1);
+            assertThat(r.err().strip()).isEqualTo(String.join(" ", cmd).replaceFirst(" r$", "") + ": no Kafka broker "
+                    + "answered at 127.0.0.1:9 within 1 s (is Kafka reachable? check --bootstrap-servers, --kafka-config, "
+                    + "--kafka-timeout)");
+            Kdstream metrics = Kdstream.run(List.of("--bootstrap-servers", "127.0.0.1:9", "--metrics-port", "0"), cmd);
+            assertThat(metrics.code()).as("a one-shot command serves no metrics").isEqualTo(2);
+            assertThat(metrics.err()).contains("Unknown option: '--metrics-port'");
+        }
     }
 
     /** The teachers' group commits past every work item, as after publishing the whole run. */

@@ -62,7 +62,7 @@ class SecureRunsIT {
             Kdstream list = run(broker, props, "runs", "list");
             assertThat(list.code()).as(list.err()).isZero();
             assertThat(list.out()).containsPattern("run=" + run + " .*teacher_id=teacher-hash-2 .*bytes=\\d+ .*"
-                    + "groups=student-s\\(lag 0, last commit ");
+                    + "student_groups=1\n  student-s  state=Empty  members=0  lag=0  last_commit=20");
 
             Kdstream describe = run(broker, props, "runs", "describe", run);
             assertThat(describe.code()).as(describe.err()).isZero();
