@@ -11,10 +11,12 @@ import picocli.CommandLine.Option;
 
 /** {@code kdstream export}: a trained zoo student as a PyTorch state dict. */
 @Command(name = "export", mixinStandardHelpOptions = true,
-        description = "Writes a zoo student's trained network (cnn, mlp, vit, vit-pool) as a PyTorch state dict: "
-                + "PyTorch names and layouts, float32, safetensors. examples/zoo.py defines the architectures in "
+        description = {"Writes a trained cnn, mlp, vit or vit-pool student as a PyTorch state dict (safetensors).",
+                "PyTorch names and layouts, float32. A resnet student is refused (examples/zoo.py does not define it); "
+                + "a --student FILE.pt student needs no export: it is written back as <checkpoint-dir>/student.pt. "
+                + "examples/zoo.py defines the architectures in "
                 + "PyTorch; model.load_state_dict(zoo.load_file(FILE)) loads it and model(x) returns (features, logits) "
-                + "for input normalized as in training. The projection and optimizer state are not exported.")
+                + "for input normalized as in training. The projection and optimizer state are not exported."})
 public final class ExportCommand implements Callable<Integer> {
 
     @CommandLine.Spec

@@ -9,20 +9,26 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "Streaming feature distillation (VkD) over Kafka.",
+        // in the order a newcomer needs them: see it work, run it on your data, look after runs, go further
         subcommands = {
-                BrokerCommand.class,
-                VkdEvalCommand.class,
-                TrainTeacherCommand.class,
+                io.kdstream.demo.DemoCommand.class,
                 io.kdstream.teacher.TeacherCommand.class,
                 io.kdstream.student.StudentCommand.class,
-                io.kdstream.demo.DemoCommand.class,
-                io.kdstream.study.StudyCommand.class,
-                io.kdstream.chaos.ChaosCommand.class,
                 io.kdstream.runs.RunsCommand.class,
                 ExportCommand.class,
+                TrainTeacherCommand.class,
                 CorpusCommand.class,
+                BrokerCommand.class,
+                io.kdstream.study.StudyCommand.class,
+                VkdEvalCommand.class,
+                io.kdstream.chaos.ChaosCommand.class,
                 CommandLine.HelpCommand.class
-        })
+        },
+        footer = {"",
+                "Start with 'kdstream demo --quick' (a 3-minute smoke test), then 'kdstream demo' (the main job).",
+                "Read next: README.md (what the demo shows, the services, their options), docs/pytorch.md (your own "
+                        + "PyTorch teacher and student), deploy/README.md (a real Kafka cluster, metrics, security).",
+                "Each command's options: kdstream COMMAND --help."})
 public final class KdstreamCommand implements Runnable {
 
     @CommandLine.Spec

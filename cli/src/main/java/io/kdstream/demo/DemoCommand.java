@@ -128,7 +128,7 @@ public final class DemoCommand implements Callable<Integer> {
             TeacherProgress tr = teacherProgress.get();
             Map<String, Object> setup = new LinkedHashMap<>();
             setup.put("command", "kdstream demo" + (quick ? " --quick" : ""));
-            setup.put("date", LocalDateTime.now().format(DateTimeFormatter.ISO_LOCAL_DATE_TIME));
+            setup.put("date", SetupFacts.date());
             setup.put("machine", SetupFacts.machine());
             setup.put("run", run);
             setup.put("data", "Fashion-MNIST, " + limit + " training images (stratified), full 10,000-image test split");

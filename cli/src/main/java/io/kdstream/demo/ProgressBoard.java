@@ -140,9 +140,12 @@ final class ProgressBoard {
             double sps = s.samplesPerSecond();
             String eta = trained > 0 && total > trained
                     ? String.format(Locale.ROOT, "ETA %3.0f s", elapsed / trained * (total - trained)) : "";
+            // cross-entropy, not the total: each variant's total adds other objectives, so rows would not compare;
+            // a student that has not reported yet shows "-", not 0/0
             rows.add(new String[] {s.experiment().variant() + " seed " + s.experiment().seed(),
-                    String.format(Locale.ROOT, "%5d/%-5d loss %6s %5s img/s lag %4d %-8s %s", trained, total,
-                            figure(s.loss(), "%.3f"), figure(sps > 0 ? sps : Double.NaN, "%.0f"),
+                    String.format(Locale.ROOT, "%5s/%-5s ce %6s %5s img/s lag %4d %-8s %s",
+                            total > 0 ? Long.toString(trained) : "-", total > 0 ? Long.toString(total) : "-",
+                            figure(s.ce(), "%.3f"), figure(sps > 0 ? sps : Double.NaN, "%.0f"),
                             Math.max(0, tb - trained), s.status(), eta).stripTrailing()});
             progress.add(new long[] {trained, total});
         }

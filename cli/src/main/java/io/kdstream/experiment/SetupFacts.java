@@ -26,4 +26,15 @@ public final class SetupFacts {
     public static String percent(Double d) {
         return d == null ? "unknown" : String.format(Locale.ROOT, "%.2f%%", 100 * d);
     }
+
+    /** When a report was written: to the second, with the zone's offset (2026-12-07T04:12:09+01:00). */
+    public static String date(java.time.ZonedDateTime now) {
+        return now.truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                .format(java.time.format.DateTimeFormatter.ISO_OFFSET_DATE_TIME);
+    }
+
+    /** {@link #date(java.time.ZonedDateTime)} of now, in the machine's zone. */
+    public static String date() {
+        return date(java.time.ZonedDateTime.now());
+    }
 }

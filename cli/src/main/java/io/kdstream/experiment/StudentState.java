@@ -15,10 +15,12 @@ public final class StudentState {
     private final String group;
     private final List<double[]> evals = new ArrayList<>(); // {step, accuracy}
     private final List<double[]> losses = new ArrayList<>(); // {step, total loss}
+    private final List<double[]> ces = new ArrayList<>(); // {step, cross-entropy}
     private volatile String status = "waiting";
     private volatile long trained;
     private volatile long total;
     private volatile double loss = Double.NaN;
+    private volatile double ce = Double.NaN;
     private volatile double samplesPerSecond;
     private volatile double finalAccuracy = Double.NaN;
     private volatile long startNanos;
@@ -37,7 +39,9 @@ public final class StudentState {
             total = p.total();
             loss = p.loss();
             samplesPerSecond = p.samplesPerSecond();
+            ce = p.ce();
             losses.add(new double[] {p.step(), loss});
+            ces.add(new double[] {p.step(), ce});
             status = "training";
         } else if (e instanceof StudentEval v) {
             evals.add(new double[] {v.step(), v.accuracy()});
@@ -64,7 +68,8 @@ public final class StudentState {
     /** The student as reports and stores write it. */
     public synchronized StudentSummary summary() {
         return new StudentSummary(group, experiment.variant(), experiment.seed(), experiment.objectiveArgs(),
-                finalAccuracy, trained, total, exitCode, wallSeconds(), samplesPerSecond, evalCurve(), lossCurve());
+                finalAccuracy, trained, total, exitCode, wallSeconds(), samplesPerSecond, evalCurve(), lossCurve(),
+                ceCurve());
     }
 
     /** Takes the outcome of a student finished by an earlier run (its stored summary). */
@@ -79,6 +84,7 @@ public final class StudentState {
         status = "done (stored)";
         evals.addAll(s.evalCurve());
         losses.addAll(s.lossCurve());
+        ces.addAll(s.ceCurve());
     }
 
     public Experiment experiment() {
@@ -99,6 +105,16 @@ public final class StudentState {
 
     public long total() {
         return total;
+    }
+
+    /** Cross-entropy of the last progress line: unlike the total, comparable across variants. */
+    public double ce() {
+        return ce;
+    }
+
+    /** {step, cross-entropy} of every progress line. */
+    public synchronized List<double[]> ceCurve() {
+        return List.copyOf(ces);
     }
 
     /** Total loss of the last progress line. */

@@ -2,8 +2,6 @@ package io.kdstream.study;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -265,7 +263,7 @@ public final class StudyCommand implements Callable<Integer> {
 
             Map<String, Object> setup = new LinkedHashMap<>();
             setup.put("command", "kdstream study " + String.join(" ", commandArgs()));
-            setup.put("date", LocalDateTime.now().format(DateTimeFormatter.ISO_LOCAL_DATE_TIME));
+            setup.put("date", SetupFacts.date());
             setup.put("machine", SetupFacts.machine());
             setup.put("teacher", SetupFacts.teacher(card));
             setup.put("data", "Fashion-MNIST, stratified training subsets of " + trainLimits + " images; tuning on a "

@@ -43,6 +43,60 @@ class HelpTextTest {
         assertThat(String.join(" ", arch.description())).contains(String.join(", ", all));
     }
 
+    /** A newcomer reads the commands in the order they need them, and where to go next. */
+    @Test
+    void theLauncherListsTheDemoFirstAndEndsWithWhereToReadNext() {
+        CommandLine cmd = KdstreamCommand.commandLine();
+        assertThat(List.copyOf(cmd.getSubcommands().keySet()).subList(0, 4))
+                .containsExactly("demo", "teacher", "student", "runs");
+        String help = cmd.getUsageMessage(CommandLine.Help.Ansi.OFF);
+        List<String> lines = help.strip().lines().toList();
+        assertThat(help).contains("Start with 'kdstream demo --quick'", "Read next: README.md", "docs/pytorch.md");
+        assertThat(lines.get(lines.size() - 1)).isEqualTo("Each command's options: kdstream COMMAND --help.");
+    }
+
+    /**
+     * Every command suggests the option a user nearly typed (a letter missing), and an option of
+     * another command points there: {@code student --epoch} said only "Unknown option".
+     */
+    @Test
+    void everyCommandSuggestsTheOptionNearlyTyped() {
+        List<String> silent = new ArrayList<>();
+        suggestions(KdstreamCommand.commandLine(), silent);
+        assertThat(silent).as("commands whose misspelt option got no suggestion").isEmpty();
+        String epoch = usageError("student", "--run", "r", "--epoch", "3");
+        assertThat(epoch).startsWith("kdstream student: Unknown option: '--epoch' (did you mean --replay-epochs? "
+                + "other commands take ").contains("'kdstream teacher --epochs'");
+    }
+
+    private static void suggestions(CommandLine cmd, List<String> silent) {
+        CommandSpec spec = cmd.getCommandSpec();
+        OptionSpec option = spec.options().stream().filter(o -> o.longestName().length() > 5 && !o.usageHelp()
+                && !o.versionHelp()).findFirst().orElse(null);
+        if (option != null && !spec.name().equals("help")) {
+            String typo = option.longestName().substring(0, option.longestName().length() - 1);
+            List<String> args = new ArrayList<>();
+            for (CommandSpec s = spec; s.parent() != null; s = s.parent()) {
+                args.add(0, s.name());
+            }
+            args.add(typo);
+            String err = usageError(args.toArray(String[]::new));
+            if (!err.contains("did you mean " + option.longestName())) {
+                silent.add(spec.qualifiedName() + " " + typo + ": " + err);
+            }
+        }
+        cmd.getSubcommands().values().forEach(sub -> suggestions(sub, silent));
+    }
+
+    private static String usageError(String... args) {
+        CommandLine cmd = KdstreamCommand.commandLine();
+        StringWriter err = new StringWriter();
+        cmd.setErr(new PrintWriter(err, true));
+        cmd.setOut(new PrintWriter(new StringWriter(), true));
+        assertThat(cmd.execute(args)).as(String.join(" ", args)).isEqualTo(2);
+        return err.toString().lines().findFirst().orElse("");
+    }
+
     private static void walk(CommandSpec spec, List<String> cut) {
         for (String line : spec.usageMessage().description()) {
             if (!whole(line)) {

@@ -13,7 +13,11 @@ import io.kdstream.experiment.Experiment;
 import io.kdstream.experiment.StudentState;
 import io.kdstream.progress.ProgressEvent;
 
-/** The demo's live view: no NaN, a dash until a figure exists; frames that fit the terminal. */
+/**
+ * The demo's live view: no NaN and no 0/0, a dash until a figure exists; the loss column is the
+ * cross-entropy, which every variant reports alike (the total adds each variant's own objectives,
+ * so rows would not compare); frames that fit the terminal.
+ */
 class ProgressBoardTest {
 
     @Test
@@ -28,8 +32,8 @@ class ProgressBoardTest {
         List<String> lines = new ProgressBoard(() -> null, List.of(starting, training)).lines(true);
 
         assertThat(lines).noneMatch(l -> l.contains("NaN"));
-        assertThat(lines.get(1)).contains("loss      -", "    - img/s");
-        assertThat(lines.get(2)).contains("loss  1.234", "  812 img/s");
+        assertThat(lines.get(1)).contains("    -/-     ce      -", "    - img/s").doesNotContain("0/0");
+        assertThat(lines.get(2)).contains("   12/40    ce  1.000", "  812 img/s");
     }
 
     @Test
@@ -54,7 +58,7 @@ class ProgressBoardTest {
             if (width == 200) {
                 assertThat(rows.get(1)).as("wide: nothing cut, a full bar").contains("[############--------]", "ETA").endsWith(" s");
             } else {
-                assertThat(rows.get(1)).as("narrow: the figures stay whole").contains("loss 12.345", "lag 1000");
+                assertThat(rows.get(1)).as("narrow: the figures stay whole").contains("ce  1.000", "lag 1000");
             }
         }
     }

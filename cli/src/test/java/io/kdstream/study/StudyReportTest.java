@@ -225,7 +225,7 @@ class StudyReportTest {
         String group = "t-" + variant.replace(' ', '_') + "-s" + seed;
         StudentState s = new StudentState(new Experiment(variant, seed, args), group);
         s.restore(new StudentSummary(group, variant, seed, args, accuracy, 10, 10, exitCode, 2.5, 0, evalCurve,
-                List.<double[]>of(new double[] {5, 1.0})));
+                List.<double[]>of(new double[] {5, 1.0}), List.<double[]>of(new double[] {5, 0.8})));
         return s;
     }
 

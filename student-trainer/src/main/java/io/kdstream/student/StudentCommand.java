@@ -130,7 +130,8 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
     int warmupSteps;
 
     @Option(names = "--replay-epochs", defaultValue = "0", converter = Bounded.NonNegativeInt.class,
-            description = "Extra passes over the retained topic after the run's epochs (default: ${DEFAULT-VALUE}).")
+            description = "Extra passes over the retained topic after the run's epochs: a student trains the teacher's "
+                    + "--epochs plus these, one batch per record (default: ${DEFAULT-VALUE}).")
     int replayEpochs;
 
     @Option(names = "--seed", defaultValue = "1", description = "Student initialization seed (default: ${DEFAULT-VALUE}).")

@@ -85,6 +85,12 @@ public final class ZooExport {
             throw new IOException(source + " holds a '" + m.group(1)
                     + "' student, not a zoo architecture: " + e.getMessage(), e);
         }
+        if (arch == Architecture.RESNET) {
+            // examples/zoo.py has no resnet: the file would load into nothing
+            throw new IOException(source + " holds a resnet student; export writes cnn, mlp, vit and vit-pool students, "
+                    + "the architectures examples/zoo.py defines (a --student FILE.pt student is written back as "
+                    + "<checkpoint-dir>/student.pt)");
+        }
         Map<String, Tensor> djl = new LinkedHashMap<>();
         c.tensors().forEach((k, t) -> {
             if (k.startsWith(STUDENT_PARAM)) {
