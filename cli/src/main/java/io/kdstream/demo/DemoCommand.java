@@ -23,6 +23,7 @@ import io.kdstream.model.Devices;
 import io.kdstream.model.ModelCard;
 import io.kdstream.process.ChildProcess;
 import io.kdstream.process.Orchestrator;
+import io.kdstream.process.TeacherLaunch;
 import io.kdstream.progress.ProgressEvent.TeacherProgress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -102,8 +103,9 @@ public final class DemoCommand implements Callable<Integer> {
             AtomicReference<TeacherProgress> teacherProgress = new AtomicReference<>();
             AtomicLong teacherEnd = new AtomicLong();
             long teacherStart = System.nanoTime();
-            ChildProcess producer = o.startTeacher(run, bs, teacherDir, limit, nEpochs, batch, "layer", "flip",
-                    runDir.resolve("logs/teacher.log"), p -> {
+            TeacherLaunch launch = TeacherLaunch.of(run, bs, teacherDir, runDir.resolve("logs/teacher.log"))
+                    .withData(limit, nEpochs, batch).withFeatures("layer", "flip");
+            ChildProcess producer = o.startTeacher(launch, p -> {
                         teacherProgress.set(p);
                         if (p.finished()) {
                             teacherEnd.compareAndSet(0, System.nanoTime());

@@ -98,26 +98,12 @@ public final class Orchestrator implements AutoCloseable {
     }
 
     /**
-     * Starts a teacher-producer for {@code run}: {@code limit} training images, {@code epochs} passes of
-     * batches augmented by {@code augment}, features normalized by {@code norm}, f16, inline inputs, with logits.
-     * Its progress lines go to {@code progress}. A finished run's producer exits at once.
+     * Starts the teacher-producer {@code launch} describes; its progress lines go to {@code progress}.
+     * A finished run's producer exits at once.
      */
-    public ChildProcess startTeacher(String run, String bootstrap, Path teacherDir, int limit, int epochs, int batch,
-                                     String norm, String augment, Path log, Consumer<TeacherProgress> progress)
-            throws IOException {
-        return startTeacher(run, bootstrap, teacherDir, limit, epochs, batch, norm, "f16", augment, log, progress);
-    }
-
-    /** As above, with features of {@code featureDtype} (f32, f16, bf16 or i8). */
-    public ChildProcess startTeacher(String run, String bootstrap, Path teacherDir, int limit, int epochs, int batch,
-                                     String norm, String featureDtype, String augment, Path log,
-                                     Consumer<TeacherProgress> progress) throws IOException {
-        ChildProcess producer = ChildProcess.start("teacher-" + run, service("1g", onDevice(List.of("teacher",
-                "--run", run, "--bootstrap-servers", bootstrap, "--teacher", teacherDir.toString(),
-                "--train-limit", Integer.toString(limit), "--seed", "7", "--epochs", Integer.toString(epochs),
-                "--batch-size", Integer.toString(batch), "--norm", norm, "--feature-dtype", featureDtype,
-                "--inputs", "inline", "--augment", augment, "--logits", "--progress-interval", "2")))
-                .optErrorLog(log).build(), e -> {
+    public ChildProcess startTeacher(TeacherLaunch launch, Consumer<TeacherProgress> progress) throws IOException {
+        ChildProcess producer = ChildProcess.start("teacher-" + launch.run(), service("1g", onDevice(launch.args()))
+                .optErrorLog(launch.log()).build(), e -> {
                     if (e instanceof TeacherProgress t) {
                         progress.accept(t);
                     }

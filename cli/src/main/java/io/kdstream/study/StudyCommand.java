@@ -20,6 +20,7 @@ import io.kdstream.model.Devices;
 import io.kdstream.model.ModelCard;
 import io.kdstream.process.ChildProcess;
 import io.kdstream.process.Orchestrator;
+import io.kdstream.process.TeacherLaunch;
 import io.kdstream.student.ZooExport;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -167,8 +168,9 @@ public final class StudyCommand implements Callable<Integer> {
                 rows.forEach(r -> streams.putIfAbsent(r.stream(), r));
                 for (StudyRow r : streams.values()) {
                     String run = run(limit, r.stream());
-                    producers.add(o.startTeacher(run, bs, teacherDir, limit, streamEpochs, batch, r.teacherNorm(),
-                            r.featureDtype(), augment.toString(), logs.resolve("teacher-" + run + ".log"), progress -> { }));
+                    producers.add(o.startTeacher(TeacherLaunch.of(run, bs, teacherDir, logs.resolve("teacher-" + run + ".log"))
+                            .withData(limit, streamEpochs, batch).withFeatures(r.teacherNorm(), augment.toString())
+                            .withFeatureDtype(r.featureDtype()), progress -> { }));
                 }
             }
 
