@@ -5,10 +5,8 @@ import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -16,6 +14,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import io.kdstream.config.Bounded;
 import io.kdstream.config.PathOption;
 import io.kdstream.experiment.Experiment;
+import io.kdstream.experiment.ReportSetup;
 import io.kdstream.experiment.SetupFacts;
 import io.kdstream.experiment.StudentState;
 import io.kdstream.model.Architecture;
@@ -128,20 +127,16 @@ public final class DemoCommand implements Callable<Integer> {
             o.stopAll();
 
             TeacherProgress tr = teacherProgress.get();
-            Map<String, Object> setup = new LinkedHashMap<>();
-            setup.put("command", "kdstream demo" + (quick ? " --quick" : ""));
-            setup.put("date", SetupFacts.date());
-            setup.put("machine", SetupFacts.machine());
-            setup.put("run", run);
-            setup.put("data", "Fashion-MNIST, " + limit + " training images (stratified), full 10,000-image test split");
-            setup.put("teacher", SetupFacts.teacher(card));
-            setup.put("stream", nEpochs + " epochs x " + (tr != null ? tr.total() / nEpochs : 0)
-                    + " batches of " + batch + ", flip augmentation, layer-normalized f16 features, inline inputs");
-            setup.put("students", arch + ", AdamW lr 0.002, cosine schedule, " + nSeeds + " seed(s) per row");
-            setup.put("teacher_throughput", tr == null ? "n/a" : String.format(Locale.ROOT,
-                    "%.0f samples/s over %.0f s from launch to the last batch (start-up included; see its log)",
-                    tr.samples() / teacherSeconds, teacherSeconds));
-            setup.put("wall_time", String.format(Locale.ROOT, "%.0f s", (System.nanoTime() - t0) / 1e9));
+            ReportSetup setup = ReportSetup.of("kdstream demo" + (quick ? " --quick" : ""), card,
+                    "Fashion-MNIST, " + limit + " training images (stratified), full 10,000-image test split",
+                    nEpochs + " epochs x " + (tr != null ? tr.total() / nEpochs : 0)
+                    + " batches of " + batch + ", flip augmentation, layer-normalized f16 features, inline inputs",
+                    arch + ", AdamW lr 0.002, cosine schedule, " + nSeeds + " seed(s) per row")
+                    .with("run", run)
+                    .with("teacher_throughput", tr == null ? "n/a" : String.format(Locale.ROOT,
+                            "%.0f samples/s over %.0f s from launch to the last batch (start-up included; see its log)",
+                            tr.samples() / teacherSeconds, teacherSeconds))
+                    .with("wall_time", String.format(Locale.ROOT, "%.0f s", (System.nanoTime() - t0) / 1e9));
             List<DemoReport.Row> rows = DemoReport.rows(students);
             Path report = DemoReport.write(runDir, setup, students, rows);
             System.out.println();

@@ -14,6 +14,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
 import io.kdstream.experiment.CurveChart;
+import io.kdstream.experiment.ReportSetup;
 import io.kdstream.experiment.StudentState;
 
 /**
@@ -58,12 +59,12 @@ final class DemoReport {
         return t.toString();
     }
 
-    static Path write(Path dir, Map<String, Object> setup, List<StudentState> students, List<Row> rows)
+    static Path write(Path dir, ReportSetup setup, List<StudentState> students, List<Row> rows)
             throws IOException {
         Files.createDirectories(dir);
         StringBuilder md = new StringBuilder("# kdstream distillation report\n\n");
         md.append("## Setup\n\n");
-        setup.forEach((k, v) -> md.append("- ").append(k).append(": ").append(v).append('\n'));
+        setup.toMap().forEach((k, v) -> md.append("- ").append(k).append(": ").append(v).append('\n'));
         md.append("\n## Results\n\n").append(table(rows)).append('\n');
         md.append("Rows: **alone** = cross-entropy only (`--alpha 0`); **logit** = + logit distillation "
                 + "(`--gamma 0.5`, T=2); **linear** = unconstrained linear projector + L2 feature loss (FitNet-style); "
@@ -78,7 +79,7 @@ final class DemoReport {
         Files.writeString(dir.resolve("report.md"), md, StandardCharsets.UTF_8);
 
         Map<String, Object> json = new LinkedHashMap<>();
-        json.put("setup", setup);
+        json.put("setup", setup.toMap());
         json.put("rows", rows);
         json.put("students", students.stream().map(StudentState::summary).toList());
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(dir.resolve("report.json").toFile(), json);

@@ -13,6 +13,7 @@ import io.kdstream.config.Bounded;
 import io.kdstream.config.PathOption;
 import io.kdstream.data.AugmentPolicy;
 import io.kdstream.experiment.Experiment;
+import io.kdstream.experiment.ReportSetup;
 import io.kdstream.experiment.SetupFacts;
 import io.kdstream.experiment.StudentState;
 import io.kdstream.model.Architecture;
@@ -263,30 +264,26 @@ public final class StudyCommand implements Callable<Integer> {
             boolean stopped = o.interrupted(); // before stopAll(), which marks the orchestrator interrupted
             o.stopAll();
 
-            Map<String, Object> setup = new LinkedHashMap<>();
-            setup.put("command", "kdstream study " + String.join(" ", commandArgs()));
-            setup.put("date", SetupFacts.date());
-            setup.put("machine", SetupFacts.machine());
-            setup.put("teacher", SetupFacts.teacher(card));
-            setup.put("data", "Fashion-MNIST, stratified training subsets of " + trainLimits + " images; tuning on a "
-                    + validationSize + "-image validation set carved from the rest of the training split; final accuracy "
-                    + "on the whole 10,000-image test split");
-            setup.put("stream", streamEpochs + " teacher epochs (" + augment + " augmentation, f16 features unless a row names its dtype, teacher logits) per subset "
-                    + "and normalization, replayed " + (epochs / streamEpochs) + "x: " + epochs + " student epochs, batches of " + batch);
-            setup.put("students", archs + ", AdamW, learning rate " + (learningRates.isEmpty() ? StudyRow.DEFAULT_LR
-                    : "tuned on the alone row and shared by every row: " + learningRates) + ", weight decay 5e-4, cosine schedule, 20 warm-up steps");
-            setup.put("tuning", tuneSeeds == 0 ? "none (each row's first candidate)"
-                    : rows.get(0).candidates().size() + " candidates per row, " + tuneSeeds + " seed(s) each, on the "
-                    + tuneLimit + "-image subset, chosen by validation accuracy and reused for every subset");
-            setup.put("seeds", seeds + " per row (the same seeds " + firstSeed + ".." + (firstSeed + seeds - 1)
-                    + " in every row, so differences are paired)");
-            setup.put("wall_time", reportOnly ? "n/a (--report-only: written from the stored students)"
-                    : String.format(Locale.ROOT, "%.1f min", (System.nanoTime() - t0) / 60e9));
             double studentSeconds = java.util.stream.Stream.concat(tuneStudents.stream(), finals.stream())
                     .filter(StudentState::succeeded).mapToDouble(StudentState::wallSeconds).sum();
-            setup.put("student_time", String.format(Locale.ROOT, "%.1f min summed over %d finished students (%d at a time)",
-                    studentSeconds / 60, java.util.stream.Stream.concat(tuneStudents.stream(), finals.stream())
-                            .filter(StudentState::succeeded).count(), parallel));
+            ReportSetup setup = ReportSetup.of("kdstream study " + String.join(" ", commandArgs()), card,
+                    "Fashion-MNIST, stratified training subsets of " + trainLimits + " images; tuning on a "
+                    + validationSize + "-image validation set carved from the rest of the training split; final accuracy "
+                    + "on the whole 10,000-image test split",
+                    streamEpochs + " teacher epochs (" + augment + " augmentation, f16 features unless a row names its dtype, teacher logits) per subset "
+                    + "and normalization, replayed " + (epochs / streamEpochs) + "x: " + epochs + " student epochs, batches of " + batch,
+                    archs + ", AdamW, learning rate " + (learningRates.isEmpty() ? StudyRow.DEFAULT_LR
+                    : "tuned on the alone row and shared by every row: " + learningRates) + ", weight decay 5e-4, cosine schedule, 20 warm-up steps")
+                    .with("tuning", tuneSeeds == 0 ? "none (each row's first candidate)"
+                            : rows.get(0).candidates().size() + " candidates per row, " + tuneSeeds + " seed(s) each, on the "
+                            + tuneLimit + "-image subset, chosen by validation accuracy and reused for every subset")
+                    .with("seeds", seeds + " per row (the same seeds " + firstSeed + ".." + (firstSeed + seeds - 1)
+                            + " in every row, so differences are paired)")
+                    .with("wall_time", reportOnly ? "n/a (--report-only: written from the stored students)"
+                            : String.format(Locale.ROOT, "%.1f min", (System.nanoTime() - t0) / 60e9))
+                    .with("student_time", String.format(Locale.ROOT, "%.1f min summed over %d finished students (%d at a time)",
+                            studentSeconds / 60, java.util.stream.Stream.concat(tuneStudents.stream(), finals.stream())
+                                    .filter(StudentState::succeeded).count(), parallel));
             Path report = StudyReport.write(out, setup, rows, tuning, cells);
             System.out.println();
             System.out.println(Files.readString(report));

@@ -22,6 +22,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
 import io.kdstream.experiment.CurveChart;
+import io.kdstream.experiment.ReportSetup;
 import io.kdstream.experiment.StudentState;
 
 /**
@@ -86,13 +87,13 @@ final class StudyReport {
     private StudyReport() {
     }
 
-    static Path write(Path dir, Map<String, Object> setup, List<StudyRow> rows, Map<String, Tuning> tuning,
+    static Path write(Path dir, ReportSetup setup, List<StudyRow> rows, Map<String, Tuning> tuning,
                       List<Cell> cells) throws IOException {
         Files.createDirectories(dir);
         StringBuilder md = new StringBuilder("# kdstream distillation study\n\n## Setup\n\n");
-        setup.forEach((k, v) -> md.append("- ").append(k).append(": ").append(v).append('\n'));
+        setup.toMap().forEach((k, v) -> md.append("- ").append(k).append(": ").append(v).append('\n'));
         Map<String, Object> json = new LinkedHashMap<>();
-        json.put("setup", setup);
+        json.put("setup", setup.toMap());
         List<Map<String, Object>> jsonCells = new ArrayList<>();
         List<String> verdicts = new ArrayList<>();
         for (Cell cell : cells) {

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.kdstream.experiment.Experiment;
+import io.kdstream.experiment.ReportSetup;
 import io.kdstream.experiment.StudentState;
 import io.kdstream.experiment.StudentSummary;
 
@@ -122,7 +123,7 @@ class StudyReportTest {
             tuning.put("vit/" + r.id(), new StudyReport.Tuning(r.tuned(), List.of("a", "b", "c"), List.of(0.1, val, 0.2), 1));
         }
         StudyReport.Cell cell = new StudyReport.Cell("vit", 1000, students);
-        Path report = StudyReport.write(tmp.resolve("report"), Map.of("command", "kdstream study"), rows, tuning,
+        Path report = StudyReport.write(tmp.resolve("report"), new ReportSetup("kdstream study", "2026-12-07T04:00:00Z", "2 cores", "resnet", "data", "stream", "vit", Map.of()), rows, tuning,
                 List.of(cell));
 
         String md = Files.readString(report);
