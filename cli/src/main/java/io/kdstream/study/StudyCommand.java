@@ -3,7 +3,6 @@ package io.kdstream.study;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -12,7 +11,6 @@ import java.util.concurrent.Callable;
 import io.kdstream.config.Bounded;
 import io.kdstream.config.PathOption;
 import io.kdstream.data.AugmentPolicy;
-import io.kdstream.experiment.Experiment;
 import io.kdstream.experiment.ReportSetup;
 import io.kdstream.experiment.SetupFacts;
 import io.kdstream.experiment.StudentState;
@@ -113,24 +111,93 @@ public final class StudyCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    /** Tuning students' seeds are {@code TUNING_SEED + 1..}: apart from every final student's. */
-    private static final int TUNING_SEED = 100;
-
-    /** Which stream and architecture each student (by group) trains on. */
-    private final Map<String, String[]> jobs = new java.util.concurrent.ConcurrentHashMap<>();
 
     @Override
     public Integer call() throws Exception {
+        List<StudyRow> rows = checkedRows();
+        Path studyDir = workDir.resolve("study").resolve(name);
+        Path logs = studyDir.resolve("logs");
+        Files.createDirectories(logs);
+        StudyStore store = new StudyStore(studyDir);
+        if (!reportOnly && rows.stream().anyMatch(StudyRow::torchScript)) {
+            archs.forEach(a -> twin(studyDir, a, firstSeed)); // PyTorch missing fails now, not after the teachers
+        }
+        StudyPlan plan = new StudyPlan(new StudyPlan.Settings(name, archs, rows, trainLimits, epochs, streamEpochs,
+                augment.toString(), seeds, firstSeed, tuneSeeds));
+        long t0 = System.nanoTime();
+        try (Orchestrator o = new Orchestrator("study").optDevice(device)) {
+            // the study's own broker keeps its data: the retained topics are what a restart replays
+            String bs = bootstrapServers != null || reportOnly ? bootstrapServers
+                    : o.startBroker(studyDir.resolve("kafka"), false, logs.resolve("broker.log"));
+            Path teacherDir = teacher != null ? teacher : reportOnly ? workDir.resolve("teacher") : o.teacher(workDir.resolve("teacher"), false);
+            ModelCard card = ModelCard.read(teacherDir);
+            o.say("teacher %s (d_t=%d), test accuracy %s", card.arch(), card.featureDim(), SetupFacts.percent(card.testAccuracy()));
+
+            // one teacher pass per stream, all started now: they are short next to the students
+            List<ChildProcess> producers = new ArrayList<>();
+            for (int limit : reportOnly ? List.<Integer>of() : trainLimits) {
+                for (Map.Entry<String, StudyRow> stream : plan.streams(limit).entrySet()) {
+                    String run = stream.getKey();
+                    StudyRow r = stream.getValue();
+                    producers.add(o.startTeacher(TeacherLaunch.of(run, bs, teacherDir, logs.resolve("teacher-" + run + ".log"))
+                            .withData(limit, streamEpochs, batch).withFeatures(r.teacherNorm(), augment.toString())
+                            .withFeatureDtype(r.featureDtype()), progress -> { }));
+                }
+            }
+            Execution run = new Execution(o, store, bs, logs, studyDir, plan);
+
+            // phase 1: every candidate of every row, on the validation split
+            List<StudentState> tuneStudents = new ArrayList<>();
+            int failures = 0;
+            for (boolean lrRows : List.of(true, false)) {
+                List<StudentState> phase = plan.tuning(lrRows);
+                failures += run.train(phase, lrRows ? "tuning the learning rate" : "tuning", true);
+                if (o.interrupted()) {
+                    return stopped(o, studyDir);
+                }
+                tuneStudents.addAll(phase);
+                plan.choose(lrRows);
+            }
+
+            // phase 2: the chosen setting of every row, --seeds seeds, on the test split
+            StudyPlan.Finals planned = plan.finals();
+            List<StudyReport.Cell> cells = planned.cells();
+            List<StudentState> finals = planned.inOrder();
+            failures += run.train(finals, "final", false);
+            if (o.interrupted()) {
+                return stopped(o, studyDir);
+            }
+            for (ChildProcess p : producers) {
+                if (p.waitFor() != 0) {
+                    failures++;
+                    o.say("teacher-producer %s failed: see its log in %s", p.name(), logs);
+                }
+            }
+            boolean stopped = o.interrupted(); // before stopAll(), which marks the orchestrator interrupted
+            o.stopAll();
+            List<StudentState> finished = java.util.stream.Stream.concat(tuneStudents.stream(), finals.stream())
+                    .filter(StudentState::succeeded).toList();
+            Path report = StudyReport.write(reportDir != null ? reportDir : studyDir,
+                    setup(card, rows, plan, finished, System.nanoTime() - t0), rows, plan.tuning(), cells);
+            System.out.println();
+            System.out.println(Files.readString(report));
+            System.out.println("report: " + report.toAbsolutePath());
+            return failures == 0 && !stopped ? 0 : 1;
+        }
+    }
+
+    /** The options checked against each other before anything starts; the rows the study trains. */
+    private List<StudyRow> checkedRows() {
         if (!"auto".equals(device)) {
             Devices.resolve(device); // a device this host lacks fails now, not after the broker and teacher start
         }
         if (epochs % streamEpochs != 0) {
             throw new IllegalArgumentException("--epochs " + epochs + " must be a multiple of --stream-epochs " + streamEpochs);
         }
-        if (firstSeed < 1 || firstSeed + seeds > TUNING_SEED) {
+        if (firstSeed < 1 || firstSeed + seeds > StudyPlan.TUNING_SEED) {
             // tuning students train with seeds 101.., a final student must not repeat one of them
             throw new IllegalArgumentException("--first-seed " + firstSeed + " with --seeds " + seeds
-                    + " must give seeds in 1.." + (TUNING_SEED - 1));
+                    + " must give seeds in 1.." + (StudyPlan.TUNING_SEED - 1));
         }
         List<StudyRow> rows = (rowFilter == null ? StudyRow.all() : StudyRow.known()).stream()
                 .filter(r -> rowFilter == null || rowFilter.contains(r.id())).toList();
@@ -145,151 +212,30 @@ public final class StudyCommand implements Callable<Integer> {
                         + String.join(" and ", StudyRow.SCRIPTABLE) + " only; --archs has " + unscriptable);
             }
         }
-        Path studyDir = workDir.resolve("study").resolve(name);
-        Path logs = studyDir.resolve("logs");
-        Files.createDirectories(logs);
-        Path out = reportDir != null ? reportDir : studyDir;
-        StudyStore store = new StudyStore(studyDir);
-        if (!reportOnly && rows.stream().anyMatch(StudyRow::torchScript)) {
-            archs.forEach(a -> twin(studyDir, a, firstSeed)); // PyTorch missing fails now, not after the teachers
-        }
-        long t0 = System.nanoTime();
-        try (Orchestrator o = new Orchestrator("study").optDevice(device)) {
-            // the study's own broker keeps its data: the retained topics are what a restart replays
-            String bs = bootstrapServers != null || reportOnly ? bootstrapServers
-                    : o.startBroker(studyDir.resolve("kafka"), false, logs.resolve("broker.log"));
-            Path teacherDir = teacher != null ? teacher : reportOnly ? workDir.resolve("teacher") : o.teacher(workDir.resolve("teacher"), false);
-            ModelCard card = ModelCard.read(teacherDir);
-            o.say("teacher %s (d_t=%d), test accuracy %s", card.arch(), card.featureDim(), SetupFacts.percent(card.testAccuracy()));
+        return rows;
+    }
 
-            // one teacher pass per (subset, normalization), all started now: they are short next to the students
-            List<ChildProcess> producers = new ArrayList<>();
-            for (int limit : reportOnly ? List.<Integer>of() : trainLimits) {
-                Map<String, StudyRow> streams = new LinkedHashMap<>();
-                rows.forEach(r -> streams.putIfAbsent(r.stream(), r));
-                for (StudyRow r : streams.values()) {
-                    String run = run(limit, r.stream());
-                    producers.add(o.startTeacher(TeacherLaunch.of(run, bs, teacherDir, logs.resolve("teacher-" + run + ".log"))
-                            .withData(limit, streamEpochs, batch).withFeatures(r.teacherNorm(), augment.toString())
-                            .withFeatureDtype(r.featureDtype()), progress -> { }));
-                }
-            }
-
-            // phase 1: every candidate of every row, on the validation split; first the row that
-            // tunes the learning rate, since the other rows train with the rate it chooses
-            int tuneLimit = trainLimits.get(0);
-            Map<String, StudyReport.Tuning> tuning = new LinkedHashMap<>();
-            Map<String, String> learningRates = new LinkedHashMap<>();
-            List<StudentState> tuneStudents = new ArrayList<>();
-            Map<String, List<StudentState>> byRow = new LinkedHashMap<>();
-            int failures = 0;
-            for (boolean lrRows : List.of(true, false)) {
-                List<StudentState> phase = new ArrayList<>();
-                for (String arch : archs) {
-                    for (StudyRow r : rows) {
-                        if (r.tunesLearningRate() != lrRows) {
-                            continue;
-                        }
-                        List<StudentState> mine = byRow.computeIfAbsent(arch + "/" + r.id(), k -> new ArrayList<>());
-                        for (int c = 0; c < r.candidates().size() && tuneSeeds > 0; c++) {
-                            for (int s = 1; s <= tuneSeeds; s++) {
-                                StudyRow.Candidate cand = r.candidates().get(c);
-                                Experiment e = new Experiment(r.id() + " " + cand.label(), TUNING_SEED + s,
-                                        r.args(cand, arch, learningRates.getOrDefault(arch, StudyRow.DEFAULT_LR)));
-                                StudentState st = new StudentState(e, group("tune", arch, tuneLimit, r.id() + "-c" + c, TUNING_SEED + s));
-                                jobs.put(st.group(), job(run(tuneLimit, r.stream()), arch, r));
-                                phase.add(st);
-                                mine.add(st);
-                            }
-                        }
-                    }
-                }
-                failures += train(o, store, phase, bs, logs, studyDir, lrRows ? "tuning the learning rate" : "tuning", true);
-                if (o.interrupted()) {
-                    return stopped(o, studyDir);
-                }
-                tuneStudents.addAll(phase);
-                for (String arch : archs) {
-                    for (StudyRow r : rows) {
-                        if (r.tunesLearningRate() == lrRows) {
-                            StudyReport.Tuning t = StudyReport.Tuning.choose(r, byRow.get(arch + "/" + r.id()));
-                            tuning.put(arch + "/" + r.id(), t);
-                            if (lrRows) {
-                                learningRates.put(arch, StudyRow.learningRate(r.candidates().get(t.chosen())));
-                            }
-                        }
-                    }
-                }
-            }
-            // the report lists the rows in their own order, not the order they were tuned in
-            Map<String, StudyReport.Tuning> ordered = new LinkedHashMap<>();
-            for (String arch : archs) {
-                for (StudyRow r : rows) {
-                    ordered.put(arch + "/" + r.id(), tuning.get(arch + "/" + r.id()));
-                }
-            }
-            tuning = ordered;
-
-            // phase 2: the chosen setting of every row, --seeds seeds, on the test split
-            List<StudyReport.Cell> cells = new ArrayList<>();
-            List<StudentState> finals = new ArrayList<>();
-            for (String arch : archs) {
-                for (int limit : trainLimits) {
-                    StudyReport.Cell cell = new StudyReport.Cell(arch, limit, new LinkedHashMap<>());
-                    // seed-major: a study cut short still has complete, paired seeds for every row
-                    for (int s = firstSeed; s < firstSeed + seeds; s++) {
-                        for (StudyRow r : rows) {
-                            StudyRow.Candidate cand = r.candidates().get(tuning.get(arch + "/" + r.id()).chosen());
-                            Experiment e = new Experiment(r.id(), s,
-                                    r.args(cand, arch, learningRates.getOrDefault(arch, StudyRow.DEFAULT_LR)));
-                            StudentState st = new StudentState(e, group("final", arch, limit, r.id(), s));
-                            jobs.put(st.group(), job(run(limit, r.stream()), arch, r));
-                            cell.students().computeIfAbsent(r.id(), k -> new ArrayList<>()).add(st);
-                            finals.add(st);
-                        }
-                    }
-                    cells.add(cell);
-                }
-            }
-            failures += train(o, store, finals, bs, logs, studyDir, "final", false);
-            if (o.interrupted()) {
-                return stopped(o, studyDir);
-            }
-            for (ChildProcess p : producers) {
-                if (p.waitFor() != 0) {
-                    failures++;
-                    o.say("teacher-producer %s failed: see its log in %s", p.name(), logs);
-                }
-            }
-            boolean stopped = o.interrupted(); // before stopAll(), which marks the orchestrator interrupted
-            o.stopAll();
-
-            double studentSeconds = java.util.stream.Stream.concat(tuneStudents.stream(), finals.stream())
-                    .filter(StudentState::succeeded).mapToDouble(StudentState::wallSeconds).sum();
-            ReportSetup setup = ReportSetup.of("kdstream study " + String.join(" ", commandArgs()), card,
-                    "Fashion-MNIST, stratified training subsets of " + trainLimits + " images; tuning on a "
-                    + validationSize + "-image validation set carved from the rest of the training split; final accuracy "
-                    + "on the whole 10,000-image test split",
-                    streamEpochs + " teacher epochs (" + augment + " augmentation, f16 features unless a row names its dtype, teacher logits) per subset "
-                    + "and normalization, replayed " + (epochs / streamEpochs) + "x: " + epochs + " student epochs, batches of " + batch,
-                    archs + ", AdamW, learning rate " + (learningRates.isEmpty() ? StudyRow.DEFAULT_LR
-                    : "tuned on the alone row and shared by every row: " + learningRates) + ", weight decay 5e-4, cosine schedule, 20 warm-up steps")
-                    .with("tuning", tuneSeeds == 0 ? "none (each row's first candidate)"
-                            : rows.get(0).candidates().size() + " candidates per row, " + tuneSeeds + " seed(s) each, on the "
-                            + tuneLimit + "-image subset, chosen by validation accuracy and reused for every subset")
-                    .with("seeds", seeds + " per row (the same seeds " + firstSeed + ".." + (firstSeed + seeds - 1)
-                            + " in every row, so differences are paired)")
-                    .with("wall_time", reportOnly ? "n/a (--report-only: written from the stored students)"
-                            : String.format(Locale.ROOT, "%.1f min", (System.nanoTime() - t0) / 60e9))
-                    .with("student_time", String.format(Locale.ROOT, "%.1f min summed over %d finished students (%d at a time)",
-                            studentSeconds / 60, java.util.stream.Stream.concat(tuneStudents.stream(), finals.stream())
-                                    .filter(StudentState::succeeded).count(), parallel));
-            Path report = StudyReport.write(out, setup, rows, tuning, cells);
-            System.out.println();
-            System.out.println(Files.readString(report));
-            System.out.println("report: " + report.toAbsolutePath());
-            return failures == 0 && !stopped ? 0 : 1;
-        }
+    private ReportSetup setup(ModelCard card, List<StudyRow> rows, StudyPlan plan, List<StudentState> finished,
+                              long wallNanos) {
+        Map<String, String> learningRates = plan.learningRates();
+        double studentSeconds = finished.stream().mapToDouble(StudentState::wallSeconds).sum();
+        return ReportSetup.of("kdstream study " + String.join(" ", commandArgs()), card,
+                "Fashion-MNIST, stratified training subsets of " + trainLimits + " images; tuning on a "
+                + validationSize + "-image validation set carved from the rest of the training split; final accuracy "
+                + "on the whole 10,000-image test split",
+                streamEpochs + " teacher epochs (" + augment + " augmentation, f16 features unless a row names its dtype, teacher logits) per subset "
+                + "and normalization, replayed " + (epochs / streamEpochs) + "x: " + epochs + " student epochs, batches of " + batch,
+                archs + ", AdamW, learning rate " + (learningRates.isEmpty() ? StudyRow.DEFAULT_LR
+                : "tuned on the alone row and shared by every row: " + learningRates) + ", weight decay 5e-4, cosine schedule, 20 warm-up steps")
+                .with("tuning", tuneSeeds == 0 ? "none (each row's first candidate)"
+                        : rows.get(0).candidates().size() + " candidates per row, " + tuneSeeds + " seed(s) each, on the "
+                        + plan.tuneLimit() + "-image subset, chosen by validation accuracy and reused for every subset")
+                .with("seeds", seeds + " per row (the same seeds " + firstSeed + ".." + (firstSeed + seeds - 1)
+                        + " in every row, so differences are paired)")
+                .with("wall_time", reportOnly ? "n/a (--report-only: written from the stored students)"
+                        : String.format(Locale.ROOT, "%.1f min", wallNanos / 60e9))
+                .with("student_time", String.format(Locale.ROOT, "%.1f min summed over %d finished students (%d at a time)",
+                        studentSeconds / 60, finished.size(), parallel));
     }
 
     private int stopped(Orchestrator o, Path studyDir) {
@@ -297,30 +243,63 @@ public final class StudyCommand implements Callable<Integer> {
         return 130;
     }
 
-    /** Trains the students not already stored, records each finished one, and deletes its checkpoints. */
-    private int train(Orchestrator o, StudyStore store, List<StudentState> students, String bs, Path logs,
-                      Path studyDir, String phase, boolean validation) throws Exception {
-        List<StudentState> todo = new ArrayList<>();
-        for (StudentState s : students) {
-            if (!store.restore(s)) {
-                todo.add(s);
+    /** Runs a plan's students on the study's processes: the broker, the store and the logs. */
+    private final class Execution {
+        private final Orchestrator o;
+        private final StudyStore store;
+        private final String bs;
+        private final Path logs;
+        private final Path studyDir;
+        private final StudyPlan plan;
+
+        Execution(Orchestrator o, StudyStore store, String bs, Path logs, Path studyDir, StudyPlan plan) {
+            this.o = o;
+            this.store = store;
+            this.bs = bs;
+            this.logs = logs;
+            this.studyDir = studyDir;
+            this.plan = plan;
+        }
+
+        /** Trains the students not already stored, records each finished one, and deletes its checkpoints. */
+        int train(List<StudentState> students, String phase, boolean validation) throws Exception {
+            List<StudentState> todo = new ArrayList<>();
+            for (StudentState s : students) {
+                if (!store.restore(s)) {
+                    todo.add(s);
+                }
             }
+            o.say("%s: %d students, %d stored from an earlier run, %d to train", phase, students.size(),
+                    students.size() - todo.size(), reportOnly ? 0 : todo.size());
+            if (reportOnly) {
+                return 0;
+            }
+            long start = System.nanoTime();
+            int[] done = {0};
+            return o.runStudents(todo, s -> args(s, validation), logs, parallel, s -> {
+                try {
+                    store.save(s);
+                    if (s.succeeded()) {
+                        deleteTree(studyDir.resolve("checkpoints").resolve(s.group()));
+                    }
+                } catch (java.io.IOException e) {
+                    o.say("could not record %s: %s", s.group(), e);
+                }
+                done[0]++;
+                double min = (System.nanoTime() - start) / 60e9;
+                o.say("%s %d/%d: %s %s %.2f%% (%.0f s); %.1f min so far, ~%.0f min left", phase, done[0], todo.size(),
+                        s.group(), validation ? "validation" : "test", 100 * s.finalAccuracy(), s.wallSeconds(), min,
+                        min / done[0] * (todo.size() - done[0]));
+            });
         }
-        o.say("%s: %d students, %d stored from an earlier run, %d to train", phase, students.size(),
-                students.size() - todo.size(), reportOnly ? 0 : todo.size());
-        if (reportOnly) {
-            return 0;
-        }
-        long start = System.nanoTime();
-        int[] done = {0};
-        return o.runStudents(todo, s -> {
-            String[] job = jobs.get(s.group());
+
+        /** The {@code kdstream student} arguments of one student of the plan. */
+        private List<String> args(StudentState s, boolean validation) {
+            StudyPlan.Job job = plan.job(s.group());
             int seed = s.experiment().seed();
-            List<String> student = job[2].isEmpty() ? List.of("--arch", job[1])
-                    : List.of("--student", twin(studyDir, job[1], seed).toString(), "--student-outputs", "features,logits");
-            List<String> args = new ArrayList<>(List.of("--run", job[0], "--group", s.group(),
-                    "--bootstrap-servers", bs));
-            args.addAll(student);
+            List<String> args = new ArrayList<>(List.of("--run", job.run(), "--group", s.group(), "--bootstrap-servers", bs));
+            args.addAll(job.torchScript() ? List.of("--student", twin(studyDir, job.arch(), seed).toString(),
+                    "--student-outputs", "features,logits") : List.of("--arch", job.arch()));
             args.addAll(List.of("--seed", Integer.toString(seed),
                     "--checkpoint-dir", studyDir.resolve("checkpoints").resolve(s.group()).toString(),
                     "--checkpoint-every", "200", "--eval-every", Integer.toString(evalEvery),
@@ -333,26 +312,7 @@ public final class StudyCommand implements Callable<Integer> {
                     Integer.toString(validationSize)) : List.of("--eval-split", "test"));
             args.addAll(s.experiment().objectiveArgs());
             return args;
-        }, logs, parallel, s -> {
-            try {
-                store.save(s);
-                if (s.succeeded()) {
-                    deleteTree(studyDir.resolve("checkpoints").resolve(s.group()));
-                }
-            } catch (java.io.IOException e) {
-                o.say("could not record %s: %s", s.group(), e);
-            }
-            done[0]++;
-            double min = (System.nanoTime() - start) / 60e9;
-            o.say("%s %d/%d: %s %s %.2f%% (%.0f s); %.1f min so far, ~%.0f min left", phase, done[0], todo.size(),
-                    s.group(), validation ? "validation" : "test", 100 * s.finalAccuracy(), s.wallSeconds(), min,
-                    min / done[0] * (todo.size() - done[0]));
-        });
-    }
-
-    /** What {@link #jobs} holds for a student: its run, its architecture, and "torchscript" for a twin row. */
-    private static String[] job(String run, String arch, StudyRow r) {
-        return new String[] {run, arch, r.torchScript() ? "torchscript" : ""};
+        }
     }
 
     /**
@@ -393,25 +353,6 @@ public final class StudyCommand implements Callable<Integer> {
         }
     }
 
-    private String run(int limit, String stream) {
-        return name + "-n" + limit + "-e" + streamEpochs + augmentTag(augment.toString()) + "-" + stream; // a new stream config is a new run
-    }
-
-    /**
-     * {@code <name>-<phase>-<arch>-n<limit>-e<epochs>[-a<augment>]-<row>-s<seed>}: also the consumer group and
-     * the stored file's name, so a student stored under another augmentation is never reused.
-     */
-    private String group(String phase, String arch, int limit, String row, int seed) {
-        return name + "-" + phase + "-" + arch + "-n" + limit + "-e" + epochs + augmentTag(augment.toString()) + "-" + row.replace('+', 'p') + "-s" + seed;
-    }
-
-    private static final AugmentPolicy DEFAULT_AUGMENT = AugmentPolicy.parse("flip");
-
-    /** Empty for the default {@code flip}, so studies stored before --augment existed still resume. */
-    static String augmentTag(String augment) {
-        return AugmentPolicy.parse(augment).equals(DEFAULT_AUGMENT) ? "" : "-a" + augment.replaceAll("[^A-Za-z0-9]", "");
-    }
-
     private List<String> commandArgs() {
         List<String> a = new ArrayList<>(List.of("--name", name, "--archs", String.join(",", archs),
                 "--train-limits", String.join(",", trainLimits.stream().map(String::valueOf).toList()),
@@ -419,7 +360,7 @@ public final class StudyCommand implements Callable<Integer> {
                 "--seeds", Integer.toString(seeds), "--tune-seeds", Integer.toString(tuneSeeds),
                 "--validation-size", Integer.toString(validationSize),
                 "--parallel", Integer.toString(parallel), "--eval-every", Integer.toString(evalEvery)));
-        if (!augment.equals(DEFAULT_AUGMENT)) {
+        if (!augment.equals(StudyPlan.DEFAULT_AUGMENT)) {
             a.addAll(List.of("--augment", augment.toString()));
         }
         if (firstSeed != 1) {

@@ -87,7 +87,7 @@ final class StudyReport {
     private StudyReport() {
     }
 
-    static Path write(Path dir, ReportSetup setup, List<StudyRow> rows, Map<String, Tuning> tuning,
+    static Path write(Path dir, ReportSetup setup, List<StudyRow> rows, Map<StudyPlan.Key, Tuning> tuning,
                       List<Cell> cells) throws IOException {
         Files.createDirectories(dir);
         StringBuilder md = new StringBuilder("# kdstream distillation study\n\n## Setup\n\n");
@@ -114,14 +114,13 @@ final class StudyReport {
         md.append("\n## Tuning (validation split, never the test split)\n\n| student | row | tuned | candidates: validation accuracy | chosen |\n|---|---|---|---|---|\n");
         Map<String, Object> jsonTuning = new LinkedHashMap<>();
         tuning.forEach((k, t) -> {
-            String[] ar = k.split("/", 2);
             StringBuilder cands = new StringBuilder();
             for (int i = 0; i < t.labels().size(); i++) {
                 cands.append(i == 0 ? "" : ", ").append(t.labels().get(i)).append(": ").append(pct(t.validation().get(i)));
             }
-            md.append("| ").append(ar[0]).append(" | ").append(ar[1]).append(" | ").append(t.tuned()).append(" | ")
+            md.append("| ").append(k.arch()).append(" | ").append(k.row()).append(" | ").append(t.tuned()).append(" | ")
                     .append(cands).append(" | ").append(t.chosenLabel()).append(" |\n");
-            jsonTuning.put(k, t);
+            jsonTuning.put(k.arch() + "/" + k.row(), t);
         });
         json.put("tuning", jsonTuning);
         json.put("cells", jsonCells);
@@ -130,7 +129,7 @@ final class StudyReport {
         return dir.resolve("report.md");
     }
 
-    static String table(Cell cell, List<StudyRow> rows, Map<String, Tuning> tuning) {
+    static String table(Cell cell, List<StudyRow> rows, Map<StudyPlan.Key, Tuning> tuning) {
         StringBuilder t = new StringBuilder("| row | setting (tuned) | seeds | test accuracy (mean ± std) | per seed | wall / student |\n");
         t.append("|---|---|---|---|---|---|\n");
         for (StudyRow r : rows) {
@@ -141,7 +140,7 @@ final class StudyReport {
             List<Double> acc = list.stream().map(StudentState::finalAccuracy).filter(Double::isFinite).toList();
             double mean = acc.stream().mapToDouble(d -> d).average().orElse(Double.NaN);
             double sd = acc.size() < 2 ? 0 : Math.sqrt(acc.stream().mapToDouble(d -> (d - mean) * (d - mean)).sum() / (acc.size() - 1));
-            Tuning tu = tuning.get(cell.arch() + "/" + r.id());
+            Tuning tu = tuning.get(new StudyPlan.Key(cell.arch(), r.id()));
             if (acc.isEmpty()) {
                 t.append("| ").append(r.id()).append(" | ").append(tu == null ? "" : tu.chosenLabel())
                         .append(" | 0 | not finished | | |\n");
@@ -155,7 +154,7 @@ final class StudyReport {
         return t.toString();
     }
 
-    static String differences(Cell cell, List<StudyRow> rows, Map<String, Tuning> tuning, List<String> verdicts) {
+    static String differences(Cell cell, List<StudyRow> rows, Map<StudyPlan.Key, Tuning> tuning, List<String> verdicts) {
         // − VkD: what a variant of VkD (feature dtype, whitening, a TorchScript student) costs against it
         boolean vkdColumn = cell.complete(VKD) && rows.stream().anyMatch(r -> r.vkd() && !r.id().equals(VKD));
         StringBuilder t = new StringBuilder("Paired differences (same seeds), points, mean [95% CI]:\n\n| VkD row | − alone | − linear | − logit |"
@@ -188,11 +187,11 @@ final class StudyReport {
     }
 
     /** The VkD row with the best validation accuracy in tuning (not the best test mean: that would be selection on test). */
-    static String bestVkd(Cell cell, List<StudyRow> rows, Map<String, Tuning> tuning) {
+    static String bestVkd(Cell cell, List<StudyRow> rows, Map<StudyPlan.Key, Tuning> tuning) {
         String best = null;
         double bestVal = Double.NEGATIVE_INFINITY;
         for (StudyRow r : rows) {
-            Tuning t = tuning.get(cell.arch() + "/" + r.id());
+            Tuning t = tuning.get(new StudyPlan.Key(cell.arch(), r.id()));
             if (r.vkd() && cell.complete(r.id()) && t != null) {
                 double v = Double.isFinite(t.chosenValidation()) ? t.chosenValidation() : Double.NEGATIVE_INFINITY / 2;
                 if (best == null || v > bestVal) {
@@ -209,7 +208,7 @@ final class StudyReport {
                 : String.format(Locale.ROOT, "%+.2f [%+.2f, %+.2f]", 100 * d.mean(), 100 * d.low(), 100 * d.high());
     }
 
-    private static Map<String, Object> cellJson(Cell cell, List<StudyRow> rows, Map<String, Tuning> tuning) {
+    private static Map<String, Object> cellJson(Cell cell, List<StudyRow> rows, Map<StudyPlan.Key, Tuning> tuning) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("arch", cell.arch());
         m.put("train_limit", cell.limit());
@@ -220,7 +219,7 @@ final class StudyReport {
                 continue;
             }
             Map<String, Object> row = new LinkedHashMap<>();
-            Tuning t = tuning.get(cell.arch() + "/" + r.id());
+            Tuning t = tuning.get(new StudyPlan.Key(cell.arch(), r.id()));
             row.put("setting", t == null ? null : t.chosenLabel());
             row.put("args", list.get(0).experiment().objectiveArgs());
             row.put("students", list.stream().map(StudentState::summary).toList());

@@ -116,11 +116,11 @@ class StudyReportTest {
             }
             students.put(r.id(), list);
         }
-        Map<String, StudyReport.Tuning> tuning = new LinkedHashMap<>();
+        Map<StudyPlan.Key, StudyReport.Tuning> tuning = new LinkedHashMap<>();
         for (StudyRow r : rows) {
             // VkD-batch has the better test mean but VkD the better validation score: VkD is "best"
             double val = r.id().equals("VkD") ? 0.83 : 0.80;
-            tuning.put("vit/" + r.id(), new StudyReport.Tuning(r.tuned(), List.of("a", "b", "c"), List.of(0.1, val, 0.2), 1));
+            tuning.put(new StudyPlan.Key("vit", r.id()), new StudyReport.Tuning(r.tuned(), List.of("a", "b", "c"), List.of(0.1, val, 0.2), 1));
         }
         StudyReport.Cell cell = new StudyReport.Cell("vit", 1000, students);
         Path report = StudyReport.write(tmp.resolve("report"), new ReportSetup("kdstream study", "2026-12-07T04:00:00Z", "2 cores", "resnet", "data", "stream", "vit", Map.of()), rows, tuning,
@@ -178,10 +178,10 @@ class StudyReportTest {
     @Test
     void anAugmentationOtherThanFlipNamesItsOwnStreamsAndStudents() {
         // flip adds nothing, so a study stored before --augment existed resumes under the same names
-        assertThat(StudyCommand.augmentTag("flip")).isEmpty();
-        assertThat(StudyCommand.augmentTag("crop+flip")).isEqualTo("-acropflip");
-        assertThat(StudyCommand.augmentTag("crop:2+flip+erase")).isEqualTo("-acrop2fliperase")
-                .isNotEqualTo(StudyCommand.augmentTag("crop+flip"));
+        assertThat(StudyPlan.augmentTag("flip")).isEmpty();
+        assertThat(StudyPlan.augmentTag("crop+flip")).isEqualTo("-acropflip");
+        assertThat(StudyPlan.augmentTag("crop:2+flip+erase")).isEqualTo("-acrop2fliperase")
+                .isNotEqualTo(StudyPlan.augmentTag("crop+flip"));
     }
 
     @Test
