@@ -9,9 +9,9 @@ import org.apache.commons.math3.distribution.TDistribution;
  * seeds (same initialization and stream), with a two-sided 95% Student-t confidence interval.
  * Pairing removes the seed-to-seed variance both rows share.
  */
-record PairedDifference(int n, double mean, double low, double high) {
+public record PairedDifference(int n, double mean, double low, double high) {
 
-    static PairedDifference of(List<Double> a, List<Double> b) {
+    public static PairedDifference of(List<Double> a, List<Double> b) {
         if (a.size() != b.size() || a.isEmpty()) {
             throw new IllegalArgumentException("paired samples need the same, non-zero length: " + a.size() + " vs " + b.size());
         }
@@ -40,7 +40,7 @@ record PairedDifference(int n, double mean, double low, double high) {
     }
 
     /** The whole interval is above zero: the gain is larger than the seed noise at 95%. */
-    boolean positive() {
+    public boolean positive() {
         return low > 0;
     }
 }
