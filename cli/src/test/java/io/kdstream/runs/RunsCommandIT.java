@@ -50,12 +50,7 @@ class RunsCommandIT {
     void listDescribeAndDeleteARunRefusingWhileItIsInUse(TestKafka kafka) throws Exception {
         KafkaClients clients = kafka.clients();
         String run = "runs-" + UUID.randomUUID();
-        RunTopics t = new RunTopics(run);
-        RunSpec spec = RunSpec.builder().setRunId(run).setSource("synthetic", 10, List.of(1, 28, 28))
-                .setTeacher("teacher-hash-1", "pool").setFeatures(8, Normalization.LAYER, DType.F32)
-                .optInputMode(InputMode.REFERENCE)
-                .setStream(4, BATCHES, 1, 1L).build();
-        RunSetup.prepare(clients, spec, new RunSetup.Settings(1, 2, 2, (short) -1, TIMEOUT));
+        RunTopics t = prepare(clients, run, "teacher-hash-1");
         // the topic a calibrated-whitening run adds
         new WhiteningStore(clients).ensureTopic(run, (short) -1, TIMEOUT);
         try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(clients.producer("runs-it"))) {
@@ -143,12 +138,7 @@ class RunsCommandIT {
     void aGroupThatReadEveryBatchOfATransactionalRunShowsLagZero(TestKafka kafka) throws Exception {
         KafkaClients clients = kafka.clients();
         String run = "lag-" + UUID.randomUUID();
-        RunTopics t = new RunTopics(run);
-        RunSpec spec = RunSpec.builder().setRunId(run).setSource("synthetic", 10, List.of(1, 28, 28))
-                .setTeacher("teacher-hash-2", "pool").setFeatures(8, Normalization.LAYER, DType.F32)
-                .optInputMode(InputMode.REFERENCE)
-                .setStream(4, BATCHES, 1, 1L).build();
-        RunSetup.prepare(clients, spec, new RunSetup.Settings(1, 2, 2, (short) -1, TIMEOUT));
+        RunTopics t = prepare(clients, run, "teacher-hash-2");
         try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(clients.transactionalProducer("lag-it-" + run))) {
             p.initTransactions();
             for (int item = 0; item < BATCHES / 2; item++) { // two batches per transaction, as a teacher's item
@@ -187,6 +177,16 @@ class RunsCommandIT {
             assertThat(metrics.code()).as("a one-shot command serves no metrics").isEqualTo(2);
             assertThat(metrics.err()).contains("Unknown option: '--metrics-port'");
         }
+    }
+
+    /** A run of {@link #BATCHES} batches set up as a teacher does (manifest and topics), nothing published. */
+    private static RunTopics prepare(KafkaClients clients, String run, String teacherId) {
+        RunSpec spec = RunSpec.builder().setRunId(run).setSource("synthetic", 10, List.of(1, 28, 28))
+                .setTeacher(teacherId, "pool").setFeatures(8, Normalization.LAYER, DType.F32)
+                .optInputMode(InputMode.REFERENCE)
+                .setStream(4, BATCHES, 1, 1L).build();
+        RunSetup.prepare(clients, spec, new RunSetup.Settings(1, 2, 2, (short) -1, TIMEOUT));
+        return new RunTopics(run);
     }
 
     /** The teachers' group commits past every work item, as after publishing the whole run. */

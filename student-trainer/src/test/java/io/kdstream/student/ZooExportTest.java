@@ -60,15 +60,7 @@ class ZooExportTest {
 
     @Test
     void aCheckpointOfAnotherArchitectureIsRefusedNamingTheParameter() throws IOException {
-        StudentConfig mlp = StudentConfig.builder().optArch(Architecture.MLP).build();
-        try (StudentModel model = new StudentModel(mlp, RUN)) {
-            // labelled cnn, holding an mlp
-            Checkpoint c = TrainingState.fresh(1, 1, 4).toCheckpoint(model.stateTensors(), 0,
-                    new TrainingState.Experiment("unit", "t", "g",
-                            StudentConfig.builder().optArch(Architecture.CNN).build().toString()));
-            new CheckpointStore(dir, 1).save(c);
-        }
-        Path latest = ZooExport.select(dir, ZooExport.Which.LATEST);
+        Path latest = mlpCheckpointLabelled(Architecture.CNN);
         assertThatThrownBy(() -> ZooExport.export(latest, dir.resolve("x.safetensors")))
                 .isInstanceOf(IOException.class).hasMessageContaining("does not hold a cnn student");
     }
@@ -76,17 +68,21 @@ class ZooExportTest {
     /** examples/zoo.py defines no resnet: its export is refused in one line, not written unloadable. */
     @Test
     void aResnetStudentIsRefusedSayingWhichStudentsExport() throws IOException {
-        StudentConfig mlp = StudentConfig.builder().optArch(Architecture.MLP).build();
-        try (StudentModel model = new StudentModel(mlp, RUN)) {
-            Checkpoint c = TrainingState.fresh(1, 1, 4).toCheckpoint(model.stateTensors(), 0,
-                    new TrainingState.Experiment("unit", "t", "g",
-                            StudentConfig.builder().optArch(Architecture.RESNET).build().toString()));
-            new CheckpointStore(dir, 1).save(c);
-        }
-        Path latest = ZooExport.select(dir, ZooExport.Which.LATEST);
+        Path latest = mlpCheckpointLabelled(Architecture.RESNET);
         Path out = dir.resolve("x.safetensors");
         assertThatThrownBy(() -> ZooExport.export(latest, out)).isInstanceOf(IOException.class)
                 .hasMessageContaining("holds a resnet student; export writes cnn, mlp, vit and vit-pool students");
         assertThat(out).doesNotExist();
+    }
+
+    /** A checkpoint holding an mlp student whose config names {@code label}; returns its path. */
+    private Path mlpCheckpointLabelled(Architecture label) throws IOException {
+        StudentConfig mlp = StudentConfig.builder().optArch(Architecture.MLP).build();
+        try (StudentModel model = new StudentModel(mlp, RUN)) {
+            Checkpoint c = TrainingState.fresh(1, 1, 4).toCheckpoint(model.stateTensors(), 0,
+                    new TrainingState.Experiment("unit", "t", "g", StudentConfig.builder().optArch(label).build().toString()));
+            new CheckpointStore(dir, 1).save(c);
+        }
+        return ZooExport.select(dir, ZooExport.Which.LATEST);
     }
 }
