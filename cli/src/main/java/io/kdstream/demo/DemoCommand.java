@@ -188,14 +188,15 @@ public final class DemoCommand implements Callable<Integer> {
 
     /**
      * Times on this project's 2-core machine type: the teacher's training (measured 2026-11-27, one
-     * thread, nothing else running), a vit-pool student of the study's setting (docs/study/vit-pool-crop-80ep:
-     * 640 steps in ~120 s each, two at a time, start-up included, measured while other jobs loaded the
-     * machine), and the quick demo's phase 2 (measured).
+     * thread), a vit-pool student's start-up (docs/study/cost.md) and step, two students at a time
+     * (0.16 s in the study, docs/study/vit-pool-crop-80ep: ~120 s per 640-step student; 0.17–0.21 s
+     * measured 2026-12-07 with 160-step students at load 4–8: README, "The demo"), and the quick
+     * demo's phase 2 (measured).
      */
     static final int TEACHER_SECONDS = 18 * 60;
     static final int QUICK_TEACHER_SECONDS = 30;
     static final double STUDENT_START_SECONDS = 18;
-    static final double STUDENT_STEP_SECONDS = (120 - STUDENT_START_SECONDS) / 640;
+    static final double STUDENT_STEP_SECONDS = 0.19;
     static final int BROKER_AND_STREAM_START_SECONDS = 30;
     static final int QUICK_STUDENTS_SECONDS = 60;
 
