@@ -25,7 +25,8 @@ import io.kdstream.vkd.Normalization;
  * A student asked for something the run does not carry (logit distillation on a run whose teacher
  * published no logits) reads the real manifest from the broker and stops with one line naming the
  * run and how to start a teacher that carries it, before training: exit 1, no checkpoint written.
- * Before this check it trained with a kd term of 0 at every step and exited 0.
+ * Before this check it trained with a kd term of 0 at every step and exited 0. The same for
+ * {@code --data-workers} on a run whose inputs travel in its records.
  */
 @ExtendWith(KafkaExtension.class)
 class OptionsTheRunCannotServeIT {
@@ -54,5 +55,13 @@ class OptionsTheRunCannotServeIT {
         try (var files = Files.list(ck)) {
             assertThat(files).as("nothing trained, no checkpoint").isEmpty();
         }
+
+        // inputs inline in the records: no image is read, so there is nothing for data workers to do
+        Kdstream workers = Kdstream.run(List.of("--bootstrap-servers", clients.bootstrapServers()), "student", "--run",
+                run, "--group", "g2", "--checkpoint-dir", dir.resolve("ck2").toString(), "--data-workers", "2",
+                "--manifest-timeout", "30s", "--device", "cpu");
+        assertThat(workers.code()).as(workers.err()).isEqualTo(1);
+        assertThat(workers.err().strip()).doesNotContain("\n").startsWith("student: run " + run
+                + " carries its inputs in its records: --data-workers only acts when");
     }
 }

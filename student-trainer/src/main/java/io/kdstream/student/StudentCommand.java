@@ -248,7 +248,14 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
             case "validation" -> ref.validation(validationSize);
             default -> throw new IllegalStateException("--eval-split " + evalSplit); // refused by EvalSplits
         };
-        DataWorkers workers = spec.inputMode() == InputMode.REFERENCE && !train.inMemory()
+        boolean rebuildsInputs = spec.inputMode() == InputMode.REFERENCE && !train.inMemory();
+        if (dataWorkers != null && !rebuildsInputs) { // refused, not ignored: nothing would read images
+            throw new IllegalStateException("run " + run + (spec.inputMode() == InputMode.REFERENCE
+                    ? " reads " + ref.id() + ", which is held in memory" : " carries its inputs in its records")
+                    + ": --data-workers only acts when a reference-mode student reads image folders or tar shards; "
+                    + "drop it");
+        }
+        DataWorkers workers = rebuildsInputs
                 ? DataWorkers.of(dataWorkers != null ? dataWorkers : DataWorkers.defaultCount()) : DataWorkers.INLINE;
         StepTrace stepTrace = trace != null ? StepTrace.open(trace) : null;
         StudentTrainer.Builder builder = StudentTrainer.builder().setClients(clients).setRun(spec).setGroup(group)
