@@ -164,7 +164,7 @@ class TeacherToStudentIT {
     private String[] folderStudentArgs(TestKafka kafka, String run, String group, Path dataset) {
         return new String[] {"student", "--run", run, "--group", group, "--arch", "mlp", "--checkpoint-dir",
                 tmp.resolve("ckpt-" + group).toString(), "--dataset", dataset.toString(), "--optimizer", "sgd",
-                "--lr", "0.05", "--warmup-steps", "0", "--eval-limit", "8", "--idle-timeout", "60s",
+                "--lr", "0.05", "--warmup-steps", "0", "--idle-timeout", "60s",
                 "--manifest-timeout", "60s", "--progress-interval", "0", "--trace",
                 tmp.resolve(group + ".trace").toString(), "--bootstrap-servers", kafka.bootstrapServers()};
     }
@@ -228,8 +228,8 @@ class TeacherToStudentIT {
 
     private void student(TestKafka kafka, String run, String group, Path trace, String... extra) {
         List<String> args = new ArrayList<>(List.of("student", "--run", run, "--group", group, "--arch", "mlp",
-                "--checkpoint-dir", tmp.resolve("ckpt-" + group).toString(), "--eval-limit", "200",
-                "--idle-timeout", "60s", "--manifest-timeout", "60s", "--progress-interval", "0",
+                "--checkpoint-dir", tmp.resolve("ckpt-" + group).toString(), "--idle-timeout", "60s",
+                "--manifest-timeout", "60s", "--progress-interval", "0",
                 "--trace", trace.toString(), "--bootstrap-servers", kafka.bootstrapServers()));
         Collections.addAll(args, extra);
         exec(args.toArray(String[]::new));
