@@ -74,6 +74,8 @@ class DeployMetricsIT {
     static Path work;
 
     private final List<Process> processes = new ArrayList<>();
+    /** Each started process's stderr: a failure quotes the one that exited, not only the awaited one. */
+    private final Map<Process, Path> errorLogs = new HashMap<>();
     private Process broker;
     private Process teacher;
     private Process student;
@@ -101,13 +103,12 @@ class DeployMetricsIT {
             m.save(teacherDir);
         }
 
-        teacherPort = freePort();
         teacher = start(List.of(launcher.toString(), "teacher", "--run", RUN, "--bootstrap-servers", bootstrap,
                 // A run far longer than the test: the teacher, throttled to the student's pace by the lead
                 // bound, stays alive (and its series fresh) until the test stops it.
                 "--teacher", teacherDir.toString(), "--train-limit", "1000", "--epochs", "2000", "--batch-size", "64",
                 "--logits", "--max-lead-batches", "40", "--progress-interval", "0",
-                "--metrics-port", Integer.toString(teacherPort)),
+                "--metrics-port", "0"),
                 logs.resolve("teacher.out"), logs.resolve("teacher.err"));
 
         // the student takes its options from a --config file, as in the compose/k8s deployments
@@ -116,10 +117,22 @@ class DeployMetricsIT {
                 "run=" + RUN, "group=" + GROUP, "bootstrap-servers=" + bootstrap,
                 "checkpoint-dir=" + work.resolve("checkpoints"), "arch=mlp", "eval-every=5", "eval-limit=200",
                 "checkpoint-every=5", "progress-interval=0", "idle-timeout=PT5M", "") );
-        studentPort = freePort();
         student = start(List.of(launcher.toString(), "student", "--config", studentConfig.toString(),
-                "--metrics-port", Integer.toString(studentPort)),
+                "--metrics-port", "0"),
                 logs.resolve("student.out"), logs.resolve("student.err"));
+        // each service binds a port of its own choosing (--metrics-port 0) and logs it: a port picked here and
+        // bound later could be taken in between by any process's outgoing connection
+        teacherPort = await("teacher serves metrics", () -> metricsPort(logs.resolve("teacher.err")),
+                logs.resolve("teacher.err"));
+        studentPort = await("student serves metrics", () -> metricsPort(logs.resolve("student.err")),
+                logs.resolve("student.err"));
+    }
+
+    private static final Pattern METRICS_ON = Pattern.compile("metrics on http://[^:]+:(\\d+)/metrics");
+
+    private static Optional<Integer> metricsPort(Path log) {
+        return readLines(log).stream().map(METRICS_ON::matcher).filter(Matcher::find)
+                .map(m -> Integer.parseInt(m.group(1))).findFirst();
     }
 
     @AfterAll
@@ -414,6 +427,7 @@ class DeployMetricsIT {
         pb.environment().put("KDSTREAM_JAVA_OPTS", "-Xmx512m -XX:+UseSerialGC");
         Process p = pb.start();
         processes.add(p);
+        errorLogs.put(p, stderr);
         return p;
     }
 
@@ -426,7 +440,10 @@ class DeployMetricsIT {
             }
             for (Process p : processes) {
                 if (!p.isAlive()) {
-                    fail("a process exited (code " + p.exitValue() + ") while waiting for: " + what + "\n" + tail(log));
+                    Path exited = errorLogs.get(p);
+                    fail("a process exited (code " + p.exitValue() + ", " + exited.getFileName() + ") while waiting for: "
+                            + what + "\n" + tail(exited) + (exited.equals(log) ? "" : "\n--- " + log.getFileName()
+                            + ":\n" + tail(log)));
                 }
             }
             Thread.sleep(250);
