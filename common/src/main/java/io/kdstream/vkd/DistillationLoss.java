@@ -1,6 +1,10 @@
 package io.kdstream.vkd;
 
+import java.util.List;
+
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
 
 import io.kdstream.autograd.Scalars;
@@ -42,10 +46,23 @@ public final class DistillationLoss {
     public LossBreakdown compute(NDArray projected, NDArray teacherFeatures, NDArray studentLogits,
             NDArray labels, NDArray teacherLogits) {
         NDArray feature = featureLoss.compute(projected, teacherFeatures);
+        return combine(feature, studentLogits, labels, teacherLogits == null ? List.of() : List.of(teacherLogits));
+    }
+
+    FeatureLoss featureLoss() {
+        return featureLoss;
+    }
+
+    /**
+     * {@code ce + α·feature + γ·kd} around a feature term computed elsewhere (one teacher's, or the
+     * weighted sum of several); kd distills the mean of {@code teacherLogits}' softened
+     * probabilities (empty: kd = 0).
+     */
+    LossBreakdown combine(NDArray feature, NDArray studentLogits, NDArray labels, List<NDArray> teacherLogits) {
         NDArray zero = feature.zerosLike();
         NDArray ce = studentLogits == null ? zero : crossEntropy(studentLogits, labels, labelSmoothing);
         NDArray kd = zero;
-        if (teacherLogits != null && gamma != 0) {
+        if (!teacherLogits.isEmpty() && gamma != 0) {
             if (studentLogits == null) {
                 throw new IllegalArgumentException("logit distillation needs student logits");
             }
@@ -88,12 +105,38 @@ public final class DistillationLoss {
 
     /** T²·KL(softmax(teacher/T) ‖ softmax(student/T)) summed over classes, averaged over the batch. */
     public static NDArray logitDistillation(NDArray studentLogits, NDArray teacherLogits, double temperature) {
-        if (!studentLogits.getShape().equals(teacherLogits.getShape()) || studentLogits.getShape().dimension() != 2) {
-            throw new IllegalArgumentException("student logits " + studentLogits.getShape()
-                    + " and teacher logits " + teacherLogits.getShape() + " must both be [B, C]");
+        return logitDistillation(studentLogits, List.of(teacherLogits), temperature);
+    }
+
+    /**
+     * T²·KL(p̄ ‖ softmax(student/T)) with p̄ the mean over teachers of softmax(teacher_i/T), summed
+     * over classes and averaged over the batch; one teacher is {@link #logitDistillation(NDArray,
+     * NDArray, double)}. log p̄ is a log-sum-exp of the teachers' log-probabilities, so a class no
+     * teacher believes in stays finite.
+     */
+    public static NDArray logitDistillation(NDArray studentLogits, List<NDArray> teacherLogits, double temperature) {
+        if (teacherLogits.isEmpty()) {
+            throw new IllegalArgumentException("logit distillation needs at least one teacher's logits");
+        }
+        for (NDArray t : teacherLogits) {
+            if (!studentLogits.getShape().equals(t.getShape()) || studentLogits.getShape().dimension() != 2) {
+                throw new IllegalArgumentException("student logits " + studentLogits.getShape()
+                        + " and teacher logits " + t.getShape() + " must both be [B, C]");
+            }
         }
         NDArray logPs = Scalars.div(studentLogits, temperature).logSoftmax(1);
-        NDArray logPt = Scalars.div(teacherLogits.stopGradient(), temperature).logSoftmax(1);
+        NDArray logPt;
+        if (teacherLogits.size() == 1) {
+            logPt = Scalars.div(teacherLogits.get(0).stopGradient(), temperature).logSoftmax(1);
+        } else {
+            NDList each = new NDList(teacherLogits.size());
+            for (NDArray t : teacherLogits) {
+                each.add(Scalars.div(t.stopGradient(), temperature).logSoftmax(1));
+            }
+            NDArray stacked = NDArrays.stack(each); // [n, B, C]
+            NDArray max = stacked.max(new int[] {0}, true);
+            logPt = stacked.sub(max).exp().mean(new int[] {0}).log().add(max.squeeze(0));
+        }
         long b = studentLogits.getShape().get(0);
         return Scalars.mul(logPt.exp().mul(logPt.sub(logPs)).sum(), temperature * temperature / b);
     }
