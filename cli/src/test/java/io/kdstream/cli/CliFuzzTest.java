@@ -145,6 +145,11 @@ class CliFuzzTest {
             concat(student, "--alpha", "0", "--projection", "linear"),
             concat(student, "--alpha", "0", "--feature-loss", "smooth_l1"),
             concat(student, "--alpha", "0", "--student-norm", "layer"),
+            concat(student, "--alpha", "0", "--teacher-weight", "r=1"),
+            concat(student, "--teacher-weight", "other=1"),
+            concat(student, "--teacher-weight", "r=0"),
+            concat(student, "--logits-from", "r"),
+            concat(student, "--gamma", "1", "--logits-from", "other"),
             concat(teacher, "--whiten-samples", "100"),
             concat(teacher, "--norm", "batch", "--whiten-seed", "3"),
             concat(teacher, "--whiten-shrinkage", "0.1"),
@@ -166,11 +171,30 @@ class CliFuzzTest {
             concat(student, "--eval-split", "validation", "--validation-size", "500"),
             concat(student, "--eval-every", "50", "--eval-limit", "100"),
             concat(student, "--alpha", "0", "--gamma", "0"),
+            concat(student, "--teacher-weight", "r=0.5"),
+            concat(student, "--gamma", "0.5", "--logits-from", "r"),
+            concat(student, "--gamma", "0.5", "--logits-from", "mean"),
             concat(teacher, "--norm", "whiten", "--whiten-samples", "100", "--whiten-seed", "3"),
             {"teacher", "--run", "r", "--bootstrap-servers", "127.0.0.1:1", "--teacher", pt.toString(), "--teacher-outputs", "features,logits", "--logits"},
         };
         for (String[] args : acceptedCases) {
             assertThat(CommandLines.execute(sentinel(), args)).as(String.join(" ", args)).isEqualTo(NOT_REFUSED);
+        }
+    }
+
+    /** {@code --teacher-weight RUN=W}: the map option is checked at parse time, key and value (issue 39). */
+    @Test
+    void teacherWeightsAreRunIdsWithNonNegativeWeights() throws IOException {
+        String[] student = {"student", "--run", "r", "--group", "g", "--bootstrap-servers", "127.0.0.1:1",
+            "--checkpoint-dir", tmp.resolve("ck-weights").toString()};
+        assertThat(run(concat(student, "--teacher-weight", "r=-1"))).contains("'--teacher-weight'", "out of range");
+        assertThat(run(concat(student, "--teacher-weight", "r=x"))).contains("'--teacher-weight'", "not a number");
+        assertThat(run(concat(student, "--teacher-weight", "r"))).contains("'--teacher-weight'", "KEY=VALUE");
+        assertThat(run(concat(student, "--teacher-weight", "r/x=1"))).contains("'--teacher-weight'", "not a run id");
+        Path weights = Files.writeString(tmp.resolve("weights.properties"), "teacher-weight=r=-2\n");
+        assertThat(run(concat(student, "--config", weights.toString()))).contains("'--teacher-weight'", "out of range");
+        for (String[] args : List.of(concat(student, "--teacher-weight", "r=-1"), concat(student, "--teacher-weight", "r"))) {
+            assertThat(run(args).lines().toList()).as(String.join(" ", args)).hasSize(2);
         }
     }
 

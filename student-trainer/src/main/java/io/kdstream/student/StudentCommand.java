@@ -3,6 +3,7 @@ package io.kdstream.student;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -108,6 +109,19 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
     @Option(names = "--temperature", defaultValue = "2.0", converter = Bounded.PositiveReal.class,
             description = "Logit-distillation temperature, with --gamma > 0 (default: ${DEFAULT-VALUE}, as in the demo and study).")
     double temperature;
+
+    @Option(names = "--teacher-weight", paramLabel = "RUN=W", split = ",",
+            converter = {RunIds.class, Bounded.NonNegativeReal.class},
+            description = "Weight W >= 0 of run RUN's feature loss (repeat, or RUN=W,RUN=W): the feature loss is "
+                    + "sum_i W_i * loss(P_i(s), t_i), one projection P_i per run; weights are used as given, one for "
+                    + "every --run, not all 0 (default: equal weights summing to 1).")
+    Map<String, Double> teacherWeights;
+
+    @Option(names = "--logits-from", paramLabel = "RUN|mean",
+            description = "Logit distillation (--gamma) from this --run's logits, or mean: from the average of the "
+                    + "softened probabilities softmax(y/T) of every run that carries logits (default: mean; with one "
+                    + "run, its logits). Refused before training when the run (or, for mean, every run) has none.")
+    String logitsFrom;
 
     @Option(names = "--label-smoothing", defaultValue = "0.0", converter = Bounded.UnitInterval.class, description = "Cross-entropy label smoothing (default: ${DEFAULT-VALUE}).")
     double labelSmoothing;
@@ -237,6 +251,7 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
         var clients = service.clients();
         RunSpec spec = new ManifestStore(clients).await(run, manifestTimeout);
         checkManifest(spec);
+        TeacherHead.forRuns(cfg, List.of(spec)); // weights and the logit source against what the runs carry
 
         DatasetRef ref = DatasetRef.parse(spec.datasetId());
         if (dataset != null) {
@@ -318,9 +333,33 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
             given.refuseUnless(evalEvery > 0, "--eval-limit", "it sizes the periodic evaluations and --eval-every is 0 "
                     + "(the final evaluation always uses the whole split)");
         }
-        for (String feature : List.of("--projection", "--feature-loss", "--student-norm")) {
+        for (String feature : List.of("--projection", "--feature-loss", "--student-norm", "--teacher-weight")) {
             given.refuseUnless(alpha > 0, feature, "it shapes the feature loss and --alpha is 0");
         }
+        given.refuseUnless(gamma > 0, "--logits-from", "it picks logit distillation's teacher and --gamma is 0");
+        List<String> runs = joinedRuns();
+        if (logitsFrom != null && !StudentConfig.LOGITS_MEAN.equals(logitsFrom) && !runs.contains(logitsFrom)) {
+            given.refuse("--logits-from", "it names run " + logitsFrom + ", which this student does not join (--run "
+                    + String.join(", ", runs) + "), and is not mean");
+        }
+        if (teacherWeights != null) {
+            for (String r : teacherWeights.keySet()) {
+                given.refuseUnless(runs.contains(r), "--teacher-weight", "it names run " + r
+                        + ", which this student does not join (--run " + String.join(", ", runs) + ")");
+            }
+            given.refuseUnless(teacherWeights.values().stream().anyMatch(w -> w > 0), "--teacher-weight",
+                    "it gives every run weight 0, so no teacher's features count (for that, --alpha 0)");
+            if (!teacherWeights.keySet().containsAll(runs)) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "Option '--teacher-weight' gives no "
+                        + "weight for run " + String.join(", ", runs.stream().filter(r -> !teacherWeights.containsKey(r))
+                        .toList()) + ": give one for every --run, or none for equal weights");
+            }
+        }
+    }
+
+    /** The runs this student joins, in {@code --run} order (their heads' order). */
+    List<String> joinedRuns() {
+        return List.of(run);
     }
 
     /** The options as a configuration; a misspelt option fails here, before Kafka is contacted. */
@@ -335,13 +374,27 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
                 .optAlpha(alpha).optGamma(gamma).optTemperature(temperature).optLabelSmoothing(labelSmoothing)
                 .optOptimizer(optimizer).optLr(lr).optWeightDecay(weightDecay)
                 .optSchedule(schedule).optWarmupSteps(warmupSteps)
-                .optReplayEpochs(replayEpochs).optSeed(seed).build();
+                .optReplayEpochs(replayEpochs).optSeed(seed)
+                .optTeacherWeights(teacherWeights != null ? teacherWeights : Map.of())
+                .optLogitsFrom(logitsFrom != null ? logitsFrom : StudentConfig.LOGITS_MEAN).build();
     }
 
     /** {@code --student-norm}: the normalizations a student embedding can take. */
     static final class StudentNorms extends EnumChoice<Normalization> {
         StudentNorms() {
             super(new Normalization[] {Normalization.NONE, Normalization.LAYER}, Normalization::configName);
+        }
+    }
+
+    /** The RUN of {@code --teacher-weight RUN=W}: a run id, refused at parse time when it cannot be one. */
+    static final class RunIds implements CommandLine.ITypeConverter<String> {
+        @Override
+        public String convert(String value) {
+            if (!value.matches("[A-Za-z0-9._-]{1,200}")) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not a run id (1-200 characters of "
+                        + "[A-Za-z0-9._-])");
+            }
+            return value;
         }
     }
 
@@ -403,12 +456,6 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
         if (spec.schemaVersion() != RunSpec.SCHEMA_VERSION) {
             throw new IllegalStateException("schema_version: manifest of run " + run + " has " + spec.schemaVersion()
                     + ", this student reads " + RunSpec.SCHEMA_VERSION);
-        }
-        if (gamma > 0 && spec.logitClasses() == 0) {
-            // without this the kd term is 0 at every step and the student trains as if --gamma were 0
-            throw new IllegalStateException("run " + run + " carries no teacher logits, so --gamma " + gamma
-                    + " (logit distillation) cannot apply: start a teacher with --logits for a new run id "
-                    + "(kdstream teacher --run NEW-RUN ... --logits), or train with --gamma 0");
         }
         if (expectedTeacherId != null && !expectedTeacherId.equals(spec.teacherId())) {
             throw new IllegalStateException("teacher_id: manifest of run " + run + " has " + spec.teacherId()

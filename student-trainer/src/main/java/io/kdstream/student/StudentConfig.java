@@ -5,7 +5,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Collections;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 import io.kdstream.model.Architecture;
 import io.kdstream.vkd.FeatureLoss;
@@ -25,6 +28,9 @@ import io.kdstream.vkd.Normalization;
  */
 public final class StudentConfig {
 
+    /** {@link #logitsFrom()} of the default: kd against the mean of the teachers' softened probabilities. */
+    public static final String LOGITS_MEAN = "mean";
+
     private final Architecture arch;
     private final Projection projection;
     private final LossWeights lossWeights;
@@ -43,6 +49,8 @@ public final class StudentConfig {
     private final Normalization studentNorm;
     private final TorchScriptStudent.Source torchScript;
     private final String torchScriptSha256;
+    private final Map<String, Double> teacherWeights;
+    private final String logitsFrom;
 
     private StudentConfig(Builder b, LossWeights lossWeights, String torchScriptSha256) {
         this.arch = b.arch;
@@ -63,6 +71,8 @@ public final class StudentConfig {
         this.studentNorm = b.studentNorm;
         this.torchScript = b.torchScript;
         this.torchScriptSha256 = torchScriptSha256;
+        this.teacherWeights = Collections.unmodifiableMap(new LinkedHashMap<>(b.teacherWeights));
+        this.logitsFrom = b.logitsFrom;
     }
 
     public static Builder builder() {
@@ -163,6 +173,19 @@ public final class StudentConfig {
         return studentNorm;
     }
 
+    /**
+     * {@code --teacher-weight}: the feature-loss weight of each named run, used as given; empty (the
+     * default) = equal weights summing to 1 over the joined runs ({@link TeacherHead#forRuns}).
+     */
+    public Map<String, Double> teacherWeights() {
+        return teacherWeights;
+    }
+
+    /** {@code --logits-from}: the run whose logits kd distills, or {@link #LOGITS_MEAN} (default). */
+    public String logitsFrom() {
+        return logitsFrom;
+    }
+
     /** The form checkpoints store (see the class comment); do not change it for an unchanged configuration. */
     @Override
     public String toString() {
@@ -172,7 +195,10 @@ public final class StudentConfig {
                 + featureLoss.configName() + ", alpha=" + alpha + ", gamma=" + gamma + ", temperature=" + temperature
                 + ", labelSmoothing=" + labelSmoothing + ", optimizer=" + optimizer + ", lr=" + lr + ", weightDecay="
                 + weightDecay + ", schedule=" + schedule + ", warmupSteps=" + warmupSteps + ", replayEpochs="
-                + replayEpochs + ", seed=" + seed + ", studentNorm=" + studentNorm.configName() + "]";
+                + replayEpochs + ", seed=" + seed + ", studentNorm=" + studentNorm.configName()
+                // only when set, so the identity of a configuration without them is unchanged
+                + (teacherWeights.isEmpty() ? "" : ", teacherWeights=" + teacherWeights)
+                + (LOGITS_MEAN.equals(logitsFrom) ? "" : ", logitsFrom=" + logitsFrom) + "]";
     }
 
     /** Equal when every option is: the same identity a checkpoint compares. */
@@ -199,6 +225,8 @@ public final class StudentConfig {
         private long seed = 0L;
         private Normalization studentNorm = Normalization.NONE;
         private TorchScriptStudent.Source torchScript;
+        private final Map<String, Double> teacherWeights = new LinkedHashMap<>();
+        private String logitsFrom = LOGITS_MEAN;
 
         private Builder() {
             super(4.0); // the command line's --temperature default
@@ -230,11 +258,24 @@ public final class StudentConfig {
             this.projection = projection;
             return this;
         }
+        /** Feature-loss weight of run {@code run}, &ge; 0, used as given (default: equal weights summing to 1). */
+        public Builder optTeacherWeight(String run, double weight) {
+            this.teacherWeights.put(run, weight);
+            return this;
+        }
 
+        /** Every run's feature-loss weight ({@link #optTeacherWeight}); replaces those set before. */
+        public Builder optTeacherWeights(Map<String, Double> weights) {
+            this.teacherWeights.clear();
+            this.teacherWeights.putAll(weights);
+            return this;
+        }
 
-
-
-
+        /** The run whose logits kd distills, or {@link #LOGITS_MEAN} (default). */
+        public Builder optLogitsFrom(String run) {
+            this.logitsFrom = run;
+            return this;
+        }
 
         /** Default {@link ParameterOptimizer.Kind#ADAMW}. */
         public Builder optOptimizer(ParameterOptimizer.Kind optimizer) {
@@ -297,6 +338,18 @@ public final class StudentConfig {
             if (lr <= 0 || weightDecay < 0 || warmupSteps < 0 || replayEpochs < 0) {
                 throw new IllegalArgumentException(
                         "need lr > 0, weight decay >= 0, warmup >= 0, replay epochs >= 0");
+            }
+            teacherWeights.forEach((run, w) -> {
+                if (run == null || run.isEmpty() || w == null || !Double.isFinite(w) || w < 0) {
+                    throw new IllegalArgumentException("--teacher-weight needs RUN=W with W >= 0, got " + run + "=" + w);
+                }
+            });
+            if (!teacherWeights.isEmpty() && teacherWeights.values().stream().allMatch(w -> w == 0)) {
+                throw new IllegalArgumentException("--teacher-weight gives every run weight 0: no teacher's features "
+                        + "would count (for no feature distillation, use --alpha 0)");
+            }
+            if (logitsFrom == null || logitsFrom.isEmpty()) {
+                throw new IllegalArgumentException("--logits-from needs a run id or mean");
             }
             String sha = null;
             if (torchScript != null) {

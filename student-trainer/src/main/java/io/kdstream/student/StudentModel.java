@@ -2,6 +2,9 @@ package io.kdstream.student;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,7 +34,8 @@ import io.kdstream.data.BatchSource;
 import io.kdstream.data.ImageDataset;
 import io.kdstream.data.InputNormalization;
 import io.kdstream.vkd.DistillationLoss;
-import io.kdstream.vkd.LossBreakdown;
+import io.kdstream.vkd.JointDistillationLoss;
+import io.kdstream.vkd.JointLossBreakdown;
 import io.kdstream.vkd.Normalization;
 import io.kdstream.vkd.OrthogonalProjection;
 
@@ -43,21 +47,34 @@ import io.kdstream.vkd.OrthogonalProjection;
  */
 final class StudentModel implements AutoCloseable {
 
-    /** Losses of one step; {@code applied} is false when the loss was not finite and nothing changed. */
+    /**
+     * Losses of one step; {@code applied} is false when the loss was not finite and nothing changed.
+     * {@code feature} is the weighted sum Σ w_i·feature_i; {@code teacherFeatures} holds each head's
+     * unweighted feature loss in head ({@code --run}) order (NaN when not applied).
+     */
     record StepResult(double total, double ce, double feature, double kd, boolean applied, long forwardNanos,
-                      long backwardNanos) {
+                      long backwardNanos, List<Double> teacherFeatures) {
+
+        /** A one-teacher step: that teacher's feature loss is the feature term. */
+        StepResult(double total, double ce, double feature, double kd, boolean applied, long forwardNanos,
+                   long backwardNanos) {
+            this(total, ce, feature, kd, applied, forwardNanos, backwardNanos, List.of(feature));
+        }
     }
 
     /** Test-split metrics. */
     record EvalResult(double accuracy, double loss, int samples) {
     }
 
+    /** A teacher head's trainable projection: null {@code projection} = identity (d_s = d_t). */
+    private record Head(TeacherHead teacher, Block projection, OrthogonalProjection orthogonal, String prefix) {
+    }
+
     private final NDManager manager;
     private final StudentNetwork student;
-    private final Block projection; // null = identity (d_s = d_t)
-    private final OrthogonalProjection orthogonal; // non-null for the VkD maps
+    private final List<Head> heads;
     private final Block embeddingNorm; // null unless --student-norm layer
-    private final DistillationLoss loss;
+    private final JointDistillationLoss loss;
     private final ParameterOptimizer optimizer;
     private final Map<String, Parameter> params = new LinkedHashMap<>();
     private final Shape inputShape;
@@ -68,11 +85,22 @@ final class StudentModel implements AutoCloseable {
 
     /** Every parameter, optimizer state and per-step array on {@code device} (null: the engine's default). */
     StudentModel(StudentConfig cfg, RunSpec run, Device device) {
+        this(cfg, run, TeacherHead.forRuns(cfg, List.of(run)), device);
+    }
+
+    /**
+     * A student of several teachers (issue 39): one projection per head, in head order. {@code run}
+     * gives what the runs share (input shape, classes). One head is the single-run student: its
+     * parameters are {@code proj/...}; with several they are {@code proj/<run>/...}.
+     */
+    StudentModel(StudentConfig cfg, RunSpec run, List<TeacherHead> teachers, Device device) {
+        if (teachers.isEmpty()) {
+            throw new IllegalArgumentException("a student needs at least one teacher head");
+        }
         this.manager = NDManager.newBaseManager(device, "PyTorch");
         Engine.getEngine("PyTorch").setRandomSeed((int) cfg.seed());
         List<Integer> in = run.inputShape();
         this.inputShape = new Shape(in.get(0), in.get(1), in.get(2));
-        int dt = run.featureDim();
         StudentNetwork network = null;
         try {
             network = cfg.torchScriptStudent() != null
@@ -81,28 +109,11 @@ final class StudentModel implements AutoCloseable {
                     : new ZooStudent(cfg.arch(), manager, in.get(0), in.get(1), in.get(2), run.numClasses());
             student = network;
             int ds = student.featureDim();
-            switch (cfg.projection()) {
-                case NONE -> {
-                    if (ds != dt) {
-                        throw new IllegalArgumentException("--projection none needs d_s = d_t, but student "
-                                + cfg.studentName() + " has d_s=" + ds + " and the teacher d_t=" + dt);
-                    }
-                    orthogonal = null;
-                    projection = null;
-                }
-                case LINEAR -> {
-                    orthogonal = null;
-                    projection = Linear.builder().setUnits(dt).optBias(false).build();
-                }
-                default -> {
-                    orthogonal = OrthogonalProjection.builder().setDims(ds, dt)
-                            .optMap(cfg.projection().orthogonalMap()).build();
-                    projection = orthogonal;
-                }
+            List<Head> built = new ArrayList<>(teachers.size());
+            for (TeacherHead t : teachers) {
+                built.add(head(cfg, t, ds, teachers.size() == 1 ? "proj/" : "proj/" + t.run() + "/"));
             }
-            if (projection != null) {
-                projection.initialize(manager, DataType.FLOAT32, new Shape(1, ds));
-            }
+            heads = List.copyOf(built);
             if (cfg.studentNorm() == Normalization.LAYER) {
                 embeddingNorm = LayerNorm.builder().axis(1).optCenter(false).optScale(false).build();
                 embeddingNorm.initialize(manager, DataType.FLOAT32, new Shape(1, ds));
@@ -117,19 +128,55 @@ final class StudentModel implements AutoCloseable {
             throw e;
         }
         bindParameters();
-        this.loss = DistillationLoss.builder().optLossWeights(cfg.lossWeights()).build();
+        this.loss = JointDistillationLoss.builder().optLossWeights(cfg.lossWeights())
+                .optTeacherWeights(teachers.stream().mapToDouble(TeacherHead::weight).toArray())
+                .optLogitsFrom(TeacherHead.logitsFrom(cfg, teachers)).build();
         this.optimizer = ParameterOptimizer.create(cfg.optimizer(), manager, cfg.weightDecay());
     }
 
-    /** The optimizer's view: the network's trainable arrays (looked up again after a restore) and the projection's. */
+    /** The projection d_s → d_t of one teacher, as {@code --projection} says, initialized. */
+    private Head head(StudentConfig cfg, TeacherHead t, int ds, String prefix) {
+        int dt = t.teacherDim();
+        Block projection;
+        OrthogonalProjection orthogonal = null;
+        switch (cfg.projection()) {
+            case NONE -> {
+                if (ds != dt) {
+                    throw new IllegalArgumentException("--projection none needs d_s = d_t, but student "
+                            + cfg.studentName() + " has d_s=" + ds + " and the teacher" + (prefix.equals("proj/") ? ""
+                            : " of run " + t.run()) + " d_t=" + dt);
+                }
+                projection = null;
+            }
+            case LINEAR -> projection = Linear.builder().setUnits(dt).optBias(false).build();
+            default -> {
+                orthogonal = OrthogonalProjection.builder().setDims(ds, dt)
+                        .optMap(cfg.projection().orthogonalMap()).build();
+                projection = orthogonal;
+            }
+        }
+        if (projection != null) {
+            projection.initialize(manager, DataType.FLOAT32, new Shape(1, ds));
+        }
+        return new Head(t, projection, orthogonal, prefix);
+    }
+
+    /** The optimizer's view: the network's trainable arrays (looked up again after a restore) and the projections'. */
     private void bindParameters() {
         params.clear();
         params.putAll(student.trainableParameters());
-        if (projection != null) {
-            for (Pair<String, Parameter> p : projection.getParameters()) {
-                params.put("proj/" + p.getKey(), p.getValue());
+        for (Head h : heads) {
+            if (h.projection() != null) {
+                for (Pair<String, Parameter> p : h.projection().getParameters()) {
+                    params.put(h.prefix() + p.getKey(), p.getValue());
+                }
             }
         }
+    }
+
+    /** The teacher heads, in {@code --run} order. */
+    List<TeacherHead> teacherHeads() {
+        return heads.stream().map(Head::teacher).toList();
     }
 
     NDManager manager() {
@@ -141,13 +188,29 @@ final class StudentModel implements AutoCloseable {
     }
 
     /**
-     * One optimizer step. Arrays must belong to {@code step}, a sub-manager the caller closes.
+     * One optimizer step with one teacher. Arrays must belong to {@code step}, a sub-manager the caller closes.
      *
      * @param teacherLogits null when the run publishes none
      */
     StepResult step(NDManager step, NDArray x, NDArray labels, NDArray teacher, NDArray teacherLogits, double lr) {
+        return step(step, x, labels, List.of(teacher), Collections.singletonList(teacherLogits), lr);
+    }
+
+    /**
+     * One optimizer step on one joined batch. Arrays must belong to {@code step}, a sub-manager the
+     * caller closes.
+     *
+     * @param teacherFeatures each head's normalized teacher features [B, d_t,i], in head order
+     * @param teacherLogits each head's teacher logits [B, C], an entry null where that run has none
+     */
+    StepResult step(NDManager step, NDArray x, NDArray labels, List<NDArray> teacherFeatures,
+                    List<NDArray> teacherLogits, double lr) {
+        if (teacherFeatures.size() != heads.size() || teacherLogits.size() != heads.size()) {
+            throw new IllegalArgumentException("this student has " + heads.size() + " teacher heads, the step got "
+                    + teacherFeatures.size() + " feature batches and " + teacherLogits.size() + " logits entries");
+        }
         long t0 = System.nanoTime();
-        LossBreakdown l;
+        JointLossBreakdown l;
         double total;
         ParameterStore ps = new ParameterStore(step, false);
         long t1;
@@ -155,20 +218,25 @@ final class StudentModel implements AutoCloseable {
             NDList out = student.forward(ps, x, true, optimizer.updates());
             NDArray embedding = embeddingNorm == null ? out.get(0)
                     : embeddingNorm.forward(ps, new NDList(out.get(0)), true).singletonOrThrow();
-            NDArray projected = projection == null ? embedding
-                    : projection.forward(ps, new NDList(embedding), true).singletonOrThrow();
-            l = loss.compute(projected, teacher, out.get(1), labels, teacherLogits);
-            total = l.total().toType(DataType.FLOAT64, false).getDouble();
+            List<NDArray> projected = new ArrayList<>(heads.size());
+            for (Head h : heads) {
+                projected.add(h.projection() == null ? embedding
+                        : h.projection().forward(ps, new NDList(embedding), true).singletonOrThrow());
+            }
+            l = loss.compute(projected, teacherFeatures, out.get(1), labels, teacherLogits);
+            total = l.combined().total().toType(DataType.FLOAT64, false).getDouble();
             t1 = System.nanoTime();
             if (!Double.isFinite(total)) {
-                return new StepResult(total, Double.NaN, Double.NaN, Double.NaN, false, t1 - t0, 0);
+                return new StepResult(total, Double.NaN, Double.NaN, Double.NaN, false, t1 - t0, 0,
+                        Collections.nCopies(heads.size(), Double.NaN));
             }
-            gc.backward(l.total());
+            gc.backward(l.combined().total());
         }
         optimizer.step(params, lr);
-        Map<String, Double> v = l.values();
+        Map<String, Double> v = l.combined().values();
+        List<Double> each = Arrays.stream(l.teacherFeatureValues()).boxed().toList();
         return new StepResult(total, v.get("ce"), v.get("feature"), v.get("kd"), true, t1 - t0,
-                System.nanoTime() - t1);
+                System.nanoTime() - t1, each);
     }
 
     /**
@@ -197,9 +265,16 @@ final class StudentModel implements AutoCloseable {
         return new EvalResult((double) correct / n, lossSum / n, (int) n);
     }
 
-    /** ‖PᵀP − I‖_F of the orthogonal projection; NaN for other projections. */
+    /** ‖PᵀP − I‖_F of the orthogonal projection (the largest over the heads); NaN for other projections. */
     double orthogonalityError() {
-        return orthogonal == null ? Double.NaN : orthogonal.orthogonalityError();
+        double worst = Double.NaN;
+        for (Head h : heads) {
+            if (h.orthogonal() != null) {
+                double e = h.orthogonal().orthogonalityError();
+                worst = Double.isNaN(worst) ? e : Math.max(worst, e);
+            }
+        }
+        return worst;
     }
 
     /** The network's state, the projection's parameters and the optimizer state, for a checkpoint. */
