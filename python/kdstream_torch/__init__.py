@@ -7,10 +7,10 @@ import torch.distributed as dist
 from . import checkpoint
 from .dataset import Batch, BatchesGone, IdleTimeout, RunDataset, read_manifest
 from .trace import StepTrace
-from .vkd import Distiller, LossBreakdown, VkdHead, VkdLoss
+from .vkd import Distiller, JointVkdLoss, LossBreakdown, VkdHead, VkdLoss
 from .wire import InvalidBatch, ManifestMismatch, ReferenceModeRefused
 
-__all__ = ["Batch", "BatchesGone", "IdleTimeout", "RunDataset", "read_manifest", "StepTrace", "Distiller", "LossBreakdown",
+__all__ = ["Batch", "BatchesGone", "IdleTimeout", "RunDataset", "read_manifest", "StepTrace", "Distiller", "JointVkdLoss", "LossBreakdown",
            "VkdHead", "VkdLoss", "InvalidBatch", "ManifestMismatch", "ReferenceModeRefused", "checkpoint",
            "init_distributed"]
 

@@ -8,6 +8,7 @@ DDP (which averages gradients over ranks) ``VkdLoss(world_size=W)`` multiplies b
 gradient is that of the whole teacher batch whatever the number of ranks and however unevenly
 the batch splits. On one rank it is the plain mean the Java student computes.
 """
+import math
 from dataclasses import dataclass
 
 import torch
@@ -60,8 +61,9 @@ class VkdHead(nn.Module):
 class LossBreakdown:
     total: torch.Tensor    # backward() this one
     ce: torch.Tensor
-    feature: torch.Tensor
+    feature: torch.Tensor  # with several teachers: the weighted sum over them
     kd: torch.Tensor
+    teacher_features: list = None  # JointVkdLoss: each teacher's unweighted feature loss, in teacher order
 
 
 class VkdLoss(nn.Module):
@@ -79,24 +81,66 @@ class VkdLoss(nn.Module):
     def forward(self, projected, teacher, student_logits, labels, teacher_logits=None, global_batch=None):
         """``global_batch``: samples in the whole teacher batch (``Batch.size``); default this slice's."""
         b = projected.shape[0] if global_batch is None else global_batch
-        diff = projected - teacher
+        log_pt = None
+        if teacher_logits is not None and self.gamma != 0:
+            log_pt = F.log_softmax(teacher_logits.detach() / self.temperature, dim=1)
+        return self._combine(self._feature(projected, teacher, b), student_logits, labels, log_pt, b)
+
+    def _feature(self, projected, teacher, b):
         if self.feature_loss == "l2":
-            feature = diff.square().sum()
+            feature = (projected - teacher).square().sum()
         else:
             feature = F.smooth_l1_loss(projected, teacher, reduction="sum", beta=1.0)
-        feature = feature / (b * teacher.shape[1])
+        return feature / (b * teacher.shape[1])
+
+    def _combine(self, feature, student_logits, labels, teacher_log_probs, b):
+        """ce + alpha * feature + gamma * kd, kd against the soft target exp(teacher_log_probs) (None: 0)."""
         zero = feature * 0
         ce = zero
         if student_logits is not None:
             ce = F.cross_entropy(student_logits, labels, reduction="sum", label_smoothing=self.label_smoothing) / b
         kd = zero
-        if teacher_logits is not None and self.gamma != 0:
+        if teacher_log_probs is not None:
             t = self.temperature
             log_ps = F.log_softmax(student_logits / t, dim=1)
-            log_pt = F.log_softmax(teacher_logits.detach() / t, dim=1)
-            kd = (log_pt.exp() * (log_pt - log_ps)).sum() * (t * t / b)
+            kd = (teacher_log_probs.exp() * (teacher_log_probs - log_ps)).sum() * (t * t / b)
         total = ce + self.alpha * feature + self.gamma * kd
         return LossBreakdown(total * self.world_size, ce, feature, kd)
+
+
+class JointVkdLoss(VkdLoss):
+    """Several teachers, one student (issue 39), as kdstream's Java student computes it:
+    ``ce + alpha * sum_i weights[i] * feature_i + gamma * kd``, where feature_i compares the student's
+    projection for teacher i (one ``VkdHead`` per teacher) with that teacher's features, and kd
+    distills teacher ``logits_from``'s softened probabilities or, with ``"mean"``, the average of
+    softmax(y_i / T) over the teachers whose logits are given (``None`` entries have none).
+    Weights are used as given (``>= 0``, not all 0)."""
+
+    def __init__(self, weights, logits_from="mean", **loss):
+        super().__init__(**loss)
+        self.weights = [float(w) for w in weights]
+        if not self.weights or any(not w >= 0 for w in self.weights) or not any(self.weights):
+            raise ValueError("teacher weights must be >= 0 and not all 0, got %r" % (weights,))
+        if logits_from != "mean" and logits_from not in range(len(self.weights)):
+            raise ValueError("logits_from must be mean or a teacher index < %d, got %r" % (len(self.weights), logits_from))
+        self.logits_from = logits_from
+
+    def forward(self, projected, teachers, student_logits, labels, teacher_logits=None, global_batch=None):
+        if len(projected) != len(self.weights) or len(teachers) != len(self.weights):
+            raise ValueError("need one projection and one teacher batch per weight (%d)" % len(self.weights))
+        b = projected[0].shape[0] if global_batch is None else global_batch
+        features = [self._feature(p, t, b) for p, t in zip(projected, teachers)]
+        feature = sum(w * f for w, f in zip(self.weights, features))
+        given = list(teacher_logits or [None] * len(self.weights))
+        chosen = [l for l in given if l is not None] if self.logits_from == "mean" else [given[self.logits_from]]
+        chosen = [l for l in chosen if l is not None]
+        log_pt = None
+        if chosen and self.gamma != 0:
+            each = torch.stack([F.log_softmax(l.detach() / self.temperature, dim=1) for l in chosen])
+            log_pt = torch.logsumexp(each, 0) - math.log(len(chosen))  # log of the mean probability
+        out = self._combine(feature, student_logits, labels, log_pt, b)
+        out.teacher_features = features
+        return out
 
 
 class Distiller(nn.Module):

@@ -24,6 +24,8 @@ import io.kdstream.codec.SafeTensors;
 import io.kdstream.codec.Tensor;
 import io.kdstream.vkd.DistillationLoss;
 import io.kdstream.vkd.FeatureLoss;
+import io.kdstream.vkd.JointDistillationLoss;
+import io.kdstream.vkd.JointLossBreakdown;
 import io.kdstream.vkd.LossBreakdown;
 import io.kdstream.vkd.OrthogonalMap;
 import io.kdstream.vkd.OrthogonalProjection;
@@ -51,14 +53,97 @@ class PythonVkdLossTest {
             p.assertSuccess(Duration.ofSeconds(120));
         }
         int checked = 0;
+        int joint = 0;
         try (Stream<Path> files = Files.list(dir)) {
             for (Path f : files.filter(x -> x.toString().endsWith(".safetensors")).sorted().toList()) {
-                check(f);
-                checkVkdEval(f);
-                checked++;
+                if (f.getFileName().toString().startsWith("joint_")) {
+                    checkJoint(f);
+                    joint++;
+                } else {
+                    check(f);
+                    checkVkdEval(f);
+                    checked++;
+                }
             }
         }
         assertThat(checked).as("fixtures written").isEqualTo(2);
+        assertThat(joint).as("several-teacher fixtures written").isEqualTo(2);
+    }
+
+    /**
+     * Several teachers (issue 39): kdstream_torch's JointVkdLoss over one VkdHead per teacher, and
+     * the Java student's pieces (one {@link OrthogonalProjection} per teacher on the standardized
+     * embedding, {@link JointDistillationLoss}): losses, per-teacher feature losses and the gradients
+     * of every projector's parameter, the embedding and the student logits agree to 1e-5.
+     */
+    private static void checkJoint(Path file) throws Exception {
+        SafeTensors.Contents c = SafeTensors.read(file);
+        Map<String, Tensor> t = c.tensors();
+        Map<String, String> meta = c.metadata();
+        int n = Integer.parseInt(meta.get("teachers"));
+        String from = meta.get("logits_from");
+        JointDistillationLoss loss = JointDistillationLoss.builder()
+                .optFeatureLoss(FeatureLoss.fromConfigName(meta.get("feature_loss")))
+                .optAlpha(Double.parseDouble(meta.get("alpha"))).optGamma(Double.parseDouble(meta.get("gamma")))
+                .optTemperature(Double.parseDouble(meta.get("temperature")))
+                .optLabelSmoothing(Double.parseDouble(meta.get("label_smoothing")))
+                .optTeacherWeights(java.util.Arrays.stream(meta.get("weights").split(","))
+                        .mapToDouble(Double::parseDouble).toArray())
+                .optLogitsFrom(from.equals("mean") ? JointDistillationLoss.LOGITS_MEAN : Integer.parseInt(from)).build();
+        OrthogonalMap map = OrthogonalMap.fromTorchName(meta.get("map"));
+        try (NDManager m = NDManager.newBaseManager("PyTorch")) {
+            NDArray embedding = floats(m, t.get("embedding"));
+            NDArray sLogits = floats(m, t.get("student_logits"));
+            embedding.setRequiresGradient(true);
+            sLogits.setRequiresGradient(true);
+            java.util.List<NDArray> xs = new java.util.ArrayList<>();
+            java.util.List<NDArray> teachers = new java.util.ArrayList<>();
+            java.util.List<NDArray> tLogits = new java.util.ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                NDArray x = floats(m, t.get("X" + i));
+                x.setRequiresGradient(true);
+                xs.add(x);
+                teachers.add(floats(m, t.get("teacher" + i)));
+                Tensor logits = t.get("teacher_logits" + i);
+                tLogits.add(logits == null ? null : floats(m, logits));
+            }
+            LayerNorm norm = LayerNorm.builder().axis(1).optCenter(false).optScale(false).build();
+            norm.initialize(m, DataType.FLOAT32, embedding.getShape());
+            JointLossBreakdown l;
+            try (ai.djl.training.GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+                NDArray standardized = norm.forward(new ParameterStore(m, false), new NDList(embedding), true)
+                        .singletonOrThrow();
+                java.util.List<NDArray> projected = new java.util.ArrayList<>();
+                for (int i = 0; i < n; i++) {
+                    NDArray p = OrthogonalProjection.weight(m, xs.get(i), floats(m, t.get("base" + i)), map,
+                            OrthogonalProjection.Path.FAST);
+                    projected.add(standardized.matMul(p.transpose()));
+                }
+                l = loss.compute(projected, teachers, sLogits, m.create(t.get("labels").toLongs()), tLogits);
+                Map<String, Double> java = l.combined().values();
+                for (String k : new String[] {"total", "ce", "feature", "kd"}) {
+                    double python = t.get("loss_" + k).toDoubles()[0];
+                    assertThat(java.get(k)).as("%s %s: Java vs Python", file.getFileName(), k)
+                            .isCloseTo(python, org.assertj.core.data.Offset.offset(1e-5 * Math.max(1, Math.abs(python))));
+                    assertThat(python).as("%s %s is exercised", file.getFileName(), k).isNotZero();
+                }
+                float[] each = new float[n];
+                double[] values = l.teacherFeatureValues();
+                for (int i = 0; i < n; i++) {
+                    each[i] = (float) values[i];
+                }
+                assertClose(file.getFileName() + " per-teacher features", each, t.get("features").toFloats());
+                gc.backward(l.combined().total());
+            }
+            assertClose(file.getFileName() + " grad embedding", embedding.getGradient().toFloatArray(),
+                    t.get("grad_embedding").toFloats());
+            assertClose(file.getFileName() + " grad student logits", sLogits.getGradient().toFloatArray(),
+                    t.get("grad_student_logits").toFloats());
+            for (int i = 0; i < n; i++) {
+                assertClose(file.getFileName() + " grad X" + i, xs.get(i).getGradient().toFloatArray(),
+                        t.get("grad_X" + i).toFloats());
+            }
+        }
     }
 
     private static void check(Path file) throws Exception {
