@@ -125,6 +125,32 @@ class ExportCommandTest {
         assertClose(py.get("logits"), javaOut[1], arch + " logits");
     }
 
+    /** {@code --projectors} (issue 39): the projections of every teacher run, for a TorchScript student too. */
+    @Test
+    void projectorsExportOnRequestKeyedByRun() throws IOException {
+        Path checkpoints = dir.resolve("ckpt-proj");
+        float[] vit = {1, 2, 3, 4, 5, 6};
+        float[] cnn = {7, 8, 9, 10};
+        Map<String, Tensor> tensors = Map.of(
+                "param/proj/vit/weight", Tensor.ofFloats(DType.F32, new int[] {3, 2}, vit),
+                "param/proj/cnn/weight", Tensor.ofFloats(DType.F32, new int[] {2, 2}, cnn),
+                "param/student/w", Tensor.ofFloats(DType.F32, new int[] {1}, new float[] {1}));
+        Map<String, String> attrs = Map.of("config", "StudentConfig[arch=torchscript, student=sha256:00, "
+                + "studentOutputs=features,logits, projection=linear, featureLoss=l2, studentNorm=none]");
+        new CheckpointStore(checkpoints, 1).save(new Checkpoint(tensors, 5, Map.of(0, 3L),
+                new TrainedBatches(1, 1, 1).encode(), attrs));
+        Path out = dir.resolve("projectors.safetensors");
+        Run run = kdstream("export", "--checkpoint-dir", checkpoints.toString(), "--checkpoint", "latest",
+                "--projectors", "--out", out.toString());
+        assertThat(run.exit()).as("export --projectors: %s", run.err()).isZero();
+        assertThat(run.out()).contains("step 5", "runs cnn, vit");
+        SafeTensors.Contents file = SafeTensors.read(out);
+        assertThat(file.tensors()).containsOnlyKeys("vit.weight", "cnn.weight");
+        assertThat(file.tensors().get("vit.weight").toFloats()).containsExactly(vit);
+        assertThat(file.tensors().get("vit.weight").shape()).containsExactly(3, 2);
+        assertThat(file.metadata()).containsEntry("projection", "linear").containsEntry("student_norm", "none");
+    }
+
     @Test
     void aDirectoryWithoutBestSaysSoInOneLine() throws IOException {
         Files.createDirectories(dir.resolve("empty"));
