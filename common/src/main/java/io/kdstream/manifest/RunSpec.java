@@ -78,10 +78,15 @@ public record RunSpec(int schemaVersion, String runId, String datasetId, String 
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
 
+    /** Whether {@code runId} can name a run (1-200 characters of [A-Za-z0-9._-], as topic names allow). */
+    public static boolean isRunId(String runId) {
+        return runId != null && RUN_ID.matcher(runId).matches();
+    }
+
     /** @throws IllegalArgumentException naming the first invalid field */
     @JsonCreator
     public RunSpec {
-        if (runId == null || !RUN_ID.matcher(runId).matches()) {
+        if (!isRunId(runId)) {
             throw new IllegalArgumentException("run_id '" + runId + "' must be 1-200 characters of [A-Za-z0-9._-]");
         }
         requireText(datasetId, "dataset_id");

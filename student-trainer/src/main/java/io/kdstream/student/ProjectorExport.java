@@ -108,11 +108,7 @@ public final class ProjectorExport {
     }
 
     private static NDArray array(NDManager m, Tensor t) {
-        long[] shape = new long[t.shape().length];
-        for (int i = 0; i < shape.length; i++) {
-            shape[i] = t.shape()[i];
-        }
-        return m.create(t.toFloats(), new Shape(shape));
+        return m.create(t.toFloats(), new Shape(StudentModel.toLongs(t.shape())));
     }
 
     private static String find(Pattern p, String config, Path source, String what) throws IOException {

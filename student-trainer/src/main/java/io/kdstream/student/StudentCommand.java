@@ -390,7 +390,7 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
     static final class RunIds implements CommandLine.ITypeConverter<String> {
         @Override
         public String convert(String value) {
-            if (!value.matches("[A-Za-z0-9._-]{1,200}")) {
+            if (!RunSpec.isRunId(value)) {
                 throw new CommandLine.TypeConversionException("'" + value + "' is not a run id (1-200 characters of "
                         + "[A-Za-z0-9._-])");
             }

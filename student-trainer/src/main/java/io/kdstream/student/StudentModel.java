@@ -353,7 +353,7 @@ final class StudentModel implements AutoCloseable {
         return Tensor.ofFloats(DType.F32, shape, a.toType(DataType.FLOAT32, false).toFloatArray());
     }
 
-    private static long[] toLongs(int[] s) {
+    static long[] toLongs(int[] s) {
         long[] out = new long[s.length];
         for (int i = 0; i < s.length; i++) {
             out[i] = s[i];
