@@ -65,10 +65,8 @@ public final class ProjectorExport {
             throw new IOException(source + " holds no projection parameters (param/proj/...)");
         }
         Map<String, Tensor> weights = new LinkedHashMap<>();
-        try (NDManager m = NDManager.newBaseManager(null, "PyTorch")) {
-            for (Map.Entry<String, Map<String, Tensor>> h : heads.entrySet()) {
-                weights.put(h.getKey() + ".weight", weight(m, projection, h.getValue(), source, h.getKey()));
-            }
+        for (Map.Entry<String, Map<String, Tensor>> h : heads.entrySet()) {
+            weights.put(h.getKey() + ".weight", weight(projection, h.getValue(), source, h.getKey()));
         }
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", "pt");
@@ -87,15 +85,18 @@ public final class ProjectorExport {
     }
 
     /** The [d_t, d_s] matrix of one head: a linear map's weight, or the orthogonal P of its raw parameter. */
-    private static Tensor weight(NDManager m, Projection projection, Map<String, Tensor> params, Path source, String run)
+    private static Tensor weight(Projection projection, Map<String, Tensor> params, Path source, String run)
             throws IOException {
         if (projection == Projection.LINEAR) {
             return require(params, "weight", source, run);
         }
-        NDArray raw = array(m, require(params, "original", source, run));
-        NDArray base = params.containsKey("base") ? array(m, params.get("base")) : null;
-        return StudentModel.toTensor(OrthogonalProjection.weight(m, raw, base, projection.orthogonalMap(),
-                OrthogonalProjection.Path.FAST));
+        Tensor original = require(params, "original", source, run);
+        try (NDManager m = NDManager.newBaseManager(null, "PyTorch")) { // the engine only where P is computed
+            NDArray raw = array(m, original);
+            NDArray base = params.containsKey("base") ? array(m, params.get("base")) : null;
+            return StudentModel.toTensor(OrthogonalProjection.weight(m, raw, base, projection.orthogonalMap(),
+                    OrthogonalProjection.Path.FAST));
+        }
     }
 
     private static Tensor require(Map<String, Tensor> params, String name, Path source, String run) throws IOException {
