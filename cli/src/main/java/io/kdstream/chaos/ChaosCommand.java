@@ -50,7 +50,8 @@ public final class ChaosCommand implements Callable<Integer> {
 
     @Option(names = "--cluster-kills", converter = Bounded.NonNegativeInt.class, defaultValue = "1",
             description = "Three-broker cluster: kill -9 rounds, each of the leader of a features partition and then "
-                    + "of the controller leader, restarted (default: ${DEFAULT-VALUE}).")
+                    + "of the controller leader, restarted; the kills are spread evenly over the run's batches "
+                    + "(--broker-epochs), by the student's progress (default: ${DEFAULT-VALUE}).")
     int clusterRounds;
 
     @Option(names = "--disk-fills", converter = Bounded.NonNegativeInt.class, defaultValue = "0",
@@ -64,7 +65,8 @@ public final class ChaosCommand implements Callable<Integer> {
     int epochs;
 
     @Option(names = "--broker-epochs", converter = Bounded.PositiveInt.class, defaultValue = "30",
-            description = "Epochs of the broker scenario's run: long enough to outlast its faults (default: ${DEFAULT-VALUE}).")
+            description = "Epochs of the broker and cluster scenarios' runs: the broker scenario's must outlast its "
+                    + "faults (default: ${DEFAULT-VALUE}).")
     int brokerEpochs;
 
     @Option(names = "--teacher-session-timeout", defaultValue = "0", paramLabel = "DURATION",
@@ -90,6 +92,11 @@ public final class ChaosCommand implements Callable<Integer> {
         if (!Files.isRegularFile(jar)) {
             throw new IllegalArgumentException("--jar " + jar + " is not the kdstream jar (build it: mvn -DskipTests package)");
         }
+        if (clusterRounds > 0) {
+            KillSchedule.requireRoom(2 * clusterRounds, (long) brokerEpochs * ChaosRig.PER_EPOCH,
+                    "--cluster-kills " + clusterRounds + " (" + 2 * clusterRounds + " kills) on --broker-epochs "
+                            + brokerEpochs);
+        }
         Files.createDirectories(work);
         for (String stale : List.of("student-ref", "student-killed", "student-broker")) {
             ChaosRig.deleteTree(work.resolve(stale));
@@ -105,8 +112,11 @@ public final class ChaosCommand implements Callable<Integer> {
         int failures = 0;
         try {
             rig.useKafka(broker::bootstrap);
-            broker.start(true);
+            if (teacherKills > 0 || studentKills > 0 || brokerCycles > 0) {
+                broker.start(true); // the other scenarios bring their own
+            }
             Path teacher = rig.teacherModel();
+            ChaosRig.log("teacher model ready: %s", teacher);
             if (teacherKills > 0 || studentKills > 0) {
                 failures += new TeacherKills(rig, teacher, teacherKills, epochs).run(); // publishes the students' run
             }

@@ -147,8 +147,11 @@ final class ChaosRig {
         return cond.getAsBoolean();
     }
 
+    /** Seconds since the command started, in every line: what the faults' pacing and each phase cost. */
+    private static final long T0 = System.nanoTime();
+
     static void log(String fmt, Object... args) {
-        System.out.printf("[chaos] " + fmt + "%n", args);
+        System.out.printf("[chaos %6.1f s] %s%n", (System.nanoTime() - T0) / 1e9, String.format(fmt, args));
         System.out.flush();
     }
 
