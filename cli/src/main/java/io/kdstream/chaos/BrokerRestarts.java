@@ -5,7 +5,11 @@ import java.util.List;
 
 import io.kdstream.process.ChildProcess;
 
-/** SIGTERM, then kill -9, of the single broker while a teacher and a student run; restarted each time. */
+/**
+ * SIGTERM, then kill -9, of the single broker while a teacher and a student run; restarted each
+ * time. The faults land at points spread over the run's batches ({@link KillSchedule}), by the
+ * student's trace.
+ */
 final class BrokerRestarts implements Scenario {
 
     private final ChaosRig rig;
@@ -26,39 +30,37 @@ final class BrokerRestarts implements Scenario {
     public int run() throws Exception {
         String run = "chaos-broker-" + rig.seed;
         Path trace = rig.work.resolve("student-broker.trace");
-        ChildProcess t = rig.teacher(run, model, epochs, List.of());
+        ChildProcess t = rig.teacher(run, model, epochs, List.of("--max-lead-batches", "" + ChaosRig.MAX_LEAD));
         ChildProcess s = rig.student(run, "broker-" + rig.seed, rig.work.resolve("student-broker"), trace);
+        KillSchedule schedule = KillSchedule.evenly(2 * cycles, (long) epochs * ChaosRig.PER_EPOCH, rig.random);
+        ChaosRig.log("broker: %d faults (SIGTERM, kill -9, alternating) %s", schedule.size(), schedule);
         int injected = 0;
         int stalled = 0;
-        for (int c = 0; c < cycles; c++) {
-            for (boolean graceful : new boolean[] {true, false}) {
-                long fromT = rig.audit.lastStableOffset(run);
-                long fromS = Math.max(0, ExactlyOnceAudit.lastStep(trace));
-                ChaosRig.waitFor(() -> !t.isAlive() || rig.audit.lastStableOffset(run) >= fromT + 8, ChaosRig.DEADLINE);
-                ChaosRig.waitFor(() -> !s.isAlive() || ExactlyOnceAudit.lastStep(trace) >= fromS + 8, ChaosRig.DEADLINE);
-                if (!t.isAlive() || !s.isAlive()) {
-                    ChaosRig.log("broker fault %d not injected: teacher alive %s, student alive %s", injected + 1,
-                            t.isAlive(), s.isAlive());
-                    break;
-                }
-                if (graceful) {
-                    broker.terminate();
-                } else {
-                    broker.kill();
-                }
-                injected++;
-                long down = 2000 + rig.random.nextInt(4000);
-                ChaosRig.log("broker %s (fault %d), down for %d ms", graceful ? "SIGTERM" : "kill -9", injected, down);
-                Thread.sleep(down);
-                broker.start(false);
-                long t0 = System.nanoTime();
-                long stepAtRestart = Math.max(0, ExactlyOnceAudit.lastStep(trace));
-                if (!ChaosRig.waitFor(() -> !s.isAlive() || ExactlyOnceAudit.lastStep(trace) > stepAtRestart,
-                        ChaosRig.DEADLINE)) {
-                    stalled++;
-                }
-                ChaosRig.log("student trained again %.1f s after the broker came back", (System.nanoTime() - t0) / 1e9);
+        for (int k = 0; k < schedule.size(); k++) {
+            boolean graceful = k % 2 == 0;
+            if (!schedule.awaitStudent(k, trace, s)) {
+                break;
             }
+            long atFault = Math.max(0, ExactlyOnceAudit.lastStep(trace));
+            if (graceful) {
+                broker.terminate();
+            } else {
+                broker.kill();
+            }
+            injected++;
+            long down = 2000 + rig.random.nextInt(4000);
+            ChaosRig.log("broker %s (fault %d) with the student at batch %d of %d (due at %d), teacher %s; down for %d ms",
+                    graceful ? "SIGTERM" : "kill -9", injected, atFault, schedule.batches(), schedule.point(k),
+                    t.isAlive() ? "publishing" : "done", down);
+            Thread.sleep(down);
+            broker.start(false);
+            long t0 = System.nanoTime();
+            long stepAtRestart = Math.max(0, ExactlyOnceAudit.lastStep(trace));
+            if (!ChaosRig.waitFor(() -> !s.isAlive() || ExactlyOnceAudit.lastStep(trace) > stepAtRestart,
+                    ChaosRig.DEADLINE)) {
+                stalled++;
+            }
+            ChaosRig.log("student trained again %.1f s after the broker came back", (System.nanoTime() - t0) / 1e9);
         }
         int crashes = (rig.awaitExit(t, "teacher through broker restarts") ? 0 : 1)
                 + (rig.awaitExit(s, "student through broker restarts") ? 0 : 1);

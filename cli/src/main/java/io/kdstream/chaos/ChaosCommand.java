@@ -45,7 +45,8 @@ public final class ChaosCommand implements Callable<Integer> {
     int studentKills;
 
     @Option(names = "--broker-restarts", converter = Bounded.NonNegativeInt.class, defaultValue = "2",
-            description = "Broker fault cycles, each a SIGTERM and a kill -9 (default: ${DEFAULT-VALUE}).")
+            description = "Broker fault cycles, each a SIGTERM and a kill -9, restarted; the faults are spread evenly "
+                    + "over the run's batches (--broker-epochs), by the student's progress (default: ${DEFAULT-VALUE}).")
     int brokerCycles;
 
     @Option(names = "--cluster-kills", converter = Bounded.NonNegativeInt.class, defaultValue = "1",
@@ -65,8 +66,8 @@ public final class ChaosCommand implements Callable<Integer> {
     int epochs;
 
     @Option(names = "--broker-epochs", converter = Bounded.PositiveInt.class, defaultValue = "30",
-            description = "Epochs of the broker and cluster scenarios' runs: the broker scenario's must outlast its "
-                    + "faults (default: ${DEFAULT-VALUE}).")
+            description = "Epochs (of 40 batches) of the broker and cluster scenarios' runs, at least two batches per "
+                    + "fault (default: ${DEFAULT-VALUE}).")
     int brokerEpochs;
 
     @Option(names = "--teacher-session-timeout", defaultValue = "0", paramLabel = "DURATION",
@@ -92,11 +93,10 @@ public final class ChaosCommand implements Callable<Integer> {
         if (!Files.isRegularFile(jar)) {
             throw new IllegalArgumentException("--jar " + jar + " is not the kdstream jar (build it: mvn -DskipTests package)");
         }
-        if (clusterRounds > 0) {
-            KillSchedule.requireRoom(2 * clusterRounds, (long) brokerEpochs * ChaosRig.PER_EPOCH,
-                    "--cluster-kills " + clusterRounds + " (" + 2 * clusterRounds + " kills) on --broker-epochs "
-                            + brokerEpochs);
-        }
+        KillSchedule.requireRoom(2 * brokerCycles, (long) brokerEpochs * ChaosRig.PER_EPOCH, "--broker-restarts "
+                + brokerCycles + " (" + 2 * brokerCycles + " faults) on --broker-epochs " + brokerEpochs);
+        KillSchedule.requireRoom(2 * clusterRounds, (long) brokerEpochs * ChaosRig.PER_EPOCH, "--cluster-kills "
+                + clusterRounds + " (" + 2 * clusterRounds + " kills) on --broker-epochs " + brokerEpochs);
         Files.createDirectories(work);
         for (String stale : List.of("student-ref", "student-killed", "student-broker")) {
             ChaosRig.deleteTree(work.resolve(stale));

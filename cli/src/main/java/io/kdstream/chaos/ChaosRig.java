@@ -29,10 +29,19 @@ final class ChaosRig {
     static final int TRAIN_LIMIT = 2000; // 40 batches per epoch
     static final int PER_EPOCH = TRAIN_LIMIT / BATCH;
     static final int CHECKPOINT_EVERY = 5;
+    /**
+     * The teacher's flow-control bound (--max-lead-batches) in the scenarios whose faults a
+     * {@link KillSchedule} places: at most this many batches ahead of the student, so both are in
+     * flight at every fault, and the student cannot race through a backlog while a broker restarts
+     * (the run moves at the teacher's pace, which slows with the machine as a restart does).
+     */
+    static final int MAX_LEAD = 16;
     /** Longest wait for progress after a (re)start or fault. */
     static final Duration DEADLINE = Duration.ofMinutes(5);
     /** Longest wait for a process to finish its run (a student's final evaluation is slow on a busy machine). */
     static final Duration RUN_DEADLINE = Duration.ofMinutes(20);
+    /** When the command started: every {@link #log} line says the seconds since, what each phase and fault cost. */
+    private static final long T0 = System.nanoTime();
 
     final Path work;
     final long seed;
@@ -146,9 +155,6 @@ final class ChaosRig {
         }
         return cond.getAsBoolean();
     }
-
-    /** Seconds since the command started, in every line: what the faults' pacing and each phase cost. */
-    private static final long T0 = System.nanoTime();
 
     static void log(String fmt, Object... args) {
         System.out.printf("[chaos %6.1f s] %s%n", (System.nanoTime() - T0) / 1e9, String.format(fmt, args));

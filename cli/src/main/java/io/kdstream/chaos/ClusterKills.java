@@ -22,13 +22,6 @@ final class ClusterKills implements Scenario {
 
     /** Batches the student must train with a node down for the kill to count as ridden out (two work items). */
     static final int CARRY_ON = 8;
-    /**
-     * The teacher's flow-control bound: it stays at most this many batches ahead of the student,
-     * so both are in flight at every kill, and the student cannot race through a backlog while a
-     * killed node restarts (the run then moves at the teacher's pace, which slows with the machine
-     * as the restart does).
-     */
-    static final int MAX_LEAD = 16;
 
     private final ChaosRig rig;
     private final BrokerCluster cluster;
@@ -54,7 +47,7 @@ final class ClusterKills implements Scenario {
         Files.deleteIfExists(trace);
         ChaosRig.deleteTree(rig.work.resolve("student-cluster"));
         ChildProcess t = rig.teacher(run, model, epochs, List.of("--replication-factor", "3",
-                "--max-lead-batches", "" + MAX_LEAD));
+                "--max-lead-batches", "" + ChaosRig.MAX_LEAD));
         ChildProcess s = rig.student(run, "cluster-" + rig.seed, rig.work.resolve("student-cluster"), trace);
         // progress is what the student trained: it is what ends the run, and the teacher is at most its lead ahead
         KillSchedule schedule = KillSchedule.evenly(2 * rounds, (long) epochs * ChaosRig.PER_EPOCH, rig.random);
@@ -67,11 +60,7 @@ final class ClusterKills implements Scenario {
         try (Admin admin = Admin.create(KafkaClients.of(rig.bootstrap()).admin())) {
             for (int k = 0; k < schedule.size(); k++) {
                 boolean controller = k % 2 == 1;
-                // due only while the student still trains: after its last batch it only evaluates
-                if (!schedule.await(k, trained, () -> s.isAlive() && trained.getAsLong() < schedule.batches(),
-                        ChaosRig.RUN_DEADLINE)) {
-                    ChaosRig.log("cluster kill %d not injected: student at batch %d of %d (due at %d), alive %s", k + 1,
-                            trained.getAsLong(), schedule.batches(), schedule.point(k), s.isAlive());
+                if (!schedule.awaitStudent(k, trace, s)) {
                     break;
                 }
                 int victim = controller

@@ -1,21 +1,26 @@
 package io.kdstream.chaos;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 
+import io.kdstream.process.ChildProcess;
+
 /**
  * When a scenario's faults land, in batches of the run rather than in seconds: the run's batches
  * are cut into as many equal slots as there are faults, and fault {@code i} is due once the run has
- * reached the middle of slot {@code i} (moved by a seeded jitter of up to a quarter of a slot either
- * way), as the scenario reads its progress (a student's trained-batch count from its trace). A
- * schedule by the clock does not know how fast the run goes: on a fast machine a short run ends
- * before its later faults, on a slow one every fault lands at the start. By progress every fault
- * lands mid-run, spread over all of it, at any speed; a whole slot lies between two faults for the
- * first to be ridden out and its node restarted, and half a slot after the last for the run to
- * carry on without its victim.
+ * reached a quarter of slot {@code i} (moved by a seeded jitter of up to an eighth of a slot either
+ * way), as the scenario reads its progress (a student's trained-batch count from its trace).
+ * Pacing each fault by a fixed amount of progress after the previous one was ridden out (the
+ * single-process loops do) ties the faults to how long each recovery took: they crowd the start of
+ * a long run, and a short run can end while a restarted node is still catching up, its later
+ * faults never injected. Here every fault lands mid-run, spread over all of it, at any speed; about
+ * a slot lies between two faults for the first to be ridden out and its broker restarted, and three
+ * quarters of one after the last: a fault due while the previous victim still restarts lands once it
+ * is back, late in its slot, and the run must not end first.
  */
 final class KillSchedule {
 
@@ -39,8 +44,8 @@ final class KillSchedule {
         long[] points = new long[kills];
         double slot = (double) batches / Math.max(1, kills);
         for (int i = 0; i < kills; i++) {
-            double jitter = (random.nextDouble() - 0.5) * slot / 2;
-            long p = Math.round(slot * (i + 0.5) + jitter);
+            double jitter = (random.nextDouble() - 0.5) * slot / 4;
+            long p = Math.round(slot * (i + 0.25) + jitter);
             points[i] = Math.max(i == 0 ? 1 : points[i - 1] + 1, Math.min(p, batches - 1));
         }
         return new KillSchedule(batches, points);
@@ -82,6 +87,20 @@ final class KillSchedule {
     boolean await(int i, LongSupplier progress, BooleanSupplier running, Duration max) throws InterruptedException {
         ChaosRig.waitFor(() -> !running.getAsBoolean() || progress.getAsLong() >= points[i], max);
         return running.getAsBoolean() && progress.getAsLong() >= points[i];
+    }
+
+    /**
+     * {@link #await} by a student's trace: fault {@code i} is due while the student is alive and
+     * still has batches to train (after its last one it only evaluates); logs why when it is not.
+     */
+    boolean awaitStudent(int i, Path trace, ChildProcess student) throws InterruptedException {
+        LongSupplier trained = () -> ExactlyOnceAudit.lastStep(trace);
+        if (await(i, trained, () -> student.isAlive() && trained.getAsLong() < batches, ChaosRig.RUN_DEADLINE)) {
+            return true;
+        }
+        ChaosRig.log("fault %d not injected: the student at batch %d of %d (due at %d), alive %s", i + 1,
+                trained.getAsLong(), batches, points[i], student.isAlive());
+        return false;
     }
 
     @Override

@@ -28,7 +28,7 @@ class KillScheduleTest {
                     for (int i = 0; i < kills; i++) {
                         assertThat(s.point(i)).as("seed %d, %d kills, %d batches: %s", seed, kills, batches, s)
                                 .isBetween(1L, batches - 1)
-                                .isBetween((long) Math.floor(slot * (i + 0.25)), (long) Math.ceil(slot * (i + 0.75)));
+                                .isBetween((long) Math.floor(slot * (i + 0.125)), (long) Math.ceil(slot * (i + 0.375)));
                         if (i > 0) {
                             assertThat(s.point(i)).as("%s", s).isGreaterThan(s.point(i - 1));
                         }
