@@ -9,8 +9,11 @@ import java.util.concurrent.Callable;
 import io.kdstream.config.Bounded;
 import io.kdstream.config.PathOption;
 import io.kdstream.duration.DurationConverter;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code kdstream chaos}: fault injection with real processes and real signals
@@ -33,6 +36,9 @@ import picocli.CommandLine.Option;
                 "Exit codes: 0 all verified, 1 a batch was lost or duplicated, a process crashed on its own, or a "
                         + "fault could not be injected."})
 public final class ChaosCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
 
     @Option(names = "--work-dir", converter = PathOption.Directory.class, defaultValue = "kdstream-work/chaos",
             description = "Broker data, checkpoints, traces and logs/ of every process (default: ${DEFAULT-VALUE}).")
@@ -85,6 +91,14 @@ public final class ChaosCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        try {
+            KillSchedule.requireRoom(2 * brokerCycles, (long) brokerEpochs * ChaosRig.PER_EPOCH, "--broker-restarts "
+                    + brokerCycles + " (" + 2 * brokerCycles + " faults) on --broker-epochs " + brokerEpochs);
+            KillSchedule.requireRoom(2 * clusterRounds, (long) brokerEpochs * ChaosRig.PER_EPOCH, "--cluster-kills "
+                    + clusterRounds + " (" + 2 * clusterRounds + " kills) on --broker-epochs " + brokerEpochs);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage()); // a usage error
+        }
         long seed = seedOption != null ? seedOption : System.currentTimeMillis();
         Path work = this.work.toAbsolutePath();
         if (jar == null) {
@@ -93,10 +107,6 @@ public final class ChaosCommand implements Callable<Integer> {
         if (!Files.isRegularFile(jar)) {
             throw new IllegalArgumentException("--jar " + jar + " is not the kdstream jar (build it: mvn -DskipTests package)");
         }
-        KillSchedule.requireRoom(2 * brokerCycles, (long) brokerEpochs * ChaosRig.PER_EPOCH, "--broker-restarts "
-                + brokerCycles + " (" + 2 * brokerCycles + " faults) on --broker-epochs " + brokerEpochs);
-        KillSchedule.requireRoom(2 * clusterRounds, (long) brokerEpochs * ChaosRig.PER_EPOCH, "--cluster-kills "
-                + clusterRounds + " (" + 2 * clusterRounds + " kills) on --broker-epochs " + brokerEpochs);
         Files.createDirectories(work);
         for (String stale : List.of("student-ref", "student-killed", "student-broker")) {
             ChaosRig.deleteTree(work.resolve(stale));
