@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SetupScriptTest {
 
-    private static final List<String> TEST_PACKAGES = List.of("dataset-fashion-mnist", "libjemalloc2", "python3-numpy",
+    private static final List<String> TEST_PACKAGES = List.of("dataset-fashion-mnist", "libjemalloc2", "libturbojpeg0", "python3-numpy",
             "python3-confluent-kafka", "python3-torch", "python3-torchvision", "prometheus", "docker-compose", "yamllint");
 
     @TempDir
@@ -41,8 +41,8 @@ class SetupScriptTest {
 
     @Test
     void asRootItInstallsExactlyWhatIsMissing() throws Exception {
-        stub("dpkg-query", installed(List.of("libjemalloc2", "python3-numpy", "python3-torch", "python3-torchvision",
-                "prometheus", "yamllint")));
+        stub("dpkg-query", installed(List.of("libjemalloc2", "libturbojpeg0", "python3-numpy", "python3-torch",
+                "python3-torchvision", "prometheus", "yamllint")));
         stubId(0);
         Run r = setup("test");
         assertThat(r.exitCode()).as(r.output()).isZero();
@@ -76,7 +76,7 @@ class SetupScriptTest {
 
     @Test
     void withoutRootOrSudoItStopsWithOneLineNamingTheCommand() throws Exception {
-        stub("dpkg-query", installed(List.of("libjemalloc2", "python3-numpy")));
+        stub("dpkg-query", installed(List.of("libjemalloc2", "libturbojpeg0", "python3-numpy")));
         stubId(1000);
         stub("sudo", "exit 1"); // present but not usable without a password, and stdin is no terminal
         Run r = setup("test");

@@ -15,15 +15,28 @@ import java.util.Map;
  * @param subsetSeed    seed of the stratified subset choice
  * @param imageSize     size every image of an image folder is resized and center-cropped to, or null
  *                      for images used as they are
+ * @param jpegDecoder   the library that decodes its JPEGs, {@link JpegDecoder#TURBO} or
+ *                      {@link JpegDecoder#JAVA} (the only one before it was recorded): a student that
+ *                      rebuilds the teacher's inputs must decode as the teacher did
  */
-public record DatasetRef(String dataset, double trainFraction, int trainLimit, long subsetSeed, ImageSize imageSize) {
+public record DatasetRef(String dataset, double trainFraction, int trainLimit, long subsetSeed, ImageSize imageSize,
+                         JpegDecoder jpegDecoder) {
 
     /** Images as they are. */
     public DatasetRef(String dataset, double trainFraction, int trainLimit, long subsetSeed) {
         this(dataset, trainFraction, trainLimit, subsetSeed, null);
     }
 
+    /** JPEGs decoded by javax.imageio. */
+    public DatasetRef(String dataset, double trainFraction, int trainLimit, long subsetSeed, ImageSize imageSize) {
+        this(dataset, trainFraction, trainLimit, subsetSeed, imageSize, JpegDecoder.JAVA);
+    }
+
     public DatasetRef {
+        if (jpegDecoder == null || jpegDecoder == JpegDecoder.AUTO) {
+            throw new IllegalArgumentException("a dataset id records the JPEG decoder a process resolved, turbo or java; got "
+                    + jpegDecoder);
+        }
         if (dataset == null || dataset.isBlank() || dataset.contains("?")) {
             throw new IllegalArgumentException("dataset must be a name or a path without '?', got '" + dataset + "'");
         }
@@ -41,11 +54,23 @@ public record DatasetRef(String dataset, double trainFraction, int trainLimit, l
 
     /**
      * E.g. {@code fashion-mnist?fraction=1.0&limit=5000&seed=7}, with {@code &size=HxW} when images
-     * are resized (absent otherwise, so the ids of existing runs do not change).
+     * are resized and {@code &jpeg=turbo} when libjpeg-turbo decodes them (both absent otherwise, so
+     * the ids of existing runs do not change).
      */
     public String id() {
         return dataset + "?fraction=" + trainFraction + "&limit=" + trainLimit + "&seed=" + subsetSeed
-                + (imageSize == null ? "" : "&size=" + imageSize);
+                + (imageSize == null ? "" : "&size=" + imageSize)
+                + (jpegDecoder == JpegDecoder.JAVA ? "" : "&jpeg=" + jpegDecoder.tag());
+    }
+
+    /** The same data read with another JPEG decoder. */
+    public DatasetRef withJpegDecoder(JpegDecoder decoder) {
+        return new DatasetRef(dataset, trainFraction, trainLimit, subsetSeed, imageSize, decoder);
+    }
+
+    /** The same subset of another copy of the dataset (a student's {@code --dataset}). */
+    public DatasetRef withDataset(String other) {
+        return new DatasetRef(other, trainFraction, trainLimit, subsetSeed, imageSize, jpegDecoder);
     }
 
     /** Parses {@link #id()}. */
@@ -66,7 +91,8 @@ public record DatasetRef(String dataset, double trainFraction, int trainLimit, l
             return new DatasetRef(id.substring(0, q), Double.parseDouble(params.getOrDefault("fraction", "1.0")),
                     Integer.parseInt(params.getOrDefault("limit", "0")),
                     Long.parseLong(params.getOrDefault("seed", "0")),
-                    params.containsKey("size") ? ImageSize.parse(params.get("size")) : null);
+                    params.containsKey("size") ? ImageSize.parse(params.get("size")) : null,
+                    JpegDecoder.parse(params.getOrDefault("jpeg", JpegDecoder.JAVA.tag())));
         } catch (IllegalArgumentException e) { // NumberFormatException too
             throw new IllegalArgumentException("bad dataset id '" + id + "': " + e.getMessage(), e);
         }
@@ -74,7 +100,7 @@ public record DatasetRef(String dataset, double trainFraction, int trainLimit, l
 
     /** The (subset of the) training split. */
     public ImageDataset train() {
-        ImageDataset all = Datasets.load(dataset, Split.TRAIN, imageSize);
+        ImageDataset all = Datasets.load(dataset, Split.TRAIN, imageSize, 1.0, jpegDecoder);
         return trainFraction == 1.0 && trainLimit == 0 ? all : all.subset(trainFraction, trainLimit, subsetSeed);
     }
 
@@ -87,7 +113,7 @@ public record DatasetRef(String dataset, double trainFraction, int trainLimit, l
         if (size <= 0) {
             throw new IllegalArgumentException("validation size must be positive, got " + size);
         }
-        ImageDataset all = Datasets.load(dataset, Split.TRAIN, imageSize);
+        ImageDataset all = Datasets.load(dataset, Split.TRAIN, imageSize, 1.0, jpegDecoder);
         ImageDataset train = train();
         java.util.Set<Long> used = new java.util.HashSet<>(train.size() * 2);
         for (int i = 0; i < train.size(); i++) {
@@ -113,6 +139,6 @@ public record DatasetRef(String dataset, double trainFraction, int trainLimit, l
      * training); IDX datasets are used as they are.
      */
     public ImageDataset test(double centreCrop) {
-        return Datasets.load(dataset, Split.TEST, imageSize, imageSize == null ? 1.0 : centreCrop);
+        return Datasets.load(dataset, Split.TEST, imageSize, imageSize == null ? 1.0 : centreCrop, jpegDecoder);
     }
 }

@@ -52,11 +52,18 @@ public final class Datasets {
      * {@link ImageFolderReader#read(Path, String, Split, ImageSize, double)}); cached per JVM.
      */
     public static ImageDataset load(String dataset, Split split, ImageSize size, double centreCrop) {
+        return load(dataset, split, size, centreCrop, JpegDecoder.AUTO);
+    }
+
+    /** {@link #load(String, Split, ImageSize, double)} with its JPEGs decoded by {@code decoder}. */
+    public static ImageDataset load(String dataset, Split split, ImageSize size, double centreCrop, JpegDecoder decoder) {
         Path dir = locate(dataset);
-        String key = dir.toAbsolutePath().normalize() + "|" + split + "|" + size + "|" + centreCrop;
+        // resolved (and logged) only where files are decoded: IDX datasets have no JPEGs
+        JpegDecoder jpeg = idxFile(dir, Split.TRAIN, "images") == null ? decoder.resolve() : JpegDecoder.JAVA;
+        String key = dir.toAbsolutePath().normalize() + "|" + split + "|" + size + "|" + centreCrop + "|" + jpeg;
         return CACHE.computeIfAbsent(key, k -> {
             try {
-                return read(dataset, dir, split, size, centreCrop);
+                return read(dataset, dir, split, size, centreCrop, jpeg);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read dataset " + dataset + " from " + dir + ": " + e.getMessage(), e);
             }
@@ -108,8 +115,13 @@ public final class Datasets {
         throw new DatasetNotFoundException(msg.toString());
     }
 
-    private static ImageDataset read(String dataset, Path dir, Split split, ImageSize size, double centreCrop)
-            throws IOException {
+    /** Whether {@code dataset} is an image folder or tar shards (its pixels are decoded from files), not IDX files. */
+    public static boolean decodesFiles(String dataset) {
+        return idxFile(locate(dataset), Split.TRAIN, "images") == null;
+    }
+
+    private static ImageDataset read(String dataset, Path dir, Split split, ImageSize size, double centreCrop,
+                                     JpegDecoder decoder) throws IOException {
         String name = Path.of(dataset).getFileName().toString();
         Path images = idxFile(dir, split, "images");
         if (images != null) {
@@ -128,7 +140,7 @@ public final class Datasets {
         if (!Files.isDirectory(folder)) {
             throw new DatasetNotFoundException("dataset " + dataset + " has no " + folder + " image folder");
         }
-        return ImageFolderReader.read(folder, name, split, size, centreCrop);
+        return ImageFolderReader.read(folder, name, split, size, centreCrop, decoder);
     }
 
     /** Reads an IDX image file [n, h, w] (or [n, c, h, w]) and its label file [n]. */

@@ -20,10 +20,12 @@ import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.MemoryCacheImageInputStream;
 
 /**
- * PNG and JPEG bytes to CHW uint8 planes through javax.imageio (the JDK's bundled IJG libjpeg with
- * its integer ISLOW IDCT and fancy upsampling, which libjpeg-turbo's ISLOW reproduces bit for bit,
- * so Pillow on the same file gives the same pixels; any ImageIO plugin on the class path, such as
- * TwelveMonkeys for CMYK JPEGs, takes part). No temporary files: the stream is cached in memory.
+ * PNG and JPEG bytes to CHW uint8 planes. JPEGs go to libjpeg-turbo ({@link TurboJpeg}, Pillow's
+ * decoder) under {@link JpegDecoder#TURBO}; everything else, and every file under
+ * {@link JpegDecoder#JAVA}, to javax.imageio (the JDK's bundled IJG libjpeg with its integer ISLOW
+ * IDCT and fancy upsampling, which agrees with libjpeg-turbo's ISLOW on baseline files; any ImageIO
+ * plugin on the class path, such as TwelveMonkeys for CMYK JPEGs, takes part). No temporary files:
+ * the stream is cached in memory.
  */
 public final class ImageDecoder {
     private ImageDecoder() {
@@ -62,10 +64,21 @@ public final class ImageDecoder {
     /**
      * Decodes one image.
      *
-     * @param name how messages name it (a path, or a shard and key)
+     * @param name    how messages name it (a path, or a shard and key)
+     * @param decoder which library decodes JPEGs ({@link JpegDecoder#AUTO} is resolved first)
      * @throws IOException in one line naming {@code name} and why it is unusable
      */
-    public static Planes decode(byte[] bytes, String name) throws IOException {
+    public static Planes decode(byte[] bytes, String name, JpegDecoder decoder) throws IOException {
+        if (decoder.resolve() == JpegDecoder.TURBO) {
+            Planes p = TurboJpeg.decode(bytes, name);
+            if (p != null) {
+                return p;
+            }
+        }
+        return decodeWithImageIo(bytes, name);
+    }
+
+    private static Planes decodeWithImageIo(byte[] bytes, String name) throws IOException {
         BufferedImage img;
         try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
             ImageReader reader = reader(in, name);

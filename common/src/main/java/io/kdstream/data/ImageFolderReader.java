@@ -47,6 +47,12 @@ public final class ImageFolderReader {
      */
     public static ImageDataset read(Path dir, String name, Split split, ImageSize size, double centreCrop)
             throws IOException {
+        return read(dir, name, split, size, centreCrop, JpegDecoder.AUTO);
+    }
+
+    /** {@link #read(Path, String, Split, ImageSize, double)} with its JPEGs decoded by {@code decoder}. */
+    public static ImageDataset read(Path dir, String name, Split split, ImageSize size, double centreCrop,
+                                    JpegDecoder decoder) throws IOException {
         if (!(centreCrop > 0 && centreCrop <= 1)) {
             throw new IllegalArgumentException("centre crop must be in (0, 1], got " + centreCrop);
         }
@@ -102,16 +108,17 @@ public final class ImageFolderReader {
             rows[r] = r;
         }
         return new ImageDataset(name, split, channels, h, w, index.classNames,
-                new DecodedPixels(dir, index, channels, new ImageSize(h, w), centreCrop), rows, labels, ids);
+                new DecodedPixels(dir, index, channels, new ImageSize(h, w), centreCrop, decoder.resolve()), rows, labels, ids);
     }
 
     /** Row r's image read from disk, decoded, brought to the dataset's size and channels on every call. */
-    private record DecodedPixels(Path dir, SampleIndex index, int channels, ImageSize size, double centreCrop)
+    private record DecodedPixels(Path dir, SampleIndex index, int channels, ImageSize size, double centreCrop,
+                                 JpegDecoder decoder)
             implements ImageDataset.Pixels {
         @Override
         public ImageDecoder.Planes source(int row) {
             try {
-                return ImageDecoder.decode(index.read(dir, row), index.describe(dir, row));
+                return ImageDecoder.decode(index.read(dir, row), index.describe(dir, row), decoder);
             } catch (IOException e) {
                 throw unreadable(row, e);
             }
@@ -126,7 +133,7 @@ public final class ImageFolderReader {
         @Override
         public void copy(int row, byte[] dst, int offset) {
             try {
-                ImageDecoder.Planes img = ImageDecoder.decode(index.read(dir, row), index.describe(dir, row));
+                ImageDecoder.Planes img = ImageDecoder.decode(index.read(dir, row), index.describe(dir, row), decoder);
                 byte[] px = centreCrop == 1.0 ? resizeAndCrop(img.pixels(), img.channels(), img.height(), img.width(), size)
                         : resizeShorterAndCentreCrop(img.pixels(), img.channels(), img.height(), img.width(), size, centreCrop);
                 int plane = size.height() * size.width();

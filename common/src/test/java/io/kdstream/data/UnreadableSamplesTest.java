@@ -26,11 +26,13 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.slf4j.LoggerFactory;
 
 /**
  * Bad images in a long run: left out of their batch, the same way in every epoch and process, one
- * line each, counted; a CMYK JPEG and a PNG named .jpg are not bad.
+ * line each, counted; a CMYK JPEG and a PNG named .jpg are not bad. With either JPEG decoder.
  */
 class UnreadableSamplesTest {
 
@@ -57,8 +59,12 @@ class UnreadableSamplesTest {
                 .map(ILoggingEvent::getFormattedMessage).toList();
     }
 
-    @Test
-    void aCorruptAndATruncatedJpegAreLeftOutOfTheirBatchInEveryEpochAndReportedOnce() throws IOException {
+    @ParameterizedTest
+    @EnumSource(value = JpegDecoder.class, names = {"TURBO", "JAVA"})
+    void aCorruptAndATruncatedJpegAreLeftOutOfTheirBatchInEveryEpochAndReportedOnce(JpegDecoder decoder) throws IOException {
+        if (decoder == JpegDecoder.TURBO) {
+            TurboJpegParityTest.assumeLibjpegTurbo();
+        }
         new SyntheticCorpus(2, 4, 90, 0).write(tmp, 8, 0);
         Path train = tmp.resolve("train");
         Path garbage = train.resolve("c0/00000002.jpg");
@@ -70,7 +76,7 @@ class UnreadableSamplesTest {
         BufferedImage png = ImageIO.read(train.resolve("c0/00000004.jpg").toFile());
         ImageIO.write(png, "png", train.resolve("c0/00000004.jpg").toFile());
 
-        ImageDataset ds = ImageFolderReader.read(train, "bad", Split.TRAIN, new ImageSize(16, 16));
+        ImageDataset ds = ImageFolderReader.read(train, "bad", Split.TRAIN, new ImageSize(16, 16), 1.0, decoder);
         assertThat(ds.size()).as("every file keeps its id").isEqualTo(8);
         long garbageId = 1; // c0: 0, 2, 4, 6 -> rank 1
         long cutId = 6;     // c1: 1, 3, 5, 7 -> rank 4 + 2

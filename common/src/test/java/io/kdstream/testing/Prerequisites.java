@@ -21,6 +21,7 @@ public final class Prerequisites {
         PYTHON("python modules", true),
         PYTORCH("python3-torch", true),
         TOOL("tool", true),
+        NATIVE_LIBRARY("native library", true),
         BUILD_ARTIFACT("build artifact", true),
         DOCKER("docker", false),
         GPU("gpu", false),

@@ -27,6 +27,7 @@ import io.kdstream.service.WorkerOptions;
 import io.kdstream.data.DatasetRef;
 import io.kdstream.data.ImageDataset;
 import io.kdstream.data.InputNormalization;
+import io.kdstream.data.JpegDecoder;
 import io.kdstream.manifest.ManifestStore;
 import io.kdstream.service.GracefulShutdown;
 import io.kdstream.service.MetricsServer;
@@ -185,6 +186,13 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
                     + "other half).")
     Integer dataWorkers;
 
+    @Option(names = "--jpeg-decoder", defaultValue = "auto", converter = JpegDecoder.Names.class,
+            completionCandidates = JpegDecoder.Names.class,
+            description = "What decodes an image folder's JPEGs: auto (as the teacher did, which the run's dataset id "
+                    + "records), turbo (libjpeg-turbo) or java (javax.imageio). A reference-mode student rebuilds the "
+                    + "teacher's inputs and refuses to decode otherwise (default: ${DEFAULT-VALUE}).")
+    JpegDecoder jpegDecoder;
+
     @Option(names = "--prefetch", defaultValue = "4", converter = Bounded.PositiveInt.class, description = "Batches fetched and decoded ahead (default: ${DEFAULT-VALUE}).")
     int prefetch;
 
@@ -255,8 +263,9 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
 
         DatasetRef ref = DatasetRef.parse(spec.datasetId());
         if (dataset != null) {
-            ref = new DatasetRef(dataset, ref.trainFraction(), ref.trainLimit(), ref.subsetSeed(), ref.imageSize());
+            ref = ref.withDataset(dataset);
         }
+        ref = ref.withJpegDecoder(StudentJpegDecoder.choose(run, ref, spec.inputMode(), jpegDecoder));
         ImageDataset train = ref.train();
         ImageDataset test = switch (evalSplit) {
             case "test" -> ref.test(spec.augmentation().evalCentreCrop());

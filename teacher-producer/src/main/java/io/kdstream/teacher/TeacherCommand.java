@@ -37,10 +37,13 @@ import io.kdstream.service.ServiceShell;
 import io.kdstream.service.WorkerOptions;
 import io.kdstream.data.BatchSource;
 import io.kdstream.data.DataWorkers;
+import io.kdstream.data.DatasetNotFoundException;
 import io.kdstream.data.DatasetRef;
+import io.kdstream.data.Datasets;
 import io.kdstream.data.ImageDataset;
 import io.kdstream.data.ImageSize;
 import io.kdstream.data.InputNormalization;
+import io.kdstream.data.JpegDecoder;
 import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.RunRetention;
 import io.kdstream.kafka.RunTopics;
@@ -174,6 +177,13 @@ public final class TeacherCommand implements Callable<Integer>, OptionRules {
                     + "CPU teacher keeps the other half).")
     Integer dataWorkers;
 
+    @Option(names = "--jpeg-decoder", defaultValue = "auto", converter = JpegDecoder.Names.class,
+            completionCandidates = JpegDecoder.Names.class,
+            description = "Image folders and tar shards: what decodes their JPEGs: turbo (libjpeg-turbo, Debian package "
+                    + "libturbojpeg0), java (javax.imageio) or auto (turbo where it loads). Recorded in the run's dataset "
+                    + "id: a reference-mode student decodes as the teacher did (default: ${DEFAULT-VALUE}).")
+    JpegDecoder jpegDecoder;
+
     @Option(names = "--logits", description = "Also publish the teacher's logits (for logit distillation).")
     boolean logits;
 
@@ -237,8 +247,21 @@ public final class TeacherCommand implements Callable<Integer>, OptionRules {
         boolean torchScript = teacherPath != null && teacherPath.toString().endsWith(".pt");
         given.refuseUnless(torchScript, "--teacher-outputs", "it describes a TorchScript .pt teacher, and --teacher "
                 + teacherPath + " is a model directory (its model.json says what it returns)");
+        if (given.has("--jpeg-decoder")) {
+            given.refuseUnless(decodesFiles(dataset), "--jpeg-decoder", "it picks what decodes an image folder's JPEGs, "
+                    + "and --dataset " + dataset + " is IDX files");
+        }
         if (logits && "features".equals(teacherOutputs) && torchScript) {
             given.refuse("--logits", "--teacher-outputs features says the teacher returns no logits");
+        }
+    }
+
+    /** Whether {@code dataset} is read from image files; true where it cannot be found yet (loading it says so). */
+    private static boolean decodesFiles(String dataset) {
+        try {
+            return Datasets.decodesFiles(dataset);
+        } catch (DatasetNotFoundException | IllegalArgumentException e) {
+            return true;
         }
     }
 
@@ -264,7 +287,8 @@ public final class TeacherCommand implements Callable<Integer>, OptionRules {
         LOG.info("teacher device: {}", onDevice);
         String instance = instanceId != null ? instanceId : hostName();
         DatasetRef data = new DatasetRef(dataset, trainFraction, trainLimit, seed,
-                imageSize == null ? null : ImageSize.parse(imageSize));
+                imageSize == null ? null : ImageSize.parse(imageSize),
+                Datasets.decodesFiles(dataset) ? jpegDecoder.resolve() : JpegDecoder.JAVA);
         ImageDataset train = data.train();
         KafkaClients clients = service.clients();
 
