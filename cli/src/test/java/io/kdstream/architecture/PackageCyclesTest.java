@@ -59,9 +59,6 @@ class PackageCyclesTest {
     @Test
     void noConstructorOrMethodTakesMoreThanEightParameters() {
         codeUnits().that().areDeclaredInClassesThat(DescribedPredicate.describe("are not records", c -> !c.isRecord()))
-                // today's last one, with its owner: the data package (issue 37)
-                .and(DescribedPredicate.describe("are not ImageDataset's constructor",
-                        u -> !u.getFullName().startsWith("io.kdstream.data.ImageDataset.<init>(")))
                 .should(new ArchCondition<JavaCodeUnit>("take at most 8 parameters") {
                     @Override
                     public void check(JavaCodeUnit unit, ConditionEvents events) {

@@ -167,7 +167,8 @@ public final class Datasets {
         for (int i = 0; i < ids.length; i++) {
             ids[i] = i;
         }
-        return new ImageDataset(name, split, channels, d[d.length - 2], d[d.length - 1], classes, img.data(), labels, ids);
+        return new ImageDataset(new ImageDataset.Layout(name, split, channels, d[d.length - 2], d[d.length - 1], classes),
+                img.data(), labels, ids);
     }
 
     private static List<String> numbered(int n) {

@@ -18,12 +18,7 @@ import java.util.Objects;
  * sample id on the wire means the same image for every subset and every run.
  */
 public final class ImageDataset {
-    private final String name;
-    private final Split split;
-    private final int channels;
-    private final int height;
-    private final int width;
-    private final List<String> classNames;
+    private final Layout layout;
     private final Pixels pixels;
     private final int[] rows; // position -> row of the pixel source
     private final int[] labels;
@@ -32,13 +27,33 @@ public final class ImageDataset {
     private volatile Boolean ascending;
 
     /**
+     * What a dataset is, apart from its samples: its name, split, the shape every sample has, and
+     * its classes (index = label).
+     */
+    public record Layout(String name, Split split, int channels, int height, int width, List<String> classNames) {
+        public Layout {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(split, "split");
+            if (channels <= 0 || height <= 0 || width <= 0) {
+                throw new IllegalArgumentException("bad image shape " + channels + "x" + height + "x" + width);
+            }
+            classNames = List.copyOf(classNames);
+        }
+
+        /** Bytes per sample: channels × height × width. */
+        public int sampleSize() {
+            return channels * height * width;
+        }
+    }
+
+    /**
+     * A dataset held in memory.
+     *
      * @param pixels n × channels × height × width uint8 values, sample-major, CHW within a sample
      * @param sampleIds stable id of each sample; distinct
      */
-    public ImageDataset(String name, Split split, int channels, int height, int width,
-                        List<String> classNames, byte[] pixels, int[] labels, long[] sampleIds) {
-        this(name, split, channels, height, width, classNames, new InMemory(pixels, channels * height * width,
-                labels.length), identity(labels.length), labels, sampleIds);
+    public ImageDataset(Layout layout, byte[] pixels, int[] labels, long[] sampleIds) {
+        this(layout, new InMemory(pixels, layout.sampleSize(), labels.length), identity(labels.length), labels, sampleIds);
     }
 
     /**
@@ -84,24 +99,15 @@ public final class ImageDataset {
      *
      * @param sampleIds stable id of each sample; distinct
      */
-    public ImageDataset(String name, Split split, int channels, int height, int width, List<String> classNames,
-                        Pixels pixels, int[] rows, int[] labels, long[] sampleIds) {
-        this.name = Objects.requireNonNull(name, "name");
-        this.split = Objects.requireNonNull(split, "split");
-        if (channels <= 0 || height <= 0 || width <= 0) {
-            throw new IllegalArgumentException("bad image shape " + channels + "x" + height + "x" + width);
-        }
-        this.channels = channels;
-        this.height = height;
-        this.width = width;
-        this.classNames = List.copyOf(classNames);
+    public ImageDataset(Layout layout, Pixels pixels, int[] rows, int[] labels, long[] sampleIds) {
+        this.layout = Objects.requireNonNull(layout, "layout");
         if (labels.length != sampleIds.length || rows.length != labels.length) {
             throw new IllegalArgumentException("inconsistent dataset arrays: " + labels.length + " labels, "
                     + sampleIds.length + " ids, " + rows.length + " rows");
         }
         for (int label : labels) {
-            if (label < 0 || label >= this.classNames.size()) {
-                throw new IllegalArgumentException("label " + label + " outside [0, " + this.classNames.size() + ")");
+            if (label < 0 || label >= layout.classNames().size()) {
+                throw new IllegalArgumentException("label " + label + " outside [0, " + layout.classNames().size() + ")");
             }
         }
         this.pixels = Objects.requireNonNull(pixels, "pixels");
@@ -110,12 +116,16 @@ public final class ImageDataset {
         this.sampleIds = sampleIds;
     }
 
+    public Layout layout() {
+        return layout;
+    }
+
     public String name() {
-        return name;
+        return layout.name();
     }
 
     public Split split() {
-        return split;
+        return layout.split();
     }
 
     public int size() {
@@ -123,28 +133,28 @@ public final class ImageDataset {
     }
 
     public int channels() {
-        return channels;
+        return layout.channels();
     }
 
     public int height() {
-        return height;
+        return layout.height();
     }
 
     public int width() {
-        return width;
+        return layout.width();
     }
 
     /** Bytes per sample: channels × height × width. */
     public int sampleSize() {
-        return channels * height * width;
+        return layout.sampleSize();
     }
 
     public int numClasses() {
-        return classNames.size();
+        return layout.classNames().size();
     }
 
     public List<String> classNames() {
-        return classNames;
+        return layout.classNames();
     }
 
     public int label(int index) {
@@ -169,7 +179,7 @@ public final class ImageDataset {
      */
     public ImageDecoder.Planes sourcePixels(int index) {
         ImageDecoder.Planes src = pixels.source(rows[index]);
-        return src != null ? src : new ImageDecoder.Planes(pixels(index), channels, height, width);
+        return src != null ? src : new ImageDecoder.Planes(pixels(index), channels(), height(), width());
     }
 
     /** Whether the pixels are in memory; false when each sample is read and decoded from disk. */
@@ -249,7 +259,7 @@ public final class ImageDataset {
             lb[k] = labels[i];
             ids[k] = sampleIds[i];
         }
-        return new ImageDataset(name, split, channels, height, width, classNames, pixels, rw, lb, ids);
+        return new ImageDataset(layout, pixels, rw, lb, ids);
     }
 
     /**
@@ -313,8 +323,8 @@ public final class ImageDataset {
     }
 
     public String describe() {
-        return name + "/" + split.name().toLowerCase() + " (" + size() + " samples, "
-                + channels + "x" + height + "x" + width + ", " + numClasses() + " classes)";
+        return name() + "/" + split().name().toLowerCase() + " (" + size() + " samples, "
+                + channels() + "x" + height() + "x" + width() + ", " + numClasses() + " classes)";
     }
 
     @Override

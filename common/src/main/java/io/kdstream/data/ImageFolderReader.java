@@ -107,7 +107,7 @@ public final class ImageFolderReader {
             ids[r] = r;
             rows[r] = r;
         }
-        return new ImageDataset(name, split, channels, h, w, index.classNames,
+        return new ImageDataset(new ImageDataset.Layout(name, split, channels, h, w, index.classNames),
                 new DecodedPixels(dir, index, channels, new ImageSize(h, w), centreCrop, decoder.resolve()), rows, labels, ids);
     }
 

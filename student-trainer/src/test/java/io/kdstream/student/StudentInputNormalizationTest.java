@@ -24,8 +24,8 @@ class StudentInputNormalizationTest {
             .setTeacher("t", "pool").setFeatures(96, Normalization.LAYER, DType.F16)
             .setStream(16, 1, 1, 1L).build();
     private static final RunSpec RECORDED = OLD.withInputNormalization(new float[] {0.5f}, new float[] {0.25f});
-    private static final ImageDataset TRAIN = new ImageDataset("fashion-mnist", Split.TRAIN, 1, 28, 28,
-            Collections.nCopies(10, "c"), new byte[28 * 28], new int[] {0}, new long[] {0});
+    private static final ImageDataset TRAIN = new ImageDataset(new ImageDataset.Layout("fashion-mnist", Split.TRAIN, 1,
+            28, 28, Collections.nCopies(10, "c")), new byte[28 * 28], new int[] {0}, new long[] {0});
 
     private static StudentCommand parse(String... options) {
         StudentCommand cmd = new StudentCommand();

@@ -36,7 +36,7 @@ class TeacherInputNormalizationTest {
         for (int i = 0; i < px.length; i++) {
             px[i] = (byte) (i * 37);
         }
-        return new ImageDataset(name, Split.TRAIN, channels, 28, 28, Collections.nCopies(10, "c"), px,
+        return new ImageDataset(new ImageDataset.Layout(name, Split.TRAIN, channels, 28, 28, Collections.nCopies(10, "c")), px,
                 new int[] {0, 1, 2, 3}, new long[] {0, 1, 2, 3});
     }
 

@@ -94,8 +94,8 @@ class TeacherPipelineDeviceTest {
         Random random = new Random(5);
         byte[] pixels = new byte[n * 28 * 28];
         random.nextBytes(pixels);
-        return new ImageDataset("synthetic", Split.TRAIN, 1, 28, 28,
-                IntStream.range(0, 10).mapToObj(i -> "c" + i).toList(), pixels,
+        return new ImageDataset(new ImageDataset.Layout("synthetic", Split.TRAIN, 1, 28, 28,
+                IntStream.range(0, 10).mapToObj(i -> "c" + i).toList()), pixels,
                 IntStream.range(0, n).map(i -> i % 10).toArray(), IntStream.range(0, n).asLongStream().toArray());
     }
 }
