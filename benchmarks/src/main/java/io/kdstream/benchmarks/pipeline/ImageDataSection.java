@@ -5,8 +5,10 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -18,13 +20,14 @@ import io.kdstream.data.ImageDataset;
 import io.kdstream.data.ImageFolderReader;
 import io.kdstream.data.ImageSize;
 import io.kdstream.data.InputNormalization;
+import io.kdstream.data.JpegDecoder;
 import io.kdstream.data.SampleIndex;
 import io.kdstream.data.Split;
 import io.kdstream.data.SyntheticCorpus;
 
 /**
  * Issue 37's image data path, side by side in one run: decode + rrc+flip + normalize at 224×224
- * with 1 and 2 data workers against PyTorch's DataLoader (Pillow + torchvision, the same worker
+ * with 1 and 2 data workers, with each JPEG decoder, against PyTorch's DataLoader (Pillow + torchvision, the same worker
  * count, the same files); the sample index's build time and the heap and RSS of a lazily read
  * dataset at 10,000 and 100,000 files (hard links to the corpus's images, so the listing and the
  * headers are real files while the disk holds the corpus once).
@@ -44,21 +47,39 @@ final class ImageDataSection extends PipelineSection {
         new SyntheticCorpus(100, 1, SyntheticCorpus.DEFAULT_QUALITY, 0).write(corpus, images, 0);
         System.out.printf(Locale.ROOT, "images: corpus of %d JPEGs written in %.0f s%n", images, (System.nanoTime() - t0) / 1e9);
         Path train = corpus.resolve("train");
-        ImageDataset ds = ImageFolderReader.read(train, "corpus", Split.TRAIN, SIZE);
+        // both JPEG decoders, each against the same PyTorch run: libjpeg-turbo (where it loads) and javax.imageio
+        Map<JpegDecoder, ImageDataset> byDecoder = new LinkedHashMap<>();
+        if (JpegDecoder.turboAvailable()) {
+            byDecoder.put(JpegDecoder.TURBO, ImageFolderReader.read(train, "corpus", Split.TRAIN, SIZE, 1.0, JpegDecoder.TURBO));
+        } else {
+            System.out.println("images: libjpeg-turbo: " + JpegDecoder.turboMissing() + "; its rows are left out");
+        }
+        byDecoder.put(JpegDecoder.JAVA, ImageFolderReader.read(train, "corpus", Split.TRAIN, SIZE, 1.0, JpegDecoder.JAVA));
         InputNormalization norm = new InputNormalization(new float[] {0.485f, 0.456f, 0.406f},
                 new float[] {0.229f, 0.224f, 0.225f});
         for (int workers : new int[] {1, 2}) {
             // two rounds, alternating sides, so that a change in the machine's load hits both
             for (int round = 1; round <= 2; round++) {
-                double ours = kdstream(ds, norm, workers);
-                String peer = peer(train, workers);
+                Map<JpegDecoder, Double> ours = new LinkedHashMap<>();
+                String peer = null;
+                if (round == 2) {
+                    peer = peer(train, workers);
+                }
+                for (var e : byDecoder.entrySet()) {
+                    ours.put(e.getKey(), kdstream(e.getValue(), norm, workers));
+                }
+                if (round == 1) {
+                    peer = peer(train, workers);
+                }
                 double theirs = peer == null ? Double.NaN : Double.parseDouble(peer.replaceAll(".*=", ""));
+                StringBuilder kd = new StringBuilder();
+                ours.forEach((d, rate) -> kd.append(String.format(Locale.ROOT, "kdstream --jpeg-decoder %s %.0f images/s "
+                        + "= **%.2f×**, ", d.tag(), rate, rate / theirs)));
                 rows.add(String.format(Locale.ROOT, "| images: decode + rrc+flip + normalize, %d JPEGs ~500×375 q90 → "
-                                + "224×224, batch %d, %d data worker%s, round %d (machine shared, noisy) | kdstream %.0f images/s, "
-                                + "PyTorch DataLoader (Pillow, %d worker%s) %s = **%.2f×** (target ≥ 1.0×) |", images, BATCH,
-                        workers, workers == 1 ? "" : "s", round, ours, workers, workers == 1 ? "" : "s",
-                        peer == null ? "skipped (no python3-torchvision)" : String.format(Locale.ROOT, "%.0f images/s", theirs),
-                        ours / theirs));
+                                + "224×224, batch %d, %d data worker%s, round %d (machine shared, noisy) | %sPyTorch "
+                                + "DataLoader (Pillow, %d worker%s) %s (target ≥ 1.0×) |", images, BATCH,
+                        workers, workers == 1 ? "" : "s", round, kd, workers, workers == 1 ? "" : "s",
+                        peer == null ? "skipped (no python3-torchvision)" : String.format(Locale.ROOT, "%.0f images/s", theirs)));
             }
         }
         scale(train, images);
