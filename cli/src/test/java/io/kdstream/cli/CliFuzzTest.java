@@ -136,7 +136,11 @@ class CliFuzzTest {
         String[] student = {"student", "--run", "r", "--group", "g", "--bootstrap-servers", "127.0.0.1:1",
             "--checkpoint-dir", tmp.resolve("ck-rules").toString()};
         String[] teacher = {"teacher", "--run", "r", "--bootstrap-servers", "127.0.0.1:1", "--teacher", model.toString()};
+        Path idx = Files.createDirectories(tmp.resolve("idx"));
+        Files.write(idx.resolve("train-images-idx3-ubyte"), new byte[0]);
+        Path folder = Files.createDirectories(tmp.resolve("folder/train/a"));
         String[][] refusedCases = {
+            concat(teacher, "--dataset", idx.toString(), "--jpeg-decoder", "java"),
             concat(student, "--temperature", "4"),
             concat(student, "--gamma", "0", "--temperature", "4"),
             concat(student, "--student-outputs", "logits,features"),
@@ -175,6 +179,7 @@ class CliFuzzTest {
             concat(student, "--gamma", "0.5", "--logits-from", "r"),
             concat(student, "--gamma", "0.5", "--logits-from", "mean"),
             concat(teacher, "--norm", "whiten", "--whiten-samples", "100", "--whiten-seed", "3"),
+            concat(teacher, "--dataset", folder.getParent().getParent().toString(), "--jpeg-decoder", "java"),
             {"teacher", "--run", "r", "--bootstrap-servers", "127.0.0.1:1", "--teacher", pt.toString(), "--teacher-outputs", "features,logits", "--logits"},
         };
         for (String[] args : acceptedCases) {

@@ -20,7 +20,7 @@ import io.kdstream.config.EnumChoice;
 public enum JpegDecoder {
     /** libjpeg-turbo where {@code libturbojpeg} loads, else javax.imageio; resolved once per process. */
     AUTO("auto"),
-    /** libjpeg-turbo (SIMD) through its TurboJPEG API: Pillow's decoder, about twice as fast as the JDK's. */
+    /** libjpeg-turbo (SIMD) through its TurboJPEG API: Pillow's decoder, in about half the JDK's CPU time. */
     TURBO("turbo"),
     /** javax.imageio: the JDK's libjpeg (no SIMD), with TwelveMonkeys' plugin for CMYK and YCCK. */
     JAVA("java");
@@ -77,7 +77,7 @@ public enum JpegDecoder {
                         + "CMYK and YCCK through javax.imageio", TurboJpeg.describe());
             } else {
                 LOG.info("JPEG decoding: javax.imageio (the JDK's libjpeg, without SIMD){}", this == AUTO
-                        ? "; libjpeg-turbo would decode about twice as fast: " + TurboJpeg.missing()
+                        ? "; libjpeg-turbo would decode in about half the CPU time: " + TurboJpeg.missing()
                         + " (apt-get install libturbojpeg0)" : "");
             }
         }
