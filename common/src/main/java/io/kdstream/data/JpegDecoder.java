@@ -68,8 +68,8 @@ public enum JpegDecoder {
     public JpegDecoder resolve() {
         JpegDecoder d = this == AUTO ? (TurboJpeg.available() ? TURBO : JAVA) : this;
         if (d == TURBO && !TurboJpeg.available()) {
-            throw new IllegalStateException("--jpeg-decoder turbo: " + TurboJpeg.missing() + "; install it (Debian and "
-                    + "Ubuntu: apt-get install libturbojpeg0) or use --jpeg-decoder java");
+            throw new IllegalStateException("--jpeg-decoder turbo: " + TurboJpeg.missing() + "; install it (Debian: apt-get "
+                    + "install libturbojpeg0; Ubuntu: libturbojpeg) or use --jpeg-decoder java");
         }
         if (LOGGED.add(d)) {
             if (d == TURBO) {

@@ -41,7 +41,8 @@ final class StudentJpegDecoder {
         if (teacher == JpegDecoder.TURBO && !JpegDecoder.turboAvailable()) {
             throw new IllegalStateException("run " + run + " decoded its JPEGs with libjpeg-turbo, which does not load "
                     + "here: " + JpegDecoder.turboMissing() + "; a reference-mode student must decode as the teacher did: "
-                    + "install it (apt-get install libturbojpeg0), or start the run's teacher with --jpeg-decoder java");
+                    + "install it (apt-get install libturbojpeg0; Ubuntu: libturbojpeg), or start the run's teacher with "
+                    + "--jpeg-decoder java");
         }
         return teacher.resolve();
     }
