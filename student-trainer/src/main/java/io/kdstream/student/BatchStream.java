@@ -186,6 +186,22 @@ final class BatchStream implements BatchFeed {
         return done; // the fetch thread runs commands between short polls; no wakeup() needed
     }
 
+    /**
+     * Pauses or resumes every partition ({@code KafkaConsumer.pause}): a paused consumer polls on
+     * (commits and end offsets go on) but fetches nothing, so a run far ahead of the runs it is
+     * joined with stays on the broker instead of in this process.
+     */
+    @Override
+    public void pause(boolean paused) {
+        commands.add(c -> {
+            if (paused) {
+                c.pause(c.assignment());
+            } else {
+                c.resume(c.assignment());
+            }
+        });
+    }
+
     @Override
     public void rewind(int newPass) {
         commands.add(c -> {

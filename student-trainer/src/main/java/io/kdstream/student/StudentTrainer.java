@@ -160,7 +160,20 @@ public final class StudentTrainer {
                     if (item.pass() != state.pass()) {
                         continue; // queued before a rewind
                     }
-                    state.consumed(item.partition(), item.offset());
+                    if (item instanceof BatchFeed.Fetched f) {
+                        state.consumed(f.partition(), f.offset());
+                    } else if (item instanceof BatchFeed.Rejected r) {
+                        state.consumed(r.partition(), r.offset());
+                    } else if (item instanceof BatchFeed.Joined j) {
+                        state.consumedUpTo(j.next());
+                    }
+                    if (item instanceof BatchFeed.Joined j) {
+                        tally.rejected += j.rejected(); // the runs' feeds sent them to their DLQs
+                        if (j.parts().isEmpty()) {
+                            continue;
+                        }
+                        throw new UnsupportedOperationException("a joined batch needs a student of several heads");
+                    }
                     if (!(item instanceof BatchFeed.Fetched fetched)) {
                         tally.rejected++; // the feed sent it to the DLQ
                         continue;

@@ -123,6 +123,14 @@ final class TrainingState {
         next.put(partition, offset + 1);
     }
 
+    /**
+     * Records where every position of a joined feed resumes ({@link BatchFeed.Joined#next()}): a
+     * join takes records out of order, so it, not the last offset read, knows what is safe.
+     */
+    void consumedUpTo(Map<Integer, Long> positions) {
+        next.putAll(positions);
+    }
+
     /** Whether this pass already trained batch {@code index} of {@code epoch} (a redelivery). */
     boolean alreadyTrained(int epoch, int index) {
         return trained.contains(pass, epoch, index);
