@@ -83,8 +83,13 @@ final class BatchStream implements BatchFeed {
      * @param group    the student's consumer group
      * @param passes   how many passes over the topic the trainer makes in all (1 + replays)
      * @param prefetch batches decoded ahead of the trainer
+     * @param clientId the consumer's client id: {@code <group>-stream}, and one per run for a student
+     *                 joining several runs, so that their client metrics and MBeans stay apart
      */
-    record Source(KafkaClients clients, RunTopics run, String group, int passes, int prefetch) {
+    record Source(KafkaClients clients, RunTopics run, String group, int passes, int prefetch, String clientId) {
+        Source(KafkaClients clients, RunTopics run, String group, int passes, int prefetch) {
+            this(clients, run, group, passes, prefetch, group + "-stream");
+        }
     }
 
     /**
@@ -107,7 +112,7 @@ final class BatchStream implements BatchFeed {
         this.validator = validator;
         this.dlq = dlq;
         this.pass = startPass;
-        Map<String, Object> cfg = clients.consumer(group, group + "-stream");
+        Map<String, Object> cfg = clients.consumer(group, source.clientId());
         cfg.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, prefetch);
         // A rewind (replay pass) or a commit waits for the poll in progress and for the fetch the
         // broker is holding back; at Kafka's 500 ms default that stalled an mlp student for ~500 ms
@@ -147,7 +152,7 @@ final class BatchStream implements BatchFeed {
             consumer.close();
             throw e;
         }
-        this.thread = new Thread(this::fetchLoop, "kdstream-fetch-" + group);
+        this.thread = new Thread(this::fetchLoop, "kdstream-fetch-" + group + "-" + run.runId());
         thread.setDaemon(true);
         thread.start();
     }

@@ -96,9 +96,7 @@ final class JoinedFeed implements BatchFeed {
         for (int i = 0; i < runs.size(); i++) {
             taken.add(new HashMap<>(perRun(start, i)));
             pending.add(new HashMap<>());
-            timers.add(Timer.builder("kdstream.student.join.wait").tag("joined_run", runs.get(i))
-                    .description("Time the other runs' records of a batch waited for this run's record")
-                    .register(registry));
+            timers.add(joinWait(registry, runs.get(i)));
         }
         this.joinWait = List.copyOf(timers);
     }
@@ -126,6 +124,16 @@ final class JoinedFeed implements BatchFeed {
             }
             return new JoinedFeed(runs, opened, start, startPass, bound, trained, registry);
         };
+    }
+
+    /**
+     * How long the other runs' records of a batch waited for {@code run}'s record. A one-run student
+     * registers it too (it stays at zero), so dashboards and alerts find the series on every student.
+     */
+    static Timer joinWait(MeterRegistry registry, String run) {
+        return Timer.builder("kdstream.student.join.wait").tag("joined_run", run)
+                .description("Time the other runs' records of a batch waited for this run's record")
+                .register(registry);
     }
 
     /** The feed position of partition {@code partition} of the {@code run}-th run. */

@@ -44,7 +44,8 @@ import picocli.CommandLine.Option;
 
 /** {@code kdstream student}: the student-trainer service. */
 @Command(name = "student", mixinStandardHelpOptions = true,
-        description = {"Trains one student from a run's feature stream (VkD objective).",
+        description = {"Trains one student from a run's feature stream (VkD objective), or from several runs joined by "
+                + "batch key (one teacher head each).",
                 "Runs in its own consumer group. Resumes from the newest valid checkpoint.",
                 "Exit codes: 0 done (or stopped by SIGTERM after a checkpoint), 1 error, 2 bad usage (one line names "
                         + "the option), 3 stopped idle before every batch arrived, 4 Kafka refused the login or an ACL, "
@@ -63,8 +64,11 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
     @Mixin
     WorkerOptions runtime;
 
-    @Option(names = "--run", required = true, description = "Run id (its manifest must exist or appear).")
-    String run;
+    @Option(names = "--run", required = true, split = ",", paramLabel = "RUN",
+            description = "Run id (its manifest must exist or appear). Repeat it (or RUN,RUN; config key run=RUN,RUN) "
+                    + "to join several runs by batch key: one teacher head each, in this order; their manifests must "
+                    + "cut the same batches from the same samples (docs/teachers.md).")
+    List<String> runs;
 
     @Option(names = "--group", required = true, description = "Consumer group: one per experiment.")
     String group;
@@ -246,7 +250,8 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
             TorchScriptStudent.check(cfg.torchScriptStudent().file());
         }
         PathOption.createDirectory(spec, "--checkpoint-dir", checkpointDir);
-        PrometheusMeterRegistry registry = MetricsServer.newRegistry("student", "run", run, "group", group);
+        PrometheusMeterRegistry registry = MetricsServer.newRegistry("student", "run", String.join("+", runs), "group",
+                group);
         AtomicReference<StudentTrainer> trainer = new AtomicReference<>();
         return ServiceShell.serve(service, registry, () -> trainer.get() != null && trainer.get().isConsuming(),
                 metrics -> train(cfg, registry, metrics, trainer));
@@ -257,9 +262,16 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
         Device onDevice = Devices.resolve(runtime.device);
         LOG.info("student device: {}", onDevice);
         var clients = service.clients();
-        RunSpec spec = new ManifestStore(clients).await(run, manifestTimeout);
-        checkManifest(spec);
-        TeacherHead.forRuns(cfg, List.of(spec)); // weights and the logit source against what the runs carry
+        ManifestStore manifests = new ManifestStore(clients);
+        List<RunSpec> specs = new java.util.ArrayList<>();
+        for (String run : runs) {
+            RunSpec s = manifests.await(run, manifestTimeout);
+            checkManifest(s);
+            specs.add(s);
+        }
+        JoinedRuns joined = JoinedRuns.of(specs); // one line naming a field the runs disagree on, before any wait
+        TeacherHead.forRuns(cfg, specs); // weights and the logit source against what the runs carry
+        RunSpec spec = joined.first(); // the dataset and batch plan every run shares
 
         DatasetRef ref = DatasetRef.parse(spec.datasetId());
         if (dataset != null) {
@@ -272,17 +284,20 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
             case "validation" -> ref.validation(validationSize);
             default -> throw new IllegalStateException("--eval-split " + evalSplit); // refused by EvalSplits
         };
-        boolean rebuildsInputs = spec.inputMode() == InputMode.REFERENCE && !train.inMemory();
+        boolean rebuildsInputs = joined.inlineRun() < 0 && !train.inMemory();
         if (dataWorkers != null && !rebuildsInputs) { // refused, not ignored: nothing would read images
-            throw new IllegalStateException("run " + run + (spec.inputMode() == InputMode.REFERENCE
-                    ? " reads " + ref.id() + ", which is held in memory" : " carries its inputs in its records")
+            String why = joined.inlineRun() >= 0
+                    ? "run " + runs.get(joined.inlineRun()) + " carries its inputs in its records"
+                    : (joined.joined() ? "runs " + String.join(", ", runs) + " read " : "run " + runs.get(0) + " reads ")
+                            + ref.id() + ", which is held in memory";
+            throw new IllegalStateException(why
                     + ": --data-workers only acts when a reference-mode student reads image folders or tar shards; "
                     + "drop it");
         }
         DataWorkers workers = rebuildsInputs
                 ? DataWorkers.of(dataWorkers != null ? dataWorkers : DataWorkers.defaultCount()) : DataWorkers.INLINE;
         StepTrace stepTrace = trace != null ? StepTrace.open(trace) : null;
-        StudentTrainer.Builder builder = StudentTrainer.builder().setClients(clients).setRun(spec).setGroup(group)
+        StudentTrainer.Builder builder = StudentTrainer.builder().setClients(clients).setRuns(specs).setGroup(group)
                 .setCheckpointDir(checkpointDir).setInputNormalization(inputNormalization(spec, train))
                 .optDevice(onDevice)
                 .optConfig(cfg).optCheckpointEvery(checkpointEvery).optEvalEvery(evalEvery)
@@ -368,7 +383,7 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
 
     /** The runs this student joins, in {@code --run} order (their heads' order). */
     List<String> joinedRuns() {
-        return List.of(run);
+        return runs;
     }
 
     /** The options as a configuration; a misspelt option fails here, before Kafka is contacted. */
@@ -453,7 +468,7 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
             return given != null ? given : InputNormalization.forDataset(train);
         }
         if (given != null && !given.sameAs(spec.inputMean(), spec.inputStd())) {
-            throw new IllegalStateException("input normalization: manifest of run " + run + " has mean="
+            throw new IllegalStateException("input normalization: manifest of run " + spec.runId() + " has mean="
                     + spec.inputMean() + " std=" + spec.inputStd() + ", this student was given mean=" + inputMean
                     + " std=" + inputStd);
         }
@@ -463,11 +478,12 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
     /** What the options ask of the run's stream, refused before training when the run does not carry it. */
     void checkManifest(RunSpec spec) {
         if (spec.schemaVersion() != RunSpec.SCHEMA_VERSION) {
-            throw new IllegalStateException("schema_version: manifest of run " + run + " has " + spec.schemaVersion()
+            throw new IllegalStateException("schema_version: manifest of run " + spec.runId() + " has "
+                    + spec.schemaVersion()
                     + ", this student reads " + RunSpec.SCHEMA_VERSION);
         }
         if (expectedTeacherId != null && !expectedTeacherId.equals(spec.teacherId())) {
-            throw new IllegalStateException("teacher_id: manifest of run " + run + " has " + spec.teacherId()
+            throw new IllegalStateException("teacher_id: manifest of run " + spec.runId() + " has " + spec.teacherId()
                     + ", expected " + expectedTeacherId);
         }
     }

@@ -90,14 +90,27 @@ final class StudentMetrics implements MeterBinder {
                 .strongReference(true).register(registry);
     }
 
-    /** The feed whose end offsets, against the state's next offsets, give the lag. */
+    /**
+     * The feed whose end offsets, against the state's next offsets, give the lag; a joined feed's
+     * lag is one gauge per run, tagged {@code joined_run} (sum them for the student's).
+     */
     void watch(BatchFeed feed) {
         this.stream = feed;
         if (!lagShown) {
             lagShown = true;
-            Gauge.builder("kdstream.student.consumer.lag", this, StudentMetrics::lag).baseUnit("records")
-                    .description("Records on the features topic not yet trained (all partitions)")
-                    .strongReference(true).register(registry);
+            if (feed instanceof JoinedFeed joined) {
+                for (int i = 0; i < joined.runs().size(); i++) {
+                    int run = i;
+                    Gauge.builder("kdstream.student.consumer.lag", this, m -> m.lag(run)).baseUnit("records")
+                            .tag("joined_run", joined.runs().get(i))
+                            .description("Records on the run's features topic not yet trained (all partitions)")
+                            .strongReference(true).register(registry);
+                }
+            } else {
+                Gauge.builder("kdstream.student.consumer.lag", this, m -> m.lag(-1)).baseUnit("records")
+                        .description("Records on the features topic not yet trained (all partitions)")
+                        .strongReference(true).register(registry);
+            }
         }
     }
 
@@ -188,12 +201,15 @@ final class StudentMetrics implements MeterBinder {
         }
     }
 
-    private double lag() {
+    /** Records not yet trained, over every position of the feed or (run &ge; 0) of one joined run. */
+    private double lag(int run) {
         BatchFeed s = stream;
         Map<Integer, Long> next = state.next();
         long lag = 0;
         for (Map.Entry<Integer, Long> e : s.endOffsets().entrySet()) {
-            lag += Math.max(0, e.getValue() - next.getOrDefault(e.getKey(), 0L));
+            if (run < 0 || JoinedFeed.runOf(e.getKey()) == run) {
+                lag += Math.max(0, e.getValue() - next.getOrDefault(e.getKey(), 0L));
+            }
         }
         return lag;
     }

@@ -7,8 +7,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 
 import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.slf4j.Logger;
@@ -50,6 +52,7 @@ public final class StudentTrainer {
     }
 
     private final KafkaClients clients;
+    private final JoinedRuns runs;
     private final RunSpec run;
     private final String group;
     private final StudentConfig cfg;
@@ -73,7 +76,8 @@ public final class StudentTrainer {
 
     private StudentTrainer(Builder b) {
         this.clients = b.clients;
-        this.run = b.run;
+        this.runs = b.runs;
+        this.run = b.runs.first();
         this.group = b.group;
         this.cfg = b.config;
         this.checkpoints = new CheckpointStore(b.checkpointDir, b.keepCheckpoints);
@@ -119,8 +123,7 @@ public final class StudentTrainer {
      */
     public Result run() throws IOException, InterruptedException {
         int passes = 1 + cfg.replayEpochs();
-        RunTopics topics = new RunTopics(run.runId());
-        try (StudentModel model = new StudentModel(cfg, run, device);
+        try (StudentModel model = new StudentModel(cfg, run, TeacherHead.forRuns(cfg, runs.specs()), device);
              KafkaProducer<String, byte[]> dlqProducer = feed == null
                      ? new KafkaProducer<>(clients.producer(group + "-dlq")) : null) {
             TrainingState state = resume(model, passes);
@@ -136,8 +139,11 @@ public final class StudentTrainer {
             long lastRecordNanos = System.nanoTime();
             Outcome outcome = Outcome.COMPLETED;
 
-            try (BatchFeed stream = opener(topics, dlqProducer, passes, tensors).open(state.offsets(), state.pass())) {
+            try (BatchFeed stream = opener(dlqProducer, passes, tensors, state).open(state.offsets(), state.pass())) {
                 metrics.watch(stream);
+                if (!(stream instanceof JoinedFeed)) {
+                    JoinedFeed.joinWait(registry, run.runId());
+                }
                 consuming = true;
                 while (!state.complete()) {
                     if (stopping.get()) {
@@ -149,8 +155,9 @@ public final class StudentTrainer {
                     metrics.waited(System.nanoTime() - w0);
                     if (item == null) {
                         if (System.nanoTime() - lastRecordNanos > idleTimeout.toNanos()) {
-                            LOG.warn("{}: no new batch for {} s; stopping with {} of {} batches trained", group,
-                                    idleTimeout.toSeconds(), state.trained().count(), state.trained().total());
+                            LOG.warn("{}: no new batch for {} s; stopping with {} of {} batches trained{}", group,
+                                    idleTimeout.toSeconds(), state.trained().count(), state.trained().total(),
+                                    stream instanceof JoinedFeed j ? missing(j) : "");
                             outcome = Outcome.IDLE_TIMEOUT;
                             break;
                         }
@@ -167,18 +174,20 @@ public final class StudentTrainer {
                     } else if (item instanceof BatchFeed.Joined j) {
                         state.consumedUpTo(j.next());
                     }
+                    List<BatchFeed.Fetched> parts;
                     if (item instanceof BatchFeed.Joined j) {
                         tally.rejected += j.rejected(); // the runs' feeds sent them to their DLQs
                         if (j.parts().isEmpty()) {
-                            continue;
+                            continue; // only positions moved
                         }
-                        throw new UnsupportedOperationException("a joined batch needs a student of several heads");
-                    }
-                    if (!(item instanceof BatchFeed.Fetched fetched)) {
+                        parts = j.parts();
+                    } else if (item instanceof BatchFeed.Fetched f) {
+                        parts = List.of(f);
+                    } else {
                         tally.rejected++; // the feed sent it to the DLQ
                         continue;
                     }
-                    FeatureBatch batch = fetched.batch();
+                    FeatureBatch batch = parts.get(0).batch();
                     int epoch = batch.metadata().epoch();
                     int index = batch.metadata().batchIndex();
                     if (state.alreadyTrained(epoch, index)) {
@@ -187,7 +196,7 @@ public final class StudentTrainer {
                         continue;
                     }
                     double lr = schedule.at(state.step());
-                    StudentModel.StepResult r = step(model, tensors, fetched, lr);
+                    StudentModel.StepResult r = step(model, tensors, parts, lr);
                     metrics.timed(r);
                     if (!r.applied()) {
                         skipNonFinite(model, batch, r, tally, metrics);
@@ -255,38 +264,71 @@ public final class StudentTrainer {
         return state;
     }
 
-    /** Model inputs from the record (inline), or rebuilt from the training split (reference mode). */
+    /**
+     * Model inputs from the records (inline), or rebuilt from the training split (reference mode);
+     * joined runs take them from the first run that carries them inline.
+     */
     private BatchTensors batchTensors(StudentModel model) {
-        BatchSource replay = run.inputMode() == InputMode.REFERENCE
+        BatchSource replay = runs.inlineRun() < 0
                 ? new BatchSource(requireTrain(), run.seed(), run.batchSize(), run.augmentation(), dataWorkers)
                 : null;
         return new BatchTensors(norm, replay, model.inputShape());
     }
 
-    /** The feed given to the builder, or {@code <run>.features} with its dead-letter queue. */
-    private BatchFeed.Opener opener(RunTopics topics, KafkaProducer<String, byte[]> dlqProducer, int passes,
-                                    BatchTensors tensors) {
+    /**
+     * The feed given to the builder, or {@code <run>.features} with the run's dead-letter queue; for
+     * several runs, one such feed per run joined by batch key ({@link JoinedFeed}).
+     */
+    private BatchFeed.Opener opener(KafkaProducer<String, byte[]> dlqProducer, int passes, BatchTensors tensors,
+                                    TrainingState state) {
         if (feed != null) {
             return feed;
         }
-        DeadLetterQueue dlq = new DeadLetterQueue(dlqProducer, topics.dlq(), group, registry, Duration.ofSeconds(30));
-        FeatureBatchValidator validator = run.inputMode() == InputMode.REFERENCE
-                ? new FeatureBatchValidator(run).withSampleIds(requireTrain()::contains)
-                : new FeatureBatchValidator(run);
-        BatchStream.Source source = new BatchStream.Source(clients, topics, group, passes, prefetch);
-        return (offsets, startPass) -> new BatchStream(source, offsets, startPass, validator, dlq, registry,
-                tensors::stageAhead);
+        // the inputs come from one run's records (or are rebuilt once): the others only stage teacher tensors
+        int inputs = Math.max(runs.inlineRun(), 0);
+        List<BatchFeed.Opener> perRun = new ArrayList<>();
+        for (int i = 0; i < runs.specs().size(); i++) {
+            RunSpec spec = runs.specs().get(i);
+            RunTopics topics = new RunTopics(spec.runId());
+            DeadLetterQueue dlq = new DeadLetterQueue(dlqProducer, topics.dlq(), group, registry,
+                    Duration.ofSeconds(30));
+            FeatureBatchValidator validator = spec.inputMode() == InputMode.REFERENCE && runs.inlineRun() < 0
+                    ? new FeatureBatchValidator(spec).withSampleIds(requireTrain()::contains)
+                    : new FeatureBatchValidator(spec);
+            BatchStream.Source source = new BatchStream.Source(clients, topics, group, passes, prefetch,
+                    runs.joined() ? group + "-stream-" + spec.runId() : group + "-stream");
+            Function<FeatureBatch, BatchTensors.Staged> stager = i == inputs ? tensors::stageAhead : BatchTensors::stage;
+            perRun.add((offsets, startPass) -> new BatchStream(source, offsets, startPass, validator, dlq, registry,
+                    stager));
+        }
+        return runs.joined()
+                ? JoinedFeed.opener(runs.ids(), perRun, prefetch, state::alreadyTrained, registry)
+                : perRun.get(0);
     }
 
-    /** One optimizer step on {@code fetched}; every array of it lives in a sub-manager closed here. */
-    private static StudentModel.StepResult step(StudentModel model, BatchTensors tensors, BatchFeed.Fetched fetched,
-                                                double lr) {
-        FeatureBatch batch = fetched.batch();
+    /**
+     * One optimizer step on a batch, one record per run (inputs and labels from the run that carries
+     * the inputs); every array of it lives in a sub-manager closed here.
+     */
+    private StudentModel.StepResult step(StudentModel model, BatchTensors tensors, List<BatchFeed.Fetched> parts,
+                                         double lr) {
+        BatchFeed.Fetched in = parts.get(Math.max(runs.inlineRun(), 0));
         try (NDManager sub = model.manager().newSubManager()) {
-            return model.step(sub, tensors.inputs(sub, batch, fetched.staged()), sub.create(batch.labels()),
-                    BatchTensors.features(sub, batch, fetched.staged()),
-                    BatchTensors.logits(sub, batch, fetched.staged()), lr);
+            List<NDArray> features = new ArrayList<>(parts.size());
+            List<NDArray> logits = new ArrayList<>(parts.size());
+            for (BatchFeed.Fetched f : parts) {
+                features.add(BatchTensors.features(sub, f.batch(), f.staged()));
+                logits.add(BatchTensors.logits(sub, f.batch(), f.staged()));
+            }
+            return model.step(sub, tensors.inputs(sub, in.batch(), in.staged()), sub.create(in.batch().labels()),
+                    features, logits, lr);
         }
+    }
+
+    /** For the idle timeout's line: which joined run misses which batches. */
+    private static String missing(JoinedFeed feed) {
+        String waiting = feed.describeWaiting(5);
+        return waiting.isEmpty() ? "; no run has delivered a batch it still needs" : "; " + waiting;
     }
 
     /**
@@ -318,8 +360,11 @@ public final class StudentTrainer {
         return train;
     }
 
+    /** The run and teacher a checkpoint is labelled with; joined runs' ids and teachers joined by '+'. */
     private TrainingState.Experiment experiment() {
-        return new TrainingState.Experiment(run.runId(), run.teacherId(), group, cfg.toString());
+        return new TrainingState.Experiment(String.join("+", runs.ids()),
+                runs.specs().stream().map(RunSpec::teacherId).collect(java.util.stream.Collectors.joining("+")), group,
+                cfg.toString());
     }
 
     private Checkpoint checkpoint(StudentModel model, TrainingState state) {
@@ -358,7 +403,7 @@ public final class StudentTrainer {
     /** Builder in the DJL style. */
     public static final class Builder {
         private KafkaClients clients;
-        private RunSpec run;
+        private JoinedRuns runs;
         private String group;
         private StudentConfig config = StudentConfig.defaults();
         private Path checkpointDir;
@@ -391,7 +436,17 @@ public final class StudentTrainer {
 
         /** The run's manifest, already checked against this student's expectations. */
         public Builder setRun(RunSpec run) {
-            this.run = run;
+            return setRuns(List.of(run));
+        }
+
+        /**
+         * Several runs joined by batch key, one teacher head each, in this order (issue 39); their
+         * manifests must cut the same batches from the same samples ({@link JoinedRuns#of}).
+         *
+         * @throws IllegalStateException naming the first manifest field they disagree on
+         */
+        public Builder setRuns(List<RunSpec> runs) {
+            this.runs = JoinedRuns.of(runs);
             return this;
         }
 
@@ -501,7 +556,7 @@ public final class StudentTrainer {
         }
 
         public StudentTrainer build() {
-            if (clients == null && feed == null || run == null || group == null || checkpointDir == null
+            if (clients == null && feed == null || runs == null || group == null || checkpointDir == null
                     || norm == null) {
                 throw new IllegalStateException("clients (unless a feed is given), run, group, checkpoint dir and "
                         + "input normalization are required");

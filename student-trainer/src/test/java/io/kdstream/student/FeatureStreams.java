@@ -49,9 +49,15 @@ final class FeatureStreams {
 
     static RunSpec spec(String run, DatasetRef data, int batchSize, int epochs, InputMode mode, int batchesPerEpoch,
                         DType featureDtype) {
+        return spec(run, data, batchSize, epochs, mode, batchesPerEpoch, featureDtype, TEACHER_DIM);
+    }
+
+    /** A run of a teacher with {@code featureDim} features (another d_t is another teacher). */
+    static RunSpec spec(String run, DatasetRef data, int batchSize, int epochs, InputMode mode, int batchesPerEpoch,
+                        DType featureDtype, int featureDim) {
         return RunSpec.builder().setRunId(run).setSource(data.id(), 10, List.of(1, 28, 28))
-                .setTeacher("random-projection-teacher", "pixels")
-                .setFeatures(TEACHER_DIM, Normalization.LAYER, featureDtype).optInputMode(mode)
+                .setTeacher("random-projection-teacher-" + featureDim, "pixels")
+                .setFeatures(featureDim, Normalization.LAYER, featureDtype).optInputMode(mode)
                 .optAugmentation(AugmentPolicy.parse("flip"))
                 .setStream(batchSize, batchesPerEpoch, epochs, 11L).build();
     }
@@ -84,22 +90,47 @@ final class FeatureStreams {
     static RunSpec produce(KafkaClients clients, String run, DatasetRef data, int batchSize, int epochs,
                            InputMode mode, Function<RunSpec, List<ProducerRecord<String, byte[]>>> first,
                            AfterBatch afterBatch) throws Exception {
-        return produce(clients, run, data, batchSize, epochs, mode, first, afterBatch, DType.F16);
+        return produce(clients, run, data, batchSize, epochs, mode, first, afterBatch, DType.F16, TEACHER_DIM);
     }
 
     private static RunSpec produce(KafkaClients clients, String run, DatasetRef data, int batchSize, int epochs,
                                    InputMode mode, Function<RunSpec, List<ProducerRecord<String, byte[]>>> first,
                                    AfterBatch afterBatch, DType dtype) throws Exception {
+        return produce(clients, run, data, batchSize, epochs, mode, first, afterBatch, dtype, TEACHER_DIM);
+    }
+
+    /**
+     * A run of a teacher with {@code featureDim} features, publishing only the batches {@code publish}
+     * accepts (a teacher that stopped for good publishes fewer).
+     */
+    static RunSpec produce(KafkaClients clients, String run, DatasetRef data, int batchSize, int epochs,
+                           InputMode mode, int featureDim, java.util.function.BiPredicate<Integer, Integer> publish)
+            throws Exception {
+        return produce(clients, run, data, batchSize, epochs, mode, spec -> List.of(), (spec, sent) -> { },
+                DType.F16, featureDim, publish);
+    }
+
+    private static RunSpec produce(KafkaClients clients, String run, DatasetRef data, int batchSize, int epochs,
+                                   InputMode mode, Function<RunSpec, List<ProducerRecord<String, byte[]>>> first,
+                                   AfterBatch afterBatch, DType dtype, int featureDim) throws Exception {
+        return produce(clients, run, data, batchSize, epochs, mode, first, afterBatch, dtype, featureDim,
+                (e, b) -> true);
+    }
+
+    private static RunSpec produce(KafkaClients clients, String run, DatasetRef data, int batchSize, int epochs,
+                                   InputMode mode, Function<RunSpec, List<ProducerRecord<String, byte[]>>> first,
+                                   AfterBatch afterBatch, DType dtype, int featureDim,
+                                   java.util.function.BiPredicate<Integer, Integer> publish) throws Exception {
         ImageDataset train = data.train();
         BatchSource source = new BatchSource(train, 11L, batchSize, AugmentPolicy.parse("flip"));
-        RunSpec spec = spec(run, data, batchSize, epochs, mode, source.batchesPerEpoch(), dtype);
+        RunSpec spec = spec(run, data, batchSize, epochs, mode, source.batchesPerEpoch(), dtype, featureDim);
         RunTopics t = new RunTopics(run);
         try (Admin admin = Admin.create(clients.admin())) {
             TopicAdmin.ensureTopics(admin, List.of(new NewTopic(t.features(), 1, (short) -1),
                     new NewTopic(t.dlq(), 1, (short) -1)), Duration.ofSeconds(60));
         }
         new ManifestStore(clients).publishIfAbsent(spec, Duration.ofSeconds(60));
-        float[][] w = projection(train.sampleSize());
+        float[][] w = projection(featureDim, train.sampleSize());
         try (KafkaProducer<String, byte[]> raw = new KafkaProducer<>(clients.producer("test-poisoner"))) {
             for (ProducerRecord<String, byte[]> r : first.apply(spec)) {
                 raw.send(r).get();
@@ -110,6 +141,9 @@ final class FeatureStreams {
             int sent = 0;
             for (int e = 0; e < epochs; e++) {
                 for (int b = 0; b < source.batchesPerEpoch(); b++) {
+                    if (!publish.test(e, b)) {
+                        continue;
+                    }
                     FeatureBatch fb = toFeatureBatch(spec, source.batch(e, b), w, mode);
                     p.send(new ProducerRecord<>(t.features(), fb.recordKey(), fb)).get();
                     afterBatch.sent(spec, ++sent);
@@ -123,31 +157,33 @@ final class FeatureStreams {
     static FeatureBatch batch(RunSpec spec, DatasetRef data, int epoch, int index) {
         ImageDataset train = data.train();
         BatchSource source = new BatchSource(train, 11L, spec.batchSize(), AugmentPolicy.parse("flip"));
-        return toFeatureBatch(spec, source.batch(epoch, index), projection(train.sampleSize()), spec.inputMode());
+        return toFeatureBatch(spec, source.batch(epoch, index), projection(spec.featureDim(), train.sampleSize()),
+                spec.inputMode());
     }
 
     static FeatureBatch toFeatureBatch(RunSpec spec, Batch batch, float[][] w, InputMode mode) {
+        int dim = spec.featureDim();
         int n = batch.size();
         int px = batch.channels() * batch.height() * batch.width();
-        float[] f = new float[n * TEACHER_DIM];
+        float[] f = new float[n * dim];
         for (int i = 0; i < n; i++) {
             double mean = 0;
-            for (int k = 0; k < TEACHER_DIM; k++) {
+            for (int k = 0; k < dim; k++) {
                 double s = 0;
                 for (int j = 0; j < px; j++) {
                     s += w[k][j] * (batch.inputs()[i * px + j] & 0xff) / 255.0;
                 }
-                f[i * TEACHER_DIM + k] = (float) Math.tanh(s);
-                mean += f[i * TEACHER_DIM + k];
+                f[i * dim + k] = (float) Math.tanh(s);
+                mean += f[i * dim + k];
             }
-            mean /= TEACHER_DIM;
+            mean /= dim;
             double var = 0;
-            for (int k = 0; k < TEACHER_DIM; k++) {
-                var += Math.pow(f[i * TEACHER_DIM + k] - mean, 2);
+            for (int k = 0; k < dim; k++) {
+                var += Math.pow(f[i * dim + k] - mean, 2);
             }
-            double std = Math.sqrt(var / TEACHER_DIM + 1e-5);
-            for (int k = 0; k < TEACHER_DIM; k++) {
-                f[i * TEACHER_DIM + k] = (float) ((f[i * TEACHER_DIM + k] - mean) / std);
+            double std = Math.sqrt(var / dim + 1e-5);
+            for (int k = 0; k < dim; k++) {
+                f[i * dim + k] = (float) ((f[i * dim + k] - mean) / std);
             }
         }
         Tensor inputs = mode == InputMode.INLINE
@@ -159,17 +195,17 @@ final class FeatureStreams {
         SampleViews views = mode == InputMode.REFERENCE
                 ? new SampleViews(batch.inputChecksums(), batch.cropBoxes(), batch.flips()) : null;
         if (spec.featureDtype() == DType.I8) {
-            Int8Features.Quantized q = Int8Features.quantize(f, n, TEACHER_DIM);
+            Int8Features.Quantized q = Int8Features.quantize(f, n, dim);
             return new FeatureBatch(meta, q.values(), null, batch.labels().clone(), batch.sampleIds().clone(),
                     batch.augSeeds().clone(), inputs, q.scales(), views);
         }
-        return new FeatureBatch(meta, Tensor.ofFloats(spec.featureDtype(), new int[] {n, TEACHER_DIM}, f), null,
+        return new FeatureBatch(meta, Tensor.ofFloats(spec.featureDtype(), new int[] {n, dim}, f), null,
                 batch.labels().clone(), batch.sampleIds().clone(), batch.augSeeds().clone(), inputs, null, views);
     }
 
-    static float[][] projection(int inputs) {
-        Random r = new Random(5);
-        float[][] w = new float[TEACHER_DIM][inputs];
+    static float[][] projection(int dim, int inputs) {
+        Random r = new Random(dim == TEACHER_DIM ? 5 : 5 + dim); // another d_t, another teacher
+        float[][] w = new float[dim][inputs];
         for (float[] row : w) {
             for (int j = 0; j < inputs; j++) {
                 row[j] = (float) (r.nextGaussian() / Math.sqrt(inputs) * 4);

@@ -116,7 +116,7 @@ class StudentKillIT {
     }
 
     /** The step the {@code n}-th process started from, once it wrote its start line. */
-    private static long startOf(Path trace, int n) throws IOException, InterruptedException {
+    static long startOf(Path trace, int n) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (System.nanoTime() < deadline) {
             if (Files.exists(trace)) {
@@ -131,7 +131,7 @@ class StudentKillIT {
         throw new AssertionError("student process " + n + " never started");
     }
 
-    private static long lastStep(Path trace) throws IOException {
+    static long lastStep(Path trace) throws IOException {
         List<String> lines = Files.readAllLines(trace, StandardCharsets.US_ASCII);
         for (int i = lines.size() - 1; i >= 0; i--) {
             String[] f = lines.get(i).split(" ");
