@@ -391,6 +391,10 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
         if (arch != null && student != null) {
             throw new CommandLine.ParameterException(spec.commandLine(), "give either --arch or --student, not both");
         }
+        runs.stream().filter(r -> java.util.Collections.frequency(runs, r) > 1).findFirst().ifPresent(r -> {
+            throw new CommandLine.ParameterException(spec.commandLine(), "Option '--run' names run " + r
+                    + " twice: give each run once");
+        });
         return StudentConfig.builder().optArch(Architecture.parse(arch != null ? arch : "cnn"))
                 .optTorchScriptStudent(student, studentOutputs)
                 .optProjection(projection)
