@@ -3,7 +3,7 @@
 # measured side by side in one JVM on the embedded broker; prints the rows of docs/benchmarks.md.
 #   benchmarks/pipeline.sh            # full, writes docs/pipeline.png: ~20 min on 2 cores
 #   benchmarks/pipeline.sh --quick    # smoke run: ~3 min
-#   benchmarks/pipeline.sh --only feed,codec   # some sections (codec broker compression feed latency teacher pytorch memory images)
+#   benchmarks/pipeline.sh --only feed,codec   # some sections (codec broker compression feed latency teacher pytorch memory images join)
 # The pytorch section runs Debian's python3-torch (/usr/bin/python3) next to kdstream's teacher.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -31,13 +31,17 @@ KDSTREAM = ROOT / "bin" / "kdstream"
 
 
 def start_broker(work):
-    broker = subprocess.Popen([str(KDSTREAM), "broker", "--port", "0", "--clean", "--data-dir", str(work / "kafka")],
-                              stdout=subprocess.PIPE, stderr=open(work / "broker.log", "w"), text=True)
+    return subprocess.Popen([str(KDSTREAM), "broker", "--port", "0", "--clean", "--data-dir", str(work / "kafka")],
+                            stdout=subprocess.PIPE, stderr=open(work / "broker.log", "w"), text=True)
+
+
+def await_broker(broker, work):
+    """The broker's address, once it serves."""
     deadline = time.monotonic() + 120
     for line in broker.stdout:  # the broker prints its address once it serves
         if line.startswith("bootstrap.servers="):
             threading.Thread(target=broker.stdout.read, daemon=True).start()  # never let a full pipe block it
-            return broker, line.strip().split("=", 1)[1]
+            return line.strip().split("=", 1)[1]
         if time.monotonic() > deadline:
             break
     broker.kill()
@@ -68,6 +72,7 @@ def main():
     limit, epochs, teacher_epochs = (640, 1, 1) if a.quick else (5000, 5, 5)
     batch = 64
 
+    broker = start_broker(work)  # starts while the teachers train
     # 1. two teachers of different architecture and width (cnn d = 128, mlp d = 64)
     training = {arch: subprocess.Popen([str(KDSTREAM), "train-teacher", "--arch", arch, "--epochs", str(teacher_epochs),
                                         "--train-limit", str(limit), "--test-limit", "500", "--out", str(work / arch)],
@@ -75,11 +80,12 @@ def main():
                 for arch in ("cnn", "mlp")}
     for arch, p in training.items():
         if p.wait() != 0:
+            broker.kill()
             sys.exit("two_teachers: training the %s teacher failed; see %s" % (arch, work / ("train-" + arch + ".log")))
 
-    broker, bootstrap = start_broker(work)
     teachers = []
     try:
+        bootstrap = await_broker(broker, work)
         # 2. one teacher per run, each on "its own machine": all they share is the broker
         plan = ["--train-limit", str(limit), "--epochs", str(epochs), "--batch-size", str(batch),
                 "--bootstrap-servers", bootstrap, "--progress-interval", "0"]

@@ -167,23 +167,21 @@ public final class StudentTrainer {
                     if (item.pass() != state.pass()) {
                         continue; // queued before a rewind
                     }
+                    // whatever becomes of the item, its records are not read again
+                    List<BatchFeed.Fetched> parts;
                     if (item instanceof BatchFeed.Fetched f) {
                         state.consumed(f.partition(), f.offset());
-                    } else if (item instanceof BatchFeed.Rejected r) {
-                        state.consumed(r.partition(), r.offset());
+                        parts = List.of(f);
                     } else if (item instanceof BatchFeed.Joined j) {
                         state.consumedUpTo(j.next());
-                    }
-                    List<BatchFeed.Fetched> parts;
-                    if (item instanceof BatchFeed.Joined j) {
                         tally.rejected += j.rejected(); // the runs' feeds sent them to their DLQs
                         if (j.parts().isEmpty()) {
                             continue; // only positions moved
                         }
                         parts = j.parts();
-                    } else if (item instanceof BatchFeed.Fetched f) {
-                        parts = List.of(f);
                     } else {
+                        BatchFeed.Rejected r = (BatchFeed.Rejected) item;
+                        state.consumed(r.partition(), r.offset());
                         tally.rejected++; // the feed sent it to the DLQ
                         continue;
                     }

@@ -46,7 +46,7 @@ class JoinedStudentKillIT {
     @Test
     void killNineOfAJoinedStudentTrainsEveryJoinedBatchExactlyOnceAndEndsWhereAnUninterruptedRunEnds(
             TestKafka kafka) throws Exception {
-        DatasetRef data = new DatasetRef("fashion-mnist", 1.0, 600, 3);
+        DatasetRef data = new DatasetRef("fashion-mnist", 1.0, 400, 3);
         String id = UUID.randomUUID().toString();
         RunSpec wide = FeatureStreams.produce(kafka.clients(), "kill-wide-" + id, data, 50, 2, InputMode.INLINE, 96,
                 (e, b) -> true);

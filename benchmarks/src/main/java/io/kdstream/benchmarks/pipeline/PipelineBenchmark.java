@@ -23,7 +23,7 @@ import io.kdstream.kafka.RunTopics;
  * other jobs hits both sides alike. Prints Markdown rows for docs/benchmarks.md. Each section is a
  * class of this package ({@link CodecSection}, {@link BrokerSection}, {@link FeedCostSection},
  * {@link LatencySection}, {@link TeacherCostSection}, {@link PyTorchPeerSection}, {@link MemorySection},
- * {@link ImageDataSection});
+ * {@link ImageDataSection}, {@link JoinSection});
  * they reach the student through its public API, in-memory feeds through {@code StudentTrainer.Builder.optFeed}.
  *
  * <pre>benchmarks/pipeline.sh [--quick] [--only SECTION,...]</pre>
@@ -38,7 +38,7 @@ public final class PipelineBenchmark {
     }
 
     private static final List<String> SECTIONS = List.of("codec", "broker", "compression", "feed", "latency", "teacher",
-            "pytorch", "memory", "images");
+            "pytorch", "memory", "images", "join");
 
     /** {@code [--quick] [--only SECTION,...]}, sections as in {@link #SECTIONS}. */
     public static void main(String[] args) throws Exception {
@@ -93,6 +93,9 @@ public final class PipelineBenchmark {
         }
         if (sections.contains("memory")) {
             new MemorySection(bench).run(run, quick ? 1_000 : 10_000);
+        }
+        if (sections.contains("join")) {
+            new JoinSection(bench).run(quick ? 60 : 300, quick ? 1_000 : 10_000);
         }
         if (sections.contains("images")) {
             new ImageDataSection(bench).run(quick ? 400 : 4_000);

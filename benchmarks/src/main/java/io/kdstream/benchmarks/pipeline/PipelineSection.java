@@ -97,10 +97,16 @@ abstract class PipelineSection {
      */
     Fed train(RunSpec run, StudentConfig config, int warmup, String group, BatchFeed.Opener feed,
               boolean trainerOwnCore) throws Exception {
+        return train(List.of(run), config, warmup, group, feed, trainerOwnCore);
+    }
+
+    /** As above, for a student joining {@code runs} (one run: the product's one-run student). */
+    Fed train(List<RunSpec> runs, StudentConfig config, int warmup, String group, BatchFeed.Opener feed,
+              boolean trainerOwnCore) throws Exception {
         List<Long> stepNanos = new ArrayList<>();
         Map<String, Long> stepAt = new ConcurrentHashMap<>();
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        StudentTrainer trainer = StudentTrainer.builder().setClients(clients).setRun(run).setGroup(group)
+        StudentTrainer trainer = StudentTrainer.builder().setClients(clients).setRuns(runs).setGroup(group)
                 .optRegistry(registry)
                 .setCheckpointDir(work.resolve("ckpt-" + group)).setInputNormalization(normalization())
                 .optConfig(config).optCheckpointEvery(1_000_000).optPrefetch(4)
