@@ -47,8 +47,8 @@ final class JoinedFeed implements BatchFeed {
     /** Positions per run: partition numbers of a run stay below this. */
     static final int SLOTS_PER_RUN = 1 << 16;
 
-    /** How long one wait on a run's feed lasts before the others are looked at again. */
-    private static final Duration SPIN = Duration.ofMillis(2);
+    /** The longest wait on one run's feed before the others are looked at again. */
+    private static final Duration MAX_WAIT = Duration.ofMillis(50);
 
     /** Whether the pass in progress already trained batch {@code index} of {@code epoch}. */
     @FunctionalInterface
@@ -196,22 +196,39 @@ final class JoinedFeed implements BatchFeed {
             if (System.nanoTime() >= deadline) {
                 return null;
             }
-            // nothing queued: wait a little on the next run that may be read
-            for (int k = 0; k < feeds.size(); k++) {
-                int i = (turn + k) % feeds.size();
-                if (held[i] < bound || stalled) {
-                    Item item = feeds.get(i).take(SPIN);
-                    if (item != null) {
-                        turn = i + 1;
-                        Joined joined = accept(i, item);
-                        if (joined != null) {
-                            return joined;
-                        }
-                    }
-                    break;
+            // nothing queued: wait on a run the next batch cannot complete without
+            int i = needed(stalled);
+            Item item = feeds.get(i).take(Duration.ofNanos(Math.min(deadline - System.nanoTime(), MAX_WAIT.toNanos())));
+            if (item != null) {
+                turn = i + 1;
+                Joined joined = accept(i, item);
+                if (joined != null) {
+                    return joined;
                 }
             }
         }
+    }
+
+    /**
+     * The run to wait on: one that misses the oldest batch the join holds, else (nothing held) the
+     * next in turn; a run at the bound only while every run is.
+     */
+    private int needed(boolean stalled) {
+        if (!waiting.isEmpty()) {
+            Fetched[] oldest = waiting.values().iterator().next().parts;
+            for (int i = 0; i < oldest.length; i++) {
+                if (oldest[i] == null && (held[i] < bound || stalled)) {
+                    return i;
+                }
+            }
+        }
+        for (int k = 0; k < feeds.size(); k++) {
+            int i = (turn + k) % feeds.size();
+            if (held[i] < bound || stalled) {
+                return i;
+            }
+        }
+        return turn % feeds.size();
     }
 
     /** Every run holds {@code bound} records and no batch can complete: their orders differ by more. */

@@ -2,6 +2,8 @@ package io.kdstream.student;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -263,7 +265,7 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
         LOG.info("student device: {}", onDevice);
         var clients = service.clients();
         ManifestStore manifests = new ManifestStore(clients);
-        List<RunSpec> specs = new java.util.ArrayList<>();
+        List<RunSpec> specs = new ArrayList<>();
         for (String run : runs) {
             RunSpec s = manifests.await(run, manifestTimeout);
             checkManifest(s);
@@ -391,10 +393,14 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
         if (arch != null && student != null) {
             throw new CommandLine.ParameterException(spec.commandLine(), "give either --arch or --student, not both");
         }
-        runs.stream().filter(r -> java.util.Collections.frequency(runs, r) > 1).findFirst().ifPresent(r -> {
+        runs.stream().filter(r -> Collections.frequency(runs, r) > 1).findFirst().ifPresent(r -> {
             throw new CommandLine.ParameterException(spec.commandLine(), "Option '--run' names run " + r
                     + " twice: give each run once");
         });
+        if (expectedTeacherId != null && runs.size() > 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "Option '--teacher-id' names one run's "
+                    + "teacher and this student joins " + runs.size() + " runs: drop it");
+        }
         return StudentConfig.builder().optArch(Architecture.parse(arch != null ? arch : "cnn"))
                 .optTorchScriptStudent(student, studentOutputs)
                 .optProjection(projection)

@@ -106,8 +106,15 @@ final class FeatureStreams {
     static RunSpec produce(KafkaClients clients, String run, DatasetRef data, int batchSize, int epochs,
                            InputMode mode, int featureDim, java.util.function.BiPredicate<Integer, Integer> publish)
             throws Exception {
-        return produce(clients, run, data, batchSize, epochs, mode, spec -> List.of(), (spec, sent) -> { },
-                DType.F16, featureDim, publish);
+        return produce(clients, run, data, batchSize, epochs, mode, featureDim, spec -> List.of(), publish);
+    }
+
+    /** As above, with raw records (e.g. poison) published ahead of the batches. */
+    static RunSpec produce(KafkaClients clients, String run, DatasetRef data, int batchSize, int epochs,
+                           InputMode mode, int featureDim, Function<RunSpec, List<ProducerRecord<String, byte[]>>> first,
+                           java.util.function.BiPredicate<Integer, Integer> publish) throws Exception {
+        return produce(clients, run, data, batchSize, epochs, mode, first, (spec, sent) -> { }, DType.F16, featureDim,
+                publish);
     }
 
     private static RunSpec produce(KafkaClients clients, String run, DatasetRef data, int batchSize, int epochs,

@@ -1,18 +1,24 @@
 package io.kdstream.student;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Function;
 
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -57,15 +63,29 @@ class JoinedStudentIT {
                         .optReplayEpochs(replayEpochs).optSeed(1L).build());
     }
 
+    /**
+     * Two teachers' runs of the same batches: d_t 96 with the inputs inline, d_t 32 by reference
+     * ({@code first}: raw records ahead of its batches).
+     */
+    private static List<RunSpec> twoRuns(KafkaClients clients, String prefix, int batchSize, int epochs,
+                                         Function<RunSpec, List<ProducerRecord<String, byte[]>>> first)
+            throws Exception {
+        String id = UUID.randomUUID().toString();
+        return List.of(FeatureStreams.produce(clients, prefix + "-wide-" + id, DATA, batchSize, epochs, InputMode.INLINE,
+                        96, (e, b) -> true),
+                FeatureStreams.produce(clients, prefix + "-narrow-" + id, DATA, batchSize, epochs, InputMode.REFERENCE,
+                        32, first, (e, b) -> true));
+    }
+
     @Test
     void twoRunsOfDifferentWidthsTrainEveryBatchOfEveryPassOnceAndEachRunsTopicSeesTheGroup(TestKafka kafka)
             throws Exception {
         KafkaClients clients = kafka.clients();
-        String id = UUID.randomUUID().toString();
-        RunSpec wide = FeatureStreams.produce(clients, "join-wide-" + id, DATA, 50, 2, InputMode.INLINE, 96,
-                (e, b) -> true);
-        RunSpec narrow = FeatureStreams.produce(clients, "join-narrow-" + id, DATA, 50, 2, InputMode.REFERENCE, 32,
-                (e, b) -> true);
+        // an undecodable record first in the narrow run: it goes to that run's DLQ, not the other's
+        List<RunSpec> runs = twoRuns(clients, "join", 50, 2, spec -> List.of(new ProducerRecord<>(
+                new RunTopics(spec.runId()).features(), "0/0", "not safetensors".getBytes(StandardCharsets.UTF_8))));
+        RunSpec wide = runs.get(0);
+        RunSpec narrow = runs.get(1);
         Path trace = tmp.resolve("trace");
         PrometheusMeterRegistry registry = MetricsServer.newRegistry("student");
         StudentTrainer.Result r;
@@ -82,6 +102,11 @@ class JoinedStudentIT {
         assertThat(replay.missing(2, wide.epochs(), wide.batchesPerEpoch())).isEmpty();
         assertThat(replay.duplicates()).isZero();
 
+        assertThat(r.rejected()).as("the poison, once per pass").isEqualTo(2);
+        try (Admin admin = Admin.create(clients.admin())) {
+            assertThat(endOffset(admin, new RunTopics(narrow.runId()).dlq())).as("narrow run's DLQ").isEqualTo(1);
+            assertThat(endOffset(admin, new RunTopics(wide.runId()).dlq())).as("wide run's DLQ").isZero();
+        }
         // the checkpoint holds both runs' positions: run i's partition p is i*65536+p
         Checkpoint last = new CheckpointStore(tmp.resolve("ckpt"), 1).latestValid().orElseThrow();
         assertThat(last.offsets()).containsKeys(0, JoinedFeed.slot(1, 0));
@@ -100,17 +125,34 @@ class JoinedStudentIT {
         }
     }
 
+    @Test
+    void recordsDeletedFromOneRunStopTheJoinedStudentAsTheyStopOneRunsStudent(TestKafka kafka) throws Exception {
+        KafkaClients clients = kafka.clients();
+        List<RunSpec> runs = twoRuns(clients, "join-gone", 100, 1, spec -> List.of());
+        TopicPartition narrow = new TopicPartition(new RunTopics(runs.get(1).runId()).features(), 0);
+        try (Admin admin = Admin.create(clients.admin())) {
+            admin.deleteRecords(Map.of(narrow, RecordsToDelete.beforeOffset(2))).all().get();
+        }
+
+        assertThatThrownBy(() -> trainer(clients, runs, "gone", tmp.resolve("gone"), 0).build().run())
+                .isInstanceOf(BatchesGoneException.class)
+                .hasMessageContaining(narrow.topic() + "-0 offsets 0..1 are gone");
+    }
+
+    private static long endOffset(Admin admin, String topic) throws Exception {
+        TopicPartition tp = new TopicPartition(topic, 0);
+        return admin.listOffsets(Map.of(tp, OffsetSpec.latest())).partitionResult(tp).get().offset();
+    }
+
     /** Bring your own: a TorchScript student joins as a zoo one does; student.pt is the module alone. */
     @Test
     void aTorchScriptStudentTrainsOnJoinedRunsAndIsExportedWithoutTheProjections(TestKafka kafka) throws Exception {
         KafkaClients clients = kafka.clients();
-        String id = UUID.randomUUID().toString();
-        RunSpec wide = FeatureStreams.produce(clients, "join-ts-wide-" + id, DATA, 100, 1, InputMode.INLINE, 96,
-                (e, b) -> true);
-        RunSpec narrow = FeatureStreams.produce(clients, "join-ts-narrow-" + id, DATA, 100, 1, InputMode.REFERENCE,
-                32, (e, b) -> true);
+        List<RunSpec> runs = twoRuns(clients, "join-ts", 100, 1, spec -> List.of());
+        RunSpec wide = runs.get(0);
+        RunSpec narrow = runs.get(1);
         Path dir = tmp.resolve("ts");
-        StudentTrainer.Result r = trainer(clients, List.of(wide, narrow), "joined-ts", dir, 0)
+        StudentTrainer.Result r = trainer(clients, runs, "joined-ts", dir, 0)
                 .optConfig(StudentConfig.builder().optTorchScriptStudent(TorchScriptStudentTest.fixture("tiny_student.pt"),
                         "features,logits").optLr(3e-3).optWarmupSteps(1).build())
                 .optIdleTimeout(Duration.ofSeconds(30)).build().run();

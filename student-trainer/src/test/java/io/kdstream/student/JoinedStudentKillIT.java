@@ -1,24 +1,17 @@
 package io.kdstream.student;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Random;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.kdstream.codec.InputMode;
-import io.kdstream.codec.Tensor;
 import io.kdstream.data.DatasetRef;
 import io.kdstream.data.RequiresDataset;
 import io.kdstream.kafka.KafkaExtension;
@@ -53,54 +46,8 @@ class JoinedStudentKillIT {
         RunSpec narrow = FeatureStreams.produce(kafka.clients(), "kill-narrow-" + id, data, 50, 2,
                 InputMode.REFERENCE, 32, (e, b) -> true);
         List<RunSpec> runs = List.of(wide, narrow);
-        int total = wide.epochs() * wide.batchesPerEpoch();
-
-        Path refTrace = tmp.resolve("ref.trace");
-        awaitExit(start(kafka, runs, "ref", tmp.resolve("ref"), refTrace), "uninterrupted run");
-
-        long seed = System.nanoTime();
-        Random random = new Random(seed);
-        Path trace = tmp.resolve("killed.trace");
-        Path ckpt = tmp.resolve("killed");
-        for (int k = 0; k < KILLS; k++) {
-            Process p = start(kafka, runs, "killed", ckpt, trace);
-            try {
-                long from = StudentKillIT.startOf(trace, k + 1);
-                int ahead = 2 + random.nextInt(2 * CHECKPOINT_EVERY);
-                await().atMost(Duration.ofSeconds(120))
-                        .until(() -> !p.isAlive() || StudentKillIT.lastStep(trace) >= from + ahead);
-                assertThat(p.isAlive()).as("student still training when kill %d is due (seed %d)", k, seed).isTrue();
-            } finally {
-                p.destroyForcibly(); // SIGKILL: no shutdown hook, no final checkpoint
-                p.waitFor(30, TimeUnit.SECONDS);
-            }
-        }
-        awaitExit(start(kafka, runs, "killed", ckpt, trace), "run after " + KILLS + " kills");
-
-        StepTrace.Replay replay = StepTrace.replay(trace);
-        assertThat(replay.starts()).isEqualTo(KILLS + 1);
-        assertThat(replay.missing(1, wide.epochs(), wide.batchesPerEpoch())).as("batches lost (seed %d)", seed)
-                .isEmpty();
-        assertThat(replay.duplicates()).as("batches trained twice (seed %d)", seed).isZero();
-        assertThat(replay.surviving()).hasSize(total);
-        assertThat(replay.surviving()).as("same batches in the same order as the uninterrupted run")
-                .isEqualTo(StepTrace.replay(refTrace).surviving());
-        Map<String, Tensor> a = new CheckpointStore(tmp.resolve("ref"), 1).latestValid().orElseThrow().tensors();
-        Map<String, Tensor> b = new CheckpointStore(ckpt, 1).latestValid().orElseThrow().tensors();
-        assertThat(b.keySet()).isEqualTo(a.keySet());
-        for (String name : a.keySet()) {
-            assertThat(b.get(name).buffer()).as("%s equals the uninterrupted run's, bit for bit (seed %d)", name, seed)
-                    .isEqualTo(a.get(name).buffer());
-        }
-    }
-
-    private void awaitExit(Process p, String what) throws InterruptedException {
-        try {
-            assertThat(p.waitFor(240, TimeUnit.SECONDS)).as(what + " finishes").isTrue();
-            assertThat(p.exitValue()).as(what + " exit code (log in " + tmp + ")").isZero();
-        } finally {
-            p.destroyForcibly();
-        }
+        KillNine.audit((group, ckpt, trace) -> start(kafka, runs, group, ckpt, trace), tmp, KILLS, CHECKPOINT_EVERY,
+                wide.epochs(), wide.batchesPerEpoch());
     }
 
     private Process start(TestKafka kafka, List<RunSpec> runs, String group, Path ckpt, Path trace)

@@ -52,4 +52,12 @@ class StudentRunsOptionTest {
         assertThatThrownBy(c::config).isInstanceOf(CommandLine.ParameterException.class)
                 .hasMessage("Option '--run' names run a twice: give each run once");
     }
+
+    @Test
+    void oneTeacherIdForSeveralRunsIsAUsageError() {
+        StudentCommand c = parsed(null, "--run", "a,b", "--teacher-id", "abc", "--group", "g", "--checkpoint-dir",
+                dir.toString());
+        assertThatThrownBy(c::config).isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessage("Option '--teacher-id' names one run's teacher and this student joins 2 runs: drop it");
+    }
 }
