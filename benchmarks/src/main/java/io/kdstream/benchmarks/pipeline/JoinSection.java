@@ -22,8 +22,6 @@ import io.kdstream.manifest.RunSpec;
 import io.kdstream.student.StudentListener;
 import io.kdstream.student.StudentTrainer;
 import io.kdstream.vkd.Normalization;
-import io.micrometer.core.instrument.FunctionCounter;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 /**
  * Joined runs (issue 39). Speed: the same {@code mlp} student, Kafka-fed, on one run (d_t 256, inputs
@@ -31,7 +29,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
  * order alternates; the joined student has a second projection and feature loss to compute, so the
  * ratio is the join's cost plus that head's. Memory: a student joining a run published
  * {@code farAhead} batches ahead with one that holds a few: RSS after the last joinable step and
- * after the idle timeout, and how many of the far run's records its consumer ever returned.
+ * after the idle timeout.
  */
 final class JoinSection extends PipelineSection {
 
@@ -54,24 +52,29 @@ final class JoinSection extends PipelineSection {
         double[] one = new double[reps];
         double[] joined = new double[reps];
         double[] ratio = new double[reps];
+        Fed[] middle = new Fed[2];
         for (int rep = 0; rep < reps; rep++) {
             boolean oneFirst = rep % 2 == 0;
-            if (!oneFirst) {
-                joined[rep] = train(List.of(a, b), config("mlp", 0), warmup, "joined-" + rep, null, true)
-                        .samplesPerSecond();
-            }
-            one[rep] = train(List.of(a), config("mlp", 0), warmup, "one-" + rep, null, true).samplesPerSecond();
+            Fed j = oneFirst ? null : train(List.of(a, b), config("mlp", 0), warmup, "joined-" + rep, null, true);
+            Fed o = train(List.of(a), config("mlp", 0), warmup, "one-" + rep, null, true);
             if (oneFirst) {
-                joined[rep] = train(List.of(a, b), config("mlp", 0), warmup, "joined-" + rep, null, true)
-                        .samplesPerSecond();
+                j = train(List.of(a, b), config("mlp", 0), warmup, "joined-" + rep, null, true);
             }
+            one[rep] = o.samplesPerSecond();
+            joined[rep] = j.samplesPerSecond();
             ratio[rep] = joined[rep] / one[rep];
+            if (rep == reps / 2) {
+                middle[0] = o;
+                middle[1] = j;
+            }
         }
         rows.add(String.format("| join: `mlp` student, %d Kafka-fed steps, one run (d_t 256, inputs inline) | %.0f samples/s "
                 + "(runs %s) |", batches, median(one), Arrays.toString(round(one))));
         rows.add(String.format("| join: the same student joining a second run (d_t 128, ids only; a second projection "
                 + "and feature loss) | %.0f samples/s (runs %s); pairs %s: median **%.3f×** one run (target ≥ 0.9×) |",
                 median(joined), Arrays.toString(round(joined)), round2(ratio), median(ratio)));
+        rows.add(String.format("| join: mean ms per step by phase (middle pair), one run vs joined | %s vs %s |",
+                middle[0].phaseMillis(), middle[1].phaseMillis()));
         memory(id, farAhead);
     }
 
@@ -105,12 +108,11 @@ final class JoinSection extends PipelineSection {
         }
         int prefetch = 4;
         AtomicLong atLastStep = new AtomicLong();
-        SimpleMeterRegistry registry = new SimpleMeterRegistry();
         long before = rssKiB();
         StudentTrainer.Result r = StudentTrainer.builder().setClients(clients).setRuns(List.of(near, far))
                 .setGroup("join-memory").setCheckpointDir(work.resolve("ckpt-join-memory"))
                 .setInputNormalization(normalization()).optConfig(config("mlp", 0)).optCheckpointEvery(1_000)
-                .optPrefetch(prefetch).optIdleTimeout(Duration.ofSeconds(quick ? 5 : 20)).optRegistry(registry)
+                .optPrefetch(prefetch).optIdleTimeout(Duration.ofSeconds(quick ? 5 : 20))
                 .addListener(new StudentListener() {
                     @Override
                     public void onStep(StepEvent e) {
@@ -120,15 +122,12 @@ final class JoinSection extends PipelineSection {
                     }
                 }).build().run();
         long after = rssKiB();
-        double fetched = registry.find("kafka.consumer.fetch.manager.records.consumed.total")
-                .tag("client.id", "join-memory-stream-" + far.runId()).functionCounters().stream()
-                .filter(c -> c.getId().getTag("topic") == null).mapToDouble(FunctionCounter::count).sum();
         rows.add(String.format("| join memory: a run %,d batches ahead (%d KB records) joined with one of %d, prefetch %d "
                 + "| %s after %d steps; RSS %d MiB before, %d at the last joinable step, %d after %d s waiting: "
-                + "**%+d MiB** while waiting (bound: prefetch × record = %.1f MiB, plus one fetch); records of the far "
-                + "run its consumer returned: %.0f of %,d |", farAhead, recordBytes / 1024, FEW, prefetch,
+                + "**%+d MiB** while waiting (bound: prefetch × record = %.1f MiB, plus one fetch) |", farAhead,
+                recordBytes / 1024, FEW, prefetch,
                 r.outcome(), r.steps(), before / 1024, atLastStep.get() / 1024, after / 1024, quick ? 5 : 20,
-                (after - atLastStep.get()) / 1024, prefetch * recordBytes / 1048576.0, fetched, farAhead));
+                (after - atLastStep.get()) / 1024, prefetch * recordBytes / 1048576.0));
     }
 
     /** Another teacher's run over the same batches: d_t {@code dim}, no logits, sample ids only. */
