@@ -8,7 +8,8 @@ import picocli.CommandLine.Model.OptionSpec;
  * A command whose options only take effect together with others (a temperature without logit
  * distillation, a whitening option without {@code --norm whiten}): such an option given where it
  * does nothing is refused as a usage error naming it, before anything is started, never ignored.
- * Checked by {@link #checking} after parsing, so the CLI fuzz test sees the same refusals.
+ * Checked by {@link #checking} after parsing, so the CLI fuzz test sees the same refusals; a mixin
+ * that implements this is checked too, before its command.
  */
 public interface OptionRules {
 
@@ -22,9 +23,16 @@ public interface OptionRules {
             while (last.hasSubcommand()) {
                 last = last.subcommand();
             }
-            if (last.commandSpec().userObject() instanceof OptionRules rules && !last.isUsageHelpRequested()
-                    && !last.isVersionHelpRequested()) {
-                rules.checkOptionRules(new Given(last));
+            if (!last.isUsageHelpRequested() && !last.isVersionHelpRequested()) {
+                Given given = new Given(last);
+                for (CommandSpec mixin : last.commandSpec().mixins().values()) {
+                    if (mixin.userObject() instanceof OptionRules rules) {
+                        rules.checkOptionRules(given);
+                    }
+                }
+                if (last.commandSpec().userObject() instanceof OptionRules rules) {
+                    rules.checkOptionRules(given);
+                }
             }
             return next.execute(parsed);
         };
@@ -62,8 +70,12 @@ public interface OptionRules {
 
         /** A usage error naming {@code option}. */
         public void refuse(String option, String why) {
-            throw new CommandLine.ParameterException(parsed.commandSpec().commandLine(),
-                    "Option '" + option + "' would do nothing: " + why);
+            refuse("Option '" + option + "' would do nothing: " + why);
+        }
+
+        /** A usage error: options that go together given apart, in one line that names them. */
+        public void refuse(String message) {
+            throw new CommandLine.ParameterException(parsed.commandSpec().commandLine(), message);
         }
     }
 }

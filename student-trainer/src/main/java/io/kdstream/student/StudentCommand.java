@@ -31,7 +31,6 @@ import io.kdstream.data.ImageDataset;
 import io.kdstream.data.InputNormalization;
 import io.kdstream.data.JpegDecoder;
 import io.kdstream.manifest.ManifestStore;
-import io.kdstream.service.GracefulShutdown;
 import io.kdstream.service.MetricsServer;
 import io.kdstream.model.Architecture;
 import io.kdstream.model.Devices;
@@ -45,7 +44,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code kdstream student}: the student-trainer service. */
-@Command(name = "student", mixinStandardHelpOptions = true,
+@Command(name = "student", mixinStandardHelpOptions = true, resourceBundle = "io.kdstream.student.StudentHelp",
         description = {"Trains one student from a run's feature stream (VkD objective), or from several runs joined by "
                 + "batch key (one teacher head each).",
                 "Runs in its own consumer group. Resumes from the newest valid checkpoint.",
@@ -64,7 +63,7 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
     ServiceOptions service;
 
     @Mixin
-    WorkerOptions runtime;
+    WorkerOptions shared;
 
     @Option(names = "--run", required = true, split = ",", paramLabel = "RUN",
             description = "Run id (its manifest must exist or appear). Repeat it (or RUN,RUN; config key run=RUN,RUN) "
@@ -155,9 +154,6 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
                     + "--epochs plus these, one batch per record (default: ${DEFAULT-VALUE}).")
     int replayEpochs;
 
-    @Option(names = "--seed", defaultValue = "1", description = "Student initialization seed (default: ${DEFAULT-VALUE}).")
-    long seed;
-
     @Option(names = "--checkpoint-dir", required = true, converter = PathOption.Directory.class,
             description = "Checkpoints of this experiment; created (and checked for writing) at start.")
     Path checkpointDir;
@@ -186,12 +182,6 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
             description = "Non-finite losses in a row before restoring the last checkpoint and stopping (default: ${DEFAULT-VALUE}).")
     int maxNonFinite;
 
-    @Option(names = "--data-workers", paramLabel = "N", converter = Bounded.PositiveInt.class,
-            description = "In --inputs reference runs on image folders or tar shards: threads that read, decode and "
-                    + "augment a batch's images ahead of its step (default: half the cores, so the student keeps the "
-                    + "other half).")
-    Integer dataWorkers;
-
     @Option(names = "--jpeg-decoder", defaultValue = "auto", converter = JpegDecoder.Names.class,
             completionCandidates = JpegDecoder.Names.class,
             description = "What decodes an image folder's JPEGs: auto (as the teacher did, which the run's dataset id "
@@ -210,20 +200,6 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
             description = "How long to wait for a teacher to publish the run's manifest (" + DurationConverter.SYNTAX
                     + "; default: ${DEFAULT-VALUE}).")
     Duration manifestTimeout;
-
-    @Option(names = "--dataset", description = "Dataset location override (default: the manifest's dataset id).")
-    String dataset;
-
-    @Option(names = "--input-mean", split = ",", paramLabel = "M[,M...]", converter = Bounded.PixelMean.class,
-            description = "Input normalization (x/255 - mean) / std, one mean per image channel, with --input-std. "
-                    + "Default: the run manifest's (what the teacher used); for a manifest that does not record it, the "
-                    + "dataset's known statistics (fashion-mnist 0.2860/0.3530, mnist 0.1307/0.3081), else measured on "
-                    + "the training subset. Values that differ from the manifest's are refused.")
-    List<Float> inputMean;
-
-    @Option(names = "--input-std", split = ",", paramLabel = "S[,S...]", converter = Bounded.PixelStd.class,
-            description = "Per-channel standard deviation of the input normalization, with --input-mean.")
-    List<Float> inputStd;
 
     @Option(names = "--teacher-id", description = "Refuse to train unless the run's teacher has this id (SHA-256).")
     String expectedTeacherId;
@@ -246,7 +222,6 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
     @Override
     public Integer call() throws Exception {
         StudentConfig cfg = config(); // every option checked before the engine, the disk or Kafka is touched
-        ServiceShell.checkInputNormalization(spec, inputMean, inputStd);
         if (cfg.torchScriptStudent() != null) {
             // fail on a file that is not TorchScript now, not after waiting for the manifest
             TorchScriptStudent.check(cfg.torchScriptStudent().file());
@@ -261,7 +236,7 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
 
     private int train(StudentConfig cfg, PrometheusMeterRegistry registry, MetricsServer metrics,
                       AtomicReference<StudentTrainer> running) throws Exception {
-        Device onDevice = Devices.resolve(runtime.device);
+        Device onDevice = Devices.resolve(shared.device);
         LOG.info("student device: {}", onDevice);
         var clients = service.clients();
         ManifestStore manifests = new ManifestStore(clients);
@@ -276,10 +251,12 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
         RunSpec spec = joined.first(); // the dataset and batch plan every run shares
 
         DatasetRef ref = DatasetRef.parse(spec.datasetId());
-        if (dataset != null) {
-            ref = ref.withDataset(dataset);
+        if (shared.dataset != null) {
+            ref = ref.withDataset(shared.dataset);
         }
-        ref = ref.withJpegDecoder(StudentJpegDecoder.choose(run, ref, spec.inputMode(), jpegDecoder));
+        // a joined student rebuilds inputs (and decodes as the teachers did) only when no run carries them inline
+        ref = ref.withJpegDecoder(StudentJpegDecoder.choose(runs.get(0), ref,
+                joined.inlineRun() < 0 ? InputMode.REFERENCE : InputMode.INLINE, jpegDecoder));
         ImageDataset train = ref.train();
         ImageDataset test = switch (evalSplit) {
             case "test" -> ref.test(spec.augmentation().evalCentreCrop());
@@ -287,7 +264,7 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
             default -> throw new IllegalStateException("--eval-split " + evalSplit); // refused by EvalSplits
         };
         boolean rebuildsInputs = joined.inlineRun() < 0 && !train.inMemory();
-        if (dataWorkers != null && !rebuildsInputs) { // refused, not ignored: nothing would read images
+        if (shared.dataWorkers != null && !rebuildsInputs) { // refused, not ignored: nothing would read images
             String why = joined.inlineRun() >= 0
                     ? "run " + runs.get(joined.inlineRun()) + " carries its inputs in its records"
                     : (joined.joined() ? "runs " + String.join(", ", runs) + " read " : "run " + runs.get(0) + " reads ")
@@ -296,8 +273,7 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
                     + ": --data-workers only acts when a reference-mode student reads image folders or tar shards; "
                     + "drop it");
         }
-        DataWorkers workers = rebuildsInputs
-                ? DataWorkers.of(dataWorkers != null ? dataWorkers : DataWorkers.defaultCount()) : DataWorkers.INLINE;
+        DataWorkers workers = rebuildsInputs ? shared.dataWorkers() : DataWorkers.INLINE;
         StepTrace stepTrace = trace != null ? StepTrace.open(trace) : null;
         StudentTrainer.Builder builder = StudentTrainer.builder().setClients(clients).setRuns(specs).setGroup(group)
                 .setCheckpointDir(checkpointDir).setInputNormalization(inputNormalization(spec, train))
@@ -306,44 +282,26 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
                 .optMaxNonFinite(maxNonFinite).optPrefetch(prefetch).optIdleTimeout(idleTimeout)
                 .optTrainData(train).optTestData(test).optDataWorkers(workers)
                 .optPeriodicTestData(evalLimit > 0 ? test.subset(1.0, evalLimit, 1L) : null).optRegistry(registry)
-                .addListener(new JsonProgress(group, runtime.progressInterval));
+                .addListener(new JsonProgress(group, shared.progressInterval));
         if (stepTrace != null) {
             builder.addListener(stepTrace);
         }
         StudentTrainer trainer = builder.build();
         running.set(trainer);
-        StudentTrainer.Result result;
-        // SIGTERM: stop after the current step, write a checkpoint, exit 0
-        try (workers; GracefulShutdown shutdown = GracefulShutdown.install(trainer::stop, Duration.ofSeconds(120))) {
-            try {
-                result = trainer.run();
-            } catch (BatchesGoneException e) {
-                // nothing to retry or debug: the batches cannot come back; one line, a distinct code
-                if (metrics != null) {
-                    metrics.markFailed(e.getMessage());
+        // SIGTERM: stop after the current step, write a checkpoint, exit 0; batches deleted: exit 6 with one line
+        try (workers) {
+            return ServiceShell.runStoppable("student", metrics, trainer::stop, Duration.ofSeconds(120), () -> {
+                StudentTrainer.Result result;
+                try {
+                    result = trainer.run();
+                } finally {
+                    if (stepTrace != null) {
+                        stepTrace.close();
+                    }
                 }
-                System.err.println("student: " + e.getMessage());
-                System.err.flush();
-                shutdown.done(BatchesGoneException.EXIT_CODE);
-                return BatchesGoneException.EXIT_CODE;
-            } catch (TrainingDivergedException e) {
-                if (metrics != null) {
-                    metrics.markFailed(e.getMessage());
-                }
-                shutdown.done(1);
-                throw e;
-            } catch (Exception | Error e) {
-                shutdown.done(1);
-                throw e;
-            } finally {
-                if (stepTrace != null) {
-                    stepTrace.close();
-                }
-            }
-            int code = result.outcome() == StudentTrainer.Outcome.IDLE_TIMEOUT ? 3 : 0;
-            printResult(result);
-            shutdown.done(code);
-            return code;
+                printResult(result);
+                return result.outcome() == StudentTrainer.Outcome.IDLE_TIMEOUT ? 3 : 0;
+            });
         }
     }
 
@@ -408,7 +366,7 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
                 .optAlpha(alpha).optGamma(gamma).optTemperature(temperature).optLabelSmoothing(labelSmoothing)
                 .optOptimizer(optimizer).optLr(lr).optWeightDecay(weightDecay)
                 .optSchedule(schedule).optWarmupSteps(warmupSteps)
-                .optReplayEpochs(replayEpochs).optSeed(seed)
+                .optReplayEpochs(replayEpochs).optSeed(shared.seed)
                 .optTeacherWeights(teacherWeights != null ? teacherWeights : Map.of())
                 .optLogitsFrom(logitsFrom != null ? logitsFrom : StudentConfig.LOGITS_MEAN).build();
     }
@@ -471,16 +429,14 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
      * the manifest's are refused: the student would see other inputs than the teacher did.
      */
     InputNormalization inputNormalization(RunSpec spec, ImageDataset train) {
-        InputNormalization.checkOptions(inputMean, inputStd);
-        InputNormalization given = inputMean == null ? null
-                : InputNormalization.of(inputMean, inputStd, spec.inputShape().get(0));
+        InputNormalization given = shared.givenInputNormalization(spec.inputShape().get(0));
         if (spec.inputMean() == null) { // a manifest from before it was recorded
             return given != null ? given : InputNormalization.forDataset(train);
         }
         if (given != null && !given.sameAs(spec.inputMean(), spec.inputStd())) {
             throw new IllegalStateException("input normalization: manifest of run " + spec.runId() + " has mean="
-                    + spec.inputMean() + " std=" + spec.inputStd() + ", this student was given mean=" + inputMean
-                    + " std=" + inputStd);
+                    + spec.inputMean() + " std=" + spec.inputStd() + ", this student was given mean=" + shared.inputMean
+                    + " std=" + shared.inputStd);
         }
         return InputNormalization.of(spec.inputMean(), spec.inputStd(), spec.inputShape().get(0));
     }

@@ -47,7 +47,6 @@ import io.kdstream.data.JpegDecoder;
 import io.kdstream.kafka.KafkaClients;
 import io.kdstream.kafka.RunRetention;
 import io.kdstream.kafka.RunTopics;
-import io.kdstream.service.GracefulShutdown;
 import io.kdstream.service.MetricsServer;
 import io.kdstream.model.Devices;
 import io.kdstream.model.FeatureModel;
@@ -57,13 +56,12 @@ import io.kdstream.model.TorchScriptFeatureModel;
 import io.kdstream.progress.ProgressEvent;
 import io.kdstream.vkd.Normalization;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code kdstream teacher}: the teacher-producer service. */
-@Command(name = "teacher", mixinStandardHelpOptions = true,
+@Command(name = "teacher", mixinStandardHelpOptions = true, resourceBundle = "io.kdstream.teacher.TeacherHelp",
         description = {"Runs a teacher-producer: normalized teacher features onto Kafka, exactly once.",
                 "Publishes every training batch as one member of the run's teacher group. Exits 0 when every batch "
                         + "of the run is published (by this or another teacher) or on SIGTERM after aborting the open "
@@ -82,10 +80,7 @@ public final class TeacherCommand implements Callable<Integer>, OptionRules {
     ServiceOptions service;
 
     @Mixin
-    WorkerOptions runtime;
-
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+    WorkerOptions shared;
 
     @Option(names = "--run", required = true, description = "Run id; prefixes the run's topics.")
     String run;
@@ -100,9 +95,6 @@ public final class TeacherCommand implements Callable<Integer>, OptionRules {
                     + "(default: ${DEFAULT-VALUE}).")
     String teacherOutputs;
 
-    @Option(names = "--dataset", defaultValue = "fashion-mnist", description = "Dataset name or directory (default: ${DEFAULT-VALUE}).")
-    String dataset;
-
     @Option(names = "--image-size", paramLabel = "H[,W]", converter = ImageSize.Checked.class,
             description = "Image folders: scale each image so it covers HxW (its shorter side for a square size) and "
                     + "center-crop it, so images of any size can be mixed; augmentation applies on top. Recorded in "
@@ -115,9 +107,6 @@ public final class TeacherCommand implements Callable<Integer>, OptionRules {
 
     @Option(names = "--train-limit", defaultValue = "0", converter = Bounded.NonNegativeInt.class, description = "At most this many training samples (0 = all).")
     int trainLimit;
-
-    @Option(names = "--seed", defaultValue = "1", description = "Run seed: subset, shuffle and augmentation (default: ${DEFAULT-VALUE}).")
-    long seed;
 
     @Option(names = "--epochs", defaultValue = "1", converter = Bounded.PositiveInt.class, description = "Teacher passes over the data (default: ${DEFAULT-VALUE}).")
     int epochs;
@@ -146,17 +135,6 @@ public final class TeacherCommand implements Callable<Integer>, OptionRules {
                     + "(default: ${DEFAULT-VALUE}).")
     double whitenShrinkage;
 
-    @Option(names = "--input-mean", split = ",", paramLabel = "M[,M...]", converter = Bounded.PixelMean.class,
-            description = "Input normalization (x/255 - mean) / std, one mean per image channel, with --input-std. "
-                    + "Default: what a teacher directory's model card says it was trained with; for a .pt teacher the "
-                    + "dataset's known statistics (fashion-mnist 0.2860/0.3530, mnist 0.1307/0.3081), else measured on "
-                    + "the training subset. Recorded in the run manifest; students must use the same.")
-    List<Float> inputMean;
-
-    @Option(names = "--input-std", split = ",", paramLabel = "S[,S...]", converter = Bounded.PixelStd.class,
-            description = "Per-channel standard deviation of the input normalization, with --input-mean.")
-    List<Float> inputStd;
-
     @Option(names = "--feature-dtype", defaultValue = "f16", converter = FeatureDTypes.class,
             completionCandidates = FeatureDTypes.class,
             description = "${COMPLETION-CANDIDATES}; i8: int8 with a scale per sample, half the bytes of f16 "
@@ -170,12 +148,6 @@ public final class TeacherCommand implements Callable<Integer>, OptionRules {
     @Option(names = "--augment", defaultValue = "flip", converter = AugmentPolicy.Names.class,
             description = "none | flip | crop | crop+flip, optionally +erase (default: ${DEFAULT-VALUE}).")
     AugmentPolicy augment;
-
-    @Option(names = "--data-workers", paramLabel = "N", converter = Bounded.PositiveInt.class,
-            description = "Threads that read, decode, resize and augment the images of a batch read from disk "
-                    + "(image folders, tar shards), ahead of the teacher's forward (default: half the cores, so that a "
-                    + "CPU teacher keeps the other half).")
-    Integer dataWorkers;
 
     @Option(names = "--jpeg-decoder", defaultValue = "auto", converter = JpegDecoder.Names.class,
             completionCandidates = JpegDecoder.Names.class,
@@ -248,8 +220,8 @@ public final class TeacherCommand implements Callable<Integer>, OptionRules {
         given.refuseUnless(torchScript, "--teacher-outputs", "it describes a TorchScript .pt teacher, and --teacher "
                 + teacherPath + " is a model directory (its model.json says what it returns)");
         if (given.has("--jpeg-decoder")) {
-            given.refuseUnless(decodesFiles(dataset), "--jpeg-decoder", "it picks what decodes an image folder's JPEGs, "
-                    + "and --dataset " + dataset + " is IDX files");
+            given.refuseUnless(decodesFiles(shared.dataset), "--jpeg-decoder", "it picks what decodes an image folder's JPEGs, "
+                    + "and --dataset " + shared.dataset + " is IDX files");
         }
         if (logits && "features".equals(teacherOutputs) && torchScript) {
             given.refuse("--logits", "--teacher-outputs features says the teacher returns no logits");
@@ -272,23 +244,22 @@ public final class TeacherCommand implements Callable<Integer>, OptionRules {
      */
     @Override
     public Integer call() throws Exception {
-        ServiceShell.checkInputNormalization(spec, inputMean, inputStd);
         PrometheusMeterRegistry registry = MetricsServer.newRegistry("teacher", "run", run);
         TeacherMetrics metrics = new TeacherMetrics();
         metrics.bindTo(registry);
         AtomicReference<TeacherWorker> running = new AtomicReference<>();
         return ServiceShell.serve(service, registry, () -> running.get() != null && running.get().isReady(),
-                server -> teach(registry, metrics, running));
+                server -> teach(registry, server, metrics, running));
     }
 
-    private int teach(PrometheusMeterRegistry registry, TeacherMetrics metrics, AtomicReference<TeacherWorker> ref)
-            throws Exception {
-        Device onDevice = Devices.resolve(runtime.device);
+    private int teach(PrometheusMeterRegistry registry, MetricsServer server, TeacherMetrics metrics,
+                      AtomicReference<TeacherWorker> ref) throws Exception {
+        Device onDevice = Devices.resolve(shared.device);
         LOG.info("teacher device: {}", onDevice);
         String instance = instanceId != null ? instanceId : hostName();
-        DatasetRef data = new DatasetRef(dataset, trainFraction, trainLimit, seed,
+        DatasetRef data = new DatasetRef(shared.dataset, trainFraction, trainLimit, shared.seed,
                 imageSize == null ? null : ImageSize.parse(imageSize),
-                Datasets.decodesFiles(dataset) ? jpegDecoder.resolve() : JpegDecoder.JAVA);
+                Datasets.decodesFiles(shared.dataset) ? jpegDecoder.resolve() : JpegDecoder.JAVA);
         ImageDataset train = data.train();
         KafkaClients clients = service.clients();
 
@@ -298,7 +269,7 @@ public final class TeacherCommand implements Callable<Integer>, OptionRules {
             List<Integer> shape = List.of(train.channels(), train.height(), train.width());
             if (!card.inputShape().equals(shape)) {
                 throw new IllegalArgumentException("teacher expects inputs " + card.inputShape() + " but dataset "
-                        + dataset + " has " + shape);
+                        + shared.dataset + " has " + shape);
             }
             Normalization normalization = norm;
             if (normalization == Normalization.WHITEN_BATCH && batchSize <= teacher.featureDim()) {
@@ -310,8 +281,8 @@ public final class TeacherCommand implements Callable<Integer>, OptionRules {
                         batchSize, teacher.featureDim());
             }
             AugmentPolicy policy = augment;
-            DataWorkers workers = DataWorkers.of(dataWorkers != null ? dataWorkers : DataWorkers.defaultCount());
-            BatchSource batches = new BatchSource(train, seed, batchSize, policy, workers);
+            DataWorkers workers = shared.dataWorkers();
+            BatchSource batches = new BatchSource(train, shared.seed, batchSize, policy, workers);
             batches.unreadable().bindTo(registry);
             RunSpec spec = RunSpec.builder().setRunId(run).setSource(data.id(), train.numClasses(), shape)
                     .setTeacher(teacher.id(), card.outputs() != null ? card.outputs() : "pooled-features")
@@ -319,7 +290,7 @@ public final class TeacherCommand implements Callable<Integer>, OptionRules {
                     .optLogitClasses(logits ? card.numClasses() : 0)
                     .optInputMode(inputs)
                     .optAugmentation(policy)
-                    .setStream(batchSize, batches.batchesPerEpoch(), epochs, seed).build();
+                    .setStream(batchSize, batches.batchesPerEpoch(), epochs, shared.seed).build();
             InputNormalization trainedWith = new InputNormalization(floats(card.normMean()), floats(card.normStd()));
             InputNormalization inputNorm = given != null ? given : trainedWith;
             if (!inputNorm.equals(trainedWith)) {
@@ -331,7 +302,7 @@ public final class TeacherCommand implements Callable<Integer>, OptionRules {
             if (normalization == Normalization.WHITEN) {
                 int samples = whitenSamples > 0 ? whitenSamples
                         : WhiteningCalibrator.defaultSamples(teacher.featureDim(), train.size());
-                spec = spec.withWhitening(new WhiteningRef(samples, whitenSeed != null ? whitenSeed : seed,
+                spec = spec.withWhitening(new WhiteningRef(samples, whitenSeed != null ? whitenSeed : shared.seed,
                         whitenShrinkage, null));
             }
             RunSpec configured = spec;
@@ -356,37 +327,29 @@ public final class TeacherCommand implements Callable<Integer>, OptionRules {
                             .optFlowControl(monitor, maxLeadBatches)
                             .optTransactionTimeout(transactionTimeout).build();
                     ref.set(worker);
-                    return serve(worker, metrics, spec);
+                    return serve(worker, server, metrics, spec);
                 }
             }
         }
     }
 
-    private int serve(TeacherWorker worker, TeacherMetrics metrics, RunSpec spec) throws Exception {
+    private int serve(TeacherWorker worker, MetricsServer server, TeacherMetrics metrics, RunSpec spec)
+            throws Exception {
         ScheduledExecutorService progress = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "kdstream-progress");
             t.setDaemon(true);
             return t;
         });
         int total = spec.epochs() * spec.batchesPerEpoch();
-        if (runtime.progressInterval.toMillis() > 0) {
+        if (shared.progressInterval.toMillis() > 0) {
             progress.scheduleAtFixedRate(() -> printProgress(metrics, total, ProgressEvent.Kind.PROGRESS),
-                    runtime.progressInterval.toMillis(), runtime.progressInterval.toMillis(), TimeUnit.MILLISECONDS);
+                    shared.progressInterval.toMillis(), shared.progressInterval.toMillis(), TimeUnit.MILLISECONDS);
         }
         long t0 = System.nanoTime();
-        // SIGTERM: abort the open transaction, close the clients, exit 0
-        try (GracefulShutdown shutdown = GracefulShutdown.install(worker::stop, Duration.ofSeconds(30))) {
+        // SIGTERM: abort the open transaction, close the clients, exit 0; fenced: exit 5 with one line
+        return ServiceShell.runStoppable("teacher", server, worker::stop, Duration.ofSeconds(30), () -> {
             try {
                 worker.run();
-            } catch (InstanceFencedException e) {
-                // not a crash to retry or debug: one line, a distinct exit code
-                System.err.println("teacher: " + e.getMessage());
-                System.err.flush();
-                shutdown.done(EXIT_FENCED);
-                return EXIT_FENCED;
-            } catch (RuntimeException e) {
-                shutdown.done(1);
-                throw e;
             } finally {
                 progress.shutdownNow();
             }
@@ -397,9 +360,8 @@ public final class TeacherCommand implements Callable<Integer>, OptionRules {
             LOG.info(String.format(Locale.ROOT, "teacher finished: %d batches, %d samples in %.0f s serving "
                     + "(%.0f samples/s); %.0f s since launch (%.0f samples/s)", done.batches(), done.samples(),
                     serving, done.samples() / serving, sinceLaunch, done.samples() / sinceLaunch));
-            shutdown.done(0);
             return 0;
-        }
+        });
     }
 
     private static ProgressEvent.TeacherProgress printProgress(TeacherMetrics metrics, int total,
@@ -412,17 +374,13 @@ public final class TeacherCommand implements Callable<Integer>, OptionRules {
 
     /** --input-mean/--input-std, or null when neither is given. */
     InputNormalization givenInputNormalization(ImageDataset train) {
-        if (inputMean == null && inputStd == null) {
-            return null;
-        }
-        InputNormalization.checkOptions(inputMean, inputStd);
-        return InputNormalization.of(inputMean, inputStd, train.channels());
+        return shared.givenInputNormalization(train.channels());
     }
 
     FeatureModel openTeacher(ImageDataset train, InputNormalization given, Device onDevice) throws IOException {
         if (Files.isRegularFile(teacherPath) && teacherPath.toString().endsWith(".pt")) {
             return TorchScriptFeatureModel.loadFile(teacherPath, teacherOutputs, train.channels(), train.height(),
-                    train.width(), dataset, given != null ? given : InputNormalization.forDataset(train), onDevice);
+                    train.width(), shared.dataset, given != null ? given : InputNormalization.forDataset(train), onDevice);
         }
         if (!Files.isRegularFile(teacherPath.resolve(ModelCard.FILE_NAME))) {
             throw new IllegalArgumentException("--teacher " + teacherPath + " is neither a model directory (with "
