@@ -21,7 +21,8 @@ import javax.imageio.stream.MemoryCacheImageOutputStream;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -80,7 +81,7 @@ class UnreadableSamplesTest {
         assertThat(ds.size()).as("every file keeps its id").isEqualTo(8);
         long garbageId = 1; // c0: 0, 2, 4, 6 -> rank 1
         long cutId = 6;     // c1: 1, 3, 5, 7 -> rank 4 + 2
-        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         try (DataWorkers two = DataWorkers.of(2)) {
             BatchSource src = new BatchSource(ds, 3, 3, AugmentPolicy.parse("flip"), two);
             src.unreadable().bindTo(registry);
@@ -104,6 +105,8 @@ class UnreadableSamplesTest {
             }
         }
         assertThat(registry.get("kdstream.data.unreadable.samples").gauge().value()).isEqualTo(2.0);
+        // the name the KdstreamUnreadableSamples alert and the dashboard query
+        assertThat(registry.scrape()).containsPattern("(?m)^kdstream_data_unreadable_samples(\\{[^}]*})? 2\\.0$");
         List<String> w = warnings();
         assertThat(w).filteredOn(l -> l.contains(garbage.toString())).singleElement().asString()
                 .startsWith("cannot read image " + garbage + ": not a PNG or JPEG")

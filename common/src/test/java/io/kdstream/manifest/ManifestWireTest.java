@@ -5,10 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -19,6 +22,7 @@ import io.kdstream.codec.DType;
 import io.kdstream.codec.InputMode;
 import io.kdstream.codec.BatchMetadata;
 import io.kdstream.codec.FeatureBatch;
+import io.kdstream.codec.FeatureBatchSerializer;
 import io.kdstream.codec.TestBatches;
 
 /**
@@ -57,7 +61,10 @@ class ManifestWireTest {
         assertEquals(Normalization.WHITEN_BATCH, RunSpec.fromJson(fixture("whiten-batch")).normalization());
     }
 
-    /** A feature record's bytes (safetensors header with its metadata, tensors) are pinned the same way. */
+    /**
+     * A feature record's bytes (safetensors header with its metadata, tensors), as the producer's
+     * serializer writes them, are pinned the same way, and so are its key and headers.
+     */
     @ParameterizedTest
     @CsvSource({
             "whiten-batch, afea3d735e4dfa18a6a4c9e87639bf5fb029bd95f32efcae5bfc191e7dac7d5d",
@@ -68,10 +75,25 @@ class ManifestWireTest {
         FeatureBatch b = TestBatches.batch(spec, 1, 0, 42);
         BatchMetadata m = new BatchMetadata(1, spec.runId(), 1, 0, spec.teacherId(), spec.normalization(),
                 "teacher-test", name.equals("whiten") ? "b".repeat(64) : null);
-        byte[] value = new FeatureBatch(m, b.teacherFeatures(), b.teacherLogits(), b.labels(), b.sampleIds(),
-                b.augSeeds(), b.inputs(), b.featureScales()).encode();
+        FeatureBatch batch = new FeatureBatch(m, b.teacherFeatures(), b.teacherLogits(), b.labels(), b.sampleIds(),
+                b.augSeeds(), b.inputs(), b.featureScales());
+        RecordHeaders headers = new RecordHeaders();
+        byte[] value;
+        try (FeatureBatchSerializer serializer = new FeatureBatchSerializer()) {
+            value = serializer.serialize(spec.runId() + ".features", headers, batch);
+        }
         assertEquals(sha256, HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(value)));
         assertEquals(m, FeatureBatch.decode(value).metadata());
+        // the key and headers a consumer routes or drops by without decoding (README, "Wire format")
+        assertEquals("1/0", batch.recordKey());
+        List<String> expected = new ArrayList<>(List.of("kdstream.run=" + spec.runId(), "kdstream.epoch=1",
+                "kdstream.batch=0", "kdstream.schema=1", "kdstream.teacher=" + spec.teacherId()));
+        if (name.equals("whiten")) {
+            expected.add("kdstream.whitening=" + "b".repeat(64));
+        }
+        List<String> sent = new ArrayList<>();
+        headers.forEach(h -> sent.add(h.key() + "=" + new String(h.value(), StandardCharsets.UTF_8)));
+        assertEquals(expected, sent);
     }
 
     static byte[] fixture(String name) throws IOException {

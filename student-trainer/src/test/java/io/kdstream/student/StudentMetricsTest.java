@@ -45,7 +45,8 @@ class StudentMetricsTest {
                 "kdstream_student_eval_accuracy_ratio", "kdstream_student_eval_loss",
                 "kdstream_student_checkpoint_age_seconds", "kdstream_student_progress_ratio",
                 "kdstream_student_consumer_lag_records", "kdstream_student_dlq_records_total",
-                "kdstream_student_rollbacks_total", "kdstream_student_step_seconds");
+                "kdstream_student_rollbacks_total", "kdstream_student_step_seconds",
+                "kdstream_student_nonfinite_steps_total", "kdstream_student_duplicate_batches_total");
         assertThat(help).allSatisfy((name, text) -> {
             assertThat(name).as("one prefix per service").startsWith("kdstream_student_");
             assertThat(text).as("HELP of %s", name).isNotBlank();
