@@ -67,8 +67,8 @@ public final class WorkerOptions implements OptionRules {
         return inputMean == null ? null : InputNormalization.of(inputMean, inputStd, channels);
     }
 
-    /** The {@code --data-workers} threads, by default half the cores. */
-    public DataWorkers dataWorkers() {
+    /** A pool of the {@code --data-workers} threads (by default half the cores), for the caller to close. */
+    public DataWorkers openDataWorkers() {
         return DataWorkers.of(dataWorkers != null ? dataWorkers : DataWorkers.defaultCount());
     }
 }

@@ -273,7 +273,7 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
                     + ": --data-workers only acts when a reference-mode student reads image folders or tar shards; "
                     + "drop it");
         }
-        DataWorkers workers = rebuildsInputs ? shared.dataWorkers() : DataWorkers.INLINE;
+        DataWorkers workers = rebuildsInputs ? shared.openDataWorkers() : DataWorkers.INLINE;
         StepTrace stepTrace = trace != null ? StepTrace.open(trace) : null;
         StudentTrainer.Builder builder = StudentTrainer.builder().setClients(clients).setRuns(specs).setGroup(group)
                 .setCheckpointDir(checkpointDir).setInputNormalization(inputNormalization(spec, train))

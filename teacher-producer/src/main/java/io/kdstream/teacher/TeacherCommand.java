@@ -281,7 +281,7 @@ public final class TeacherCommand implements Callable<Integer>, OptionRules {
                         batchSize, teacher.featureDim());
             }
             AugmentPolicy policy = augment;
-            DataWorkers workers = shared.dataWorkers();
+            DataWorkers workers = shared.openDataWorkers();
             BatchSource batches = new BatchSource(train, shared.seed, batchSize, policy, workers);
             batches.unreadable().bindTo(registry);
             RunSpec spec = RunSpec.builder().setRunId(run).setSource(data.id(), train.numClasses(), shape)
