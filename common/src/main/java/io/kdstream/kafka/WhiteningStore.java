@@ -149,8 +149,14 @@ public final class WhiteningStore {
                 t.put("mean", Tensor.ofDoubles(new int[] {d}, w.mean()));
                 t.put("epsilon", Tensor.ofDoubles(new int[] {1}, new double[] {w.epsilon()}));
             }
-            out.add(SafeTensors.encode(t, Map.of("sha256", sha256, "chunk", Integer.toString(c),
-                    "chunks", Integer.toString(chunks), "row_start", Integer.toString(start), "dim", Integer.toString(d))));
+            // in a fixed order: Map.of iterates in a per-JVM order, so the same chunk came out in other bytes
+            Map<String, String> meta = new LinkedHashMap<>();
+            meta.put("sha256", sha256);
+            meta.put("chunk", Integer.toString(c));
+            meta.put("chunks", Integer.toString(chunks));
+            meta.put("row_start", Integer.toString(start));
+            meta.put("dim", Integer.toString(d));
+            out.add(SafeTensors.encode(t, meta));
         }
         return out;
     }

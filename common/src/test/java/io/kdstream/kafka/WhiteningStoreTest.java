@@ -68,4 +68,32 @@ class WhiteningStoreTest {
                 .withWhitening(new WhiteningRef(32, 5L, 1e-2, null))).hasMessageContaining("only with normalization whiten");
         assertThatThrownBy(() -> new WhiteningRef(32, 5L, 0, null)).hasMessageContaining("shrinkage");
     }
+
+    /**
+     * The whitening's wire: its hash (which the manifest names and every reader checks) is the one
+     * 3d90b3f computed for the same arrays, before the store stored tensors instead of the VkD
+     * class; its chunks are bytes fixed per content (their metadata came out in a per-JVM order).
+     */
+    @Test
+    void aWhiteningHashesAsBeforeAndEncodesToTheSameBytesInEveryJvm() throws Exception {
+        int d = 6;
+        double[] mean = new double[d];
+        double[] matrix = new double[d * d];
+        for (int i = 0; i < d; i++) {
+            mean[i] = i * 0.25 - 1;
+        }
+        for (int i = 0; i < matrix.length; i++) {
+            matrix[i] = (i % 7) * 0.125 - 0.375;
+        }
+        String sha256 = new CalibratedWhitening(mean, matrix, 0.01).sha256();
+        assertThat(sha256).isEqualTo("65f4a3ca27be701a977e753b8a34473355780b18a1aae8f032c62f2f2a2b26d7");
+        List<byte[]> chunks = WhiteningStore.encode(sha256, new WhiteningStore.Tensors(mean, matrix, 0.01), 8 * d * 2);
+        assertThat(chunks).hasSize(3);
+        java.security.MessageDigest all = java.security.MessageDigest.getInstance("SHA-256");
+        chunks.forEach(all::update);
+        assertThat(java.util.HexFormat.of().formatHex(all.digest())).isEqualTo("01f5c96a9ec32926fe783d1ab7c13a76a6d98dcdf18e006a70dc57b34042e021");
+        assertThat(io.kdstream.codec.SafeTensors.decode(chunks.get(1)).metadata()).containsExactly(
+                Map.entry("sha256", sha256), Map.entry("chunk", "1"), Map.entry("chunks", "3"),
+                Map.entry("row_start", "2"), Map.entry("dim", "6"));
+    }
 }
