@@ -35,7 +35,8 @@ public record Experiment(String variant, int seed, List<String> objectiveArgs) {
      * the setting the study chose for it on a validation split (docs/study/vit-pool-crop-80ep:
      * vit-pool, 1,000 images, crop+flip, 80 epochs; alone lr 0.004, linear alpha 2, VkD alpha 4),
      * where VkD led linear by +1.11 [+0.74, +1.49] and alone by +2.28 [+1.32, +3.25] points over
-     * five paired seeds. Seed-major, so a demo cut short still has paired seeds.
+     * five paired seeds (the demo trains them for 40 epochs: DemoCommand's Setting says why).
+     * Seed-major, so a demo cut short still has paired seeds.
      * {@code normalizedEmbedding}: the student layer-normalizes its embedding itself (vit, vit-pool);
      * otherwise VkD standardizes it first.
      */

@@ -31,9 +31,11 @@ class DemoSettingTest {
     @Test
     void theDefaultIsTheStudysSettingAndQuickStaysTheSmokeTest() {
         DemoCommand.Setting main = setting();
-        assertThat(main).isEqualTo(new DemoCommand.Setting(4, 1000, 20, 80, 128, "vit-pool", "crop+flip", false));
+        assertThat(main).isEqualTo(new DemoCommand.Setting(6, 1000, 20, 40, 128, "vit-pool", "crop+flip", false));
         assertThat(main.experiments()).extracting(Experiment::variant).startsWith("alone", "linear", "VkD", "alone");
-        assertThat(main.stepsPerStudent()).isEqualTo(640);
+        assertThat(main.stepsPerStudent()).isEqualTo(320);
+        // the first screen's estimate of the default's phase 2 keeps the budget for a run with a cached teacher
+        assertThat(DemoCommand.studentsSeconds(main, 2)).isBetween(5 * 60.0, 10 * 60.0);
         DemoCommand.Setting quick = setting("--quick");
         assertThat(quick.arch()).isEqualTo("mlp");
         assertThat(quick.experiments()).extracting(Experiment::variant).containsExactly("alone", "logit", "linear", "VkD");
