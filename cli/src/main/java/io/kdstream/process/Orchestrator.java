@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
@@ -30,6 +31,8 @@ public final class Orchestrator implements AutoCloseable {
     private final List<ChildProcess> children = new CopyOnWriteArrayList<>();
     private final Thread hook;
     private volatile boolean interrupted;
+    /** Phase 1's {@code train-teacher}, while it runs: stopped with the other children. */
+    private volatile Process teacherTraining;
     private String device = "auto";
 
     public Orchestrator(String tag) {
@@ -90,7 +93,13 @@ public final class Orchestrator implements AutoCloseable {
         say("training the teacher (once; cached in %s)", dir);
         Process p = KdstreamJvm.kdstream(onDevice(args)).optHeap("2g").optJvmOption("-XX:+UseSerialGC").optInheritIO().build()
                 .start();
-        int code = p.waitFor();
+        teacherTraining = p;
+        int code;
+        try {
+            code = p.waitFor();
+        } finally {
+            teacherTraining = null;
+        }
         if (code != 0) {
             throw new IllegalStateException("teacher training failed with exit code " + code);
         }
@@ -160,6 +169,20 @@ public final class Orchestrator implements AutoCloseable {
     /** Stops students and teachers first, the broker last, so they can finish their transactions. */
     public void stopAll() {
         interrupted = true;
+        // a SIGTERM reaches only this JVM (Ctrl-C reaches the whole process group): without this the
+        // teacher's training would go on for minutes after the demo or study it belonged to
+        Process training = teacherTraining;
+        if (training != null) {
+            training.destroy();
+            try {
+                if (!training.waitFor(15, TimeUnit.SECONDS)) {
+                    training.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
+                training.destroyForcibly();
+                Thread.currentThread().interrupt();
+            }
+        }
         List<ChildProcess> all = new ArrayList<>(children);
         all.sort(Comparator.comparing((ChildProcess c) -> c.name().equals("broker")));
         for (ChildProcess c : all) {

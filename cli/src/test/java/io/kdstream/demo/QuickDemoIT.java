@@ -1,6 +1,7 @@
 package io.kdstream.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -62,6 +63,28 @@ class QuickDemoIT {
         double vkd = students.get(variants.indexOf("VkD")).get("accuracy").asDouble();
         assertThat(vkd).as("VkD student accuracy (chance is 10%)").isGreaterThan(0.4);
         assertThat(Files.readString(report)).contains("| VkD | 1 |", "## Setup", "teacher_throughput");
+    }
+
+    @Test
+    void aDemoStoppedWhileItsTeacherTrainsLeavesNoProcessBehind() throws Exception {
+        Path launcher = repoRoot().resolve("bin/kdstream");
+        try (WatchedProcess p = WatchedProcess.start(new ProcessBuilder(launcher.toString(), "demo", "--quick",
+                "--work-dir", work.toString()).redirectErrorStream(true).redirectOutput(work.resolve("demo.log").toFile()))) {
+            await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> !processesOf(work, "train-teacher").isEmpty() || !p.process().isAlive());
+            assertThat(p.process().isAlive()).as("the demo is still in phase 1").isTrue();
+            p.process().destroy(); // SIGTERM to the demo's JVM alone, as a supervisor or `kill` sends it
+            p.awaitExit(Duration.ofSeconds(60));
+        }
+        // the demo waits for what it stops, so nothing of it may be left once it has exited
+        assertThat(processesOf(work, "")).as("processes left by the stopped demo").isEmpty();
+    }
+
+    /** Command lines of the processes (not this JVM) that name {@code dir} and contain {@code text}. */
+    private static List<String> processesOf(Path dir, String text) {
+        return ProcessHandle.allProcesses().filter(ph -> ph.pid() != ProcessHandle.current().pid())
+                .map(ph -> ph.info().commandLine().orElse(""))
+                .filter(c -> c.contains(dir.toString()) && c.contains(text)).toList();
     }
 
     private static Path repoRoot() throws IOException {
