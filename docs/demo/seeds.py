@@ -1,11 +1,12 @@
 """How many seeds a demo setting needs for VkD's paired 95% intervals to sit above 0.
 
-    /usr/bin/python3 docs/demo/seeds.py REPORT.json [REPORT.json ...]
+    /usr/bin/python3 docs/demo/seeds.py REPORT.json[+MORE.json] [...]
 
 Reads demo reports (report.json of `kdstream demo`) and study reports (`kdstream study`; rows
 alone, linear, VkD of each cell). For each report it prints the per-seed differences VkD - linear and
 VkD - alone (test accuracy, points), their mean, sd and 95% t interval (the statistic the demo
-prints), then the probability that a run with n seeds gets an interval above 0 if the differences
+prints; `a.json+b.json` pools the students of both, e.g. more seeds trained later on the same
+stream), then the probability that a run with n seeds gets an interval above 0 if the differences
 are normal with that mean and sd (simulated, 200,000 runs per n). That probability takes the
 report's mean and sd as the truth: a run with a lucky mean makes it optimistic.
 """
@@ -20,8 +21,16 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from pool import t_quantile_975  # noqa: E402
 
 
-def accuracies(path):
-    """{row: {seed: accuracy in points}} of a demo or a study report."""
+def accuracies(paths):
+    """{row: {seed: accuracy in points}} of demo or study reports ('+'-joined paths are pooled)."""
+    out = {}
+    for path in paths.split("+"):
+        for row, seeds in report_accuracies(path).items():
+            out.setdefault(row, {}).update(seeds)
+    return out
+
+
+def report_accuracies(path):
     report = json.load(open(path))
     students = report.get("students") or [dict(s, variant=row) for cell in report["cells"]
                                            for row, r in cell["rows"].items() for s in r.get("students", [])]
