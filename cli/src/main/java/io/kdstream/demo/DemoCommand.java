@@ -191,15 +191,15 @@ public final class DemoCommand implements Callable<Integer> {
     }
 
     /**
-     * Times on this project's 2-core machine type: the teacher's training (measured 2026-11-27, one
-     * thread), and a vit-pool student's start-up with its final evaluation and its step, two
+     * Times on this project's 2-core machine type: the teacher's training on both cores (2026-12-07,
+     * idle: 1,100-1,240 images/s, 10 epochs and their test evaluations), and a vit-pool student's start-up with its final evaluation and its step, two
      * students at a time. The student figures are CPU seconds per student JVM measured 2026-12-07
      * over the 18 students of the default demo (3.7 s to start, 0.14 s a step including the
      * periodic evaluations, ~4 s for the final 10,000-image evaluation; 51 s in all, at 320 steps),
      * rounded up to wall seconds on idle cores: the study's 640-step students took ~120 s wall,
      * 0.16 s a step (README, "The demo"). Then the quick demo's phase 2 (measured).
      */
-    static final int TEACHER_SECONDS = 18 * 60;
+    static final int TEACHER_SECONDS = 10 * 60;
     static final int QUICK_TEACHER_SECONDS = 30;
     static final double STUDENT_START_SECONDS = 10;
     static final double STUDENT_STEP_SECONDS = 0.15;

@@ -79,6 +79,9 @@ public final class Orchestrator implements AutoCloseable {
         throw new IllegalStateException("the embedded broker did not start: see " + log);
     }
 
+    /** Phase 1 has the machine to itself: the teacher trains on every core. */
+    static final int PHASE1_THREADS = Math.max(1, Runtime.getRuntime().availableProcessors());
+
     /** The cached teacher in {@code dir}, training it first if missing (quick: a tiny CNN teacher). */
     public Path teacher(Path dir, boolean quick) throws IOException, InterruptedException {
         if (Files.isRegularFile(dir.resolve(ModelCard.FILE_NAME))) {
@@ -88,11 +91,13 @@ public final class Orchestrator implements AutoCloseable {
         List<String> args = quick
                 ? List.of("train-teacher", "--arch", "cnn", "--epochs", "1", "--train-limit", "3000",
                         "--test-limit", "2000", "--out", dir.toString())
-                : List.of("train-teacher", "--arch", "resnet", "--epochs", "10", "--threads", "1",
+                : List.of("train-teacher", "--arch", "resnet", "--epochs", "10", "--threads", Integer.toString(PHASE1_THREADS),
                         "--out", dir.toString());
         say("training the teacher (once; cached in %s)", dir);
-        Process p = KdstreamJvm.kdstream(onDevice(args)).optHeap("2g").optJvmOption("-XX:+UseSerialGC").optInheritIO().build()
-                .start();
+        // passive OpenMP waits: idle cores run 2 threads at 1.5x one thread, and a busy core costs them
+        // ~10% instead of halving them as spinning workers do (docs/benchmarks.md, the teacher's threads)
+        Process p = KdstreamJvm.kdstream(onDevice(args)).optHeap("2g").optJvmOption("-XX:+UseSerialGC")
+                .optEnv("OMP_WAIT_POLICY", "PASSIVE").optInheritIO().build().start();
         teacherTraining = p;
         int code;
         try {
