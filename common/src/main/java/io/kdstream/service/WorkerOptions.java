@@ -7,13 +7,15 @@ import io.kdstream.config.Bounded;
 import io.kdstream.config.OptionRules;
 import io.kdstream.data.DataWorkers;
 import io.kdstream.data.InputNormalization;
+import io.kdstream.data.JpegDecoder;
 import io.kdstream.duration.DurationConverter;
 import io.kdstream.model.Devices;
 import picocli.CommandLine.Option;
 
 /**
  * Options both services take (a picocli mixin beside {@link ServiceOptions}): the device, the
- * progress interval, the dataset, the seed, the input normalization and the data workers. Each is
+ * progress interval, the dataset, the seed, the input normalization, the data workers and the JPEG
+ * decoder. Each is
  * declared once, here. Where the teacher and the student read one differently (the teacher's
  * {@code --seed} seeds the run, the student's its initialization) the help text comes from the
  * service's resource bundle under the option's {@code descriptionKey}, and so does the teacher's
@@ -50,6 +52,10 @@ public final class WorkerOptions implements OptionRules {
     @Option(names = "--data-workers", descriptionKey = "data-workers", paramLabel = "N",
             converter = Bounded.PositiveInt.class)
     public Integer dataWorkers;
+
+    @Option(names = "--jpeg-decoder", descriptionKey = "jpeg-decoder", defaultValue = "auto",
+            converter = JpegDecoder.Names.class, completionCandidates = JpegDecoder.Names.class)
+    public JpegDecoder jpegDecoder;
 
     /** {@code --input-mean} and {@code --input-std} go together, finite and positive. */
     @Override

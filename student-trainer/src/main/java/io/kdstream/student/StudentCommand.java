@@ -29,7 +29,6 @@ import io.kdstream.service.WorkerOptions;
 import io.kdstream.data.DatasetRef;
 import io.kdstream.data.ImageDataset;
 import io.kdstream.data.InputNormalization;
-import io.kdstream.data.JpegDecoder;
 import io.kdstream.manifest.ManifestStore;
 import io.kdstream.service.MetricsServer;
 import io.kdstream.model.Architecture;
@@ -182,12 +181,6 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
             description = "Non-finite losses in a row before restoring the last checkpoint and stopping (default: ${DEFAULT-VALUE}).")
     int maxNonFinite;
 
-    @Option(names = "--jpeg-decoder", defaultValue = "auto", converter = JpegDecoder.Names.class,
-            completionCandidates = JpegDecoder.Names.class,
-            description = "What decodes an image folder's JPEGs: auto (as the teacher did, which the run's dataset id "
-                    + "records), turbo (libjpeg-turbo) or java (javax.imageio). A reference-mode student rebuilds the "
-                    + "teacher's inputs and refuses to decode otherwise (default: ${DEFAULT-VALUE}).")
-    JpegDecoder jpegDecoder;
 
     @Option(names = "--prefetch", defaultValue = "4", converter = Bounded.PositiveInt.class, description = "Batches fetched and decoded ahead (default: ${DEFAULT-VALUE}).")
     int prefetch;
@@ -256,7 +249,7 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
         }
         // a joined student rebuilds inputs (and decodes as the teachers did) only when no run carries them inline
         ref = ref.withJpegDecoder(StudentJpegDecoder.choose(runs.get(0), ref,
-                joined.inlineRun() < 0 ? InputMode.REFERENCE : InputMode.INLINE, jpegDecoder));
+                joined.inlineRun() < 0 ? InputMode.REFERENCE : InputMode.INLINE, shared.jpegDecoder));
         ImageDataset train = ref.train();
         ImageDataset test = switch (evalSplit) {
             case "test" -> ref.test(spec.augmentation().evalCentreCrop());

@@ -149,12 +149,6 @@ public final class TeacherCommand implements Callable<Integer>, OptionRules {
             description = "none | flip | crop | crop+flip, optionally +erase (default: ${DEFAULT-VALUE}).")
     AugmentPolicy augment;
 
-    @Option(names = "--jpeg-decoder", defaultValue = "auto", converter = JpegDecoder.Names.class,
-            completionCandidates = JpegDecoder.Names.class,
-            description = "Image folders and tar shards: what decodes their JPEGs: turbo (libjpeg-turbo, Debian package "
-                    + "libturbojpeg0), java (javax.imageio) or auto (turbo where it loads). Recorded in the run's dataset "
-                    + "id: a reference-mode student decodes as the teacher did (default: ${DEFAULT-VALUE}).")
-    JpegDecoder jpegDecoder;
 
     @Option(names = "--logits", description = "Also publish the teacher's logits (for logit distillation).")
     boolean logits;
@@ -259,7 +253,7 @@ public final class TeacherCommand implements Callable<Integer>, OptionRules {
         String instance = instanceId != null ? instanceId : hostName();
         DatasetRef data = new DatasetRef(shared.dataset, trainFraction, trainLimit, shared.seed,
                 imageSize == null ? null : ImageSize.parse(imageSize),
-                Datasets.decodesFiles(shared.dataset) ? jpegDecoder.resolve() : JpegDecoder.JAVA);
+                Datasets.decodesFiles(shared.dataset) ? shared.jpegDecoder.resolve() : JpegDecoder.JAVA);
         ImageDataset train = data.train();
         KafkaClients clients = service.clients();
 
