@@ -6,6 +6,8 @@
 # the other, REPS times interleaved, on the machine's two cores with the broker in its own JVM.
 #
 #   benchmarks/student-224.sh [IMAGES=1280] [ARCH=mlp] [REPS=1] [KDSTREAM_HOME=.]
+#   STUDENT224_JFR=DIR benchmarks/student-224.sh ...   # also records each student with JDK Flight Recorder
+#                                                      # into DIR/student-MODE-REP.jfr (both sides alike)
 #
 # Rate: training steps per second between the student's progress lines (one a second, timestamped as
 # they arrive), from its 4th step to its last, and the whole process from launch to exit.
@@ -33,8 +35,11 @@ for r in $(seq 1 "$reps"); do
   for mode in inline reference; do
     workers=()
     [ "$mode" = reference ] && workers=(--data-workers 1)
+    opts=$single
+    [ -n "${STUDENT224_JFR:-}" ] && opts="$opts -XX:StartFlightRecording=filename=$STUDENT224_JFR/student-$mode-$r.jfr"
+    echo "$mode $r: load $(cut -d' ' -f1-3 /proc/loadavg) at start"
     t0=$(date +%s.%N)
-    env OMP_NUM_THREADS=1 KDSTREAM_JAVA_OPTS="$single" "$home/bin/kdstream" student --run "s224-$mode" \
+    env OMP_NUM_THREADS=1 KDSTREAM_JAVA_OPTS="$opts" "$home/bin/kdstream" student --run "s224-$mode" \
       --group "g-$mode-$r" --checkpoint-dir "$work/ckpt-$mode-$r" --arch "$arch" --bootstrap-servers "$bootstrap" \
       --progress-interval 1s --device cpu "${workers[@]}" 2>"$work/student-$mode-$r.err" \
       | while IFS= read -r line; do echo "$(date +%s.%N) $line"; done > "$work/student-$mode-$r.out" \
@@ -57,3 +62,4 @@ print(f"{mode:>10}: {rate:.3f} steps/s (steps {warm[0][1] if warm else '-'}..{wa
 PY
   done
 done
+echo "student-224: done; load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,14 +1,15 @@
 package io.kdstream.benchmarks.pipeline;
 
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -28,9 +29,11 @@ import io.kdstream.data.SyntheticCorpus;
 /**
  * Issue 37's image data path, side by side in one run: decode + rrc+flip + normalize at 224×224
  * with 1 and 2 data workers, with each JPEG decoder, against PyTorch's DataLoader (Pillow + torchvision, the same worker
- * count, the same files); the sample index's build time and the heap and RSS of a lazily read
- * dataset at 10,000 and 100,000 files (hard links to the corpus's images, so the listing and the
- * headers are real files while the disk holds the corpus once).
+ * count, the same files), plus kdstream reading a batch ahead on a loader thread as the teacher does;
+ * the sample index's build time and the heap and RSS of a lazily read dataset at 10,000 and 100,000
+ * files (hard links to the corpus's images, so the listing and the headers are real files while the
+ * disk holds the corpus once), each in a fresh JVM without a pre-touched heap. Every row says the
+ * load average before and after it.
  */
 final class ImageDataSection extends PipelineSection {
     private static final Path PYTHON = Path.of("/usr/bin/python3");
@@ -41,11 +44,20 @@ final class ImageDataSection extends PipelineSection {
         super(bench);
     }
 
-    void run(int images) throws Exception {
-        Path corpus = work.resolve("image-corpus");
-        long t0 = System.nanoTime();
-        new SyntheticCorpus(100, 1, SyntheticCorpus.DEFAULT_QUALITY, 0).write(corpus, images, 0);
-        System.out.printf(Locale.ROOT, "images: corpus of %d JPEGs written in %.0f s%n", images, (System.nanoTime() - t0) / 1e9);
+    /**
+     * {@code images} JPEGs written to the work dir, or, with {@code existing} (a {@code kdstream corpus}
+     * folder), that corpus's training images.
+     */
+    void run(int images, Path existing) throws Exception {
+        Path corpus = existing != null ? existing : work.resolve("image-corpus");
+        if (existing == null) {
+            long t0 = System.nanoTime();
+            new SyntheticCorpus(100, 1, SyntheticCorpus.DEFAULT_QUALITY, 0).write(corpus, images, 0);
+            System.out.printf(Locale.ROOT, "images: corpus of %d JPEGs written in %.0f s%n", images, (System.nanoTime() - t0) / 1e9);
+        } else {
+            images = SampleIndex.of(corpus.resolve("train")).size();
+            System.out.printf(Locale.ROOT, "images: reading the %d JPEGs of %s%n", images, corpus);
+        }
         Path train = corpus.resolve("train");
         // both JPEG decoders, each against the same PyTorch run: libjpeg-turbo (where it loads) and javax.imageio
         Map<JpegDecoder, ImageDataset> byDecoder = new LinkedHashMap<>();
@@ -60,42 +72,82 @@ final class ImageDataSection extends PipelineSection {
         for (int workers : new int[] {1, 2}) {
             // two rounds, alternating sides, so that a change in the machine's load hits both
             for (int round = 1; round <= 2; round++) {
-                Map<JpegDecoder, Double> ours = new LinkedHashMap<>();
+                String loadBefore = loadAverage();
+                Map<String, Double> ours = new LinkedHashMap<>();
                 String peer = null;
                 if (round == 2) {
                     peer = peer(train, workers);
                 }
                 for (var e : byDecoder.entrySet()) {
-                    ours.put(e.getKey(), kdstream(e.getValue(), norm, workers));
+                    ours.put(e.getKey().tag(), kdstream(e.getValue(), norm, workers, false));
+                    printRate(e.getKey().tag(), workers, ours.get(e.getKey().tag()));
                 }
+                // as the teacher reads: the next batch decoded on a loader thread while this one is normalized
+                JpegDecoder first = byDecoder.keySet().iterator().next();
+                ours.put(first.tag() + ", a batch ahead", kdstream(byDecoder.get(first), norm, workers, true));
+                printRate(first.tag() + ", a batch ahead", workers, ours.get(first.tag() + ", a batch ahead"));
                 if (round == 1) {
                     peer = peer(train, workers);
                 }
                 double theirs = peer == null ? Double.NaN : Double.parseDouble(peer.replaceAll(".*=", ""));
                 StringBuilder kd = new StringBuilder();
                 ours.forEach((d, rate) -> kd.append(String.format(Locale.ROOT, "kdstream --jpeg-decoder %s %.0f images/s "
-                        + "= **%.2f×**, ", d.tag(), rate, rate / theirs)));
+                        + "= **%.2f×**, ", d, rate, rate / theirs)));
                 rows.add(String.format(Locale.ROOT, "| images: decode + rrc+flip + normalize, %d JPEGs ~500×375 q90 → "
-                                + "224×224, batch %d, %d data worker%s, round %d (machine shared, noisy) | %sPyTorch "
+                                + "224×224, batch %d, %d data worker%s, round %d (load %s → %s) | %sPyTorch "
                                 + "DataLoader (Pillow, %d worker%s) %s (target ≥ 1.0×) |", images, BATCH,
-                        workers, workers == 1 ? "" : "s", round, kd, workers, workers == 1 ? "" : "s",
+                        workers, workers == 1 ? "" : "s", round, loadBefore, loadAverage(), kd, workers, workers == 1 ? "" : "s",
                         peer == null ? "skipped (no python3-torchvision)" : String.format(Locale.ROOT, "%.0f images/s", theirs)));
+                System.out.println(rows.get(rows.size() - 1));
             }
         }
         scale(train, images);
     }
 
-    private static double kdstream(ImageDataset ds, InputNormalization norm, int workers) {
+    /**
+     * One epoch, images/s. {@code ahead}: batch b + 1 is read on a loader thread while batch b is
+     * normalized (what {@code TeacherPipeline.prefetch} does ahead of the forward); otherwise every
+     * batch is read, then normalized, on this thread and the data workers.
+     */
+    private static double kdstream(ImageDataset ds, InputNormalization norm, int workers, boolean ahead) throws Exception {
+        ExecutorService loader = ahead ? Executors.newSingleThreadExecutor() : null;
         try (DataWorkers w = DataWorkers.of(workers)) {
             BatchSource src = new BatchSource(ds, 7, BATCH, AugmentPolicy.parse("rrc+flip"), w);
             long t0 = System.nanoTime();
             long n = 0;
+            Future<Batch> next = ahead ? loader.submit(() -> src.batch(0, 0)) : null;
             for (int b = 0; b < src.batchesPerEpoch(); b++) {
-                Batch batch = src.batch(0, b);
+                Batch batch;
+                if (ahead) {
+                    batch = next.get();
+                    int following = b + 1;
+                    next = following < src.batchesPerEpoch() ? loader.submit(() -> src.batch(0, following)) : null;
+                } else {
+                    batch = src.batch(0, b);
+                }
                 float[] x = norm.normalize(batch.inputs(), 3, 224 * 224);
                 n += batch.size() + (x.length == 0 ? 1 : 0);
             }
             return n / ((System.nanoTime() - t0) / 1e9);
+        } finally {
+            if (loader != null) {
+                loader.shutdownNow();
+            }
+        }
+    }
+
+    private static void printRate(String decoder, int workers, double rate) {
+        System.out.printf(Locale.ROOT, "images: kdstream --jpeg-decoder %s, %d worker(s): %.0f images/s (load %s)%n",
+                decoder, workers, rate, loadAverage());
+    }
+
+    /** The 1-, 5- and 15-minute load averages, so each row says how busy the machine was. */
+    static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split(" ");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException e) {
+            return "?";
         }
     }
 
@@ -110,21 +162,27 @@ final class ImageDataSection extends PipelineSection {
         if (!p.waitFor(30, TimeUnit.MINUTES) || p.exitValue() != 0) {
             return null;
         }
-        return out.lines().reduce((a, b) -> b).orElse(null);
+        String last = out.lines().reduce((a, b) -> b).orElse(null);
+        System.out.printf(Locale.ROOT, "images: PyTorch DataLoader, %d worker(s): %s (load %s)%n", workers, last, loadAverage());
+        return last;
     }
 
-    /** Index build time and memory at 10,000 and 100,000 files. */
-    private void scale(Path train, int images) throws IOException {
+    /**
+     * Index build time and memory at 10,000 and 100,000 files (1,000 and 10,000 with --quick), each in a JVM of its own
+     * ({@link ImageScaleProbe}) whose heap is not pre-touched, so that its RSS is what the dataset costs.
+     */
+    private void scale(Path train, int images) throws Exception {
         List<Path> sources;
         try (Stream<Path> s = Files.walk(train)) {
             sources = s.filter(p -> p.toString().endsWith(".jpg")).sorted().toList();
         }
-        for (int files : new int[] {10_000, 100_000}) {
+        int[] sizes = quick ? new int[] {1_000, 10_000} : new int[] {10_000, 100_000};
+        for (int files : sizes) {
             Path tree = work.resolve("links-" + files);
             for (int i = 0; i < files; i++) {
                 Path link = tree.resolve(String.format(Locale.ROOT, "n%04d/%08d.jpg", i % 1000, i));
                 if (i < 1000) {
-                    Files.createDirectories(link.getParent());
+                    Files.createDirectories(link.getParent()); // 1,000 class folders, as ImageNet
                 }
                 Files.createLink(link, sources.get(i % sources.size()));
             }
@@ -136,33 +194,28 @@ final class ImageDataSection extends PipelineSection {
                 }
             }
             Files.setLastModifiedTime(tree, java.nio.file.attribute.FileTime.fromMillis(past));
-            long t0 = System.nanoTime();
-            SampleIndex index = SampleIndex.of(tree);
-            double build = (System.nanoTime() - t0) / 1e9;
-            t0 = System.nanoTime();
-            SampleIndex.of(tree);
-            double cached = (System.nanoTime() - t0) / 1e9;
-            ImageDataset ds = ImageFolderReader.read(tree, "links", Split.TRAIN, SIZE);
-            BatchSource src = new BatchSource(ds, 1, BATCH, AugmentPolicy.parse("rrc+flip"));
-            for (int b = 0; b < 5; b++) {
-                src.batch(0, b);
+        }
+        // each size twice, alternating, each probe with an index built afresh: RSS without a pre-touched heap moves
+        for (int rep = 1; rep <= 2; rep++) {
+            for (int files : sizes) {
+                probe(work.resolve("links-" + files), files, images, work.resolve("index-" + files + "-" + rep));
             }
-            System.gc();
-            long heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
-            rows.add(String.format(Locale.ROOT, "| images: sample index of %,d files (hard links to the %d JPEGs, 1,000 "
-                            + "class folders; page cache warm; machine shared) | built in %.1f s (%.0f files/s; 1.28 M ≈ %.0f s), "
-                            + "read from its cache in %.2f s; heap after GC, 5 batches read, %d MB; RSS %d MB (-Xms2g pre-touched) (digest %s) |",
-                    files, images, build, files / build, 1_281_167 / (files / build), cached, heap >> 20, rssMb(),
-                    index.digest()));
         }
     }
 
-    private static long rssMb() throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith("VmRSS:")) {
-                return Long.parseLong(line.replaceAll("\\D", "")) >> 10;
-            }
-        }
-        return -1;
+    /** One {@link ImageScaleProbe} run on {@code tree}, as a row. */
+    private void probe(Path tree, int files, int images, Path indexDir) throws Exception {
+        String loadBefore = loadAverage();
+        Map<String, String> probe = ImageScaleProbe.run(tree, indexDir);
+        double build = Double.parseDouble(probe.get("build_s"));
+        String row = String.format(Locale.ROOT, "| images: sample index of %,d files (hard links to the %d JPEGs, %,d "
+                        + "class folders; page cache warm; own JVM, -Xmx2g, heap not pre-touched; load %s → %s) | built in "
+                        + "%.1f s (%.0f files/s; 1.28 M ≈ %.0f s), read from its cache in %s s; %s batches of %d read with "
+                        + "rrc+flip: heap after GC %s MB, RSS %s MB (peak %s MB) (digest %s) |",
+                files, images, Math.min(files, 1000), loadBefore, loadAverage(), build, files / build,
+                1_281_167 / (files / build), probe.get("cached_s"), probe.get("batches"), BATCH, probe.get("heap_mb"),
+                probe.get("rss_mb"), probe.get("hwm_mb"), probe.get("digest"));
+        rows.add(row);
+        System.out.println(row);
     }
 }

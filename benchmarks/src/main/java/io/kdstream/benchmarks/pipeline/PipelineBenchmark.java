@@ -26,38 +26,61 @@ import io.kdstream.kafka.RunTopics;
  * {@link ImageDataSection}, {@link JoinSection});
  * they reach the student through its public API, in-memory feeds through {@code StudentTrainer.Builder.optFeed}.
  *
- * <pre>benchmarks/pipeline.sh [--quick] [--only SECTION,...]</pre>
+ * <pre>benchmarks/pipeline.sh [--quick] [--only SECTION,...] [--images N] [--corpus DIR]</pre>
+ * {@code --images N}: the images section's corpus size (default 4,000; 400 with {@code --quick});
+ * {@code --corpus DIR}: read an existing {@code kdstream corpus} folder instead of writing one.
  */
 public final class PipelineBenchmark {
 
     private final PipelineSection.Bench bench;
 
-    private PipelineBenchmark(String bootstrap, Path work, boolean quick) {
+    private final Integer images;
+    private final Path corpus;
+
+    private PipelineBenchmark(String bootstrap, Path work, boolean quick, Integer images, Path corpus) {
         this.bench = new PipelineSection.Bench(KafkaClients.of(bootstrap), bootstrap, work, quick, new ArrayList<>(),
                 new PipelinePlot());
+        this.images = images;
+        this.corpus = corpus;
     }
 
     private static final List<String> SECTIONS = List.of("codec", "broker", "compression", "feed", "latency", "teacher",
             "pytorch", "memory", "images", "join");
 
-    /** {@code [--quick] [--only SECTION,...]}, sections as in {@link #SECTIONS}. */
+    /** {@code [--quick] [--only SECTION,...] [--images N] [--corpus DIR]}, sections as in {@link #SECTIONS}. */
     public static void main(String[] args) throws Exception {
         List<String> a = Arrays.asList(args);
         boolean quick = a.contains("--quick");
         int only = a.indexOf("--only");
         List<String> sections = only < 0 ? SECTIONS
                 : only + 1 < a.size() ? Arrays.asList(a.get(only + 1).split(",")) : List.of();
-        if (sections.isEmpty() || !SECTIONS.containsAll(sections)
-                || a.stream().anyMatch(x -> x.startsWith("--") && !x.equals("--quick") && !x.equals("--only"))) {
-            System.err.println("usage: pipeline.sh [--quick] [--only " + String.join(",", SECTIONS) + "]");
+        String imagesArg = valueOf(a, "--images");
+        String corpusArg = valueOf(a, "--corpus");
+        Integer images = imagesArg == null || !imagesArg.matches("[1-9][0-9]{0,8}") ? null : Integer.valueOf(imagesArg);
+        Path corpus = corpusArg == null ? null : Path.of(corpusArg).toAbsolutePath();
+        if (sections.isEmpty() || !SECTIONS.containsAll(sections) || (imagesArg != null && images == null)
+                || (a.contains("--images") && imagesArg == null) || (a.contains("--corpus") && corpusArg == null)
+                || a.stream().anyMatch(x -> x.startsWith("--") && !List.of("--quick", "--only", "--images", "--corpus").contains(x))) {
+            System.err.println("usage: pipeline.sh [--quick] [--only " + String.join(",", SECTIONS)
+                    + "] [--images N] [--corpus DIR]");
+            System.exit(2);
+        }
+        if (corpus != null && !Files.isDirectory(corpus.resolve("train"))) {
+            System.err.println("--corpus " + corpus + ": no train/ folder (write one with kdstream corpus --out DIR)");
             System.exit(2);
         }
         Path work = Files.createTempDirectory("kdstream-pipeline-bench-");
         try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().optDataDir(work.resolve("kafka"))
                 .optCleanStart(true).build().start()) {
-            PipelineBenchmark b = new PipelineBenchmark(broker.bootstrapServers(), work, quick);
+            PipelineBenchmark b = new PipelineBenchmark(broker.bootstrapServers(), work, quick, images, corpus);
             b.runAll(sections);
         }
+    }
+
+    /** The word after {@code flag}, or null. */
+    private static String valueOf(List<String> a, String flag) {
+        int i = a.indexOf(flag);
+        return i < 0 || i + 1 >= a.size() || a.get(i + 1).startsWith("--") ? null : a.get(i + 1);
     }
 
     private void runAll(List<String> sections) throws Exception {
@@ -98,7 +121,7 @@ public final class PipelineBenchmark {
             new JoinSection(bench).run(quick ? 60 : 300, quick ? 1_000 : 10_000);
         }
         if (sections.contains("images")) {
-            new ImageDataSection(bench).run(quick ? 400 : 4_000);
+            new ImageDataSection(bench).run(images != null ? images : quick ? 400 : 4_000, corpus);
         }
 
         System.out.println();
