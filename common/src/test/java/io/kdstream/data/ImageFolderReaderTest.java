@@ -164,4 +164,91 @@ class ImageFolderReaderTest {
     private static double mean(int[] v, int from, int n) {
         return Arrays.stream(v, from, from + n).average().orElseThrow();
     }
+
+    @Test
+    void theResizeIsPilsFixedPointBilinearToTheByteOnEveryKindOfBox() {
+        // the oracle: PIL's ImagingResample (8 bpc, bilinear) written plainly, a pixel at a time in longs
+        java.util.Random r = new java.util.Random(37);
+        int h = 375;
+        int w = 500;
+        byte[] noise = new byte[3 * h * w];
+        r.nextBytes(noise);
+        byte[] white = new byte[3 * h * w];
+        Arrays.fill(white, (byte) 255); // the largest sums: an int overflow would show here
+        AugmentPolicy rrc = AugmentPolicy.parse("rrc+flip");
+        for (byte[] px : new byte[][] {noise, white}) {
+            ImageDecoder.Planes src = new ImageDecoder.Planes(px, 3, h, w);
+            java.util.List<AugmentPolicy.View> boxes = new java.util.ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                boxes.add(rrc.cropBox(r.nextLong(), h, w));
+            }
+            boxes.add(new AugmentPolicy.View(0, 0, h, w, h, w, false));        // shrinking the whole image
+            boxes.add(new AugmentPolicy.View(100, 200, 37, 41, h, w, false));  // enlarging a small box
+            for (AugmentPolicy.View v : boxes) {
+                for (ImageSize size : new ImageSize[] {new ImageSize(224, 224), new ImageSize(160, 224)}) {
+                    assertThat(ImageFolderReader.resizeRegion(src, v, size)).as("box %s to %s", v, size)
+                            .isEqualTo(plainPilResize(px, h, w, v, size.height(), size.width()));
+                }
+            }
+        }
+    }
+
+    /** PIL's {@code precompute_coeffs} + {@code normalize_coeffs_8bpc}: per output, first input and 22-bit taps. */
+    private static long[][] pilTaps(int start, int in, int out) {
+        double scale = (double) in / out;
+        double support = Math.max(1.0, scale);
+        long[][] taps = new long[out][];
+        for (int o = 0; o < out; o++) {
+            double center = (o + 0.5) * scale;
+            int xmin = Math.max(0, (int) (center - support + 0.5));
+            int xmax = Math.min(in, (int) (center + support + 0.5));
+            double[] k = new double[xmax - xmin];
+            double sum = 0;
+            for (int x = 0; x < k.length; x++) {
+                double t = Math.abs((x + xmin - center + 0.5) / support);
+                k[x] = t < 1 ? 1 - t : 0;
+                sum += k[x];
+            }
+            taps[o] = new long[k.length + 1];
+            taps[o][0] = start + xmin;
+            for (int x = 0; x < k.length; x++) {
+                taps[o][x + 1] = (long) (0.5 + k[x] / sum * (1 << 22));
+            }
+        }
+        return taps;
+    }
+
+    private static byte[] plainPilResize(byte[] src, int h, int w, AugmentPolicy.View v, int oh, int ow) {
+        long[][] tx = pilTaps(v.left(), v.width(), ow);
+        long[][] ty = pilTaps(v.top(), v.height(), oh);
+        byte[] out = new byte[3 * oh * ow];
+        for (int c = 0; c < 3; c++) {
+            int[][] rows = new int[h][]; // horizontal pass, each source row the vertical pass reads
+            for (int oy = 0; oy < oh; oy++) {
+                for (int t = 1; t < ty[oy].length; t++) {
+                    int y = (int) ty[oy][0] + t - 1;
+                    if (rows[y] == null) {
+                        rows[y] = new int[ow];
+                        for (int ox = 0; ox < ow; ox++) {
+                            long sum = 1L << 21;
+                            for (int u = 1; u < tx[ox].length; u++) {
+                                sum += (src[c * h * w + y * w + (int) tx[ox][0] + u - 1] & 0xff) * tx[ox][u];
+                            }
+                            rows[y][ox] = (int) Math.max(0, Math.min(255, sum >> 22));
+                        }
+                    }
+                }
+            }
+            for (int oy = 0; oy < oh; oy++) {
+                for (int ox = 0; ox < ow; ox++) {
+                    long sum = 1L << 21;
+                    for (int t = 1; t < ty[oy].length; t++) {
+                        sum += rows[(int) ty[oy][0] + t - 1][ox] * ty[oy][t];
+                    }
+                    out[c * oh * ow + oy * ow + ox] = (byte) Math.max(0, Math.min(255, sum >> 22));
+                }
+            }
+        }
+        return out;
+    }
 }
