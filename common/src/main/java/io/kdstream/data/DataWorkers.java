@@ -14,8 +14,11 @@ import java.util.function.IntConsumer;
  * The data workers ({@code --data-workers N}): threads that read, decode, resize and augment the
  * samples of a batch in parallel, off the model's thread. With one worker the samples are done on
  * the calling thread (the teacher's loader or the student's fetch thread, already off the model's).
- * Each worker takes a contiguous slice of the batch and writes its own part of the batch's array,
- * so the result does not depend on the number of workers.
+ * The workers take the batch's samples one at a time from a shared counter, and each sample is
+ * written to its own part of the batch's array, so the result does not depend on the number of
+ * workers or on which worker takes which sample. (Fixed slices, one per worker, left a batch waiting
+ * for the slowest worker: on two cores shared with other work, two workers read fewer images per
+ * second than one; docs/benchmarks.md, issue 37.)
  */
 public final class DataWorkers implements AutoCloseable {
     /** In-line: every sample on the calling thread. */
@@ -61,7 +64,10 @@ public final class DataWorkers implements AutoCloseable {
         return count;
     }
 
-    /** Runs {@code task} for every index in [0, n), in slices across the workers; returns when all are done. */
+    /**
+     * Runs {@code task} for every index in [0, n), each index once, the workers taking the next one
+     * as they finish the last; returns when all are done.
+     */
     public void forEach(int n, IntConsumer task) {
         if (pool == null || n <= 1) {
             for (int i = 0; i < n; i++) {
@@ -69,14 +75,18 @@ public final class DataWorkers implements AutoCloseable {
             }
             return;
         }
-        int slices = Math.min(count, n);
-        List<Future<?>> done = new ArrayList<>(slices);
-        for (int s = 0; s < slices; s++) {
-            int from = (int) ((long) s * n / slices);
-            int to = (int) ((long) (s + 1) * n / slices);
+        int takers = Math.min(count, n);
+        AtomicInteger next = new AtomicInteger();
+        List<Future<?>> done = new ArrayList<>(takers);
+        for (int s = 0; s < takers; s++) {
             done.add(pool.submit(() -> {
-                for (int i = from; i < to; i++) {
-                    task.accept(i);
+                for (int i = next.getAndIncrement(); i < n; i = next.getAndIncrement()) {
+                    try {
+                        task.accept(i);
+                    } catch (RuntimeException | Error e) {
+                        next.set(n); // the batch has failed: the others take no more samples
+                        throw e;
+                    }
                 }
             }));
         }

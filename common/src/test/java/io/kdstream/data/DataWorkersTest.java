@@ -7,6 +7,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,5 +53,38 @@ class DataWorkersTest {
                     .hasMessageStartingWith("cannot read image " + victim + ": ");
         }
         assertThatThrownBy(() -> DataWorkers.of(0)).hasMessageContaining("--data-workers");
+    }
+
+    @Test
+    void aWorkerHeldUpOnOneSampleDoesNotHoldUpTheRestOfTheBatch() {
+        // sample 0 waits until the other seven are done: with a fixed half of the batch per worker, the
+        // three samples behind it in its half could not start, and it would wait out its deadline
+        CountDownLatch others = new CountDownLatch(7);
+        AtomicBoolean sawTheOthersDone = new AtomicBoolean();
+        try (DataWorkers two = DataWorkers.of(2)) {
+            two.forEach(8, i -> {
+                if (i == 0) {
+                    try {
+                        sawTheOthersDone.set(others.await(20, TimeUnit.SECONDS));
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                } else {
+                    others.countDown();
+                }
+            });
+        }
+        assertThat(sawTheOthersDone).isTrue();
+    }
+
+    @Test
+    void everyIndexIsRunExactlyOnce() {
+        AtomicIntegerArray runs = new AtomicIntegerArray(1000);
+        try (DataWorkers three = DataWorkers.of(3)) {
+            three.forEach(1000, runs::incrementAndGet);
+        }
+        for (int i = 0; i < 1000; i++) {
+            assertThat(runs.get(i)).as("index %d", i).isEqualTo(1);
+        }
     }
 }
