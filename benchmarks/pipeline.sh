@@ -6,6 +6,7 @@
 #   benchmarks/pipeline.sh --only feed,codec   # some sections (codec broker compression feed latency teacher pytorch memory images join)
 #   benchmarks/pipeline.sh --only images --images 20000   # the images section on a 20,000-JPEG corpus
 #   benchmarks/pipeline.sh --only images --corpus DIR     # ... on a corpus `kdstream corpus --out DIR` wrote
+#     (images also takes --rounds R, default 2, and --no-scale: without the index and RSS rows)
 # KDSTREAM_BENCH_JAVA_OPTS: extra JVM options, e.g. -XX:StartFlightRecording=filename=x.jfr to profile a run.
 # The pytorch section runs Debian's python3-torch (/usr/bin/python3) next to kdstream's teacher.
 set -euo pipefail

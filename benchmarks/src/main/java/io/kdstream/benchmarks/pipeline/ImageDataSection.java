@@ -46,9 +46,10 @@ final class ImageDataSection extends PipelineSection {
 
     /**
      * {@code images} JPEGs written to the work dir, or, with {@code existing} (a {@code kdstream corpus}
-     * folder), that corpus's training images.
+     * folder), that corpus's training images; {@code rounds} per worker count, PyTorch last in odd
+     * rounds and first in even ones; {@code withScale}: also the index and RSS rows.
      */
-    void run(int images, Path existing) throws Exception {
+    void run(int images, Path existing, int rounds, boolean withScale) throws Exception {
         Path corpus = existing != null ? existing : work.resolve("image-corpus");
         if (existing == null) {
             long t0 = System.nanoTime();
@@ -70,12 +71,12 @@ final class ImageDataSection extends PipelineSection {
         InputNormalization norm = new InputNormalization(new float[] {0.485f, 0.456f, 0.406f},
                 new float[] {0.229f, 0.224f, 0.225f});
         for (int workers : new int[] {1, 2}) {
-            // two rounds, alternating sides, so that a change in the machine's load hits both
-            for (int round = 1; round <= 2; round++) {
+            // rounds alternating sides, so that a change in the machine's load hits both
+            for (int round = 1; round <= rounds; round++) {
                 String loadBefore = loadAverage();
                 Map<String, Double> ours = new LinkedHashMap<>();
                 String peer = null;
-                if (round == 2) {
+                if (round % 2 == 0) {
                     peer = peer(train, workers);
                 }
                 for (var e : byDecoder.entrySet()) {
@@ -86,7 +87,7 @@ final class ImageDataSection extends PipelineSection {
                 JpegDecoder first = byDecoder.keySet().iterator().next();
                 ours.put(first.tag() + ", a batch ahead", kdstream(byDecoder.get(first), norm, workers, true));
                 printRate(first.tag() + ", a batch ahead", workers, ours.get(first.tag() + ", a batch ahead"));
-                if (round == 1) {
+                if (round % 2 == 1) {
                     peer = peer(train, workers);
                 }
                 double theirs = peer == null ? Double.NaN : Double.parseDouble(peer.replaceAll(".*=", ""));
@@ -101,7 +102,9 @@ final class ImageDataSection extends PipelineSection {
                 System.out.println(rows.get(rows.size() - 1));
             }
         }
-        scale(train, images);
+        if (withScale) {
+            scale(train, images);
+        }
     }
 
     /**
@@ -211,10 +214,10 @@ final class ImageDataSection extends PipelineSection {
         String row = String.format(Locale.ROOT, "| images: sample index of %,d files (hard links to the %d JPEGs, %,d "
                         + "class folders; page cache warm; own JVM, -Xmx2g, heap not pre-touched; load %s → %s) | built in "
                         + "%.1f s (%.0f files/s; 1.28 M ≈ %.0f s), read from its cache in %s s; %s batches of %d read with "
-                        + "rrc+flip: heap after GC %s MB, RSS %s MB (peak %s MB) (digest %s) |",
+                        + "rrc+flip: heap after GC %s MB (committed %s MB), RSS %s MB (peak %s MB) (digest %s) |",
                 files, images, Math.min(files, 1000), loadBefore, loadAverage(), build, files / build,
                 1_281_167 / (files / build), probe.get("cached_s"), probe.get("batches"), BATCH, probe.get("heap_mb"),
-                probe.get("rss_mb"), probe.get("hwm_mb"), probe.get("digest"));
+                probe.get("committed_mb"), probe.get("rss_mb"), probe.get("hwm_mb"), probe.get("digest"));
         rows.add(row);
         System.out.println(row);
     }

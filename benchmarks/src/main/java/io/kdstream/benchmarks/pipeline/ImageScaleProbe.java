@@ -49,9 +49,10 @@ public final class ImageScaleProbe {
             src.batch(0, b);
         }
         System.gc();
-        long heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
-        System.out.printf(Locale.ROOT, "build_s=%.2f cached_s=%.2f batches=%d heap_mb=%d rss_mb=%d hwm_mb=%d digest=%s%n",
-                build, cached, batches, heap >> 20, statusMb("VmRSS:"), statusMb("VmHWM:"), index.digest());
+        var heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+        System.out.printf(Locale.ROOT, "build_s=%.2f cached_s=%.2f batches=%d heap_mb=%d committed_mb=%d rss_mb=%d hwm_mb=%d "
+                        + "digest=%s%n", build, cached, batches, heap.getUsed() >> 20, heap.getCommitted() >> 20,
+                statusMb("VmRSS:"), statusMb("VmHWM:"), index.digest());
     }
 
     /** Runs the probe on {@code tree} in a child JVM (this one's class path, -Xmx2g, no pre-touch); its key=value pairs. */

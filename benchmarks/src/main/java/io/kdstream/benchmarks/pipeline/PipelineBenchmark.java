@@ -26,9 +26,11 @@ import io.kdstream.kafka.RunTopics;
  * {@link ImageDataSection}, {@link JoinSection});
  * they reach the student through its public API, in-memory feeds through {@code StudentTrainer.Builder.optFeed}.
  *
- * <pre>benchmarks/pipeline.sh [--quick] [--only SECTION,...] [--images N] [--corpus DIR]</pre>
+ * <pre>benchmarks/pipeline.sh [--quick] [--only SECTION,...] [--images N] [--corpus DIR] [--rounds R] [--no-scale]</pre>
  * {@code --images N}: the images section's corpus size (default 4,000; 400 with {@code --quick});
- * {@code --corpus DIR}: read an existing {@code kdstream corpus} folder instead of writing one.
+ * {@code --corpus DIR}: read an existing {@code kdstream corpus} folder instead of writing one;
+ * {@code --rounds R}: its rounds per worker count (default 2); {@code --no-scale}: without its
+ * index and RSS rows at 10,000 and 100,000 files.
  */
 public final class PipelineBenchmark {
 
@@ -36,18 +38,23 @@ public final class PipelineBenchmark {
 
     private final Integer images;
     private final Path corpus;
+    private final int rounds;
+    private final boolean scale;
 
-    private PipelineBenchmark(String bootstrap, Path work, boolean quick, Integer images, Path corpus) {
+    private PipelineBenchmark(String bootstrap, Path work, boolean quick, Integer images, Path corpus, int rounds,
+                              boolean scale) {
         this.bench = new PipelineSection.Bench(KafkaClients.of(bootstrap), bootstrap, work, quick, new ArrayList<>(),
                 new PipelinePlot());
         this.images = images;
         this.corpus = corpus;
+        this.rounds = rounds;
+        this.scale = scale;
     }
 
     private static final List<String> SECTIONS = List.of("codec", "broker", "compression", "feed", "latency", "teacher",
             "pytorch", "memory", "images", "join");
 
-    /** {@code [--quick] [--only SECTION,...] [--images N] [--corpus DIR]}, sections as in {@link #SECTIONS}. */
+    /** {@code [--quick] [--only SECTION,...] [--images N] [--corpus DIR] [--rounds R] [--no-scale]}, sections as in {@link #SECTIONS}. */
     public static void main(String[] args) throws Exception {
         List<String> a = Arrays.asList(args);
         boolean quick = a.contains("--quick");
@@ -58,11 +65,15 @@ public final class PipelineBenchmark {
         String corpusArg = valueOf(a, "--corpus");
         Integer images = imagesArg == null || !imagesArg.matches("[1-9][0-9]{0,8}") ? null : Integer.valueOf(imagesArg);
         Path corpus = corpusArg == null ? null : Path.of(corpusArg).toAbsolutePath();
+        String roundsArg = valueOf(a, "--rounds");
+        int rounds = roundsArg == null ? 2 : roundsArg.matches("[1-9]") ? Integer.parseInt(roundsArg) : -1;
         if (sections.isEmpty() || !SECTIONS.containsAll(sections) || (imagesArg != null && images == null)
                 || (a.contains("--images") && imagesArg == null) || (a.contains("--corpus") && corpusArg == null)
-                || a.stream().anyMatch(x -> x.startsWith("--") && !List.of("--quick", "--only", "--images", "--corpus").contains(x))) {
+                || (a.contains("--rounds") && roundsArg == null) || rounds < 0
+                || a.stream().anyMatch(x -> x.startsWith("--")
+                        && !List.of("--quick", "--only", "--images", "--corpus", "--rounds", "--no-scale").contains(x))) {
             System.err.println("usage: pipeline.sh [--quick] [--only " + String.join(",", SECTIONS)
-                    + "] [--images N] [--corpus DIR]");
+                    + "] [--images N] [--corpus DIR] [--rounds 1..9] [--no-scale]");
             System.exit(2);
         }
         if (corpus != null && !Files.isDirectory(corpus.resolve("train"))) {
@@ -72,7 +83,8 @@ public final class PipelineBenchmark {
         Path work = Files.createTempDirectory("kdstream-pipeline-bench-");
         try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().optDataDir(work.resolve("kafka"))
                 .optCleanStart(true).build().start()) {
-            PipelineBenchmark b = new PipelineBenchmark(broker.bootstrapServers(), work, quick, images, corpus);
+            PipelineBenchmark b = new PipelineBenchmark(broker.bootstrapServers(), work, quick, images, corpus, rounds,
+                    !a.contains("--no-scale"));
             b.runAll(sections);
         }
     }
@@ -121,7 +133,7 @@ public final class PipelineBenchmark {
             new JoinSection(bench).run(quick ? 60 : 300, quick ? 1_000 : 10_000);
         }
         if (sections.contains("images")) {
-            new ImageDataSection(bench).run(images != null ? images : quick ? 400 : 4_000, corpus);
+            new ImageDataSection(bench).run(images != null ? images : quick ? 400 : 4_000, corpus, rounds, scale);
         }
 
         System.out.println();
