@@ -214,10 +214,10 @@ final class ImageDataSection extends PipelineSection {
         String row = String.format(Locale.ROOT, "| images: sample index of %,d files (hard links to the %d JPEGs, %,d "
                         + "class folders; page cache warm; own JVM, -Xmx2g, heap not pre-touched; load %s → %s) | built in "
                         + "%.1f s (%.0f files/s; 1.28 M ≈ %.0f s), read from its cache in %s s; %s batches of %d read with "
-                        + "rrc+flip: heap after GC %s MB (committed %s MB), RSS %s MB (peak %s MB) (digest %s) |",
+                        + "rrc+flip: heap after GC %s MB (committed %s MB), RSS %s MB, 3 s later %s MB (peak %s MB) (digest %s) |",
                 files, images, Math.min(files, 1000), loadBefore, loadAverage(), build, files / build,
                 1_281_167 / (files / build), probe.get("cached_s"), probe.get("batches"), BATCH, probe.get("heap_mb"),
-                probe.get("committed_mb"), probe.get("rss_mb"), probe.get("hwm_mb"), probe.get("digest"));
+                probe.get("committed_mb"), probe.get("rss_mb"), probe.get("rss_settled_mb"), probe.get("hwm_mb"), probe.get("digest"));
         rows.add(row);
         System.out.println(row);
     }

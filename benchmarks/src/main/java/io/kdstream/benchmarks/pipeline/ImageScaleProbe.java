@@ -30,6 +30,7 @@ import io.kdstream.data.Split;
  */
 public final class ImageScaleProbe {
     static final int BATCHES = 20;
+    private static final long SETTLE_MILLIS = 3_000;
 
     private ImageScaleProbe() {
     }
@@ -50,9 +51,16 @@ public final class ImageScaleProbe {
         }
         System.gc();
         var heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
-        System.out.printf(Locale.ROOT, "build_s=%.2f cached_s=%.2f batches=%d heap_mb=%d committed_mb=%d rss_mb=%d hwm_mb=%d "
-                        + "digest=%s%n", build, cached, batches, heap.getUsed() >> 20, heap.getCommitted() >> 20,
-                statusMb("VmRSS:"), statusMb("VmHWM:"), index.digest());
+        long rss = statusMb("VmRSS:");
+        // G1 gives back the regions a collection freed on a background task, after the collection
+        try {
+            Thread.sleep(SETTLE_MILLIS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        System.out.printf(Locale.ROOT, "build_s=%.2f cached_s=%.2f batches=%d heap_mb=%d committed_mb=%d rss_mb=%d "
+                        + "rss_settled_mb=%d hwm_mb=%d digest=%s%n", build, cached, batches, heap.getUsed() >> 20,
+                heap.getCommitted() >> 20, rss, statusMb("VmRSS:"), statusMb("VmHWM:"), index.digest());
     }
 
     /** Runs the probe on {@code tree} in a child JVM (this one's class path, -Xmx2g, no pre-touch); its key=value pairs. */
