@@ -31,7 +31,7 @@ import io.kdstream.manifest.RunSpec;
 class JoinedStudentKillIT {
 
     private static final int CHECKPOINT_EVERY = 4;
-    private static final int KILLS = 2;
+    private static final int KILLS = 3; // issue 39's target: three kills, exactly once
 
     @TempDir
     Path tmp;
@@ -39,7 +39,7 @@ class JoinedStudentKillIT {
     @Test
     void killNineOfAJoinedStudentTrainsEveryJoinedBatchExactlyOnceAndEndsWhereAnUninterruptedRunEnds(
             TestKafka kafka) throws Exception {
-        DatasetRef data = new DatasetRef("fashion-mnist", 1.0, 400, 3);
+        DatasetRef data = new DatasetRef("fashion-mnist", 1.0, 600, 3); // 24 joined steps: room for three kills
         String id = UUID.randomUUID().toString();
         RunSpec wide = FeatureStreams.produce(kafka.clients(), "kill-wide-" + id, data, 50, 2, InputMode.INLINE, 96,
                 (e, b) -> true);

@@ -49,11 +49,15 @@ final class KillNine {
         Random random = new Random(seed);
         Path trace = tmp.resolve("killed.trace");
         Path ckpt = tmp.resolve("killed");
+        int total = epochs * batchesPerEpoch;
         for (int k = 0; k < kills; k++) {
             Process p = starter.start("killed", ckpt, trace);
             try {
                 long from = startOf(trace, k + 1);
-                int ahead = 2 + random.nextInt(2 * checkpointEvery);
+                // the kill lands before the last step, or the process could finish before it is due
+                assertThat(from).as("room for kill %d in a run of %d steps (seed %d)", k, total, seed)
+                        .isLessThan(total - 2);
+                long ahead = Math.min(2 + random.nextInt(2 * checkpointEvery), total - 1 - from);
                 await().atMost(Duration.ofSeconds(120)).until(() -> !p.isAlive() || lastStep(trace) >= from + ahead);
                 assertThat(p.isAlive()).as("student still training when kill %d is due (seed %d)", k, seed).isTrue();
             } finally {
@@ -63,7 +67,6 @@ final class KillNine {
         }
         awaitExit(starter.start("killed", ckpt, trace), "run after " + kills + " kills", tmp);
 
-        int total = epochs * batchesPerEpoch;
         StepTrace.Replay replay = StepTrace.replay(trace);
         assertThat(replay.starts()).isEqualTo(kills + 1);
         assertThat(replay.missing(1, epochs, batchesPerEpoch)).as("batches lost (seed %d)", seed).isEmpty();
