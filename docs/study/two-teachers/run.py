@@ -13,6 +13,7 @@ students, `--parallel` at a time, seed-major (a study cut short still has paired
     VkD-AB   the same student joining both runs (`--run A --run B`, equal teacher weights 1/2)
     logit-AB logit distillation only from both runs (--alpha 0, --logits-from mean, gamma 1, T = 2:
              the study's validated logit setting, docs/study/vit-pool-crop-80ep)
+    alone    (optional, --rows) the student without a teacher, on run A's batches
 
 Every row has the demo's student arguments (vit-pool, lr 0.004, evaluations, replay), so the rows
 differ only in the teachers (and, for logit-AB, in what is distilled). Writes report.json (the
@@ -43,6 +44,7 @@ POOL.loader.exec_module(pool)
 
 DEMO_LR = "0.004"  # Experiment.DEMO_LR
 VKD_ARGS = ["--projection", "matrix_exp", "--student-norm", "none", "--alpha", "4", "--gamma", "0", "--lr", DEMO_LR]
+ALONE_ARGS = ["--alpha", "0", "--gamma", "0", "--lr", DEMO_LR]
 LOGIT_ARGS = ["--alpha", "0", "--gamma", "1", "--temperature", "2", "--logits-from", "mean", "--lr", DEMO_LR]
 
 
@@ -128,7 +130,8 @@ def write_report(out, setup, rows, students, teachers_wall):
     singles = [r for r in rows if r.startswith("VkD-") and r != "VkD-AB"]
     means = {r: sum(v) / len(v) for r in rows if (v := list(accuracies(students, r).values()))}
     best = max((r for r in singles if r in means), key=lambda r: means[r], default=None)
-    comparisons = [("VkD-AB", r) for r in singles] + [("logit-AB", "VkD-AB")] + [("logit-AB", r) for r in singles]
+    comparisons = [("VkD-AB", r) for r in singles] + [("logit-AB", "VkD-AB")] + [("logit-AB", r) for r in singles] \
+        + [(r, "alone") for r in singles + ["VkD-AB", "logit-AB"]]
     diffs = []
     for row, base in comparisons:
         if row in rows and base in rows:
@@ -206,7 +209,7 @@ def main():
         lo, _, hi = part.partition("-")
         seeds += list(range(int(lo), int(hi or lo) + 1))
     rows = a.rows.split(",")
-    if unknown := [r for r in rows if r not in ("VkD-A", "VkD-B", "VkD-AB", "logit-AB")]:
+    if unknown := [r for r in rows if r not in ("VkD-A", "VkD-B", "VkD-AB", "logit-AB", "alone")]:
         sys.exit("two-teachers: unknown row(s) %s" % unknown)
     stop_at = None
     if a.stop_at:
@@ -248,7 +251,8 @@ def main():
 
         objective = {"VkD-A": (["--run", run["A"]], VKD_ARGS), "VkD-B": (["--run", run["B"]], VKD_ARGS),
                      "VkD-AB": (["--run", run["A"], "--run", run["B"]], VKD_ARGS),
-                     "logit-AB": (["--run", run["A"], "--run", run["B"]], LOGIT_ARGS)}
+                     "logit-AB": (["--run", run["A"], "--run", run["B"]], LOGIT_ARGS),
+                     "alone": (["--run", run["A"]], ALONE_ARGS)}
         for seed in seeds:  # seed-major: a study cut short still has paired seeds
             for r in rows:
                 group = "%s-s%d" % (r.lower(), seed)
@@ -269,7 +273,8 @@ def main():
                        "every row (paired); %d at a time" % (DEMO_LR, " ".join(VKD_ARGS), a.seeds, a.parallel),
             "teachers": teachers,
             "rows": {"VkD-A": "A (%s)" % teachers["A"]["arch"], "VkD-B": "B (%s)" % teachers["B"]["arch"],
-                     "VkD-AB": "A + B, feature weights 1/2", "logit-AB": "A + B, mean of softened probabilities"},
+                     "VkD-AB": "A + B, feature weights 1/2", "logit-AB": "A + B, mean of softened probabilities",
+                     "alone": "none (cross-entropy only)"},
             "commands": ["bin/kdstream broker --port 0 --clean --data-dir $WORK/kafka"]
                         + ["bin/kdstream " + " ".join(x if x == "$BS" else shlex.quote(x) for x in teacher_cmds[k])
                            for k in ("A", "B")]
