@@ -48,6 +48,15 @@ ALONE_ARGS = ["--alpha", "0", "--gamma", "0", "--lr", DEMO_LR]
 LOGIT_ARGS = ["--alpha", "0", "--gamma", "1", "--temperature", "2", "--logits-from", "mean", "--lr", DEMO_LR]
 
 
+def service(heap):
+    """The environment Orchestrator.service gives its children on shared cores: one libtorch thread
+    (OpenMP's default, one per core, spins against the other students), serial GC, a bounded heap."""
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", "1")
+    env["KDSTREAM_JAVA_OPTS"] = ("-Xmx%s -XX:+UseSerialGC %s" % (heap, env.get("KDSTREAM_JAVA_OPTS", ""))).strip()
+    return env
+
+
 def now():
     return datetime.datetime.now(datetime.timezone.utc)
 
@@ -58,7 +67,8 @@ def say(fmt, *args):
 
 def start_broker(work):
     broker = subprocess.Popen([str(KDSTREAM), "broker", "--port", "0", "--clean", "--data-dir", str(work / "kafka")],
-                              stdout=subprocess.PIPE, stderr=open(work / "broker.log", "w"), text=True)
+                              stdout=subprocess.PIPE, stderr=open(work / "broker.log", "w"), text=True,
+                              env=service("384m"))
     for line in broker.stdout:  # the broker prints its address once it serves
         if line.startswith("bootstrap.servers="):
             threading.Thread(target=broker.stdout.read, daemon=True).start()  # never let a full pipe block it
@@ -85,7 +95,7 @@ class Student:
     def run(self, log):
         t0 = time.monotonic()
         p = self.process = subprocess.Popen([str(KDSTREAM), "student", *self.args], stdout=subprocess.PIPE,
-                                            stderr=open(log, "w"), text=True)
+                                            stderr=open(log, "w"), text=True, env=service("1g"))
         out = p.stdout.read()
         _, status, usage = os.wait4(p.pid, 0)  # the JVM's own CPU time: the machine may be shared
         p.returncode = os.waitstatus_to_exitcode(status)
@@ -239,7 +249,8 @@ def main():
                                *plan, "--inputs", inputs]
             argv = [x if x != "$BS" else bs for x in teacher_cmds[k]]
             procs[k] = (time.monotonic(), subprocess.Popen([str(KDSTREAM), *argv], stdout=subprocess.DEVNULL,
-                                                           stderr=open(work / "logs" / ("teacher-%s.log" % k), "w")))
+                                                           stderr=open(work / "logs" / ("teacher-%s.log" % k), "w"),
+                                                           env=service("1g")))
         teachers_wall = {}
 
         def common(seed, group):
