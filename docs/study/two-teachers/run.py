@@ -89,7 +89,7 @@ class Student:
     def __init__(self, row, seed, group, args):
         self.row, self.seed, self.group, self.args = row, seed, group, args
         self.accuracy = self.trained = self.total = self.exit_code = None
-        self.wall = self.cpu = None
+        self.wall = self.cpu = self.last = None
         self.process = None
 
     def run(self, log):
@@ -101,8 +101,13 @@ class Student:
         p.returncode = os.waitstatus_to_exitcode(status)
         self.wall, self.cpu = time.monotonic() - t0, usage.ru_utime + usage.ru_stime
         self.exit_code = p.returncode
-        results = [json.loads(line) for line in out.splitlines()
-                   if line.startswith("{") and '"event":"result"' in line.replace(" ", "")]
+        pathlib.Path(str(log)[:-len(".log")] + ".events").write_text(out)  # the progress events: loss curves
+        events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+        results = [e for e in events if e.get("event") == "result"]
+        progress = [e for e in events if e.get("event") == "progress" and "ce" in e][-5:]
+        if progress:  # the training losses at the end (ce, alpha-weighted feature, kd), last 5 reports
+            self.last = {k: sum(float(e.get(k) or 0) for e in progress) / len(progress)
+                         for k in ("loss", "ce", "feature", "kd")}
         if results:
             r = results[-1]
             self.accuracy, self.trained, self.total = r.get("accuracy"), r.get("trained"), r.get("total")
@@ -112,7 +117,8 @@ class Student:
     def summary(self):
         return {"group": self.group, "variant": self.row, "seed": self.seed, "args": self.args,
                 "accuracy": self.accuracy, "trained": self.trained, "total": self.total,
-                "exit_code": self.exit_code, "wall_seconds": self.wall, "cpu_seconds": self.cpu}
+                "exit_code": self.exit_code, "wall_seconds": self.wall, "cpu_seconds": self.cpu,
+                "final_losses": self.last}
 
 
 def interval(diffs):
