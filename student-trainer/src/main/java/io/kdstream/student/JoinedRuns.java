@@ -1,7 +1,9 @@
 package io.kdstream.student;
 
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.function.Function;
 
 import io.kdstream.codec.InputMode;
@@ -51,11 +53,14 @@ record JoinedRuns(List<RunSpec> specs) {
      * @throws IllegalStateException when they cannot be joined
      */
     static JoinedRuns of(List<RunSpec> specs) {
+        Set<String> seen = new HashSet<>();
+        for (RunSpec s : specs) {
+            if (!seen.add(s.runId())) {
+                throw new IllegalStateException("run " + s.runId() + " is named twice: give each --run once");
+            }
+        }
         RunSpec first = specs.get(0);
         for (RunSpec other : specs.subList(1, specs.size())) {
-            if (other.runId().equals(first.runId())) {
-                throw new IllegalStateException("run " + first.runId() + " is named twice: give each --run once");
-            }
             for (Field f : SAME_SAMPLES) {
                 Object a = f.value().apply(first);
                 Object b = f.value().apply(other);
@@ -94,5 +99,15 @@ record JoinedRuns(List<RunSpec> specs) {
             }
         }
         return -1;
+    }
+
+    /** Whether the student rebuilds the inputs from the dataset: no run carries them inline. */
+    boolean rebuildsInputs() {
+        return inlineRun() < 0;
+    }
+
+    /** The run whose records give a step its inputs and labels: the first inline one, else the first. */
+    int inputsRun() {
+        return Math.max(inlineRun(), 0);
     }
 }

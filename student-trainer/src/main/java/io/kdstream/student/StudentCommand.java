@@ -181,7 +181,6 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
             description = "Non-finite losses in a row before restoring the last checkpoint and stopping (default: ${DEFAULT-VALUE}).")
     int maxNonFinite;
 
-
     @Option(names = "--prefetch", defaultValue = "4", converter = Bounded.PositiveInt.class, description = "Batches fetched and decoded ahead (default: ${DEFAULT-VALUE}).")
     int prefetch;
 
@@ -249,14 +248,14 @@ public final class StudentCommand implements Callable<Integer>, OptionRules {
         }
         // a joined student rebuilds inputs (and decodes as the teachers did) only when no run carries them inline
         ref = ref.withJpegDecoder(StudentJpegDecoder.choose(runs.get(0), ref,
-                joined.inlineRun() < 0 ? InputMode.REFERENCE : InputMode.INLINE, shared.jpegDecoder));
+                joined.rebuildsInputs() ? InputMode.REFERENCE : InputMode.INLINE, shared.jpegDecoder));
         ImageDataset train = ref.train();
         ImageDataset test = switch (evalSplit) {
             case "test" -> ref.test(spec.augmentation().evalCentreCrop());
             case "validation" -> ref.validation(validationSize);
             default -> throw new IllegalStateException("--eval-split " + evalSplit); // refused by EvalSplits
         };
-        boolean rebuildsInputs = joined.inlineRun() < 0 && !train.inMemory();
+        boolean rebuildsInputs = joined.rebuildsInputs() && !train.inMemory();
         if (shared.dataWorkers != null && !rebuildsInputs) { // refused, not ignored: nothing would read images
             String why = joined.inlineRun() >= 0
                     ? "run " + runs.get(joined.inlineRun()) + " carries its inputs in its records"

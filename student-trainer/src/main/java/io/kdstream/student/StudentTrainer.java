@@ -18,7 +18,6 @@ import org.slf4j.LoggerFactory;
 
 import io.kdstream.codec.FeatureBatch;
 import io.kdstream.manifest.FeatureBatchValidator;
-import io.kdstream.codec.InputMode;
 import io.kdstream.manifest.RunSpec;
 import io.kdstream.data.BatchSource;
 import io.kdstream.data.DataWorkers;
@@ -267,7 +266,7 @@ public final class StudentTrainer {
      * joined runs take them from the first run that carries them inline.
      */
     private BatchTensors batchTensors(StudentModel model) {
-        BatchSource replay = runs.inlineRun() < 0
+        BatchSource replay = runs.rebuildsInputs()
                 ? new BatchSource(requireTrain(), run.seed(), run.batchSize(), run.augmentation(), dataWorkers)
                 : null;
         return new BatchTensors(norm, replay, model.inputShape());
@@ -283,14 +282,14 @@ public final class StudentTrainer {
             return feed;
         }
         // the inputs come from one run's records (or are rebuilt once): the others only stage teacher tensors
-        int inputs = Math.max(runs.inlineRun(), 0);
+        int inputs = runs.inputsRun();
         List<BatchFeed.Opener> perRun = new ArrayList<>();
         for (int i = 0; i < runs.specs().size(); i++) {
             RunSpec spec = runs.specs().get(i);
             RunTopics topics = new RunTopics(spec.runId());
             DeadLetterQueue dlq = new DeadLetterQueue(dlqProducer, topics.dlq(), group, registry,
                     Duration.ofSeconds(30));
-            FeatureBatchValidator validator = spec.inputMode() == InputMode.REFERENCE && runs.inlineRun() < 0
+            FeatureBatchValidator validator = runs.rebuildsInputs() // every run is by reference
                     ? new FeatureBatchValidator(spec).withSampleIds(requireTrain()::contains)
                     : new FeatureBatchValidator(spec);
             BatchStream.Source source = new BatchStream.Source(clients, topics, group, passes, prefetch,
@@ -310,7 +309,7 @@ public final class StudentTrainer {
      */
     private StudentModel.StepResult step(StudentModel model, BatchTensors tensors, List<BatchFeed.Fetched> parts,
                                          double lr) {
-        BatchFeed.Fetched in = parts.get(Math.max(runs.inlineRun(), 0));
+        BatchFeed.Fetched in = parts.get(runs.inputsRun());
         try (NDManager sub = model.manager().newSubManager()) {
             List<NDArray> features = new ArrayList<>(parts.size());
             List<NDArray> logits = new ArrayList<>(parts.size());

@@ -149,7 +149,6 @@ public final class TeacherCommand implements Callable<Integer>, OptionRules {
             description = "none | flip | crop | crop+flip, optionally +erase (default: ${DEFAULT-VALUE}).")
     AugmentPolicy augment;
 
-
     @Option(names = "--logits", description = "Also publish the teacher's logits (for logit distillation).")
     boolean logits;
 
