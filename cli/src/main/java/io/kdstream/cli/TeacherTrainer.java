@@ -122,6 +122,8 @@ public final class TeacherTrainer {
                 .optDevices(new Device[] {device});
         Loss loss = config.getLossFunction();
 
+        // --seed also fixes the initial weights: the same arguments on the same machine type give the same teacher
+        Engine.getEngine("PyTorch").setRandomSeed((int) seed);
         try (DjlFeatureModel model = DjlFeatureModel.create(arch, train.channels(), train.height(), train.width(),
                 train.numClasses(), dataset, norm, device);
              Trainer trainer = model.model().newTrainer(config)) {

@@ -62,7 +62,7 @@ public final class TrainTeacherCommand implements Callable<Integer> {
             description = "none, flip, crop, crop+flip, optionally +erase (default: ${DEFAULT-VALUE}).")
     AugmentPolicy augment;
 
-    @Option(names = "--seed", defaultValue = "1", description = "Run seed: shuffle, augmentation, subset (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "1", description = "Run seed: initial weights, shuffle, augmentation, subset (default: ${DEFAULT-VALUE}).")
     long seed;
 
     @Option(names = "--train-fraction", converter = Bounded.Fraction.class, defaultValue = "1.0",
