@@ -211,11 +211,14 @@ public final class Orchestrator implements AutoCloseable {
     }
 
     /**
-     * {@code kdstream <args>} as a small service on shared cores: serial GC (no parallel GC threads)
-     * and one libtorch thread unless the user set OMP_NUM_THREADS.
+     * {@code kdstream <args>} as a small service on shared cores: serial GC (no parallel GC threads),
+     * the C1 compiler only and one libtorch thread unless the user set OMP_NUM_THREADS. These JVMs
+     * live minutes and spend them in libtorch: C2's compilations cost a demo student 3 of its 48
+     * CPU-seconds and bought nothing back (docs/benchmarks.md, "The demo's JVMs").
      */
     private static KdstreamJvm.Builder service(String maxHeap, List<String> args) {
-        KdstreamJvm.Builder jvm = KdstreamJvm.kdstream(args).optHeap(maxHeap).optJvmOption("-XX:+UseSerialGC");
+        KdstreamJvm.Builder jvm = KdstreamJvm.kdstream(args).optHeap(maxHeap).optJvmOption("-XX:+UseSerialGC")
+                .optJvmOption("-XX:TieredStopAtLevel=1");
         return System.getenv("OMP_NUM_THREADS") == null ? jvm.optEnv("OMP_NUM_THREADS", "1") : jvm;
     }
 
