@@ -36,7 +36,7 @@ import picocli.CommandLine.Option;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Runs the end-to-end distillation experiment on an embedded broker.",
                 "Broker, teacher-producer and students run as separate processes: a vit-pool student on 1,000 "
-                        + "Fashion-MNIST images, alone, with a linear (FitNet-style) projector and with VkD, 6 paired "
+                        + "Fashion-MNIST images, alone, with a linear (FitNet-style) projector and with VkD, 8 paired "
                         + "seeds; prints the table with paired 95%% intervals and writes a Markdown report with curves. "
                         + "Ctrl-C stops every process."})
 public final class DemoCommand implements Callable<Integer> {
@@ -59,7 +59,7 @@ public final class DemoCommand implements Callable<Integer> {
     String device;
 
     @Option(names = "--seeds", converter = Bounded.PositiveInt.class,
-            description = "Seeds per student row; paired 95%% intervals need 2 or more (default: 6, quick: 1).")
+            description = "Seeds per student row; paired 95%% intervals need 2 or more (default: 8, quick: 1).")
     Integer seeds;
 
     @Option(names = "--parallel", converter = Bounded.PositiveInt.class, defaultValue = "2", description = "Students trained at the same time (default: ${DEFAULT-VALUE}).")
@@ -84,10 +84,11 @@ public final class DemoCommand implements Callable<Integer> {
      * What the demo trains. The study's setting where VkD pays (docs/study/vit-pool-crop-80ep:
      * the paper's kind of student, vit-pool, 1,000 images, crop+flip, 20 streamed epochs, each
      * row's setting chosen there on a validation split), with the streamed epochs replayed to 40
-     * instead of 80 and 6 seeds instead of 5: at 80 epochs the paired VkD − linear difference
+     * instead of 80 and 8 seeds instead of 5: at 80 epochs the paired VkD − linear difference
      * has an sd of ~0.5 point and a mean of 0.5–1.1 depending on the teacher, so 4 seeds crossed 0
      * once and 6 would miss the 10-minute budget; two 40-epoch students cost about one 80-epoch
-     * student and gave +1.04 [+0.32, +1.77] over 6 seeds (README, "The demo").
+     * student. At 40 epochs VkD − linear is +0.4 to +1.3 with an sd of 0.6–1.4 by teacher, so 6
+     * seeds crossed 0 with two of three teachers; 8 is the most the budget holds (docs/demo/README.md).
      * {@code --quick} keeps the smoke test: an mlp, 2 epochs, one seed.
      */
     record Setting(int seeds, int trainLimit, int streamEpochs, int epochs, int batch, String arch, String augment,
@@ -109,7 +110,7 @@ public final class DemoCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(),
                     "--epochs " + nEpochs + " must be a multiple of --stream-epochs " + stream);
         }
-        return new Setting(seeds != null ? seeds : quick ? 1 : 6, trainLimit != null ? trainLimit : 1000, stream,
+        return new Setting(seeds != null ? seeds : quick ? 1 : 8, trainLimit != null ? trainLimit : 1000, stream,
                 nEpochs, quick ? 100 : 128, studentArch != null ? studentArch : quick ? "mlp" : "vit-pool",
                 quick ? "flip" : "crop+flip", quick);
     }
@@ -192,17 +193,16 @@ public final class DemoCommand implements Callable<Integer> {
 
     /**
      * Times on this project's 2-core machine type: the teacher's training on both cores (2026-12-07,
-     * idle: 1,100-1,240 images/s, 10 epochs and their test evaluations), and a vit-pool student's start-up with its final evaluation and its step, two
-     * students at a time. The student figures are CPU seconds per student JVM measured 2026-12-07
-     * over the 18 students of the default demo (3.7 s to start, 0.14 s a step including the
-     * periodic evaluations, ~4 s for the final 10,000-image evaluation; 51 s in all, at 320 steps),
-     * rounded up to wall seconds on idle cores: the study's 640-step students took ~120 s wall,
-     * 0.16 s a step (README, "The demo"). Then the quick demo's phase 2 (measured).
+     * idle: ~1,000-1,160 images/s, 10 epochs and their test evaluations: 10 min), and a vit-pool
+     * student, two at a time, one per core. The student figures are CPU seconds per student JVM,
+     * measured 2026-12-07 on the default demo with the C1 compiler (45 s a student at 320 steps:
+     * ~7 s to start and for the final 10,000-image evaluation, 0.12 s a step with the periodic
+     * evaluations; docs/benchmarks.md, "The demo's JVMs"). Then the quick demo's phase 2 (measured).
      */
     static final int TEACHER_SECONDS = 10 * 60;
     static final int QUICK_TEACHER_SECONDS = 30;
-    static final double STUDENT_START_SECONDS = 10;
-    static final double STUDENT_STEP_SECONDS = 0.15;
+    static final double STUDENT_START_SECONDS = 7;
+    static final double STUDENT_STEP_SECONDS = 0.12;
     static final int BROKER_AND_STREAM_START_SECONDS = 30;
     static final int QUICK_STUDENTS_SECONDS = 60;
 

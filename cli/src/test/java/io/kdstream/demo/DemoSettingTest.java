@@ -31,7 +31,7 @@ class DemoSettingTest {
     @Test
     void theDefaultIsTheStudysSettingAndQuickStaysTheSmokeTest() {
         DemoCommand.Setting main = setting();
-        assertThat(main).isEqualTo(new DemoCommand.Setting(6, 1000, 20, 40, 128, "vit-pool", "crop+flip", false));
+        assertThat(main).isEqualTo(new DemoCommand.Setting(8, 1000, 20, 40, 128, "vit-pool", "crop+flip", false));
         assertThat(main.experiments()).extracting(Experiment::variant).startsWith("alone", "linear", "VkD", "alone");
         assertThat(main.stepsPerStudent()).isEqualTo(320);
         // the first screen's estimate of the default's phase 2 keeps the budget for a run with a cached teacher
