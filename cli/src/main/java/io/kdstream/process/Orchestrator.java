@@ -213,7 +213,7 @@ public final class Orchestrator implements AutoCloseable {
     /**
      * {@code kdstream <args>} as a small service on shared cores: serial GC (no parallel GC threads),
      * the C1 compiler only and one libtorch thread unless the user set OMP_NUM_THREADS. These JVMs
-     * live minutes and spend them in libtorch: C2's compilations cost a demo student 3 of its 48
+     * live minutes and spend them in libtorch: C2's compilations cost a demo student 2-4 of its ~49
      * CPU-seconds and bought nothing back (docs/benchmarks.md, "The demo's JVMs").
      */
     private static KdstreamJvm.Builder service(String maxHeap, List<String> args) {
