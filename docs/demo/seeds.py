@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "study"))
-from pool import t_quantile_975  # noqa: E402
+from pool import paired_interval, t_quantile_975  # noqa: E402
 
 
 def accuracies(paths):
@@ -53,10 +53,7 @@ def main():
         print(path)
         for base in ("linear", "alone"):
             d = [acc["VkD"][s] - acc[base][s] for s in sorted(acc["VkD"]) if s in acc[base]]
-            n = len(d)
-            mean = sum(d) / n
-            sd = math.sqrt(sum((x - mean) ** 2 for x in d) / (n - 1))
-            half = t_quantile_975(n - 1) * sd / math.sqrt(n)
+            mean, sd, half = paired_interval(d)
             print(f"  VkD - {base}: " + " ".join(f"{x:+.2f}" for x in d)
                   + f"; mean {mean:+.2f}, sd {sd:.2f}, [{mean - half:+.2f}, {mean + half:+.2f}]")
             print("    P(interval above 0) with n seeds: "

@@ -48,6 +48,14 @@ def t_quantile_975(df):
     return (lo + hi) / 2
 
 
+def paired_interval(diffs):
+    """Mean, sd and half-width of the 95% t interval of paired differences (two or more)."""
+    n = len(diffs)
+    mean = sum(diffs) / n
+    sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1))
+    return mean, sd, t_quantile_975(n - 1) * sd / math.sqrt(n)
+
+
 def accuracies(report, row):
     out = {}
     for cell in json.load(open(report))["cells"]:
@@ -66,9 +74,7 @@ def main():
         print(f"{report}: " + " ".join(f"s{seed} {d:+.2f}" for seed, d in mine))
         diffs += [d for _, d in mine]
     n = len(diffs)
-    mean = sum(diffs) / n
-    sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1))
-    half = t_quantile_975(n - 1) * sd / math.sqrt(n)
+    mean, sd, half = paired_interval(diffs)
     print(f"{row} - {base}, {n} pairs: {mean:+.2f} [{mean - half:+.2f}, {mean + half:+.2f}] points (sd {sd:.2f})")
 
 

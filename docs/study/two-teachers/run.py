@@ -122,12 +122,9 @@ class Student:
 
 
 def interval(diffs):
-    n = len(diffs)
-    mean = sum(diffs) / n
-    if n < 2:
-        return mean, None, None
-    sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1))
-    half = pool.t_quantile_975(n - 1) * sd / math.sqrt(n)
+    if len(diffs) < 2:
+        return sum(diffs) / len(diffs), None, None
+    mean, _, half = pool.paired_interval(diffs)
     return mean, mean - half, mean + half
 
 
