@@ -66,9 +66,14 @@ public final class StudentMemoryBenchmark {
 
     /** Resident set size of this JVM in KiB (-1 where /proc is missing). */
     public static long rssKiB() {
+        return statusKiB("VmRSS:");
+    }
+
+    /** A KiB field of /proc/self/status ({@code "VmRSS:"}, {@code "VmHWM:"}, ...), -1 where /proc is missing. */
+    public static long statusKiB(String key) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) {
+                if (line.startsWith(key)) {
                     return Long.parseLong(line.replaceAll("[^0-9]", ""));
                 }
             }

@@ -2,7 +2,6 @@ package io.kdstream.benchmarks.pipeline;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -11,6 +10,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import io.kdstream.benchmarks.StudentMemoryBenchmark;
 import io.kdstream.data.AugmentPolicy;
 import io.kdstream.data.BatchSource;
 import io.kdstream.data.ImageDataset;
@@ -83,12 +83,7 @@ public final class ImageScaleProbe {
         return kv;
     }
 
-    private static long statusMb(String key) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith(key)) {
-                return Long.parseLong(line.replaceAll("\\D", "")) >> 10;
-            }
-        }
-        return -1;
+    private static long statusMb(String key) {
+        return StudentMemoryBenchmark.statusKiB(key) >> 10;
     }
 }
